@@ -1,0 +1,196 @@
+"""Where the agency's signing key comes from: a PKCS#12 file, a PKCS#11 token, or the dev PKI.
+
+Everything above this layer sees one ``AgencySigner`` and never knows which it got. A token key
+never leaves the token: pyHanko's ``PKCS11Signer`` asks the token to sign the digest.
+
+Trust roots are only ever the configured ones (or the development root); the operating system's
+store is never consulted, so an auditor's result does not depend on the machine it runs on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from asn1crypto import pem as asn1_pem
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.sign.signers import Signer, SimpleSigner
+
+from pipeline.errors import ConfigError
+from pipeline.settings import Settings
+from signing.devpki import ensure_dev_pki
+
+log = logging.getLogger(__name__)
+
+Certificate = x509.Certificate | asn1_x509.Certificate
+
+
+@dataclass(frozen=True)
+class AgencySigner:
+    """A pyHanko signer plus what the rest of sohoa needs to know about it.
+
+    ``session`` is the open PKCS#11 session for token keys (``None`` for soft keys); call
+    :meth:`close` (or use the signer as a context manager) when done with it.
+    """
+
+    signer: Signer
+    chain: tuple[asn1_x509.Certificate, ...]  # signer certificate first, then its CAs
+    subject: str  # human-friendly subject of the signing certificate
+    kind: str  # "pkcs12" | "pkcs11" | "development"
+    session: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def certificate(self) -> asn1_x509.Certificate:
+        return self.chain[0]
+
+    @property
+    def development(self) -> bool:
+        return "DEVELOPMENT ONLY" in self.subject
+
+    def close(self) -> None:
+        if self.session is not None:
+            try:
+                self.session.close()
+            except Exception:  # already closed, or the token went away: nothing to release
+                log.debug("closing PKCS#11 session failed", exc_info=True)
+
+    def __enter__(self) -> AgencySigner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def to_asn1(cert: Certificate) -> asn1_x509.Certificate:
+    if isinstance(cert, asn1_x509.Certificate):
+        return cert
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def to_crypto(cert: Certificate) -> x509.Certificate:
+    if isinstance(cert, x509.Certificate):
+        return cert
+    return x509.load_der_x509_certificate(cert.dump())
+
+
+def subject_of(cert: Certificate) -> str:
+    return to_asn1(cert).subject.human_friendly
+
+
+def load_certificates(path: Path) -> list[x509.Certificate]:
+    """Every certificate in a PEM bundle or a single DER file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read certificate file {path}: {exc.strerror}") from exc
+    try:
+        if asn1_pem.detect(data):
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise ConfigError(f"{path} holds no readable X.509 certificate") from exc
+
+
+def _chain_from(signer: Signer, extra: Iterable[asn1_x509.Certificate] = ()) -> tuple[asn1_x509.Certificate, ...]:
+    """The signing certificate followed by the CA certificates that lead to it, as far as known."""
+    cert = signer.signing_cert
+    if cert is None:
+        raise ConfigError("the signer has no certificate")
+    pool = {c.issuer_serial: c for c in list(signer.cert_registry) + list(extra)}
+    chain = [cert]
+    current = cert
+    while current.subject != current.issuer:
+        parent = next((c for c in pool.values() if c.subject == current.issuer and c not in chain), None)
+        if parent is None:
+            break
+        chain.append(parent)
+        current = parent
+    return tuple(chain)
+
+
+def load_pkcs12_signer(path: Path, password: str | None, *, kind: str = "pkcs12") -> AgencySigner:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read signer PKCS#12 file {path}: {exc.strerror}") from exc
+    try:
+        signer = SimpleSigner.load_pkcs12_data(
+            data, other_certs=(), passphrase=password.encode() if password is not None else None
+        )
+    except ValueError as exc:
+        raise ConfigError(f"cannot open PKCS#12 file {path} (wrong password or not a PKCS#12 file)") from exc
+    chain = _chain_from(signer)
+    return AgencySigner(signer=signer, chain=chain, subject=chain[0].subject.human_friendly, kind=kind)
+
+
+def load_pkcs11_signer(
+    module: str,
+    *,
+    token_label: str | None,
+    user_pin: str | None,
+    key_label: str | None,
+    cert_label: str | None = None,
+) -> AgencySigner:
+    """Open a session on the token and bind a signer to the key labelled ``key_label``."""
+    from pkcs11 import PKCS11Error as P11LibError
+    from pyhanko.config.pkcs11 import TokenCriteria
+    from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
+
+    if not key_label and not cert_label:
+        raise ConfigError("SOHOA_PKCS11_KEY_LABEL (or SOHOA_PKCS11_CERT_LABEL) must be set for a token signer")
+    try:
+        session = open_pkcs11_session(
+            module, token_criteria=TokenCriteria(label=token_label) if token_label else None, user_pin=user_pin
+        )
+    except (P11LibError, OSError, RuntimeError) as exc:
+        raise ConfigError(f"cannot open PKCS#11 token {token_label or ''!s} via {module}: {exc!r}") from exc
+    except Exception as exc:  # pyHanko wraps "no such token" in its own error type
+        raise ConfigError(f"cannot open PKCS#11 token {token_label or ''!s} via {module}: {exc}") from exc
+    try:
+        signer = PKCS11Signer(
+            session, cert_label=cert_label or key_label, key_label=key_label or cert_label, other_certs_to_pull=None
+        )
+        # Load now, so a wrong label is a configuration error here and not a failure mid-signing.
+        cert = signer.signing_cert
+        chain = _chain_from(signer)
+    except Exception as exc:
+        session.close()
+        raise ConfigError(f"PKCS#11 token has no usable key/certificate labelled {key_label or cert_label!r}: {exc}") from exc
+    return AgencySigner(signer=signer, chain=chain, subject=cert.subject.human_friendly, kind="pkcs11", session=session)
+
+
+def load_signer(settings: Settings) -> AgencySigner:
+    """The agency signer the settings describe: PKCS#11 if a module is set, else PKCS#12, else the
+    development PKI under ``settings.pki_dir`` (created on first use)."""
+    if settings.pkcs11_module:
+        return load_pkcs11_signer(
+            settings.pkcs11_module,
+            token_label=settings.pkcs11_token_label,
+            user_pin=settings.pkcs11_user_pin,
+            key_label=settings.pkcs11_key_label,
+            cert_label=settings.pkcs11_cert_label,
+        )
+    if settings.signer_pkcs12:
+        return load_pkcs12_signer(settings.signer_pkcs12, settings.signer_pkcs12_password)
+    pki = ensure_dev_pki(settings.pki_dir)
+    return load_pkcs12_signer(pki.signer_p12_path, pki.password, kind="development")
+
+
+def trust_roots(settings: Settings) -> list[x509.Certificate]:
+    """The configured trust anchors; the development root when none are configured."""
+    if settings.trust_roots:
+        roots: list[x509.Certificate] = []
+        for path in settings.trust_roots:
+            roots.extend(load_certificates(path))
+        return roots
+    pki = ensure_dev_pki(settings.pki_dir)
+    return load_certificates(pki.root_cert_path)
+
+
+def asn1_roots(roots: Sequence[Certificate]) -> list[asn1_x509.Certificate]:
+    return [to_asn1(c) for c in roots]

@@ -1,0 +1,215 @@
+"""The dossier records: SQLAlchemy 2 models. The schema itself is created by the Alembic
+migrations in ``storage/migrations`` (never by ``create_all``), so every database is at a known
+revision.
+
+Records point at blobs by key and hash only; the bytes live in the object store. Every timestamp is
+UTC. Text is NFC (the writers in :mod:`storage.archive` normalise it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC on the way out, whatever the backend keeps (SQLite keeps naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ReviewState:
+    """Document review states; only OK and REVIEWED results are offered for reuse."""
+
+    OK = "ok"  # every field valid and confident
+    NEEDS_REVIEW = "needs_review"
+    REVIEWED = "reviewed"  # a person checked and corrected it
+    REJECTED = "rejected"
+
+    REUSABLE = (OK, REVIEWED)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Station(Base):
+    """A scanning station at a one-stop centre (bộ phận một cửa)."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Dossier(Base):
+    """A dossier (hồ sơ): MaHoSo, MaTTHC, receiving agency, applicant, status."""
+
+    __tablename__ = "dossiers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # MaHoSo
+    procedure_code: Mapped[str | None] = mapped_column(String(64))  # MaTTHC
+    agency: Mapped[str | None] = mapped_column(String(255))
+    applicant_personal_id: Mapped[str | None] = mapped_column(String(12), index=True)
+    status: Mapped[str] = mapped_column(String(32), default="received")
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    updated: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    documents: Mapped[list[Document]] = relationship(back_populates="dossier", order_by="Document.id")
+
+
+class Batch(Base):
+    """One upload from a station: the files handed in, and how far processing got."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32), default="processing")
+    files: Mapped[int] = mapped_column(Integer, default=0)
+    pages_total: Mapped[int] = mapped_column(Integer, default=0)
+    pages_done: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[Any]] = mapped_column(default=list)  # one line per failure
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    finished: Mapped[datetime | None] = mapped_column()
+
+    station: Mapped[Station] = relationship()
+    dossier: Mapped[Dossier | None] = relationship()
+
+
+class SourceFile(Base):
+    """An original file as handed in; its bytes are the blob at ``object_key``, never modified."""
+
+    __tablename__ = "source_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    name: Mapped[str] = mapped_column(String(512))
+    media_type: Mapped[str] = mapped_column(String(128))
+    object_key: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Document(Base):
+    """One digitized paper: type, fields, searchable PDF, pages, review state.
+
+    ``personal_id`` is its own column so reuse look-ups use the index (personal_id, doc_type,
+    created). ``reused_from_id`` points at the earlier record whose PDF or page images were the
+    same; such a row shares that record's blob instead of storing a second one.
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        Index("ix_documents_reuse", "personal_id", "doc_type", "created"),
+        Index("ix_documents_pdf_sha256", "pdf_sha256"),
+        Index("ix_documents_pages_sha256", "pages_sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(64))
+    type_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    personal_id: Mapped[str | None] = mapped_column(String(12))
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    pdf_key: Mapped[str] = mapped_column(String(100))
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    pdf_size: Mapped[int] = mapped_column(BigInteger)
+    page_count: Mapped[int] = mapped_column(Integer)
+    page_hashes: Mapped[list[Any]] = mapped_column(default=list)  # image_sha256 of each page, in order
+    pages_sha256: Mapped[str | None] = mapped_column(String(64))  # hash over page_hashes, for dedupe
+    source_keys: Mapped[list[Any]] = mapped_column(default=list)
+    review_state: Mapped[str] = mapped_column(String(32), default=ReviewState.OK)
+    reused_from_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="documents")
+    certified_copies: Mapped[list[CertifiedCopy]] = relationship(back_populates="document", order_by="CertifiedCopy.id")
+
+
+class CertifiedCopy(Base):
+    """An electronic copy certified from its original (Decree 45/2020, Decree 23/2015)."""
+
+    __tablename__ = "certified_copies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    certification_number: Mapped[str] = mapped_column(String(64), unique=True)
+    signer: Mapped[str] = mapped_column(String(512))
+    signed_at: Mapped[datetime] = mapped_column()
+    timestamp: Mapped[datetime | None] = mapped_column()
+    object_key: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+    document: Mapped[Document] = relationship(back_populates="certified_copies")
+
+
+class AuditHead(Base):
+    """One row: the sequence number and hash of the newest audit event.
+
+    Appending updates this row first, which serialises writers on every backend (a row lock on
+    PostgreSQL, the write lock on SQLite), so two writers can never both chain onto the same event.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """An append-only, hash-chained log entry: ``hash`` covers this event and ``prev_hash``."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("prev_hash", name="uq_audit_events_prev_hash"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))  # e.g. "document:12", "dossier:HS-001"
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
