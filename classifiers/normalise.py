@@ -76,6 +76,8 @@ def normalise_date(raw: str) -> tuple[str, str]:
     """
     text = clean_text(raw)
     folded = fold(text)
+    if "khong thoi han" in folded:
+        return "", "no expiry (không thời hạn)"
     repaired, note = _repair_in_date(folded)
     for pattern in (_DATE_NUMERIC, _DATE_WORDS):
         match = pattern.search(repaired)
@@ -157,10 +159,29 @@ def normalise_area(raw: str) -> tuple[str, str]:
 
 
 def normalise_number(raw: str) -> tuple[str, str]:
-    """A certificate number, parcel or map sheet number: as printed, without spaces around '/'."""
+    """A certificate, parcel or map sheet number: one token as printed ("12/2020", "034/TLKS")."""
     text = clean_text(raw)
     text = re.sub(r"\s*([/\-])\s*", r"\1", text)
-    return text, ""
+    return (text.split()[0] if text else ""), ""
+
+
+def normalise_serial(raw: str) -> tuple[str, str]:
+    """A certificate serial: two upper-case letters and six digits ("CH 138664")."""
+    text = clean_text(raw)
+    match = re.search(r"([A-ZĐ]{2})\s*([0-9OoIl|]{6})\b", text)
+    if not match:
+        return text, ""
+    digits, note = repair_digits(match.group(2))
+    return f"{match.group(1)} {digits}", note
+
+
+def normalise_money(raw: str) -> tuple[str, str]:
+    """An amount as printed with thousands dots ("5.000.000.000 đồng" → "5.000.000.000")."""
+    match = re.search(r"\d[\d.,\s]*\d|\d", clean_text(raw))
+    if not match:
+        return clean_text(raw), ""
+    digits = re.sub(r"\D", "", match.group(0))
+    return (f"{int(digits):,}".replace(",", ".") if digits else ""), ""
 
 
 def normalise_text(raw: str) -> tuple[str, str]:
@@ -175,5 +196,7 @@ NORMALISERS = {
     "enterprise_code": lambda raw: normalise_id(raw, 10),
     "area": normalise_area,
     "number": normalise_number,
+    "serial": normalise_serial,
+    "money": normalise_money,
     "text": normalise_text,
 }

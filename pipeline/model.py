@@ -80,6 +80,9 @@ class Page:
     mean_confidence: float = 0.0  # 0.0 .. 1.0, over words
     qr_payloads: tuple[str, ...] = ()
     image_sha256: str = ""  # hash of the original page pixels, for dedupe and idempotency
+    # The source's own JPEG bytes when ``image`` before ``rotation`` is exactly that JPEG decoded:
+    # the searchable PDF then embeds them as they are (DCTDecode) instead of re-encoding the pixels.
+    source_jpeg: bytes | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:

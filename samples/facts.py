@@ -125,6 +125,7 @@ class Place:
     line: str  # what is printed, e.g. "Số 12, đường Lê Lợi, phường Bến Thành, Thành phố Hồ Chí Minh"
     commune: str  # "phường Bến Thành" / "xã Tân Phú"
     province: str  # "Thành phố Hồ Chí Minh" / "tỉnh Phú Thọ"
+    district: str = ""  # "huyện Phúc Thọ"; empty after the 2025 reform
 
 
 def old_province_name(code: str) -> str:
@@ -147,6 +148,7 @@ def place(rng: random.Random, when: date, *, province_code: str | None = None, s
         levels = [commune, district, province]
     else:
         province = rng.choice(PROVINCES_2025)
+        district = ""
         levels = [commune, province]
     if not commune_only:
         if urban:
@@ -162,7 +164,7 @@ def place(rng: random.Random, when: date, *, province_code: str | None = None, s
         levels = lead + levels
     line = ", ".join(levels)
     line = line[0].upper() + line[1:]
-    return Place(nfc(line), nfc(commune), nfc(province))
+    return Place(nfc(line), nfc(commune), nfc(province), nfc(district))
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,13 @@ class Person:
     @property
     def upper_name(self) -> str:
         return nfc(self.name.upper())
+
+    def address_on(self, rng: random.Random, when: date) -> str:
+        """Where they lived as a paper issued on ``when`` writes it: the current address after the
+        2025 reform, an older three-level one before it."""
+        if when >= REFORM_DATE:
+            return self.residence.line
+        return place(rng, when, province_code=self.province_code if rng.random() < 0.6 else None).line
 
 
 def person(rng: random.Random, *, sex: str | None = None, born_after: date = date(1945, 1, 1),

@@ -30,6 +30,8 @@ FAMILIES: dict[str, tuple[Path, Path, Path, Path]] = {
     "dejavu-serif-condensed": (_DEJAVU / "DejaVuSerifCondensed.ttf", _DEJAVU / "DejaVuSerifCondensed-Bold.ttf",
                                _DEJAVU / "DejaVuSerifCondensed-Italic.ttf",
                                _DEJAVU / "DejaVuSerifCondensed-BoldItalic.ttf"),
+    "dejavu-sans-mono": (_DEJAVU / "DejaVuSansMono.ttf", _DEJAVU / "DejaVuSansMono-Bold.ttf",
+                         _DEJAVU / "DejaVuSansMono-Oblique.ttf", _DEJAVU / "DejaVuSansMono-BoldOblique.ttf"),
 }
 
 

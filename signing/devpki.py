@@ -78,7 +78,8 @@ def dev_name(common_name: str, *, unit: str | None = None) -> x509.Name:
     ]
     if unit:
         attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, nfc(unit)))
-    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, nfc(f"{common_name} ({DEV_MARK} - {DEV_MARK_VI})")))
+    # X.520 caps a CN at 64 characters: the English mark goes in the CN, both languages in O.
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, nfc(f"{common_name[:44]} ({DEV_MARK})")))
     return x509.Name(attrs)
 
 

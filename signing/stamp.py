@@ -103,7 +103,9 @@ def render_text_mask(text: StampText, width_px: int, height_px: int, text_width_
 
 
 def qr_matrix(payload: str) -> list[list[bool]]:
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=1)
+    # A fixed mask pattern: choosing the "best" one means building the symbol eight times, and
+    # any mask scans; that choice is most of the stamp's cost otherwise.
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=1, mask_pattern=2)
     code.add_data(payload)
     code.make(fit=True)
     return code.get_matrix()

@@ -112,7 +112,7 @@ class LocalStore:
 
         def fill(out) -> None:
             with open(path, "rb") as src:
-                got, n = _copy_hashing(src, out)
+                got, _ = _copy_hashing(src, out)
             if got != digest:
                 raise IntegrityError(f"{path} changed while it was being stored")
 

@@ -9,7 +9,7 @@ UTC. Text is NFC (the writers in :mod:`storage.archive` normalise it).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -20,7 +20,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -63,7 +62,7 @@ class ReviewState:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Station(Base):
@@ -203,7 +202,10 @@ class AuditEvent(Base):
     """An append-only, hash-chained log entry: ``hash`` covers this event and ``prev_hash``."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (UniqueConstraint("prev_hash", name="uq_audit_events_prev_hash"),)
+    __table_args__ = (
+        UniqueConstraint("prev_hash", name="uq_audit_events_prev_hash"),
+        UniqueConstraint("hash", name="uq_audit_events_hash"),
+    )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column()
@@ -212,4 +214,4 @@ class AuditEvent(Base):
     subject: Mapped[str] = mapped_column(String(128))  # e.g. "document:12", "dossier:HS-001"
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))

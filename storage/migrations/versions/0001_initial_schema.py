@@ -29,10 +29,14 @@ CREATE TRIGGER audit_events_no_update BEFORE UPDATE OR DELETE ON audit_events
   FOR EACH ROW EXECUTE FUNCTION sohoa_audit_append_only();
 """
 _SQLITE_APPEND_ONLY = (
-    "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
-    "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
-    "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
-    "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
+    (
+        "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END"
+    ),
+    (
+        "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END"
+    ),
 )
 
 

@@ -1,0 +1,204 @@
+"""The FastAPI application: stations, workflow systems and auditors over HTTP, versioned under /v1.
+
+``create_app`` builds everything from the settings (no module-level state), so tests and the bench
+run several apps side by side, each on its own data folder. The records database, object store and
+signer are opened once per app and shared by the request threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.config import ApiSettings
+from api.db import engine_for
+from api.jobs import JobRunner
+from api.schemas import Health
+from api.uploads import UploadRefused
+from pipeline.errors import ConfigError, ExternalToolError, InputError, IntegrityError, SohoaError
+from pipeline.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+try:
+    VERSION = version("sohoa")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    VERSION = "0.0.0"
+
+DESCRIPTION = """
+Digitization, OCR and certification of administrative dossiers for one-stop centres.
+
+* **Stations** upload the scans of a dossier (`POST /v1/batches`, answered 202 at once) and follow
+  their processing (`GET /v1/batches/{id}`).
+* **Workflow systems** read dossiers, ask for certified electronic copies and look up reusable results.
+* **Auditors** verify a certified PDF and read the hash-chained audit trail; a small page for people
+  is at [/auditor](/auditor).
+
+Every call needs an API key (`Authorization: Bearer sohoa_…`) whose role admits it: `station`,
+`workflow`, `auditor` or `admin` (`sohoa keys create --role R --name N`). No key: 401; a key of another
+role: 403; another station's batch: 404.
+"""
+
+TAGS = [
+    {"name": "stations", "description": "uploads from scanning stations"},
+    {"name": "workflow", "description": "dossiers, certified copies and reuse, for workflow systems"},
+    {"name": "auditors", "description": "verification reports and the audit trail"},
+    {"name": "admin", "description": "API keys"},
+    {"name": "service", "description": "health"},
+]
+
+
+class AppState:
+    """What request handlers share: settings, the API's tables, the records, the store, the signer."""
+
+    def __init__(self, settings: Settings, api_settings: ApiSettings) -> None:
+        self.settings = settings
+        self.api = api_settings
+        self.engine = engine_for(settings.resolved_database_url)
+        self.runner = JobRunner(settings, jobs=api_settings.jobs, niceness=api_settings.job_niceness)
+        self._records: Any = None
+        self._store: Any = None
+        self._signer: Any = None
+        self._lock = threading.Lock()
+        self.sign_lock = threading.Lock()  # a PKCS#11 session takes one signature at a time
+
+    @property
+    def records(self) -> Any:
+        """The dossier records database (``storage.db``), migrated on first use."""
+        with self._lock:
+            if self._records is None:
+                from storage.db import open_database
+
+                self._records = open_database(self.settings.resolved_database_url)
+            return self._records
+
+    @property
+    def store(self) -> Any:
+        with self._lock:
+            if self._store is None:
+                from storage.objects import open_store
+
+                self._store = open_store(self.settings.resolved_store_url)
+            return self._store
+
+    @property
+    def signer(self) -> Any:
+        with self._lock:
+            if self._signer is None:
+                from signing.keys import load_signer
+
+                self._signer = load_signer(self.settings)
+            return self._signer
+
+    def close(self) -> None:
+        self.runner.shutdown()
+        if self._records is not None:
+            self._records.dispose()
+        if self._signer is not None and hasattr(self._signer, "close"):
+            self._signer.close()
+
+
+def create_app(settings: Settings | None = None, api_settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    api_settings = api_settings or ApiSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = AppState(settings, api_settings)
+        app.state.sohoa = state
+        app.state.engine = state.engine
+        try:
+            _ = state.records  # migrate now, not during the first request
+        except SohoaError as exc:
+            log.warning("dossier records unavailable: %s", exc)
+        await run_in_threadpool(_warm_up, state)
+        resumed = state.runner.resume()
+        if resumed:
+            log.info("queued %d unfinished batch(es) again", resumed)
+        try:
+            yield
+        finally:
+            state.close()
+
+    app = FastAPI(
+        title="sohoa",
+        version=VERSION,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    _error_handlers(app)
+
+    from api.routes import admin, auditors, stations, workflow
+
+    app.include_router(stations.router)
+    app.include_router(workflow.router)
+    app.include_router(auditors.router)
+    app.include_router(admin.router)
+    app.include_router(auditors.page)
+
+    @app.get("/v1/health", response_model=Health, tags=["service"], summary="Is the API up")
+    def health() -> Health:
+        return Health(status="ok", version=VERSION)
+
+    return app
+
+
+def _warm_up(state: AppState) -> None:
+    """Pay the one-off costs (imports of the file inspectors, job processes) before the first upload."""
+    import pikepdf  # noqa: F401
+    from PIL import Image, PngImagePlugin, TiffImagePlugin  # noqa: F401
+
+    state.runner.start()
+
+
+def state_of(request: Request) -> AppState:
+    return request.app.state.sohoa
+
+
+_STATUS = {InputError: 422, IntegrityError: 500, ConfigError: 503, ExternalToolError: 503}
+
+
+def _error_handlers(app: FastAPI) -> None:
+    """One shape for every error: ``{"detail": "one line"}``; never a traceback to the client."""
+
+    @app.exception_handler(UploadRefused)
+    async def _refused(_request: Request, exc: UploadRefused) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(SohoaError)
+    async def _sohoa(_request: Request, exc: SohoaError) -> JSONResponse:
+        status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 422)
+        if status >= 500:
+            log.error("%s: %s", type(exc).__name__, exc)
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors()[:5]:
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{where}: {err.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected failure on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": f"internal error ({type(exc).__name__})"}, status_code=500)

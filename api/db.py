@@ -1,0 +1,148 @@
+"""The API's own records: API keys and upload batches.
+
+They live in the project's database (same URL as the dossier records) but under their own
+SQLAlchemy metadata, created on start, because they describe who talks to the API and what it
+was asked to do, not the dossiers themselves. An upload batch exists from the moment a station's
+request is accepted (so it can be answered 202 with an id at once), long before the pipeline
+records a ``storage`` batch for it; ``storage_batch_id`` links the two when processing ends.
+
+SQLite (the embedded default) is opened in WAL mode with a generous busy timeout, because the API
+process and the job processes write to it at the same time.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class _UTC(TypeDecorator):
+    """Aware UTC datetimes whatever the backend keeps (SQLite keeps naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False),  # for a station: its station code
+    Column("role", String(16), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True),  # public part, to find the row
+    Column("hash", String(64), nullable=False),  # SHA-256 of the whole key
+    Column("created", _UTC, nullable=False, default=utcnow),
+    Column("revoked", _UTC),
+)
+
+api_batches = Table(
+    "api_batches",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("station", String(64), nullable=False, index=True),
+    Column("idempotency_key", String(255)),
+    Column("fingerprint", String(64), nullable=False),
+    Column("dossier_code", String(64), nullable=False),
+    Column("procedure_code", String(64)),
+    Column("certify", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False, default="queued"),
+    Column("files", JSON, nullable=False),
+    Column("spool_dir", Text, nullable=False),
+    Column("pages_total", Integer, nullable=False, default=0),
+    Column("pages_done", Integer, nullable=False, default=0),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("result", JSON),
+    Column("error", Text),
+    Column("storage_batch_id", Integer),
+    Column("created", _UTC, nullable=False, default=utcnow),
+    Column("started", _UTC),
+    Column("finished", _UTC),
+    UniqueConstraint("station", "idempotency_key", name="uq_api_batches_station_idempotency_key"),
+)
+
+
+class BatchStatus:
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def engine_for(url: str) -> Engine:
+    """One engine per URL per process, with the API tables created on first use."""
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _make_engine(url)
+            metadata.create_all(engine)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        from pathlib import Path
+
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -1,0 +1,207 @@
+"""Processing uploaded batches in the background, in the embedded mode.
+
+The upload answer must come back in milliseconds while a batch takes seconds to minutes of OCR, so
+each batch runs in a separate, lower-priority process (``nice``): the page work competes with the
+API's event loop only for what the API leaves idle, and the GIL of the serving process is never
+held by image work. The job process reads and writes the batch row itself (progress, result), so
+nothing flows back through the pool but "finished".
+
+A batch is processed at most once: a job first claims its row (``queued`` → ``processing`` in one
+conditional UPDATE); a second submission of the same id finds nothing to claim and returns. On
+start, the API queues again whatever a stopped server left queued or half done.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from api.db import BatchStatus, api_batches, engine_for, utcnow
+from api.uploads import remove_spool
+from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 0.5  # seconds between progress writes
+
+
+def _init_job_process(niceness: int) -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    if niceness:
+        try:
+            os.nice(niceness)
+        except OSError:
+            pass
+
+
+def _noop(_: object) -> None:
+    return None
+
+
+class JobRunner:
+    """A small pool of job processes; ``submit`` never blocks the caller."""
+
+    def __init__(self, settings: Settings, *, jobs: int = 1, niceness: int = 10) -> None:
+        self.settings = settings
+        self.jobs = max(1, jobs)
+        self.niceness = niceness
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forkserver: the serving process has threads; forking it directly could copy held locks.
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.jobs,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_init_job_process,
+                initargs=(self.niceness,),
+            )
+        return self._pool
+
+    def start(self) -> None:
+        """Start the job processes now, so the first upload does not wait for them."""
+        try:
+            list(self._executor().map(_noop, range(self.jobs)))
+        except Exception as exc:  # e.g. a __main__ the job processes cannot import; retried on submit
+            log.warning("job processes did not start: %s", exc)
+            self._pool = None
+
+    def submit(self, batch_id: str) -> None:
+        future = self._executor().submit(run_batch, batch_id, self.settings)
+        future.add_done_callback(lambda f: self._done(batch_id, f))
+
+    def _done(self, batch_id: str, future: Future[Any]) -> None:
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if isinstance(exc, BrokenProcessPool):
+            self._pool = None  # a job process died; the next submit starts a fresh pool
+        if exc is not None:
+            # The job process died (killed, out of memory) before it could record the failure.
+            log.error("batch %s: job process failed: %s", batch_id, exc)
+            _finish(self.settings, batch_id, status=BatchStatus.FAILED, error=f"processing stopped: {exc}")
+
+    def resume(self) -> int:
+        """Queue again what a previous server left unfinished; returns how many."""
+        engine = engine_for(self.settings.resolved_database_url)
+        with engine.begin() as conn:
+            conn.execute(
+                update(api_batches)
+                .where(api_batches.c.status == BatchStatus.PROCESSING)
+                .values(status=BatchStatus.QUEUED)
+            )
+            ids = conn.execute(
+                select(api_batches.c.id).where(api_batches.c.status == BatchStatus.QUEUED).order_by(api_batches.c.created)
+            ).scalars().all()
+        for batch_id in ids:
+            self.submit(batch_id)
+        return len(ids)
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def _finish(settings: Settings, batch_id: str, **values: Any) -> None:
+    engine = engine_for(settings.resolved_database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            update(api_batches)
+            .where(api_batches.c.id == batch_id, api_batches.c.status.in_([BatchStatus.QUEUED, BatchStatus.PROCESSING]))
+            .values(finished=utcnow(), **values)
+        )
+
+
+def run_batch(batch_id: str, settings: Settings) -> str:
+    """Run the pipeline over one uploaded batch and record the outcome in its row."""
+    from pipeline.errors import SohoaError
+    from pipeline.run import process_paths
+
+    engine = engine_for(settings.resolved_database_url)
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            update(api_batches)
+            .where(api_batches.c.id == batch_id, api_batches.c.status == BatchStatus.QUEUED)
+            .values(status=BatchStatus.PROCESSING, started=utcnow(), attempts=api_batches.c.attempts + 1)
+        ).rowcount
+        row = conn.execute(select(api_batches).where(api_batches.c.id == batch_id)).mappings().first()
+    if not claimed or row is None:
+        return "skipped"
+
+    spool = Path(row["spool_dir"])
+    files = row["files"]
+    names = {f["spool_name"]: f["name"] for f in files}
+    paths = [spool / f["spool_name"] for f in files]
+    done = 0
+    last_write = 0.0
+
+    def write_progress(**values: Any) -> None:
+        with engine.begin() as conn:
+            conn.execute(update(api_batches).where(api_batches.c.id == batch_id).values(**values))
+
+    def pages_read(count: int) -> None:
+        write_progress(pages_total=count)
+
+    def page_done(_page: object) -> None:
+        nonlocal done, last_write
+        done += 1
+        now = time.monotonic()
+        if now - last_write >= PROGRESS_EVERY:
+            last_write = now
+            write_progress(pages_done=done)
+
+    try:
+        result = process_paths(
+            paths,
+            settings,
+            dossier_code=row["dossier_code"],
+            procedure_code=row["procedure_code"],
+            certify=bool(row["certify"]),
+            station=row["station"],
+            on_pages_read=pages_read,
+            on_page_done=page_done,
+        )
+    except SohoaError as exc:
+        message = _rename(str(exc), names, spool)
+        log.info("batch %s refused by the pipeline: %s", batch_id, message)
+        _finish(settings, batch_id, status=BatchStatus.FAILED, error=message, pages_done=done)
+        remove_spool(spool)
+        return "failed"
+    except Exception as exc:  # a bug: keep the traceback in the log, one line in the batch
+        log.exception("batch %s failed", batch_id)
+        _finish(settings, batch_id, status=BatchStatus.FAILED, error=f"internal error: {type(exc).__name__}")
+        remove_spool(spool)
+        return "failed"
+
+    payload = result.to_dict()
+    for document in payload["documents"]:  # type: ignore[union-attr]
+        document["pages"] = [_rename(label, names, spool) for label in document["pages"]]
+        document.pop("certified_path", None)  # a path on this server: of no use to a client
+    _finish(
+        settings,
+        batch_id,
+        status=BatchStatus.DONE,
+        result=payload,
+        storage_batch_id=result.batch_id,
+        pages_total=result.pages,
+        pages_done=result.pages,
+    )
+    remove_spool(spool)
+    return "done"
+
+
+def _rename(text: str, names: dict[str, str], spool: Path) -> str:
+    """Show the station's own file names, not the spool's, in labels and messages."""
+    text = text.replace(str(spool) + os.sep, "")
+    for spool_name, name in names.items():
+        text = text.replace(spool_name, name)
+    return text

@@ -1,0 +1,284 @@
+"""Stations: upload the scans of a dossier, then follow their processing.
+
+The upload is answered 202 as soon as the files are on disk and checked; OCR runs afterwards in a
+job process. A station sees only its own batches: another station's batch id answers 404, exactly
+as an id that does not exist, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError as DbIntegrityError
+
+from api.app import state_of
+from api.auth import Principal, Role, require
+from api.db import BatchStatus, api_batches, utcnow
+from api.schemas import BatchAccepted, BatchList, BatchOut, BatchState, Problem
+from api.uploads import ReceivedFile, UploadRefused, inspect_file, receive_multipart, remove_spool
+
+router = APIRouter(prefix="/v1", tags=["stations"])
+
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["dossier_code", "files"],
+                    "properties": {
+                        "dossier_code": {
+                            "type": "string", "pattern": CODE.pattern,
+                            "description": "the dossier code (mã hồ sơ), e.g. 000.00.19.H99-261124-0001",
+                        },
+                        "procedure_code": {
+                            "type": "string", "pattern": CODE.pattern,
+                            "description": "the administrative procedure code (mã TTHC), e.g. 1.001612",
+                        },
+                        "certify": {
+                            "type": "boolean", "default": False,
+                            "description": "also make a certified copy of every document while processing",
+                        },
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "PDF, TIFF, JPEG or PNG scans (type checked by content, not by name)",
+                        },
+                    },
+                },
+                "encoding": {"files": {"contentType": "application/pdf, image/tiff, image/jpeg, image/png"}},
+            }
+        },
+    }
+}
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no API key, or not a valid one"},
+    403: {"model": Problem, "description": "the key's role does not admit this call"},
+}
+UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    400: {"model": Problem, "description": "malformed multipart body"},
+    409: {"model": Problem, "description": "the Idempotency-Key was used before for a different upload"},
+    413: {"model": Problem, "description": "a file, page count or page size above the limits"},
+    415: {"model": Problem, "description": "not a PDF, TIFF, JPEG or PNG file"},
+    422: {"model": Problem, "description": "missing fields, or a file that cannot be read"},
+}
+
+StationKey = Annotated[Principal, Depends(require(Role.STATION))]
+
+
+@router.post(
+    "/batches",
+    status_code=202,
+    response_model=BatchAccepted,
+    summary="Upload the scans of one dossier",
+    responses={200: {"model": BatchAccepted, "description": "a retried upload: the batch made the first time"},
+               **UPLOAD_ERRORS},
+    openapi_extra=UPLOAD_BODY,
+)
+async def upload_batch(
+    request: Request,
+    principal: StationKey,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="any unique string per upload; a retry with the same key and the same files is not "
+            "processed again and answers with the first batch",
+        ),
+    ] = None,
+) -> JSONResponse:
+    """Files are streamed to disk and checked (type by content, size, pages, pixel bombs); the answer
+    comes before any OCR, with the batch id to poll. Refused uploads leave nothing behind."""
+    state = state_of(request)
+    limits = state.api.limits(state.settings)
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise UploadRefused(400, "Idempotency-Key must be 1–255 visible ASCII characters")
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise UploadRefused(400, "Content-Length is not a number")
+        if int(length) > limits.max_batch_bytes + 1024 * 1024:
+            raise UploadRefused(
+                413, f"the upload is larger than the limit of {limits.max_batch_bytes / 2**20:.0f} MiB per batch"
+            )
+    batch_id = uuid.uuid4().hex
+    spool = state.api.spool(state.settings) / batch_id
+    keep = False
+    try:
+        form = await receive_multipart(request.stream(), request.headers.get("content-type"), spool, limits)
+        dossier_code = _code(form.fields.get("dossier_code"), "dossier_code", required=True)
+        procedure_code = _code(form.fields.get("procedure_code"), "procedure_code", required=False)
+        certify = _flag(form.fields.get("certify"), "certify")
+        if not form.files:
+            raise UploadRefused(422, "no files: send one or more scans in the 'files' field")
+        await run_in_threadpool(_inspect_all, form.files, limits)
+        files = [f.to_dict() for f in form.files]
+        fingerprint = _fingerprint(dossier_code, procedure_code, certify, form.files)
+        row, replayed = await run_in_threadpool(
+            _record,
+            state.engine,
+            {
+                "id": batch_id, "station": principal.name, "idempotency_key": idempotency_key,
+                "fingerprint": fingerprint, "dossier_code": dossier_code, "procedure_code": procedure_code,
+                "certify": certify, "status": BatchStatus.QUEUED, "files": files, "spool_dir": str(spool),
+                "created": utcnow(),
+            },
+        )
+        keep = not replayed
+    finally:
+        if not keep:
+            remove_spool(spool)
+    if not replayed:
+        state.runner.submit(batch_id)
+    body = BatchAccepted(
+        id=row["id"],
+        status=row["status"],
+        dossier_code=row["dossier_code"],
+        files=row["files"],
+        replayed=replayed,
+        status_url=f"/v1/batches/{row['id']}",
+    )
+    headers = {"Location": body.status_url}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if replayed else 202, headers=headers)
+
+
+@router.get("/batches/{batch_id}", response_model=BatchOut, summary="Progress and results of one batch",
+            responses={**ERRORS, 404: {"model": Problem, "description": "no such batch for this station"}})
+def get_batch(batch_id: str, request: Request, principal: StationKey) -> BatchOut:
+    with state_of(request).engine.connect() as conn:
+        row = conn.execute(
+            select(api_batches).where(api_batches.c.id == batch_id, api_batches.c.station == principal.name)
+        ).mappings().first()
+    if row is None:
+        raise HTTPException(404, f"no batch {batch_id} for station {principal.name}")
+    return batch_out(row)
+
+
+@router.get("/batches", response_model=BatchList, summary="This station's recent batches", responses=ERRORS)
+def list_batches(
+    request: Request,
+    principal: StationKey,
+    status: Annotated[BatchState | None, Query(description="only batches in this state")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> BatchList:
+    query = select(api_batches).where(api_batches.c.station == principal.name)
+    if status is not None:
+        query = query.where(api_batches.c.status == status)
+    with state_of(request).engine.connect() as conn:
+        rows = conn.execute(query.order_by(api_batches.c.created.desc()).limit(limit)).mappings().all()
+    return BatchList(batches=[batch_out(r) for r in rows])
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _code(value: str | None, name: str, *, required: bool) -> str | None:
+    if not value:
+        if required:
+            raise UploadRefused(422, f"{name} is required")
+        return None
+    if not CODE.fullmatch(value):
+        raise UploadRefused(
+            422, f"{name} must be 1–64 letters, digits, '.', '-' or '_' (got {value[:70]!r})"
+        )
+    return value
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value is None or value == "":
+        return False
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise UploadRefused(422, f"{name} must be true or false")
+
+
+def _inspect_all(files: list[ReceivedFile], limits: Any) -> None:
+    for f in files:
+        inspect_file(f, limits)
+
+
+def _fingerprint(dossier: str, procedure: str | None, certify: bool, files: list[ReceivedFile]) -> str:
+    material = json.dumps([dossier, procedure, certify, [(f.name, f.sha256) for f in files]], ensure_ascii=False)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _record(engine: Any, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Insert the batch, or find the one an earlier upload with the same Idempotency-Key made."""
+    key = values["idempotency_key"]
+    if key is not None:
+        existing = _existing(engine, values["station"], key)
+        if existing is not None:
+            return _replay(existing, values), True
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(api_batches).values(**values))
+    except DbIntegrityError:
+        existing = _existing(engine, values["station"], key) if key is not None else None
+        if existing is None:
+            raise
+        return _replay(existing, values), True
+    return values, False
+
+
+def _existing(engine: Any, station: str, key: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(api_batches).where(api_batches.c.station == station, api_batches.c.idempotency_key == key)
+        ).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def _replay(existing: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    if existing["fingerprint"] != values["fingerprint"]:
+        raise UploadRefused(409, "this Idempotency-Key was already used for a different upload (other files or codes)")
+    return existing
+
+
+def batch_out(row: Any) -> BatchOut:
+    result = row["result"] or {}
+    total, done = row["pages_total"] or 0, row["pages_done"] or 0
+    if not total:
+        total = sum(int(f.get("pages") or 0) for f in row["files"])
+    documents = []
+    for d in result.get("documents", []):
+        documents.append({
+            "index": d.get("index"), "document_id": d.get("document_id"), "doc_type": d.get("doc_type"),
+            "confidence": d.get("confidence") or 0.0, "pages": d.get("pages") or [], "fields": d.get("fields") or {},
+            "needs_review": d.get("needs_review") or [], "sha256": d.get("sha256") or "",
+            "certification_number": d.get("certification_number"), "reused_from": d.get("reused_from"),
+        })
+    return BatchOut(
+        id=row["id"],
+        status=row["status"],
+        station=row["station"],
+        dossier_code=row["dossier_code"],
+        procedure_code=row["procedure_code"],
+        files=row["files"],
+        progress={"pages_total": total, "pages_done": min(done, total) if total else done,
+                  "percent": round(100.0 * min(done, total) / total, 1) if total else 0.0},
+        documents=documents,
+        error=row["error"],
+        record_batch_id=row["storage_batch_id"],
+        created=row["created"],
+        started=row["started"],
+        finished=row["finished"],
+    )

@@ -1,0 +1,293 @@
+"""Workflow systems: dossiers, certified copies made on request, and reuse look-ups.
+
+A certified copy is made synchronously (a PAdES signature takes ~0.2 s) so the caller gets its
+certification number in the answer; the PDF is downloaded from ``GET /v1/certified-copies/{id}``
+or through a presigned link when the store is S3.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.app import AppState, state_of
+from api.auth import Principal, Role, require
+from api.routes.stations import CODE, ERRORS
+from api.schemas import (
+    CertifiedCopyOut,
+    CertifyRequest,
+    CopyLink,
+    DocumentOut,
+    DossierOut,
+    Problem,
+    ReusableOut,
+    ReuseOut,
+)
+from classifiers.doctypes import DOC_TYPES
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["workflow"])
+
+WorkflowKey = Annotated[Principal, Depends(require(Role.WORKFLOW))]
+NOT_FOUND = {404: {"model": Problem, "description": "no such record"}}
+DocType = StrEnum("DocType", {t: t for t in DOC_TYPES})  # type: ignore[misc]
+MAX_ID = 2**31 - 1
+
+
+@router.get("/dossiers/{code}", response_model=DossierOut, summary="A dossier with its documents",
+            responses={**ERRORS, **NOT_FOUND})
+def get_dossier(
+    code: Annotated[str, Path(pattern=CODE.pattern, description="the dossier code (mã hồ sơ)")],
+    request: Request,
+    _principal: WorkflowKey,
+) -> DossierOut:
+    """Documents with their types, fields, review flags and certified copies."""
+    from storage.records import dossier_by_code
+
+    info = dossier_by_code(state_of(request).records, code)
+    if info is None:
+        raise HTTPException(404, f"no dossier {code}")
+    return DossierOut(
+        code=info.code,
+        procedure_code=info.procedure_code,
+        agency=info.agency,
+        applicant_personal_id=info.applicant_personal_id,
+        status=info.status,
+        created=info.created,
+        updated=info.updated,
+        documents=[_document_out(d) for d in info.documents],
+    )
+
+
+@router.get("/documents/{document_id}", response_model=DocumentOut, summary="One document",
+            responses={**ERRORS, **NOT_FOUND})
+def get_document(
+    document_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request, _principal: WorkflowKey
+) -> DocumentOut:
+    return _document_out(_document(state_of(request), document_id))
+
+
+@router.post(
+    "/documents/{document_id}/certified-copies",
+    status_code=201,
+    response_model=CertifiedCopyOut,
+    summary="Make a certified electronic copy of a document",
+    responses={**ERRORS, **NOT_FOUND, 503: {"model": Problem, "description": "the signer is not available"}},
+)
+def create_certified_copy(
+    document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    request: Request,
+    principal: WorkflowKey,
+    body: Annotated[CertifyRequest | None, Body()] = None,
+) -> JSONResponse:
+    """Stamp + PAdES certification signature by the agency ("chứng thực bản sao điện tử từ bản
+    chính", Decree 45/2020), stored and recorded with an audit event naming the caller."""
+    from signing.certify import StampInfo, certify_copy, next_certification_number
+    from storage.archive import record_certified_copy
+
+    state = state_of(request)
+    settings = state.settings
+    document = _document(state, document_id)
+    pdf = state.store.get_bytes(document.pdf_key)
+    now = datetime.now(UTC)
+    number = next_certification_number(settings.data_dir / "certification-counter", when=now)
+    stamp = StampInfo(
+        agency=settings.agency,
+        officer=settings.certifying_officer,
+        certification_number=number,
+        signed_at=now,
+        qr_payload=_qr_payload(document),
+    )
+    signer = state.signer
+    with state.sign_lock:
+        copy = certify_copy(pdf, signer, stamp, tsa_url=settings.tsa_url, document_sha256=document.pdf_sha256)
+    copy_id, _key = record_certified_copy(
+        state.records, state.store, document_id=document.id, certified=copy, actor=principal.actor
+    )
+    log.info("document %d: certified copy %d (%s) for %s", document.id, copy_id, number, principal.actor)
+    out = CertifiedCopyOut(
+        id=copy_id,
+        document_id=document.id,
+        certification_number=copy.certification_number,
+        signer=copy.signer,
+        signed_at=copy.signed_at,
+        timestamp=copy.timestamp,
+        sha256=copy.sha256,
+        size=len(copy.pdf),
+        download_url=f"/v1/certified-copies/{copy_id}",
+    )
+    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers={"Location": out.download_url})
+
+
+@router.get(
+    "/certified-copies/{copy_id}",
+    summary="Download a certified copy (or a link to it)",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                        "application/json": {"schema": CopyLink.model_json_schema()}},
+            "description": "the PDF; with `?link=true`, a link to it (presigned when the store is S3)",
+        },
+        **ERRORS,
+        **NOT_FOUND,
+    },
+)
+def get_certified_copy(
+    copy_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    request: Request,
+    _principal: WorkflowKey,
+    link: Annotated[bool, Query(description="answer with a download link instead of the PDF")] = False,
+    expires_minutes: Annotated[int, Query(ge=1, le=7 * 24 * 60)] = 60,
+) -> Response:
+    state = state_of(request)
+    row = _certified_row(state, copy_id)
+    if link:
+        expires = timedelta(minutes=expires_minutes)
+        url = state.store.presigned_url(row["object_key"], expires=expires)
+        if url.startswith(("http://", "https://")):
+            body = CopyLink(url=url, presigned=True, expires=datetime.now(UTC) + expires)
+        else:  # a local folder has no signed links: the client downloads through this API
+            body = CopyLink(url=f"/v1/certified-copies/{copy_id}", presigned=False, expires=None)
+        return JSONResponse(body.model_dump(mode="json"))
+    data = state.store.get_bytes(row["object_key"])  # checked against its hash on the way out
+    filename = f"{row['certification_number']}.pdf".replace('"', "")
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Certification-Number": row["certification_number"],
+            "X-Content-SHA256": row["sha256"],
+        },
+    )
+
+
+@router.get("/reuse", response_model=ReuseOut, summary="Reusable results for a person",
+            responses={**ERRORS})
+def reuse(
+    request: Request,
+    _principal: WorkflowKey,
+    personal_id: Annotated[str, Query(pattern=r"^\d{12}$", description="the 12-digit personal ID (số định danh)")],
+    doc_type: Annotated[DocType | None, Query(description="one document type; all types if omitted")] = None,
+) -> ReuseOut:
+    """The latest valid digitized result per document type, so the citizen hands nothing in twice."""
+    from storage.reuse import find_reusable
+
+    state = state_of(request)
+    found = find_reusable(state.records, personal_id, doc_type.value if doc_type else None)
+    results = []
+    for r in found:
+        cert = r.certified
+        results.append(
+            ReusableOut(
+                document_id=r.document_id,
+                original_id=r.original_id,
+                dossier_code=r.dossier_code,
+                procedure_code=r.procedure_code,
+                doc_type=r.doc_type,
+                personal_id=r.personal_id,
+                review_state=r.review_state,
+                created=r.created,
+                pdf_sha256=r.pdf_sha256,
+                fields={k: (v or {}).get("value") for k, v in r.fields.items()},
+                certified_copy=None if cert is None else CertifiedCopyOut(
+                    id=cert.id,
+                    certification_number=cert.certification_number,
+                    signer=cert.signer,
+                    signed_at=cert.signed_at,
+                    sha256=cert.sha256,
+                    download_url=f"/v1/certified-copies/{cert.id}",
+                ),
+            )
+        )
+    return ReuseOut(personal_id=personal_id, doc_type=doc_type.value if doc_type else None, results=results)
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _document(state: AppState, document_id: int) -> Any:
+    from storage.records import document_by_id
+
+    document = document_by_id(state.records, document_id)
+    if document is None:
+        raise HTTPException(404, f"no document {document_id}")
+    return document
+
+
+def _certified_row(state: AppState, copy_id: int) -> dict[str, Any]:
+    # storage.records has no look-up of one certified copy by id yet; this read belongs there.
+    from sqlalchemy import select
+
+    from storage.models import CertifiedCopy
+
+    with state.records.session() as session:
+        row = session.execute(
+            select(CertifiedCopy.object_key, CertifiedCopy.certification_number, CertifiedCopy.sha256)
+            .where(CertifiedCopy.id == copy_id)
+        ).mappings().first()
+    if row is None:
+        raise HTTPException(404, f"no certified copy {copy_id}")
+    return dict(row)
+
+
+def _qr_payload(document: Any) -> str | None:
+    try:
+        from pipeline.qr import result_qr_payload
+
+        return result_qr_payload(
+            dossier_code=document.dossier_code, procedure_code=None, owner_id=document.personal_id,
+            document_name=document.doc_type,
+        )
+    except Exception:  # the QR is a convenience on the stamp; a copy without it is still valid
+        log.warning("document %d: no QR payload for the stamp", document.id, exc_info=True)
+        return None
+
+
+def _fields(fields: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name, f in fields.items():
+        if isinstance(f, dict):
+            out[name] = {k: v for k, v in f.items() if k in ("value", "confidence", "needs_review", "reason", "valid")}
+        else:
+            out[name] = {"value": None if f is None else str(f)}
+    return out
+
+
+def _document_out(d: Any) -> DocumentOut:
+    fields = _fields(d.fields)
+    return DocumentOut(
+        id=d.id,
+        dossier_code=d.dossier_code,
+        doc_type=d.doc_type,
+        type_confidence=d.type_confidence,
+        personal_id=d.personal_id,
+        review_state=d.review_state,
+        needs_review=sorted(n for n, f in fields.items() if f.get("needs_review")),
+        fields=fields,
+        page_count=d.page_count,
+        pdf_sha256=d.pdf_sha256,
+        reused_from=d.reused_from,
+        created=d.created,
+        certified_copies=[
+            CertifiedCopyOut(
+                id=c.id,
+                document_id=d.id,
+                certification_number=c.certification_number,
+                signer=c.signer,
+                signed_at=c.signed_at,
+                timestamp=c.timestamp,
+                sha256=c.sha256,
+                size=c.size,
+                download_url=f"/v1/certified-copies/{c.id}",
+            )
+            for c in d.certified
+        ],
+    )

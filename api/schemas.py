@@ -1,0 +1,218 @@
+"""Request and response bodies: the API's contract, as published in its OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+BatchState = Literal["queued", "processing", "done", "failed"]
+
+
+class Problem(BaseModel):
+    """Every error answer: one line a person can act on."""
+
+    detail: str
+
+
+class FileOut(BaseModel):
+    name: str = Field(description="the file name the station sent, for display only")
+    size: int
+    sha256: str
+    media_type: str
+    pages: int
+
+
+class BatchAccepted(BaseModel):
+    id: str = Field(description="the batch id; poll GET /v1/batches/{id}")
+    status: BatchState
+    dossier_code: str
+    files: list[FileOut]
+    replayed: bool = Field(description="true when an earlier upload with the same Idempotency-Key was found")
+    status_url: str
+
+
+class FieldOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    value: str | None = None
+    confidence: float | None = None
+    needs_review: bool = False
+    reason: str | None = None
+
+
+class BatchDocument(BaseModel):
+    index: int
+    document_id: int | None
+    doc_type: str
+    confidence: float
+    pages: list[str]
+    fields: dict[str, FieldOut]
+    needs_review: list[str]
+    sha256: str
+    certification_number: str | None = None
+    reused_from: int | None = None
+
+
+class Progress(BaseModel):
+    pages_total: int
+    pages_done: int
+    percent: float
+
+
+class BatchOut(BaseModel):
+    id: str
+    status: BatchState
+    station: str
+    dossier_code: str
+    procedure_code: str | None
+    files: list[FileOut]
+    progress: Progress
+    documents: list[BatchDocument]
+    error: str | None
+    record_batch_id: int | None = Field(description="the batch in the dossier records, once processed")
+    created: datetime
+    started: datetime | None
+    finished: datetime | None
+
+
+class BatchList(BaseModel):
+    batches: list[BatchOut]
+
+
+class CertifiedCopyOut(BaseModel):
+    id: int
+    document_id: int | None = None
+    certification_number: str
+    signer: str
+    signed_at: datetime
+    timestamp: datetime | None = None
+    sha256: str
+    size: int | None = None
+    download_url: str
+
+
+class DocumentOut(BaseModel):
+    id: int
+    dossier_code: str
+    doc_type: str
+    type_confidence: float
+    personal_id: str | None
+    review_state: str
+    needs_review: list[str]
+    fields: dict[str, FieldOut]
+    page_count: int
+    pdf_sha256: str
+    reused_from: int | None
+    created: datetime
+    certified_copies: list[CertifiedCopyOut]
+
+
+class DossierOut(BaseModel):
+    code: str
+    procedure_code: str | None
+    agency: str | None
+    applicant_personal_id: str | None
+    status: str
+    created: datetime
+    updated: datetime
+    documents: list[DocumentOut]
+
+
+class CertifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=500, description="why the copy is requested (audit trail)")
+
+
+class CopyLink(BaseModel):
+    url: str
+    presigned: bool = Field(description="false when the store has no signed links; the URL is then this API's")
+    expires: datetime | None
+
+
+class ReusableOut(BaseModel):
+    document_id: int
+    original_id: int
+    dossier_code: str
+    procedure_code: str | None
+    doc_type: str
+    personal_id: str
+    review_state: str
+    created: datetime
+    pdf_sha256: str
+    fields: dict[str, str | None]
+    certified_copy: CertifiedCopyOut | None
+
+
+class ReuseOut(BaseModel):
+    personal_id: str
+    doc_type: str | None
+    results: list[ReusableOut]
+
+
+class VerificationOut(BaseModel):
+    """The verification report; ``verdict`` sums it up, ``report`` has every check."""
+
+    model_config = ConfigDict(extra="allow")
+
+    file_name: str
+    sha256: str
+    verdict: Literal["valid", "invalid", "could_not_check"]
+    exit_code: int
+    report: dict[str, Any]
+    records: list[dict[str, Any]] = Field(description="dossier records whose file has this hash")
+
+
+class ChainOut(BaseModel):
+    ok: bool
+    events: int
+    last_hash: str
+    first_broken_seq: int | None
+    reason: str
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+    hash: str
+    prev_hash: str
+
+
+class AuditOut(BaseModel):
+    dossier: str | None
+    chain: ChainOut
+    events: list[AuditEventOut]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["station", "workflow", "auditor", "admin"]
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[^\s]+$", description="a station's code, or who holds the key")
+
+
+class KeyCreated(BaseModel):
+    id: int
+    name: str
+    role: str
+    key: str = Field(description="shown once; only its hash is kept")
+
+
+class KeyOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created: datetime
+    revoked: datetime | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str

@@ -1,0 +1,365 @@
+"""Receiving a station's upload: the multipart body streamed to disk, and every file checked.
+
+A scan batch can be hundreds of megabytes, so the body is never held in memory: each file part is
+written in chunks to a spool folder as it arrives, hashed on the way, and the upload is cut short
+the moment a limit is crossed (size, number of files) or the first bytes show a type we do not take.
+Files are named in the spool by their position only; the name the station sent is cleaned and kept
+for display, never used as a path.
+
+After the body is in, each file is inspected at header level — enough to refuse what the pipeline
+would refuse (page count, pixel bombs, encrypted or unreadable PDFs) within the upload answer's
+time budget, without decoding a single page. Any refusal removes the spool folder: nothing of a
+refused upload stays on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import shutil
+import unicodedata
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from pipeline.ingest import sniff
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPES = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg", "png": "image/png"}
+EXTENSIONS = {"pdf": ".pdf", "tiff": ".tif", "jpeg": ".jpg", "png": ".png"}
+MAX_FIELD_BYTES = 1024
+MAX_PARTS = 200
+PDF_MAX_POINTS = 14_400  # the largest page side PDF allows (200 in); beyond that a page is a bomb
+
+
+class UploadRefused(Exception):
+    """A refusal the station can act on: HTTP status plus one clear line."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_file_bytes: int
+    max_batch_bytes: int
+    max_files: int
+    max_pages: int
+    max_page_pixels: int
+
+
+@dataclass
+class ReceivedFile:
+    """One file part as written to the spool folder."""
+
+    index: int
+    name: str  # cleaned display name; never a path
+    path: Path
+    size: int = 0
+    sha256: str = ""
+    kind: str = ""  # pdf / tiff / jpeg / png
+    pages: int = 0
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES.get(self.kind, "application/octet-stream")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "media_type": self.media_type,
+            "pages": self.pages,
+            "spool_name": self.path.name,
+        }
+
+
+@dataclass
+class ReceivedForm:
+    fields: dict[str, str] = field(default_factory=dict)
+    files: list[ReceivedFile] = field(default_factory=list)
+
+
+def display_name(raw: str | None, index: int) -> str:
+    """A name fit to show: last path component only, NFC, no control characters, bounded length."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    return name[:200] or f"file-{index + 1}"
+
+
+def boundary_of(content_type: str | None) -> bytes:
+    if not content_type:
+        raise UploadRefused(415, "the upload must be multipart/form-data (no Content-Type given)")
+    ctype, params = parse_options_header(content_type)
+    if ctype != b"multipart/form-data":
+        raise UploadRefused(415, f"the upload must be multipart/form-data, not {ctype.decode('latin-1')}")
+    boundary = params.get(b"boundary")
+    if not boundary or len(boundary) > 200:
+        raise UploadRefused(400, "the multipart Content-Type has no usable boundary")
+    return boundary
+
+
+class _Receiver:
+    """python-multipart callbacks that write file parts to the spool and keep small fields."""
+
+    def __init__(self, spool: Path, limits: UploadLimits) -> None:
+        self.spool = spool
+        self.limits = limits
+        self.form = ReceivedForm()
+        self.total = 0
+        self.parts = 0
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[bytes, bytes] = {}
+        self._field_name: str | None = None
+        self._field_value = bytearray()
+        self._file: ReceivedFile | None = None
+        self._out = None
+        self._hash = None
+        self._head = b""
+        self.error: UploadRefused | None = None
+
+    # --- callbacks -------------------------------------------------------------------------------
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise UploadRefused(400, f"too many form parts (more than {MAX_PARTS})")
+        self._headers = {}
+        self._field_name = None
+        self._field_value = bytearray()
+        self._file = None
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        if len(self._headers) > 16:
+            raise UploadRefused(400, "too many headers in a form part")
+        self._headers[bytes(self._header_field).lower()] = bytes(self._header_value)
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+
+    def on_headers_finished(self) -> None:
+        disposition, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        if disposition != b"form-data" or b"name" not in options:
+            raise UploadRefused(400, "a form part has no Content-Disposition: form-data; name=…")
+        name = options[b"name"].decode("utf-8", "replace")
+        if b"filename" in options or name == "files":
+            index = len(self.form.files)
+            if index >= self.limits.max_files:
+                raise UploadRefused(413, f"too many files in one upload (the limit is {self.limits.max_files})")
+            raw = options.get(b"filename", b"").decode("utf-8", "replace")
+            path = self.spool / f"{index:03d}.part"
+            self._file = ReceivedFile(index=index, name=display_name(raw, index), path=path)
+            self._out = path.open("xb")
+            self._hash = hashlib.sha256()
+            self._head = b""
+        else:
+            self._field_name = name
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if self._file is None:
+            self._field_value += chunk
+            if len(self._field_value) > MAX_FIELD_BYTES:
+                raise UploadRefused(400, f"form field {self._field_name!r} is longer than {MAX_FIELD_BYTES} bytes")
+            return
+        f = self._file
+        f.size += len(chunk)
+        self.total += len(chunk)
+        if f.size > self.limits.max_file_bytes:
+            raise UploadRefused(
+                413, f"{f.name}: larger than the limit of {self.limits.max_file_bytes / 2**20:.0f} MiB per file"
+            )
+        if self.total > self.limits.max_batch_bytes:
+            raise UploadRefused(
+                413, f"the upload is larger than the limit of {self.limits.max_batch_bytes / 2**20:.0f} MiB per batch"
+            )
+        if len(self._head) < 1024:
+            self._head += chunk[: 1024 - len(self._head)]
+            if len(self._head) >= 1024 and sniff(self._head) is None:
+                raise UploadRefused(415, f"{f.name}: not a PDF, TIFF, JPEG or PNG file (by its first bytes)")
+        self._hash.update(chunk)  # type: ignore[union-attr]
+        self._out.write(chunk)  # type: ignore[union-attr]
+
+    def on_part_end(self) -> None:
+        if self._file is not None:
+            self._out.close()  # type: ignore[union-attr]
+            self._out = None
+            f = self._file
+            f.sha256 = self._hash.hexdigest()  # type: ignore[union-attr]
+            if f.size == 0:
+                raise UploadRefused(422, f"{f.name}: the file is empty")
+            kind = sniff(self._head)
+            if kind is None:
+                raise UploadRefused(415, f"{f.name}: not a PDF, TIFF, JPEG or PNG file (by its first bytes)")
+            f.kind = kind
+            final = f.path.with_suffix(EXTENSIONS[kind])
+            f.path.rename(final)
+            f.path = final
+            self.form.files.append(f)
+            self._file = None
+        elif self._field_name is not None:
+            try:
+                value = bytes(self._field_value).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UploadRefused(400, f"form field {self._field_name!r} is not UTF-8") from exc
+            self.form.fields[self._field_name] = unicodedata.normalize("NFC", value).strip()
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+
+async def receive_multipart(
+    stream: AsyncIterator[bytes], content_type: str | None, spool: Path, limits: UploadLimits
+) -> ReceivedForm:
+    """Stream a multipart body into ``spool`` (created here); the caller removes it on refusal."""
+    boundary = boundary_of(content_type)
+    spool.mkdir(parents=True, exist_ok=False)
+    receiver = _Receiver(spool, limits)
+    callbacks = {
+        name: getattr(receiver, name)
+        for name in (
+            "on_part_begin", "on_part_data", "on_part_end", "on_header_field", "on_header_value",
+            "on_header_end", "on_headers_finished",
+        )
+    }
+    parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+    complete = False
+    try:
+        async for chunk in stream:
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+        complete = True
+    except UploadRefused:
+        raise
+    except Exception as exc:  # the parser's own errors: a malformed body is the client's fault
+        raise UploadRefused(400, f"the multipart body is malformed ({type(exc).__name__})") from exc
+    finally:
+        receiver.close()
+    if complete and receiver._file is not None:
+        raise UploadRefused(400, "the multipart body ended in the middle of a file")
+    return receiver.form
+
+
+# ------------------------------------------------------------------------------- header-level checks
+
+
+def inspect_file(f: ReceivedFile, limits: UploadLimits) -> None:
+    """Count pages and look at declared sizes, without decoding pixels; sets ``f.pages``."""
+    if f.kind == "pdf":
+        f.pages = _inspect_pdf(f, limits)
+    else:
+        f.pages = _inspect_image(f, limits)
+    if f.pages == 0:
+        raise UploadRefused(422, f"{f.name}: has no pages")
+    if f.pages > limits.max_pages:
+        raise UploadRefused(413, f"{f.name}: has {f.pages} pages, above the limit of {limits.max_pages}")
+
+
+def _inspect_image(f: ReceivedFile, limits: UploadLimits) -> int:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(f.path) as im:
+            if im.format and im.format.lower() not in ("png", "jpeg", "tiff", "mpo"):
+                raise UploadRefused(415, f"{f.name}: not a PDF, TIFF, JPEG or PNG file")
+            count = getattr(im, "n_frames", 1) if f.kind == "tiff" else 1
+            if count > limits.max_pages:
+                raise UploadRefused(413, f"{f.name}: has {count} pages, above the limit of {limits.max_pages}")
+            for index in range(count):
+                if index:
+                    im.seek(index)
+                w, h = im.size
+                if w <= 0 or h <= 0:
+                    raise UploadRefused(422, f"{f.name}: page {index + 1} has no pixels")
+                # JPEG pages above the limit are decoded at a reduced scale by ingest; anything else
+                # that declares more pixels than the limit is a decompression bomb or a mistake.
+                limit = limits.max_page_pixels * (64 if f.kind == "jpeg" else 1)
+                if w * h > limit:
+                    raise UploadRefused(
+                        413,
+                        f"{f.name}: page {index + 1} declares {w}x{h} pixels, above the limit of "
+                        f"{limits.max_page_pixels:,} (a decompression bomb or an oversized scan)",
+                    )
+            return count
+    except UploadRefused:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise UploadRefused(413, f"{f.name}: refused as a decompression bomb ({exc})") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise UploadRefused(422, f"{f.name}: not a readable {f.kind.upper()} image ({_short(exc)})") from exc
+
+
+def _inspect_pdf(f: ReceivedFile, limits: UploadLimits) -> int:
+    import pikepdf
+
+    try:
+        pdf = pikepdf.open(f.path)
+    except pikepdf.PasswordError as exc:
+        raise UploadRefused(422, f"{f.name}: the PDF is encrypted (password protected); decrypt it first") from exc
+    except (pikepdf.PdfError, ValueError, OSError) as exc:
+        raise UploadRefused(422, f"{f.name}: not a readable PDF ({_short(exc)})") from exc
+    with pdf:
+        if pdf.is_encrypted:
+            raise UploadRefused(422, f"{f.name}: the PDF is encrypted; decrypt it first")
+        try:
+            count = len(pdf.pages)
+        except (pikepdf.PdfError, ValueError, RecursionError) as exc:
+            raise UploadRefused(422, f"{f.name}: the PDF page tree is damaged ({_short(exc)})") from exc
+        if count > limits.max_pages:
+            raise UploadRefused(413, f"{f.name}: has {count} pages, above the limit of {limits.max_pages}")
+        try:
+            for index, page in enumerate(pdf.pages):
+                _check_pdf_page(f, index, page, limits)
+        except UploadRefused:
+            raise
+        except (pikepdf.PdfError, ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
+            raise UploadRefused(422, f"{f.name}: the PDF is damaged ({_short(exc)})") from exc
+        return count
+
+
+def _check_pdf_page(f: ReceivedFile, index: int, page: object, limits: UploadLimits) -> None:
+    import pikepdf
+
+    box = [float(v) for v in page.mediabox]  # type: ignore[attr-defined]
+    width, height = abs(box[2] - box[0]), abs(box[3] - box[1])
+    if width > PDF_MAX_POINTS or height > PDF_MAX_POINTS:
+        raise UploadRefused(413, f"{f.name}: page {index + 1} is {width:.0f}x{height:.0f} pt, larger than PDF allows")
+    resources = page.obj.get("/Resources")  # type: ignore[attr-defined]
+    xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
+    if not isinstance(xobjects, pikepdf.Dictionary):
+        return
+    for xobj in xobjects.values():
+        if not isinstance(xobj, pikepdf.Stream) or xobj.get("/Subtype") != "/Image":
+            continue
+        w, h = int(xobj.get("/Width", 0)), int(xobj.get("/Height", 0))
+        if w * h > limits.max_page_pixels * (64 if xobj.get("/Filter") == "/DCTDecode" else 1):
+            raise UploadRefused(
+                413,
+                f"{f.name}: page {index + 1} holds an image of {w}x{h} pixels, above the limit of "
+                f"{limits.max_page_pixels:,} (a decompression bomb or an oversized scan)",
+            )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:160]
+
+
+def remove_spool(spool: Path) -> None:
+    shutil.rmtree(spool, ignore_errors=True)

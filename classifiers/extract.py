@@ -1,0 +1,181 @@
+"""Field extraction: find each field's label in the OCR lines, take its value, normalise, validate.
+
+The rules per type (which labels, what kind of value, how many wrapped lines, which section) live in
+``classifiers/labels.py``; this module applies them to a document. Every field of the type comes back,
+found or not: a field that was not found, failed a rule or was read with low OCR confidence carries
+``needs_review`` and a reason, so a clerk sees what to check instead of trusting a silent gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+
+from classifiers.anchors import Hit, LabelSpec, Value, find_hits, value_after, value_cells
+from classifiers.doctypes import fields_of
+from classifiers.labels import RULES, Rule
+from classifiers.normalise import NORMALISERS
+from classifiers.text import Line, fold, page_lines
+from classifiers.validate import flag, validate_fields
+from pipeline.model import Document, Field
+
+log = logging.getLogger(__name__)
+
+MIN_CONFIDENCE = 0.55  # a value whose weakest OCR word is below this is sent to review
+_SIGNING_DATE = re.compile(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})")
+
+
+def document_lines(document: Document) -> list[Line]:
+    lines: list[Line] = []
+    for index, page in enumerate(document.pages):
+        lines.extend(page_lines(page, index))
+    return lines
+
+
+def extract_fields(document: Document, *, today: date | None = None) -> Document:
+    """Fields of the document's type by contract names, normalised and validated."""
+    names = fields_of(document.doc_type)
+    if not names:
+        return replace(document, fields={})
+    lines = document_lines(document)
+    fields = extract_from_lines(document.doc_type, lines)
+    fields = validate_fields(fields, today=today, min_confidence=MIN_CONFIDENCE)
+    ordered = {name: fields[name] for name in names}
+    review = [n for n, f in ordered.items() if f.needs_review]
+    log.info("%s: %d fields, %d for review %s", document.doc_type, len(ordered), len(review), review)
+    return replace(document, fields=ordered)
+
+
+def extract_from_lines(doc_type: str, lines: Sequence[Line]) -> dict[str, Field]:
+    """Raw extraction (normalised, not yet validated) of every field of ``doc_type``."""
+    rules = RULES.get(doc_type, ())
+    specs = [LabelSpec(rule.field, rule.labels) for rule in rules if rule.labels]
+    hits = find_hits(lines, specs)
+    out: dict[str, Field] = {}
+    for rule in rules:
+        out[rule.field] = _extract_one(rule, hits, lines)
+    for name in fields_of(doc_type):
+        out.setdefault(name, Field(None, 0.0, needs_review=True, valid=False, reason="no rule"))
+    return out
+
+
+def _extract_one(rule: Rule, hits: Sequence[Hit], lines: Sequence[Line]) -> Field:
+    value = _labelled_value(rule, hits, lines) if rule.labels else None
+    if value is None and rule.fallback:
+        value = FALLBACKS[rule.fallback](lines)
+    if value is None or not value.text.strip():
+        return Field(None, 0.0, needs_review=True, valid=False, reason="not found")
+    normalised, note = NORMALISERS[rule.kind](value.text)
+    box = lines[value.line].box(value.start, value.end)
+    f = Field(normalised, round(value.confidence, 4), page=value.page, box=box, reason=note)
+    if rule.kind in ("personal_id", "enterprise_code", "date", "serial") and note.startswith("repaired"):
+        # a repaired digit is a guess the rules may confirm; its word was misread, so cap its confidence
+        f = replace(f, confidence=min(f.confidence, 0.9))
+    if not normalised and not note:
+        f = flag(f, "empty value")
+    return f
+
+
+def _labelled_value(rule: Rule, hits: Sequence[Hit], lines: Sequence[Line]) -> Value | None:
+    mine = [h for h in hits if h.field == rule.field]
+    if rule.pair is not None:
+        return _pair_value(rule, mine, hits, lines)
+    if not mine:
+        return None
+    order = range(len(mine) - 1, -1, -1) if rule.nth < 0 else range(rule.nth, len(mine))
+    for index in order:  # a label with nothing after it (a heading, a blank) gives way to the next one
+        value = value_after(mine[index], hits, lines, multiline=rule.lines)
+        if value is not None and _plausible(rule.kind, value.text):
+            return value
+    return None
+
+
+def _plausible(kind: str, text: str) -> bool:
+    """Whether a candidate could be a value of its kind at all (a title that looked like a label
+    gives a value without a digit where a date or an ID must have some)."""
+    if not text.strip():
+        return False
+    if kind in ("date", "personal_id", "enterprise_code", "area", "money", "number"):
+        return sum(c.isdigit() for c in text) >= (4 if kind in ("date", "personal_id", "enterprise_code") else 1) \
+            or "khong thoi han" in fold(text)
+    return True
+
+
+def _pair_value(rule: Rule, mine: Sequence[Hit], hits: Sequence[Hit], lines: Sequence[Line]) -> Value | None:
+    """Husband's and wife's values: two value cells of one table row, or two labelled blocks."""
+    assert rule.pair is not None
+    partner = rule.field.replace("husband_", "wife_") if rule.pair == 0 else rule.field.replace("wife_", "husband_")
+    mine = [h for h in hits if h.field in (rule.field, partner)]
+    if not mine:
+        return None
+    first = mine[0]
+    cells = value_cells(first, hits, lines[first.line])
+    if len(cells) >= 2:
+        return value_after(first, hits, lines, cell=rule.pair)
+    if len(cells) == 1 and rule.kind in ("date", "personal_id"):
+        # a table row read without column gaps: two dates or two IDs side by side
+        line = lines[first.line]
+        start, end = cells[0]
+        pattern = r"\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{4}" if rule.kind == "date" else r"[0-9OoIl]{12}"
+        tokens = list(re.finditer(pattern, line.text[start:end]))
+        if len(tokens) == 2:
+            s, e = start + tokens[rule.pair].start(), start + tokens[rule.pair].end()
+            return Value(line.text[s:e], line.confidence(s, e, 1.0), first.line, line.page, s, e)
+    if len(mine) > rule.pair:
+        return value_after(mine[rule.pair], hits, lines)
+    return None
+
+
+def _signing_date(lines: Sequence[Line]) -> Value | None:
+    """The date of the signing line ("Hà Nội, ngày 05 tháng 11 năm 2026"), the last one on the paper."""
+    for index in range(len(lines) - 1, -1, -1):
+        folded = lines[index].folded
+        match = _SIGNING_DATE.search(folded)
+        if match:
+            line = lines[index]
+            start, end = match.span()
+            return Value(line.text[start:end], line.confidence(start, end, 1.0), index, line.page, start, end)
+    return None
+
+
+def _title_line(lines: Sequence[Line]) -> Value | None:
+    """The upper-case line(s) after the national motto: a form's title (long titles wrap)."""
+    seen_motto = False
+    found: list[int] = []
+    for index, line in enumerate(lines[:25]):
+        folded = line.folded
+        if not found and ("doc lap" in folded or "hanh phuc" in folded):
+            seen_motto = True
+            continue
+        letters = [c for c in line.text if c.isalpha()]
+        upper = len(letters) >= 3 and sum(c.isupper() for c in letters) / len(letters) > 0.8
+        if seen_motto and upper and (found or len(letters) >= 5):
+            found.append(index)
+        elif found:
+            break
+    if not found:
+        return None
+    text = " ".join(lines[i].text for i in found)
+    confidence = min(lines[i].confidence(0, len(lines[i].text), 1.0) for i in found)
+    first = lines[found[0]]
+    return Value(text, confidence, found[0], first.page, 0, len(first.text))
+
+
+_AUTHORITY = re.compile(r"^(.*?)\s+xac nhan thong tin ve cu tru")
+
+
+def _authority(lines: Sequence[Line]) -> Value | None:
+    """The confirming police office, named in the sentence "Công an phường X xác nhận thông tin…"."""
+    for index, line in enumerate(lines):
+        match = _AUTHORITY.search(line.folded)
+        if match and match.group(1).strip():
+            start = line.folded.find("cong an") if "cong an" in line.folded[: match.end(1)] else 0
+            end = match.end(1)
+            return Value(line.text[start:end], line.confidence(start, end, 1.0), index, line.page, start, end)
+    return None
+
+
+FALLBACKS = {"signing_date": _signing_date, "title": _title_line, "authority": _authority}

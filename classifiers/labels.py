@@ -1,0 +1,186 @@
+"""What each type prints before each field: label wordings, value kinds, sections.
+
+Wordings differ between form versions and offices ("Họ và tên", "Họ, chữ đệm, tên", "Họ tên"), and
+cards add English ("Họ và tên / Full name"); every known wording is listed so a label on an unseen
+form still matches fuzzily. Labels of things the contract does not ask for ("Quyển số", "Năm sinh" of a
+parent) are listed too, under names starting with ``_``: they end the value before them and keep
+"Số" from matching inside "Quyển số".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How to read one field: its labels, the kind of value (a normaliser), and where to look."""
+
+    field: str
+    kind: str  # key of classifiers.normalise.NORMALISERS
+    labels: tuple[str, ...]
+    lines: int = 0  # wrapped continuation lines the value may take
+    nth: int = 0  # which occurrence of the label (after section filtering)
+    after: str | None = None  # a section heading (key of SECTIONS[type]) the label must follow
+    before: str | None = None  # a section heading the label must precede
+    pair: int | None = None  # 0/1: first/second of a pair (husband, wife): a table's first/second value
+    # cell, else the first/second occurrence of the label
+    fallback: str | None = None  # "signing_date" | "title" | "authority" when no label is found
+
+
+NAME = ("Họ, chữ đệm, tên", "Họ và tên", "Họ tên", "Họ, chữ đệm và tên", "Họ và tên khai sinh",
+        "Họ, chữ đệm và tên khai sinh", "Họ và tên / Full name", "Họ, chữ đệm và tên khai sinh / Full name")
+DOB = ("Ngày, tháng, năm sinh", "Ngày sinh", "Sinh ngày", "Ngày tháng năm sinh", "Date of birth",
+       "Ngày sinh / Date of birth", "Ngày, tháng, năm sinh / Date of birth")
+SEX = ("Giới tính", "Giới", "Giới tính / Sex")
+ETHNICITY = ("Dân tộc", "Dân tộc / Ethnicity")
+NATIONALITY = ("Quốc tịch", "Quốc tịch / Nationality")
+PLACE_OF_BIRTH = ("Nơi sinh", "Sinh tại", "Nơi sinh / Place of birth")
+ORIGIN = ("Quê quán", "Nguyên quán", "Quê quán / Place of origin")
+PERSONAL_ID = ("Số định danh cá nhân", "Số ĐDCN", "Mã số định danh cá nhân", "Số định danh",
+               "Số định danh cá nhân / Personal ID", "Số định danh cá nhân / Personal identification number",
+               "Số CCCD", "CCCD số", "Căn cước số", "Số / No.")
+RESIDENCE = ("Nơi cư trú", "Nơi thường trú", "Địa chỉ thường trú", "Nơi ở hiện nay",
+             "Nơi cư trú / Place of residence", "Nơi thường trú / Place of residence")
+MOTHER = ("Họ, chữ đệm, tên người mẹ", "Họ và tên mẹ", "Họ tên mẹ", "Họ, chữ đệm và tên mẹ", "Họ và tên người mẹ")
+FATHER = ("Họ, chữ đệm, tên người cha", "Họ và tên cha", "Họ tên cha", "Họ, chữ đệm và tên cha",
+          "Họ và tên người cha")
+REG_PLACE = ("Nơi đăng ký", "Cơ quan đăng ký")
+REG_DATE = ("Ngày, tháng, năm đăng ký", "Ngày đăng ký", "Đăng ký ngày", "Ngày tháng năm đăng ký")
+CERT_NUMBER = ("Số",)
+DATE_OF_DEATH = ("Đã chết vào lúc", "Chết vào lúc", "Thời gian chết", "Chết lúc", "Ngày, giờ chết")
+PLACE_OF_DEATH = ("Nơi chết", "Nơi mất")
+EXPIRY = ("Có giá trị đến", "Có giá trị đến / Date of expiry", "Date of expiry")
+
+
+def _with(labels: tuple[str, ...], suffix: str) -> tuple[str, ...]:
+    return tuple(f"{label} {suffix}" for label in labels if "/" not in label)
+
+
+# Printed labels of things nobody asked for: they bound the values next to them, and outrank the
+# shorter labels they contain.
+DISTRACTORS = (
+    Rule("_book", "text", ("Quyển số",)),
+    Rule("_birth_year", "text", ("Năm sinh",)),
+    Rule("_cause", "text", ("Nguyên nhân chết", "Nguyên nhân")),
+    Rule("_phone", "text", ("Số điện thoại", "Điện thoại", "Số điện thoại liên hệ")),
+    Rule("_email", "text", ("Email", "Thư điện tử")),
+    Rule("_declarant", "text", ("Họ, chữ đệm, tên người đi khai sinh", "Người đi khai sinh")),
+    Rule("_subject", "text", ("Họ, chữ đệm, tên người được cấp giấy tờ", "Quan hệ với người được cấp giấy tờ")),
+    Rule("_copies", "text", ("Số lượng bản sao đề nghị cấp",)),
+    Rule("_head", "text", ("Họ, chữ đệm và tên chủ hộ", "Họ và tên chủ hộ")),
+    Rule("_current", "text", ("Nơi ở hiện tại",)),
+    Rule("_religion", "text", ("Tôn giáo",)),
+    Rule("_role", "text", ("Chức danh",)),
+    Rule("_form", "text", ("Hình thức sử dụng",)),
+    Rule("_term", "text", ("Thời hạn sử dụng",)),
+    Rule("_origin_land", "text", ("Nguồn gốc sử dụng",)),
+    Rule("_book_gcn", "text", ("Số vào sổ cấp GCN",)),
+    Rule("_issue", "text", ("Ngày cấp / Date of issue", "Ngày cấp")),
+    Rule("_place_birth_reg", "text", ("Nơi đăng ký khai sinh / Place of birth", "Nơi đăng ký khai sinh")),
+    Rule("_foreign", "text", ("Tên công ty viết bằng tiếng nước ngoài", "Tên công ty viết tắt")),
+    Rule("_changed", "text", ("Đăng ký thay đổi lần thứ",)),
+    Rule("_words", "text", ("Bằng chữ",)),
+    Rule("_received", "text", ("Ngày tiếp nhận", "Người tiếp nhận", "Mã hồ sơ")),
+    Rule("_features", "text", ("Đặc điểm nhân dạng / Personal identification", "Đặc điểm nhận dạng")),
+)
+
+
+def _rules(*rules: Rule) -> tuple[Rule, ...]:
+    """A type's rules, plus every common label the type does not read, as a distractor."""
+    mine = {label for rule in rules for label in rule.labels}
+    extra = [Rule(f"_{key}", "text", tuple(lb for lb in labels if lb not in mine))
+             for key, labels in (("residence", RESIDENCE), ("sex", SEX), ("ethnicity", ETHNICITY),
+                                 ("nationality", NATIONALITY), ("dob", DOB), ("id", PERSONAL_ID))]
+    return rules + DISTRACTORS + tuple(r for r in extra if r.labels)
+
+
+RULES: dict[str, tuple[Rule, ...]] = {
+    "cccd": _rules(
+        Rule("personal_id", "personal_id", PERSONAL_ID),
+        Rule("full_name", "name", NAME),
+        Rule("date_of_birth", "date", DOB),
+        Rule("sex", "sex", SEX),
+        Rule("nationality", "text", NATIONALITY),
+        Rule("place_of_origin", "text", ORIGIN, lines=1),
+        Rule("place_of_residence", "text", RESIDENCE, lines=2),
+        Rule("date_of_expiry", "date", EXPIRY, lines=1),
+    ),
+    "birth_certificate": _rules(
+        Rule("certificate_number", "number", CERT_NUMBER),
+        Rule("full_name", "name", NAME),
+        Rule("date_of_birth", "date", DOB),
+        Rule("sex", "sex", SEX),
+        Rule("ethnicity", "text", ETHNICITY),
+        Rule("nationality", "text", NATIONALITY),
+        Rule("place_of_birth", "text", PLACE_OF_BIRTH, lines=2),
+        Rule("place_of_origin", "text", ORIGIN, lines=2),
+        Rule("personal_id", "personal_id", PERSONAL_ID),
+        Rule("mother_name", "name", MOTHER),
+        Rule("father_name", "name", FATHER),
+        Rule("registration_place", "text", REG_PLACE, lines=1, nth=-1),
+        Rule("registration_date", "date", REG_DATE, nth=-1, fallback="signing_date"),
+    ),
+    "marriage_certificate": _rules(
+        Rule("certificate_number", "number", CERT_NUMBER),
+        Rule("husband_name", "name", _with(NAME, "chồng") + NAME, pair=0),
+        Rule("husband_date_of_birth", "date", DOB, pair=0),
+        Rule("husband_personal_id", "personal_id", PERSONAL_ID, pair=0),
+        Rule("wife_name", "name", _with(NAME, "vợ") + NAME, pair=1),
+        Rule("wife_date_of_birth", "date", DOB, pair=1),
+        Rule("wife_personal_id", "personal_id", PERSONAL_ID, pair=1),
+        Rule("registration_place", "text", REG_PLACE, lines=1, nth=-1),
+        Rule("registration_date", "date", REG_DATE, nth=-1, fallback="signing_date"),
+    ),
+    "death_certificate": _rules(
+        Rule("certificate_number", "number", CERT_NUMBER),
+        Rule("full_name", "name", NAME),
+        Rule("date_of_birth", "date", DOB),
+        Rule("personal_id", "personal_id", PERSONAL_ID),
+        Rule("date_of_death", "date", DATE_OF_DEATH),
+        Rule("place_of_death", "text", PLACE_OF_DEATH, lines=2),
+        Rule("registration_place", "text", REG_PLACE, lines=1, nth=-1),
+        Rule("registration_date", "date", REG_DATE, nth=-1, fallback="signing_date"),
+    ),
+    "residence_confirmation": _rules(
+        Rule("full_name", "name", NAME),
+        Rule("personal_id", "personal_id", PERSONAL_ID),
+        Rule("date_of_birth", "date", DOB),
+        Rule("place_of_residence", "text", RESIDENCE, lines=2),
+        Rule("issuing_authority", "text", (), fallback="authority"),
+        Rule("issue_date", "date", ("Ngày cấp", "Ngày xác nhận"), fallback="signing_date"),
+    ),
+    "land_use_certificate": _rules(
+        Rule("certificate_serial", "serial", ("Số phát hành", "Số seri", "Seri", "Số sê-ri")),
+        Rule("owner_name", "name", ("Ông", "Bà", "Họ và tên chủ sử dụng")),
+        Rule("owner_personal_id", "personal_id", PERSONAL_ID),
+        Rule("parcel_number", "number", ("Thửa đất số", "Thửa số", "Số thửa")),
+        Rule("map_sheet_number", "number", ("Tờ bản đồ số", "Số tờ bản đồ")),
+        Rule("area_m2", "area", ("Diện tích",)),
+        Rule("address", "text", ("Địa chỉ thửa đất", "Địa chỉ"), lines=2, nth=-1),
+        Rule("land_use_purpose", "text", ("Mục đích sử dụng", "Mục đích sử dụng đất"), lines=1),
+        Rule("issue_date", "date", ("Ngày cấp",), fallback="signing_date"),
+    ),
+    "business_registration": _rules(
+        Rule("enterprise_code", "enterprise_code", ("Mã số doanh nghiệp", "Mã số thuế")),
+        Rule("enterprise_name", "text", ("Tên công ty viết bằng tiếng Việt", "Tên doanh nghiệp viết bằng tiếng Việt",
+                                         "Tên công ty viết bằng tiếng"),
+             lines=1),
+        Rule("address", "text", ("Địa chỉ trụ sở chính", "Trụ sở chính"), lines=2),
+        Rule("legal_representative", "name", NAME),
+        Rule("charter_capital", "money", ("Vốn điều lệ",)),
+        Rule("registration_date", "date", ("Đăng ký lần đầu", "Ngày đăng ký lần đầu")),
+    ),
+    "application_form": _rules(
+        Rule("form_title", "text", (), fallback="title"),
+        Rule("applicant_name", "name", _with(NAME, "người yêu cầu") + ("Họ tên người khai", "Người khai",
+                                                                       "Người làm đơn") + NAME),
+        Rule("applicant_personal_id", "personal_id", PERSONAL_ID),
+        Rule("procedure_name", "text", ("Thủ tục đề nghị giải quyết", "Tên thủ tục hành chính", "Nội dung đề nghị",
+                                        "Thủ tục", "Đề nghị giải quyết thủ tục"), lines=2),
+        Rule("date", "date", (), fallback="signing_date"),
+    ),
+}
+
+# Section headings that decide whose field a repeated label belongs to.
+SECTIONS: dict[str, dict[str, tuple[str, ...]]] = {}

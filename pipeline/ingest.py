@@ -1,0 +1,510 @@
+"""Ingest: turn a PDF, TIFF, JPEG or PNG into :class:`~pipeline.model.Page` values.
+
+The untouched page pixels go into ``Page.image``: a certified copy must show what the original
+shows, so a scanned PDF page that is one full-page image gives that image's exact pixels (through
+``pikepdf.PdfImage``), and only pages that are something else (vector art, text, several images) are
+rendered, with pdfium at 300 dpi. Born-digital pages keep their text layer (pdfplumber) so OCR can be
+skipped. Everything a user can hand in wrongly (missing, empty, wrong type, encrypted, corrupt, too
+many pages, pixel bombs) becomes one :class:`~pipeline.errors.InputError` line naming the file; huge
+pages are rendered at a reduced resolution instead of being decoded at full size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pdfplumber
+import pikepdf
+import pypdfium2 as pdfium
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from pipeline.errors import InputError
+from pipeline.model import Box, Page, Word, nfc
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DPI = 300.0
+RENDER_DPI = 300.0
+MIN_DPI = 50.0  # below this a stated resolution is a lie (e.g. 1 dpi in broken TIFFs)
+MAX_DPI = 2400.0
+
+_DEFAULT_LIMITS = {"max_page_pixels": 120_000_000, "max_pages": 500, "max_bytes": 200 * 1024 * 1024}
+
+
+def sniff(data: bytes) -> str | None:
+    """The file type by magic bytes (never by extension, which stations get wrong)."""
+    if data[:4] == b"\x89PNG":
+        return "png"
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
+    return None
+
+
+def read_source(
+    path: Path,
+    *,
+    max_page_pixels: int = 120_000_000,
+    max_pages: int = 500,
+    max_bytes: int = 200 * 1024 * 1024,
+) -> list[Page]:
+    """Read every page of a PDF or image file."""
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"{name}: the file is empty")
+    if size > max_bytes:
+        raise InputError(f"{name}: the file is {size / 2**20:.0f} MiB, above the {max_bytes / 2**20:.0f} MiB limit")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    return read_bytes(data, name, max_page_pixels=max_page_pixels, max_pages=max_pages, max_bytes=max_bytes)
+
+
+def read_bytes(data: bytes, name: str, **limits: int) -> list[Page]:
+    """Read every page of an uploaded PDF or image (same rules as :func:`read_source`)."""
+    unknown = set(limits) - set(_DEFAULT_LIMITS)
+    if unknown:
+        raise TypeError(f"unknown limits: {', '.join(sorted(unknown))}")
+    lim = {**_DEFAULT_LIMITS, **limits}
+    if not data:
+        raise InputError(f"{name}: the file is empty")
+    if len(data) > lim["max_bytes"]:
+        raise InputError(f"{name}: the file is {len(data) / 2**20:.0f} MiB, above the limit")
+    kind = sniff(data)
+    if kind is None:
+        raise InputError(f"{name}: not a PDF, TIFF, JPEG or PNG file")
+    sha = hashlib.sha256(data).hexdigest()
+    if kind == "pdf":
+        pages = list(_read_pdf(data, name, sha, lim))
+    else:
+        pages = list(_read_image(data, name, sha, kind, lim))
+    if not pages:
+        raise InputError(f"{name}: has no pages")
+    return pages
+
+
+# --------------------------------------------------------------------------------------------- images
+
+
+def _image_hash(image: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(f"{image.shape}".encode())
+    h.update(np.ascontiguousarray(image).data)
+    return h.hexdigest()
+
+
+def _pil_to_array(im: Image.Image) -> np.ndarray:
+    """RGB or grey uint8 pixels; alpha is composited on white (a transparent scan background is paper)."""
+    if im.mode in ("1", "L", "I;16", "I;16B", "I;16L", "I", "F"):
+        if im.mode == "1":
+            return np.asarray(im.convert("L"))
+        if im.mode == "L":
+            return np.asarray(im)
+        arr = np.asarray(im).astype(np.float64)
+        hi = arr.max() if arr.size else 1.0
+        return np.clip(arr * (255.0 / (hi or 1.0)), 0, 255).astype(np.uint8)
+    if im.mode in ("LA", "PA", "RGBA", "La", "RGBa") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, rgba)
+    if im.mode == "P":
+        # Palette images of greys stay grey.
+        pal = im.convert("RGB")
+        return _maybe_grey(np.asarray(pal))
+    rgb = np.asarray(im.convert("RGB"))
+    return _maybe_grey(rgb)
+
+
+def _maybe_grey(rgb: np.ndarray) -> np.ndarray:
+    """Keep a grey page grey: a third of the memory, and the searchable PDF stays small."""
+    if rgb.ndim == 3 and rgb.shape[2] == 3:
+        r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+        if np.array_equal(r, g) and np.array_equal(g, b):
+            return np.ascontiguousarray(r)
+    return np.ascontiguousarray(rgb)
+
+
+def _dpi_of(info: dict, default: float = DEFAULT_DPI) -> float:
+    dpi = info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else 0.0
+    except (TypeError, ValueError, IndexError):
+        value = 0.0
+    if not math.isfinite(value) or value < MIN_DPI or value > MAX_DPI:
+        return default
+    return value
+
+
+def _read_image(data: bytes, name: str, sha: str, kind: str, lim: dict) -> Iterator[Page]:
+    Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, before decoding
+    try:
+        im = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise InputError(f"{name}: not a readable {kind.upper()} image ({exc})") from exc
+    count = getattr(im, "n_frames", 1) if kind == "tiff" else 1
+    if count > lim["max_pages"]:
+        raise InputError(f"{name}: has {count} pages, above the limit of {lim['max_pages']}")
+    frames = ImageSequence.Iterator(im) if kind == "tiff" else [im]
+    index = 0
+    try:
+        for frame in frames:
+            w, h = frame.size
+            if w <= 0 or h <= 0:
+                raise InputError(f"{name}: page {index + 1} has no pixels")
+            dpi = _dpi_of(frame.info)
+            pixels = w * h
+            if pixels > lim["max_page_pixels"]:
+                if kind == "jpeg":
+                    # JPEG can be decoded straight to a fraction of its size (DCT scaling): no full decode.
+                    factor = math.ceil(math.sqrt(pixels / lim["max_page_pixels"]))
+                    frame.draft(frame.mode, (max(1, w // factor), max(1, h // factor)))
+                    dpi = dpi * frame.size[0] / w
+                    if frame.size[0] * frame.size[1] > lim["max_page_pixels"]:
+                        raise InputError(f"{name}: image of {w}x{h} pixels is too large")
+                    log.warning("%s p.%d: %dx%d pixels, decoded at %dx%d", name, index + 1, w, h, *frame.size)
+                else:
+                    raise InputError(
+                        f"{name}: page {index + 1} has {w}x{h} pixels, above the limit of "
+                        f"{lim['max_page_pixels']:,} (a pixel bomb or an oversized scan)"
+                    )
+            jpeg = None
+            if kind == "jpeg" and frame.mode in ("L", "RGB") and frame.size == (w, h):
+                jpeg = data
+            frame.load()
+            arr = _pil_to_array(frame)
+            yield Page(
+                source=name, source_sha256=sha, index=index, image=arr, dpi=dpi,
+                image_sha256=_image_hash(arr), source_jpeg=jpeg,
+            )
+            index += 1
+    except InputError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise InputError(f"{name}: page {index + 1} cannot be decoded ({exc})") from exc
+
+
+# ------------------------------------------------------------------------------------------------ PDF
+
+
+def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
+    try:
+        pdf = pikepdf.open(io.BytesIO(data))
+    except pikepdf.PasswordError as exc:
+        raise InputError(f"{name} is encrypted (password protected); decrypt it first") from exc
+    except (pikepdf.PdfError, ValueError, OSError) as exc:
+        raise InputError(f"{name}: not a readable PDF ({_short(exc)})") from exc
+    with pdf:
+        if pdf.is_encrypted:
+            raise InputError(f"{name} is encrypted; decrypt it first")
+        try:
+            count = len(pdf.pages)
+        except (pikepdf.PdfError, ValueError) as exc:
+            raise InputError(f"{name}: the PDF page tree is damaged ({_short(exc)})") from exc
+        if count == 0:
+            raise InputError(f"{name}: has no pages")
+        if count > lim["max_pages"]:
+            raise InputError(f"{name}: has {count} pages, above the limit of {lim['max_pages']}")
+        try:
+            doc = pdfium.PdfDocument(data)
+        except Exception as exc:
+            raise InputError(f"{name}: not a readable PDF ({_short(exc)})") from exc
+        try:
+            plumber = pdfplumber.open(io.BytesIO(data))
+        except Exception as exc:  # noqa: BLE001 - the libraries raise anything on broken files
+            log.warning("%s: pdfplumber cannot read the text layer (%s)", name, _short(exc))
+            plumber = None
+        try:
+            for index in range(count):
+                label = f"{name} p.{index + 1}"
+                try:
+                    image, dpi, jpeg = _pdf_page_pixels(pdf.pages[index], doc[index], lim["max_page_pixels"], label)
+                except InputError:
+                    raise
+                except Exception as exc:
+                    raise InputError(f"{name}: page {index + 1} cannot be rendered ({_short(exc)})") from exc
+                text_layer, words = None, ()
+                if plumber is not None:
+                    try:
+                        text_layer, words = _text_layer(plumber.pages[index], image.shape[1], image.shape[0])
+                    except Exception as exc:  # noqa: BLE001 - the libraries raise anything on broken files
+                        log.warning("%s: text layer unreadable (%s); the page will be OCR'd", label, _short(exc))
+                yield Page(
+                    source=name, source_sha256=sha, index=index, image=image, dpi=dpi,
+                    text_layer=text_layer, words=words, text=text_layer or "",
+                    image_sha256=_image_hash(image), source_jpeg=jpeg,
+                )
+        finally:
+            if plumber is not None:
+                plumber.close()
+            doc.close()
+
+
+def _short(exc: BaseException) -> str:
+    text = re.sub(r"(stream )?<_io\.BytesIO object at 0x[0-9a-f]+>:? ?", "", str(exc)).strip().splitlines()
+    line = text[-1] if text else type(exc).__name__
+    return line[:160]
+
+
+@dataclass
+class _Draw:
+    name: str
+    ctm: tuple[float, float, float, float, float, float]
+
+
+def _mul(m: tuple, n: tuple) -> tuple:
+    a, b, c, d, e, f = m
+    a2, b2, c2, d2, e2, f2 = n
+    return (a * a2 + b * c2, a * b2 + b * d2, c * a2 + d * c2, c * b2 + d * d2, e * a2 + f * c2 + e2, e * b2 + f * d2 + f2)
+
+
+_PAINT = {"S", "s", "f", "F", "f*", "B", "B*", "b", "b*", "sh", "BI", "EI", "ID"}
+_SHOW = {"Tj", "TJ", "'", '"'}
+
+
+def _single_image(page: pikepdf.Page) -> _Draw | None:
+    """The one image drawn on a scanned page, with its matrix; None when the page draws anything else
+    visible (paths, visible text, more images, forms)."""
+    ops = "q Q cm Do Tr " + " ".join(_PAINT | _SHOW)
+    stack: list[tuple] = []
+    ctm: tuple = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    render_mode = 0
+    draws: list[_Draw] = []
+    for operands, op in pikepdf.parse_content_stream(page, ops):
+        op = str(op)
+        if op == "q":
+            stack.append(ctm)
+        elif op == "Q":
+            ctm = stack.pop() if stack else ctm
+        elif op == "cm":
+            ctm = _mul(tuple(float(x) for x in operands), ctm)
+        elif op == "Tr":
+            render_mode = int(operands[0])
+        elif op in _SHOW:
+            if render_mode != 3:
+                return None
+        elif op in _PAINT:
+            return None
+        elif op == "Do":
+            draws.append(_Draw(str(operands[0]), ctm))
+            if len(draws) > 1:
+                return None
+    if len(draws) != 1:
+        return None
+    return draws[0]
+
+
+def _orient(ctm: tuple) -> int | None:
+    """How an image is drawn: clockwise degrees its pixels appear turned (0/90/180/270), None for
+    flips, shears and non-quarter rotations."""
+    a, b, c, d = ctm[:4]
+    eps = 1e-6
+    if abs(b) < eps and abs(c) < eps:
+        if a > 0 and d > 0:
+            return 0
+        if a < 0 and d < 0:
+            return 180
+        return None
+    if abs(a) < eps and abs(d) < eps:
+        if b < 0 < c:
+            return 90
+        if b > 0 > c:
+            return 270
+    return None
+
+
+def _pdf_page_pixels(
+    page: pikepdf.Page, pdfium_page: pdfium.PdfPage, max_pixels: int, label: str
+) -> tuple[np.ndarray, float, bytes | None]:
+    """The original scan pixels when the page is one full-page image, else a 300 dpi rendering."""
+    width_pt, height_pt = pdfium_page.get_size()  # the crop box, as displayed (rotation applied)
+    if width_pt <= 0 or height_pt <= 0:
+        raise InputError(f"{label}: the page has no area")
+    rotate = int(page.obj.get("/Rotate", 0)) % 360
+    image = None
+    draw = None
+    try:
+        draw = _single_image(page)
+    except (pikepdf.PdfError, ValueError, TypeError, KeyError) as exc:
+        log.debug("%s: content stream not parsed (%s)", label, _short(exc))
+    if draw is not None:
+        image = _embedded_image(page, draw, rotate, width_pt, height_pt, max_pixels, label)
+        if image is not None:
+            return image
+    # Render: 300 dpi, less when that would exceed the pixel limit (pdfium decodes images at the
+    # size it draws them, so a huge JBIG2/CCITT page never exists at full size in memory).
+    dpi = RENDER_DPI
+    pixels = (width_pt / 72 * dpi) * (height_pt / 72 * dpi)
+    if pixels > max_pixels:
+        dpi = dpi * math.sqrt(max_pixels / pixels) * 0.999
+        log.warning("%s: page too large for %d dpi, rendered at %.0f dpi", label, RENDER_DPI, dpi)
+    if draw is not None:
+        # A scanned page we could not decode ourselves: render it near the scan's own resolution.
+        native = _native_dpi(page, draw, width_pt, height_pt, rotate)
+        if native:
+            dpi = min(native, dpi if pixels > max_pixels else MAX_DPI)
+            pixels = (width_pt / 72 * dpi) * (height_pt / 72 * dpi)
+            if pixels > max_pixels:
+                dpi = dpi * math.sqrt(max_pixels / pixels) * 0.999
+    scale = dpi / 72
+    if width_pt * scale < 1 or height_pt * scale < 1:
+        raise InputError(f"{label}: the page is too small to render")
+    grey = draw is not None and _is_mono(page, draw)
+    bitmap = pdfium_page.render(scale=scale, may_draw_forms=True, rev_byteorder=True, grayscale=grey)
+    arr = bitmap.to_numpy()
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[..., :3]
+    arr = _maybe_grey(np.array(arr, copy=True))
+    return arr, dpi, None
+
+
+def _is_mono(page: pikepdf.Page, draw: _Draw) -> bool:
+    """A bilevel or grey scan renders to grey: a third of the memory of RGB on huge pages."""
+    try:
+        xobj = page.obj.Resources.XObject[draw.name]
+        if int(xobj.get("/BitsPerComponent", 8)) == 1 or xobj.get("/ImageMask", False):
+            return True
+        return xobj.get("/ColorSpace") == pikepdf.Name.DeviceGray
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return False
+
+
+def _native_dpi(page: pikepdf.Page, draw: _Draw, width_pt: float, height_pt: float, rotate: int) -> float | None:
+    try:
+        xobj = page.obj.Resources.XObject[draw.name]
+        w = int(xobj.Width)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    a, b, _c, _d = draw.ctm[:4]
+    drawn_w = math.hypot(a, b)
+    if drawn_w <= 0:
+        return None
+    return max(MIN_DPI, min(MAX_DPI, w / (drawn_w / 72)))
+
+
+def _embedded_image(
+    page: pikepdf.Page, draw: _Draw, rotate: int, width_pt: float, height_pt: float, max_pixels: int, label: str
+) -> tuple[np.ndarray, float, bytes | None] | None:
+    try:
+        xobj = page.obj.Resources.XObject[draw.name]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    if xobj.get("/Subtype") != pikepdf.Name.Image or xobj.get("/ImageMask", False):
+        return None
+    turn = _orient(draw.ctm)
+    if turn is None:
+        return None
+    a, b, c, d, e, f = draw.ctm
+    # The drawn rectangle must cover the visible page (a scan), not be a picture on a page.
+    xs = [e, e + a, e + c, e + a + c]
+    ys = [f, f + b, f + d, f + b + d]
+    box = page.cropbox if "/CropBox" in page.obj else page.mediabox
+    bx0, by0, bx1, by1 = (float(v) for v in box)
+    bx0, bx1 = min(bx0, bx1), max(bx0, bx1)
+    by0, by1 = min(by0, by1), max(by0, by1)
+    ix0, ix1 = max(min(xs), bx0), min(max(xs), bx1)
+    iy0, iy1 = max(min(ys), by0), min(max(ys), by1)
+    covered = max(0.0, ix1 - ix0) * max(0.0, iy1 - iy0)
+    if covered < 0.9 * (bx1 - bx0) * (by1 - by0):
+        return None
+    try:
+        w, h = int(xobj.Width), int(xobj.Height)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if w * h > max_pixels:
+        return None  # render at a reduced resolution instead of decoding it whole
+    if "/SMask" in xobj or "/Mask" in xobj:
+        return None  # what shows depends on the mask: let pdfium composite it
+    filters = xobj.get("/Filter")
+    if isinstance(filters, pikepdf.Array):
+        filters = filters[0] if len(filters) == 1 else None
+    if filters in (pikepdf.Name.JBIG2Decode, pikepdf.Name.JPXDecode):
+        return None  # pikepdf needs external decoders for these; pdfium has its own
+    try:
+        pim = pikepdf.PdfImage(xobj)
+        im = pim.as_pil_image()
+    except Exception as exc:  # noqa: BLE001 - the libraries raise anything on broken files
+        log.debug("%s: embedded image not decoded (%s); rendering", label, _short(exc))
+        return None
+    arr = _pil_to_array(im)
+    if arr.shape[0] != h or arr.shape[1] != w:
+        return None
+    total = (turn + rotate) % 360
+    if total:
+        arr = np.ascontiguousarray(np.rot90(arr, k=-(total // 90)))
+    # After the turn the image's width spans the displayed page's width.
+    disp_w = (max(xs) - min(xs)) if rotate in (0, 180) else (max(ys) - min(ys))
+    dpi = arr.shape[1] / (max(disp_w, 1e-3) / 72)
+    dpi = max(MIN_DPI, min(MAX_DPI, dpi))
+    jpeg = None
+    if (
+        total == 0
+        and filters == pikepdf.Name.DCTDecode
+        and im.mode in ("L", "RGB")
+        and "/Decode" not in xobj
+        and int(xobj.get("/BitsPerComponent", 8)) == 8
+    ):
+        jpeg = bytes(xobj.read_raw_bytes())
+    log.debug("%s: page is one %dx%d image (turned %d), %.0f dpi", label, w, h, total, dpi)
+    return arr, dpi, jpeg
+
+
+# ---------------------------------------------------------------------------------------- text layer
+
+_CID = re.compile(r"\(cid:\d+\)")
+
+
+def _text_layer(pl_page: pdfplumber.page.Page, px_w: int, px_h: int) -> tuple[str | None, tuple[Word, ...]]:
+    """The page's own text when it is real (mapped to Unicode), as lines of words with pixel boxes."""
+    words = pl_page.extract_words(keep_blank_chars=False, use_text_flow=False)
+    if not words:
+        return None, ()
+    joined = "".join(w["text"] for w in words)
+    if _CID.search(joined):
+        return None, ()
+    good = sum(1 for ch in joined if ch.isprintable() and ch != "\ufffd" and not ("\ue000" <= ch <= "\uf8ff"))
+    letters = sum(1 for ch in joined if ch.isalnum())
+    if good < 0.9 * len(joined) or letters < 0.5 * len(joined):
+        return None, ()
+    sx = px_w / float(pl_page.width)
+    sy = px_h / float(pl_page.height)
+    x_off, y_off = float(pl_page.bbox[0]), float(pl_page.bbox[1])
+    words = sorted(words, key=lambda w: (float(w["top"]), float(w["x0"])))
+    lines: list[list[dict]] = []
+    for w in words:
+        if lines and abs(float(w["top"]) - float(lines[-1][0]["top"])) <= 3:
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    out: list[Word] = []
+    text_lines: list[str] = []
+    for n, line in enumerate(lines):
+        line.sort(key=lambda w: float(w["x0"]))
+        texts = []
+        for w in line:
+            t = nfc(w["text"])
+            left = max(0, round((float(w["x0"]) - x_off) * sx))
+            top = max(0, round((float(w["top"]) - y_off) * sy))
+            right = min(px_w, max(left + 1, round((float(w["x1"]) - x_off) * sx)))
+            bottom = min(px_h, max(top + 1, round((float(w["bottom"]) - y_off) * sy)))
+            out.append(Word(t, 1.0, Box(left, top, max(1, right - left), max(1, bottom - top)), n))
+            texts.append(t)
+        text_lines.append(" ".join(texts))
+    return "\n".join(text_lines), tuple(out)

@@ -1,0 +1,354 @@
+"""The searchable PDF/A-2b: each page's original scan pixels with an invisible, aligned text layer.
+
+What is shown is ``Page.image`` — the original pixels, only turned upright — embedded losslessly:
+a JPEG source goes in as its own bytes (DCTDecode; the quarter turn is done by the drawing matrix,
+so no pixel is re-encoded), anything else as Flate with PNG predictors. The text layer is drawn in
+render mode 3 (invisible) with a glyphless TrueType font built here (every character maps to one
+empty glyph; a ToUnicode CMap gives the exact NFC text back), one text line per OCR line, each word
+stretched horizontally to its box, so selecting or searching text highlights the right place and
+pdfplumber reads back exactly ``Page.text``.
+
+PDF/A-2b needs, and gets: an embedded font with consistent widths, XMP metadata with the PDF/A
+identification matching the document info, an sRGB OutputIntent, no encryption, no transparency.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import struct
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+import pikepdf
+from PIL import Image, ImageCms
+
+from pipeline.errors import InputError
+from pipeline.model import Page, Word, nfc
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "sohoa"
+FONT_NAME = "GlyphLessFont"
+GLYPH_ADVANCE = 500  # per 1000 em: every glyph, in the font program and in /DW alike
+
+
+# ------------------------------------------------------------------------------------------- the font
+
+
+@functools.cache
+def glyphless_font() -> bytes:
+    """A TrueType font with one empty glyph of width 500/1000 em (plus .notdef)."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder([".notdef", "glyph1"])
+    fb.setupCharacterMap({})
+    empty = TTGlyphPen(None).glyph()
+    fb.setupGlyf({".notdef": empty, "glyph1": TTGlyphPen(None).glyph()})
+    fb.setupHorizontalMetrics({".notdef": (GLYPH_ADVANCE, 0), "glyph1": (GLYPH_ADVANCE, 0)})
+    fb.setupHorizontalHeader(ascent=1000, descent=0)
+    fb.setupNameTable({"familyName": FONT_NAME, "styleName": "Regular", "psName": FONT_NAME})
+    fb.setupOS2(sTypoAscender=1000, sTypoDescender=0, usWinAscent=1000, usWinDescent=0, fsType=0)
+    fb.setupPost()
+    buf = io.BytesIO()
+    fb.save(buf)
+    return buf.getvalue()
+
+
+@functools.cache
+def srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+class _CharMap:
+    """CIDs handed out per document: 1, 2, … for each distinct character, all drawn by glyph 1."""
+
+    def __init__(self) -> None:
+        self.cids: dict[str, int] = {}
+
+    def encode(self, text: str) -> bytes:
+        out = bytearray()
+        for ch in text:
+            cid = self.cids.get(ch)
+            if cid is None:
+                cid = len(self.cids) + 1
+                self.cids[ch] = cid
+            out += struct.pack(">H", cid)
+        return bytes(out)
+
+    def tounicode(self) -> bytes:
+        lines = [
+            "/CIDInit /ProcSet findresource begin",
+            "12 dict begin",
+            "begincmap",
+            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+            "/CMapName /Adobe-Identity-UCS def",
+            "/CMapType 2 def",
+            "1 begincodespacerange",
+            "<0000> <FFFF>",
+            "endcodespacerange",
+        ]
+        items = sorted(self.cids.items(), key=lambda kv: kv[1])
+        for start in range(0, len(items), 100):
+            chunk = items[start : start + 100]
+            lines.append(f"{len(chunk)} beginbfchar")
+            for ch, cid in chunk:
+                lines.append(f"<{cid:04X}> <{ch.encode('utf-16-be').hex().upper()}>")
+            lines.append("endbfchar")
+        lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
+        return ("\n".join(lines) + "\n").encode("ascii")
+
+    def cid_to_gid(self) -> bytes:
+        return b"\x00\x00" + b"\x00\x01" * len(self.cids)
+
+
+def _font(pdf: pikepdf.Pdf, chars: _CharMap) -> pikepdf.Dictionary:
+    font_file = pikepdf.Stream(pdf, glyphless_font())
+    font_file.Length1 = len(glyphless_font())
+    descriptor = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.FontDescriptor,
+            FontName=pikepdf.Name("/" + FONT_NAME),
+            Flags=4,
+            FontBBox=[0, 0, GLYPH_ADVANCE, 1000],
+            ItalicAngle=0,
+            Ascent=1000,
+            Descent=0,
+            CapHeight=1000,
+            StemV=80,
+            FontFile2=font_file,
+        )
+    )
+    cid_font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.CIDFontType2,
+            BaseFont=pikepdf.Name("/" + FONT_NAME),
+            CIDSystemInfo=pikepdf.Dictionary(Registry="Adobe", Ordering="Identity", Supplement=0),
+            FontDescriptor=descriptor,
+            DW=GLYPH_ADVANCE,
+            CIDToGIDMap=pikepdf.Stream(pdf, zlib.compress(chars.cid_to_gid()), Filter=pikepdf.Name.FlateDecode),
+        )
+    )
+    return pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.Type0,
+            BaseFont=pikepdf.Name("/" + FONT_NAME),
+            Encoding=pikepdf.Name("/Identity-H"),
+            DescendantFonts=[cid_font],
+            ToUnicode=pikepdf.Stream(pdf, zlib.compress(chars.tounicode()), Filter=pikepdf.Name.FlateDecode),
+        )
+    )
+
+
+# ----------------------------------------------------------------------------------------- the image
+
+
+def _png_flate(image: np.ndarray) -> tuple[bytes, dict]:
+    """Flate data with PNG predictors, taken from a PNG encoding (fast, and smaller than plain Flate).
+    Pure black-and-white pages go in at 1 bit per pixel."""
+    if image.ndim == 2 and _is_bilevel(image):
+        im = Image.fromarray(image).convert("1", dither=Image.Dither.NONE)
+        colors, bpc, cs = 1, 1, pikepdf.Name.DeviceGray
+    elif image.ndim == 2:
+        im = Image.fromarray(image, "L")
+        colors, bpc, cs = 1, 8, pikepdf.Name.DeviceGray
+    else:
+        im = Image.fromarray(np.ascontiguousarray(image[..., :3]), "RGB")
+        colors, bpc, cs = 3, 8, pikepdf.Name.DeviceRGB
+    buf = io.BytesIO()
+    im.save(buf, "PNG", compress_level=6)
+    png = buf.getvalue()
+    pos, idat = 8, bytearray()
+    while pos < len(png):
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        if kind == b"IDAT":
+            idat += png[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    params = {
+        "Filter": pikepdf.Name.FlateDecode,
+        "DecodeParms": pikepdf.Dictionary(Predictor=15, Colors=colors, BitsPerComponent=bpc, Columns=im.width),
+        "ColorSpace": cs,
+        "BitsPerComponent": bpc,
+    }
+    return bytes(idat), params
+
+
+def _is_bilevel(image: np.ndarray) -> bool:
+    # Cheap check first on a sample, then on everything.
+    sample = image[:: max(1, image.shape[0] // 64)]
+    if not np.all((sample == 0) | (sample == 255)):
+        return False
+    return bool(np.all((image == 0) | (image == 255)))
+
+
+def _jpeg_info(data: bytes) -> tuple[int, int, str] | None:
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format != "JPEG" or im.mode not in ("L", "RGB"):
+                return None
+            return im.width, im.height, im.mode
+    except OSError:
+        return None
+
+
+def _image_xobject(pdf: pikepdf.Pdf, page: Page) -> tuple[pikepdf.Stream, int]:
+    """The page's image XObject and the clockwise quarter turn its drawing matrix must apply."""
+    h, w = page.image.shape[:2]
+    if page.source_jpeg is not None:
+        info = _jpeg_info(page.source_jpeg)
+        upright = (w, h) if page.rotation in (0, 180) else (h, w)
+        if info is not None and (info[0], info[1]) == upright:
+            stream = pikepdf.Stream(
+                pdf,
+                page.source_jpeg,
+                Type=pikepdf.Name.XObject,
+                Subtype=pikepdf.Name.Image,
+                Width=info[0],
+                Height=info[1],
+                ColorSpace=pikepdf.Name.DeviceGray if info[2] == "L" else pikepdf.Name.DeviceRGB,
+                BitsPerComponent=8,
+                Filter=pikepdf.Name.DCTDecode,
+            )
+            return stream, page.rotation % 360
+    data, params = _png_flate(page.image)
+    stream = pikepdf.Stream(pdf, data)
+    stream.Type = pikepdf.Name.XObject
+    stream.Subtype = pikepdf.Name.Image
+    stream.Width = w
+    stream.Height = h
+    for key, value in params.items():
+        stream[pikepdf.Name("/" + key)] = value
+    return stream, 0
+
+
+def _image_matrix(turn: int, width: float, height: float) -> str:
+    """``cm`` that draws an image, stored unturned, turned ``turn`` degrees clockwise onto the page."""
+    if turn == 0:
+        return f"{width:.4f} 0 0 {height:.4f} 0 0 cm"
+    if turn == 90:
+        return f"0 {-height:.4f} {width:.4f} 0 0 {height:.4f} cm"
+    if turn == 180:
+        return f"{-width:.4f} 0 0 {-height:.4f} {width:.4f} {height:.4f} cm"
+    return f"0 {height:.4f} {-width:.4f} 0 {width:.4f} 0 cm"
+
+
+# ------------------------------------------------------------------------------------ the text layer
+
+
+def _text_layer(page: Page, chars: _CharMap, height_pt: float, k: float) -> str:
+    """Invisible text: per line one baseline (the line's bottom) and one size (its height), per word
+    a horizontal stretch to its box, and a real space between words stretched over the gap."""
+    lines: dict[int, list[Word]] = {}
+    for word in page.words:
+        if word.text:
+            lines.setdefault(word.line, []).append(word)
+    if not lines:
+        return ""
+    out = ["BT", "3 Tr"]
+    for number in sorted(lines):
+        words = sorted(lines[number], key=lambda wd: wd.box.left)
+        top = min(wd.box.top for wd in words)
+        bottom = max(wd.box.bottom for wd in words)
+        size = max(1.0, (bottom - top) * k)
+        baseline = height_pt - bottom * k
+        out.append(f"/F1 {size:.3f} Tf")
+        for i, word in enumerate(words):
+            text = nfc(word.text)
+            natural = len(text) * GLYPH_ADVANCE / 1000 * size
+            stretch = max(1.0, 100.0 * word.box.width * k / natural)
+            out.append(f"1 0 0 1 {word.box.left * k:.3f} {baseline:.3f} Tm")
+            out.append(f"{stretch:.3f} Tz <{chars.encode(text).hex()}> Tj")
+            if i + 1 < len(words):
+                gap = (words[i + 1].box.left - word.box.right) * k
+                space = GLYPH_ADVANCE / 1000 * size
+                out.append(f"{max(1.0, 100.0 * gap / space):.3f} Tz <{chars.encode(' ').hex()}> Tj")
+    out.append("ET")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------- assembling
+
+
+def build_searchable_pdf(
+    pages: Sequence[Page],
+    *,
+    title: str,
+    author: str = "",
+    subject: str = "",
+    keywords: Sequence[str] = (),
+    created: datetime | None = None,
+) -> bytes:
+    """A PDF/A-2b of ``pages``: original pixels (upright) plus the invisible OCR text.
+
+    ``created`` fixes the document dates (and so the bytes) for reproducible output.
+    """
+    if not pages:
+        raise InputError("no pages to put into a PDF")
+    created = (created or datetime.now(UTC)).replace(microsecond=0)
+    pdf = pikepdf.new()
+    chars = _CharMap()
+    page_fonts: list[pikepdf.Dictionary] = []
+    for page in pages:
+        h, w = page.image.shape[:2]
+        dpi = page.dpi if page.dpi and page.dpi > 0 else 300.0
+        k = 72.0 / dpi
+        width_pt, height_pt = w * k, h * k
+        xobj, turn = _image_xobject(pdf, page)
+        content = f"q\n{_image_matrix(turn, width_pt, height_pt)}\n/Im0 Do\nQ\n"
+        content += _text_layer(page, chars, height_pt, k)
+        resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobj))
+        pdf_page = pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=[0, 0, round(width_pt, 4), round(height_pt, 4)],
+            Resources=resources,
+            Contents=pikepdf.Stream(pdf, zlib.compress(content.encode("ascii")), Filter=pikepdf.Name.FlateDecode),
+        )
+        pdf.pages.append(pikepdf.Page(pdf_page))
+        page_fonts.append(pdf.pages[-1].obj.Resources)
+    font = _font(pdf, chars)
+    for resources in page_fonts:
+        resources.Font = pikepdf.Dictionary(F1=font)
+
+    icc = pikepdf.Stream(pdf, zlib.compress(srgb_profile()), Filter=pikepdf.Name.FlateDecode, N=3)
+    pdf.Root.OutputIntents = [
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.OutputIntent,
+            S=pikepdf.Name.GTS_PDFA1,
+            OutputConditionIdentifier="sRGB",
+            Info="sRGB IEC61966-2.1",
+            DestOutputProfile=icc,
+        )
+    ]
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+        meta["pdfaid:part"] = "2"
+        meta["pdfaid:conformance"] = "B"
+        meta["dc:title"] = nfc(title)
+        if author:
+            meta["dc:creator"] = [nfc(author)]
+        if subject:
+            meta["dc:description"] = nfc(subject)
+        if keywords:
+            meta["pdf:Keywords"] = nfc(", ".join(keywords))
+        meta["pdf:Producer"] = PRODUCER
+        meta["xmp:CreatorTool"] = PRODUCER
+        meta["xmp:CreateDate"] = stamp
+        meta["xmp:ModifyDate"] = stamp
+        meta["xmp:MetadataDate"] = stamp
+    pdf_date = created.strftime("D:%Y%m%d%H%M%S+00'00'")
+    pdf.docinfo[pikepdf.Name.CreationDate] = pdf_date
+    pdf.docinfo[pikepdf.Name.ModDate] = pdf_date
+    pdf.docinfo[pikepdf.Name.Producer] = PRODUCER
+    pdf.docinfo[pikepdf.Name.Creator] = PRODUCER
+    buf = io.BytesIO()
+    pdf.save(buf, static_id=False, deterministic_id=True, force_version="1.7",
+             object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    log.info("searchable PDF/A-2b of %d pages, %d bytes", len(pages), buf.tell())
+    return buf.getvalue()

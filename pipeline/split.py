@@ -1,0 +1,126 @@
+"""Splitting a scanned stack of pages into the documents it holds.
+
+Reception scans a whole dossier in one go, so one PDF carries several papers. Three signals start a
+new document: a blank separator sheet, a QR separator sheet (a nearly blank page whose only content is
+a code), and a title page (a known document title, or the national motto, at the head of the page).
+Separator sheets are dropped; a QR separator's payload travels on to the first page of the next
+document in ``qr_payloads``. A page that says it continues ("Trang 2/3") never starts a document.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from enum import StrEnum
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from classifiers.features import head_lines, title_scores
+from classifiers.text import squash
+from pipeline.model import Page
+from pipeline.qr import parse_result_qr, read_qr_codes
+
+log = logging.getLogger(__name__)
+
+TITLE_SCORE = 0.86  # fuzzy title match (0–1) that makes a page a title page
+NEARLY_BLANK_LETTERS = 60  # fewer OCR letters than this: a page that may be a separator sheet
+_MOTTO = squash("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+_CONTINUED = re.compile(r"\btrang\s*([2-9]|\d{2,})\s*(/|tren)\s*\d+")
+
+
+class PageRole(StrEnum):
+    BLANK = "blank"
+    QR_SEPARATOR = "qr_separator"
+    FIRST = "first"  # starts a document
+    CONTINUATION = "continuation"
+
+
+def page_text(page: Page) -> str:
+    return page.text or page.text_layer or ""
+
+
+def letter_count(page: Page) -> int:
+    return sum(c.isalpha() for c in page_text(page))
+
+
+def ink_fraction(image: np.ndarray | None) -> float:
+    """Share of dark pixels, ignoring a margin where scanners leave edge shadows."""
+    if image is None or image.size == 0:
+        return 0.0
+    grey = image.mean(axis=2) if image.ndim == 3 else image
+    h, w = grey.shape[:2]
+    inner = grey[h // 20: h - h // 20, w // 20: w - w // 20]
+    step = max(1, min(inner.shape) // 800)
+    sample = inner[::step, ::step]
+    return float((sample < 128).mean())
+
+
+def is_blank(page: Page) -> bool:
+    if page.blank:
+        return True
+    if page_text(page).strip() or page.words:
+        return False
+    return ink_fraction(page.image) < 0.002
+
+
+def qr_payloads(page: Page) -> tuple[str, ...]:
+    """The page's QR payloads: as the page worker found them, else decoded here when the page is
+    nearly blank (a separator sheet) so full text pages are not searched twice."""
+    if page.qr_payloads:
+        return page.qr_payloads
+    if letter_count(page) < NEARLY_BLANK_LETTERS and page.image is not None:
+        return read_qr_codes(page.image)
+    return ()
+
+
+def is_title_page(page: Page) -> bool:
+    text = page_text(page)
+    if _CONTINUED.search(squash(text)):
+        return False
+    scores = title_scores(text)
+    if max(scores.values(), default=0.0) >= TITLE_SCORE:
+        return True
+    head = head_lines(text, 5)
+    return any(fuzz.partial_ratio(_MOTTO, line) >= 88 and len(line) <= len(_MOTTO) + 30 for line in head)
+
+
+def page_role(page: Page) -> tuple[PageRole, tuple[str, ...]]:
+    """What a page is in the stack, with the QR payloads it carries."""
+    payloads = qr_payloads(page)
+    if payloads and letter_count(page) < NEARLY_BLANK_LETTERS:
+        return PageRole.QR_SEPARATOR, payloads
+    if is_blank(page):
+        return PageRole.BLANK, ()
+    if is_title_page(page) or any(parse_result_qr(p) for p in payloads):
+        return PageRole.FIRST, payloads
+    return PageRole.CONTINUATION, payloads
+
+
+def split_documents(pages: Sequence[Page]) -> list[tuple[Page, ...]]:
+    """Pages in scan order → documents (tuples of pages in order), separator sheets dropped."""
+    documents: list[list[Page]] = []
+    current: list[Page] | None = None
+    pending: tuple[str, ...] = ()
+    for page in pages:
+        role, payloads = page_role(page)
+        if role in (PageRole.BLANK, PageRole.QR_SEPARATOR):
+            log.info("%s: %s separator sheet", page.label, role.value)
+            current = None
+            pending += payloads
+            continue
+        if payloads and not page.qr_payloads:
+            page = replace(page, qr_payloads=payloads)
+        if role == PageRole.FIRST or current is None:
+            if pending:
+                page = replace(page, qr_payloads=tuple(dict.fromkeys(pending + page.qr_payloads)))
+                pending = ()
+            current = [page]
+            documents.append(current)
+        else:
+            current.append(page)
+    if pending:
+        log.warning("QR separator payload(s) %s after the last document were not attached", pending)
+    return [tuple(doc) for doc in documents]

@@ -1,0 +1,221 @@
+"""``sohoa pki init-dev``, ``sohoa certify``, ``sohoa verify`` and ``sohoa bench certify``.
+
+Handlers only parse, call the library and print; every user mistake becomes an ``InputError`` or
+``ConfigError`` (one line, exit 2). ``verify`` exits 0 PASSED, 1 FAILED, 2 INDETERMINATE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError, InputError
+from pipeline.settings import Settings
+
+
+def register(commands: Any, bench: Any) -> None:
+    pki = commands.add_parser("pki", help="signing keys and the development PKI")
+    pki_commands = pki.add_subparsers(dest="pki_command", metavar="PKI_COMMAND", parser_class=type(pki))
+    pki_commands.required = True
+    init = pki_commands.add_parser("init-dev", help="create the DEVELOPMENT-ONLY root, intermediate and signer")
+    init.add_argument("--dir", type=Path, help="where to put it (default: SOHOA_DATA_DIR/pki)")
+    init.add_argument("--force", action="store_true", help="replace an existing development PKI")
+    init.set_defaults(handler=_pki_init_dev)
+
+    certify = commands.add_parser("certify", help="certify a PDF as an electronic copy of its original (PAdES)")
+    certify.add_argument("file", type=Path, help="the PDF to certify")
+    certify.add_argument("-o", "--output", type=Path, required=True, help="where to write the certified copy")
+    certify.add_argument("--signer", type=Path, help="signer config: a .p12/.pfx file or a JSON file of signer settings")
+    certify.add_argument("--number", help="certification number (default: the next CT-YYYY-NNNNNN)")
+    certify.add_argument("--agency", help="agency named on the stamp (default: SOHOA_AGENCY)")
+    certify.add_argument("--officer", help="certifying officer (default: SOHOA_CERTIFYING_OFFICER)")
+    certify.add_argument("--qr", help="text of the stamp's QR code")
+    certify.add_argument("--tsa", help="RFC 3161 timestamp authority URL (default: SOHOA_TSA_URL)")
+    certify.add_argument("--level", choices=["B-B", "B-T", "B-LT", "B-LTA"], help="PAdES level (default: highest possible)")
+    certify.add_argument("--json", action="store_true", help="print the result as JSON")
+    certify.set_defaults(handler=_certify)
+
+    verify = commands.add_parser("verify", help="the auditor's report on a certified copy or a signed manifest")
+    verify.add_argument("file", type=Path, help="a signed PDF, or a manifest JSON with --signature")
+    verify.add_argument("--signature", type=Path, help="detached CMS signature of a manifest (MANIFEST.json.p7s)")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument("--trust-root", type=Path, action="append", help="trusted root certificate (repeatable)")
+    verify.add_argument("--expected-sha256", help="the hash recorded for this file in the dossier")
+    verify.add_argument("--offline", action="store_true", help="never fetch revocation information")
+    verify.set_defaults(handler=_verify)
+
+    bench_certify = bench.add_parser("certify", help="certified copies per second, soft key and SoftHSM2")
+    bench_certify.add_argument("--file", type=Path, help="PDF to certify (default: a generated 1.5 MB one-page scan)")
+    bench_certify.add_argument("-n", "--count", type=int, default=20, help="certifications per signer")
+    bench_certify.add_argument("--no-hsm", action="store_true", help="skip the SoftHSM2 signer")
+    bench_certify.add_argument("--json", action="store_true")
+    bench_certify.set_defaults(handler=_bench)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path} is a directory") from exc
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _pki_init_dev(args: argparse.Namespace, settings: Settings) -> int:
+    from signing.devpki import ensure_dev_pki
+
+    pki = ensure_dev_pki(args.dir or settings.pki_dir, force=args.force)
+    print(f"development PKI (DEVELOPMENT ONLY - CHỈ DÙNG THỬ NGHIỆM) in {pki.directory}")
+    print(f"  root:         {pki.root_cert_path}")
+    print(f"  intermediate: {pki.intermediate_cert_path}")
+    print(f"  signer:       {pki.signer_p12_path} (password in {pki.directory / 'dev-signer.p12.password'})")
+    return 0
+
+
+def signer_settings(settings: Settings, config: Path | None) -> Settings:
+    """Settings with the signer described by ``--signer``: a PKCS#12 file (password from
+    SOHOA_SIGNER_PKCS12_PASSWORD) or a JSON object of signer settings (the SOHOA_* names, lower
+    case, without the prefix: ``{"pkcs11_module": ..., "pkcs11_key_label": ...}``)."""
+    if config is None:
+        return settings
+    if not config.exists():
+        raise InputError(f"{config}: no such signer config")
+    if config.suffix.lower() in (".p12", ".pfx"):
+        return settings.model_copy(update={"signer_pkcs12": config, "pkcs11_module": None})
+    try:
+        values = json.loads(config.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{config}: signer config must be a .p12/.pfx file or a JSON object") from exc
+    if not isinstance(values, dict):
+        raise ConfigError(f"{config}: signer config must be a JSON object")
+    allowed = {n for n in Settings.model_fields if n.startswith(("signer_", "pkcs11_")) or n in ("tsa_url", "trust_roots")}
+    unknown = set(values) - allowed
+    if unknown:
+        raise ConfigError(f"{config}: unknown signer settings {', '.join(sorted(unknown))}")
+    return Settings(**{**settings.model_dump(), **values})
+
+
+def _certify(args: argparse.Namespace, settings: Settings) -> int:
+    from signing.certify import StampInfo, certify_copy, next_certification_number
+    from signing.keys import load_signer, trust_roots
+
+    data = _read(args.file)
+    settings = signer_settings(settings, args.signer)
+    now = datetime.now(UTC)
+    number = args.number or next_certification_number(settings.data_dir / "certification-counter", when=now)
+    stamp = StampInfo(
+        agency=args.agency or settings.agency,
+        officer=args.officer or settings.certifying_officer,
+        certification_number=number,
+        signed_at=now,
+        qr_payload=args.qr,
+    )
+    tsa = args.tsa or settings.tsa_url
+    with load_signer(settings) as signer:
+        roots = trust_roots(settings) if tsa and settings.trust_roots else None
+        copy = certify_copy(data, signer, stamp, tsa_url=tsa, level=args.level, trust_roots=roots)
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_bytes(copy.pdf)
+    except OSError as exc:
+        raise InputError(f"cannot write {args.output}: {exc.strerror}") from exc
+    result = {
+        "output": str(args.output),
+        "certification_number": copy.certification_number,
+        "signer": copy.signer,
+        "signed_at": copy.signed_at.isoformat(),
+        "timestamp": copy.timestamp.isoformat() if copy.timestamp else None,
+        "sha256": copy.sha256,
+        "document_sha256": copy.document_sha256,
+    }
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(f"{args.output}: certified copy {copy.certification_number}, sha256 {copy.sha256}")
+        print(f"  signer: {copy.signer}")
+        if copy.timestamp:
+            print(f"  timestamp: {copy.timestamp.isoformat()}")
+    return 0
+
+
+def _roots(args: argparse.Namespace, settings: Settings) -> list[Any]:
+    from signing.keys import load_certificates, trust_roots
+
+    if args.trust_root:
+        return [c for path in args.trust_root for c in load_certificates(path)]
+    return trust_roots(settings)
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    if not getattr(args, "verbose", 0):
+        # pyHanko logs every rejected modification with a traceback; the report already says it.
+        logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    data = _read(args.file)
+    roots = _roots(args, settings)
+    if args.signature is not None or args.file.suffix.lower() == ".json":
+        from signing.manifest import verify_manifest
+
+        signature_path = args.signature or args.file.with_name(args.file.name + ".p7s")
+        report = verify_manifest(data, _read(signature_path), roots)
+        if args.json:
+            print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            print(report.summary())
+        return report.exit_code
+
+    from signing.verify import verify_pdf
+
+    report = verify_pdf(data, roots=roots, expected_sha256=args.expected_sha256, allow_fetching=not args.offline)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_report(args.file, report)
+    return report.exit_code
+
+
+def _print_report(path: Path, report: Any) -> None:
+    reasons = ", ".join(report.reasons) or "none"
+    print(f"{path}: {report.status} ({reasons})")
+    if report.level:
+        print(f"  PAdES level: {report.level}   sha256: {report.sha256}")
+    if report.record_match is not None:
+        print(f"  matches the dossier record: {'yes' if report.record_match else 'NO'}")
+    for sig in report.signatures:
+        print(f"  [{sig.kind}] {sig.field_name}: {sig.status} {', '.join(sig.reasons)}")
+        if sig.signer_subject:
+            print(f"    signer:       {sig.signer_subject}")
+        if sig.reason:
+            print(f"    reason:       {sig.reason}")
+        if sig.signing_time:
+            print(f"    signing time: {sig.signing_time.isoformat()} (claimed)")
+        if sig.timestamp_time:
+            print(f"    timestamp:    {sig.timestamp_time.isoformat()}")
+        print(
+            f"    integrity: {'ok' if sig.intact and sig.valid else 'BROKEN'}   trusted: {'yes' if sig.trusted else 'no'}"
+            f"   coverage: {sig.coverage}   changes after signing: {sig.modification_level}"
+            f"   DocMDP: {sig.docmdp_level or '-'} {'ok' if sig.docmdp_ok is not False else 'VIOLATED'}"
+            f"   revocation: {sig.revocation}"
+        )
+        for message in sig.messages:
+            print(f"    - {message}")
+    for message in report.messages:
+        print(f"  - {message}")
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from signing.bench import print_results, run_bench
+
+    data = _read(args.file) if args.file else None
+    results = run_bench(settings, pdf=data, count=args.count, hsm=not args.no_hsm)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        print_results(results, file=sys.stdout)
+    return 0

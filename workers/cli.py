@@ -1,0 +1,139 @@
+"""``sohoa worker``, ``sohoa submit``, ``sohoa status`` and ``sohoa bench pipeline``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+from pathlib import Path
+
+from pipeline.errors import ConfigError, InputError
+from pipeline.settings import Settings
+
+DEFAULT_QUEUES = "sohoa.pages,sohoa.documents,sohoa.certify"
+
+
+def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "worker",
+        help="run a Celery worker (page OCR, documents, certification)",
+        description="Run a Celery worker against SOHOA_BROKER_URL (default redis://127.0.0.1:6379/0), sharing "
+        "SOHOA_STORE_URL and SOHOA_DATABASE_URL with every other worker and submitter.",
+    )
+    p.add_argument("--concurrency", "-c", type=int, default=None,
+                   help="pool processes (default: one per core; Tesseract runs single-threaded)")
+    p.add_argument("--queues", "-Q", default=DEFAULT_QUEUES, help=f"queues to consume (default: {DEFAULT_QUEUES})")
+    p.add_argument("--hostname", "-n", default=None, help="worker name (default: sohoa-PID@host)")
+    p.add_argument("--max-tasks-per-child", type=int, default=None,
+                   help="recycle a pool process after this many tasks (default: SOHOA_WORKER_MAX_TASKS)")
+    p.add_argument("--loglevel", "-l", default="INFO")
+    p.set_defaults(handler=_worker)
+
+    p = commands.add_parser("submit", help="send a dossier's files to the Celery workers as one batch")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="scanned files of the dossier")
+    p.add_argument("--dossier", help="dossier code (MaHoSo); default: derived from the files")
+    p.add_argument("--procedure", help="administrative procedure code (MaTTHC)")
+    p.add_argument("--station", default="cli", help="scanning station code recorded with the batch")
+    p.add_argument("--certify", action="store_true", help="also certify each document once it is stored")
+    p.add_argument("--wait", action="store_true", help="wait for the batch to finish and print its status")
+    p.add_argument("--timeout", type=float, default=None, help="with --wait: give up after this many seconds")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_submit)
+
+    p = commands.add_parser("status", help="progress of a batch: pages done/total, documents by state, errors")
+    p.add_argument("batch", type=int, metavar="BATCH", help="batch id (printed by sohoa submit / sohoa process)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_status)
+
+    b = bench.add_parser(
+        "pipeline",
+        help="pages/min in-process vs 1..N Celery workers on the same generated batch",
+        description="Generate one batch, run it through the in-process executor and through N Celery workers "
+        "(one pool process each, started here), and print pages/min, scaling efficiency and broker overhead.",
+    )
+    b.add_argument("--workers", default="1,2", help="worker counts to measure, comma-separated (default 1,2)")
+    b.add_argument("--pages", type=int, default=12, help="pages in the generated batch (default 12)")
+    b.add_argument("--size", choices=("a5", "a4"), default="a4", help="page size at 150 dpi (default a4)")
+    b.add_argument("--broker", default=None, help="broker URL for the run (default: SOHOA_BROKER_URL or "
+                   "a dedicated database of the local Redis)")
+    b.add_argument("--json", action="store_true", help="print JSON")
+    b.set_defaults(handler=_bench)
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from workers.app import app
+
+    # Worker logs interleave several processes: give every line its time and process.
+    root = logging.getLogger()
+    root.setLevel(args.loglevel.upper())
+    for handler in root.handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"))
+
+    argv = ["worker", "--queues", args.queues, "--loglevel", args.loglevel,
+            "--hostname", args.hostname or f"sohoa-%i@{socket.gethostname()}".replace("%i", str(_pid()))]
+    if args.concurrency is not None:
+        if args.concurrency < 1:
+            raise InputError("--concurrency must be at least 1")
+        argv += ["--concurrency", str(args.concurrency)]
+    if args.max_tasks_per_child is not None:
+        argv += ["--max-tasks-per-child", str(args.max_tasks_per_child)]
+    app.worker_main(argv)
+    return 0
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def _submit(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.submit import submit_batch, wait_for_batch
+
+    submitted = submit_batch(args.paths, settings, dossier_code=args.dossier, procedure_code=args.procedure,
+                             station=args.station, certify=args.certify)
+    if not args.wait:
+        if args.json:
+            print(json.dumps({"batch_id": submitted.batch_id, "dossier": submitted.dossier_code,
+                              "pages": submitted.pages}))
+        else:
+            print(f"batch {submitted.batch_id}: {submitted.pages} page(s) of dossier {submitted.dossier_code} sent; "
+                  f"follow it with: sohoa status {submitted.batch_id}")
+        return 0
+    try:
+        wait_for_batch(submitted.batch, settings, timeout=args.timeout)
+    except TimeoutError as exc:
+        raise InputError(f"{exc}; it goes on in the workers (sohoa status {submitted.batch_id})") from exc
+    return _print_status(submitted.batch_id, settings, as_json=args.json)
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    return _print_status(args.batch, settings, as_json=args.json)
+
+
+def _print_status(batch_id: int, settings: Settings, *, as_json: bool) -> int:
+    from workers.status import batch_status, format_status
+
+    status = batch_status(batch_id, settings)
+    print(json.dumps(status, ensure_ascii=False, indent=2) if as_json else format_status(status))
+    return 0
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.bench import format_report, run_pipeline_bench
+
+    try:
+        counts = sorted({int(n) for n in args.workers.split(",") if n.strip()})
+    except ValueError as exc:
+        raise InputError(f"--workers wants numbers separated by commas, not {args.workers!r}") from exc
+    if not counts or counts[0] < 1:
+        raise InputError("--workers wants counts of at least 1")
+    if args.pages < 1:
+        raise InputError("--pages must be at least 1")
+    if settings.broker_url and args.broker and settings.broker_url != args.broker:
+        raise ConfigError("give the broker either as SOHOA_BROKER_URL or --broker, not both")
+    report = run_pipeline_bench(settings, counts=counts, pages=args.pages, size=args.size, broker=args.broker)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
