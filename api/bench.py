@@ -143,6 +143,7 @@ def run_bench(settings: Settings, *, stations: int, uploads: int, wait: bool = T
             nonlocal mismatched
             headers = {"Authorization": f"Bearer {keys[n]}"}
             with httpx.Client(base_url=url, headers=headers, timeout=60.0) as client:
+                client.get("/v1/health")  # a station keeps its connection open: set it up before timing
                 barrier.wait()
                 for u in range(uploads):
                     for attempt in range(2):  # the upload, then its retry with the same key

@@ -70,8 +70,8 @@ class JobRunner:
         """Start the job processes now, so the first upload does not wait for them."""
         try:
             list(self._executor().map(_noop, range(self.jobs)))
-        except Exception as exc:  # e.g. a __main__ the job processes cannot import; retried on submit
-            log.warning("job processes did not start: %s", exc)
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:  # e.g. a __main__ they cannot import
+            log.warning("job processes did not start (they are tried again on the next upload): %s", exc)
             self._pool = None
 
     def submit(self, batch_id: str) -> None:

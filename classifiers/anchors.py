@@ -109,8 +109,11 @@ def _label_hits(field: str, label: str, line: Line, folded: str, index: int, max
             if short:
                 continue
             break
-        if short and not _at_cell_start(line, folded, begin):
+        at_start = _at_cell_start(line, folded, begin)
+        if short and not at_start:
             continue
+        if not at_start and not re.match(r"\s?[:;.,|]", folded[end:end + 2]):
+            continue  # a label inside a value ("…Giấy chứng nhận quyền sử dụng…") has no colon after it
         if _eats_value(line.text, folded, begin, end, label):
             continue
         found.append(Hit(field, index, begin, end, score, len(label)))
@@ -195,7 +198,9 @@ def value_cells(hit: Hit, hits: Sequence[Hit], line: Line) -> list[tuple[int, in
     out = []
     start = _skip_separators(line.text, hit.end, min(cell_end, stop))
     end = _trim_end(line.text, start, min(cell_end, stop))
-    if end > start:
+    rest = line.text[start:end]
+    label_tail = not any(c.isupper() or c.isdigit() for c in rest) and cell_end < stop
+    if end > start and not label_tail:  # the tail of a label wrapped in its column is not a value
         out.append((start, end))
     for cell_start, cell_stop in line.cells_after(cell_end):
         if cell_start >= stop:
@@ -282,6 +287,8 @@ def _continuation(first: Line, start: int, label_left: float | None, candidate: 
             continue
         aligned = anchor is not None and abs(left - anchor) < 1.5 * height
         if not aligned:
+            if not inline and anchor is not None and left < anchor and not _label_tail(candidate, cell_start, cell_end):
+                return None  # something in the label column: a new (unrecognised) field starts here
             continue
         if any(cell_start <= h.start < cell_end for h in candidate_hits):
             return None
@@ -289,6 +296,11 @@ def _continuation(first: Line, start: int, label_left: float | None, candidate: 
             return None
         return cell_start, _trim_end(candidate.text, cell_start, cell_end)
     return None
+
+
+def _label_tail(line: Line, start: int, end: int) -> bool:
+    text = line.text[start:end]
+    return len(text.split()) <= 2 and not any(c.isupper() or c.isdigit() for c in text)
 
 
 def _skip_separators(text: str, pos: int, stop: int) -> int:

@@ -78,7 +78,8 @@ def normalise_date(raw: str) -> tuple[str, str]:
     folded = fold(text)
     if "khong thoi han" in folded:
         return "", "no expiry (không thời hạn)"
-    repaired, note = _repair_in_date(folded)
+    repaired, note = _repair_in_date(text)
+    repaired = fold(repaired)
     for pattern in (_DATE_NUMERIC, _DATE_WORDS):
         match = pattern.search(repaired)
         if match:

@@ -28,6 +28,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from pipeline.errors import InputError
 from pipeline.model import Box, Page, Word, nfc
+from pipeline.ocr import arrange_rows
 
 log = logging.getLogger(__name__)
 
@@ -481,30 +482,21 @@ def _text_layer(pl_page: pdfplumber.page.Page, px_w: int, px_h: int) -> tuple[st
         return None, ()
     good = sum(1 for ch in joined if ch.isprintable() and ch != "\ufffd" and not ("\ue000" <= ch <= "\uf8ff"))
     letters = sum(1 for ch in joined if ch.isalnum())
+    # UTF-16 read with the wrong byte order: 'M' (004D) becomes 䴀 (4D00).
+    swapped = sum(1 for ch in joined if ord(ch) > 0xFF and ord(ch) & 0xFF == 0 and 0x20 <= ord(ch) >> 8 < 0x7F)
+    if swapped > 0.2 * len(joined):
+        return None, ()
     if good < 0.9 * len(joined) or letters < 0.5 * len(joined):
         return None, ()
     sx = px_w / float(pl_page.width)
     sy = px_h / float(pl_page.height)
     x_off, y_off = float(pl_page.bbox[0]), float(pl_page.bbox[1])
-    words = sorted(words, key=lambda w: (float(w["top"]), float(w["x0"])))
-    lines: list[list[dict]] = []
-    for w in words:
-        if lines and abs(float(w["top"]) - float(lines[-1][0]["top"])) <= 3:
-            lines[-1].append(w)
-        else:
-            lines.append([w])
-    out: list[Word] = []
-    text_lines: list[str] = []
-    for n, line in enumerate(lines):
-        line.sort(key=lambda w: float(w["x0"]))
-        texts = []
-        for w in line:
-            t = nfc(w["text"])
-            left = max(0, round((float(w["x0"]) - x_off) * sx))
-            top = max(0, round((float(w["top"]) - y_off) * sy))
-            right = min(px_w, max(left + 1, round((float(w["x1"]) - x_off) * sx)))
-            bottom = min(px_h, max(top + 1, round((float(w["bottom"]) - y_off) * sy)))
-            out.append(Word(t, 1.0, Box(left, top, max(1, right - left), max(1, bottom - top)), n))
-            texts.append(t)
-        text_lines.append(" ".join(texts))
-    return "\n".join(text_lines), tuple(out)
+    items = []
+    for n, w in enumerate(words):
+        left = max(0, round((float(w["x0"]) - x_off) * sx))
+        top = max(0, round((float(w["top"]) - y_off) * sy))
+        right = min(px_w, max(left + 1, round((float(w["x1"]) - x_off) * sx)))
+        bottom = min(px_h, max(top + 1, round((float(w["bottom"]) - y_off) * sy)))
+        items.append((nfc(w["text"]), 1.0, Box(left, top, max(1, right - left), max(1, bottom - top)), n))
+    arranged, text = arrange_rows(items, 1.0 / sy)
+    return text, arranged

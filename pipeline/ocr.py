@@ -8,12 +8,13 @@ the words the reader sees and extractors can point at them. All text is NFC.
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from pipeline import tesseract
-from pipeline.cleanup import TARGET_DPI, ocr_to_image, to_grey
+from pipeline.cleanup import TARGET_DPI, ocr_to_image, to_grey, working_scale
 from pipeline.model import Box, Page, Word, nfc
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,58 @@ def _is_junk(text: str, conf: float) -> bool:
     return conf < _JUNK_CONF and not any(ch.isalnum() for ch in text)
 
 
+ROW_TOLERANCE_PT = 3.5  # rows whose tops are closer than this are one row of text
+
+
+def row_geometry(boxes: Sequence[Box]) -> tuple[float, float]:
+    """(top, bottom) in pixels of one row of text as the searchable PDF draws it: the median word
+    bottom as baseline, the median word height as size (robust to a tall capital, and to the tilt
+    left on a line of a skewed original)."""
+    bottom = float(np.median([b.bottom for b in boxes]))
+    height = float(np.median([b.height for b in boxes]))
+    return bottom - height, bottom
+
+
+def arrange_rows(
+    items: Sequence[tuple[str, float, Box, Hashable]], pt_per_px: float
+) -> tuple[tuple[Word, ...], str]:
+    """Words (text, confidence 0..1, box, source-line key) as rows of the page, top to bottom, each
+    read left to right; returns the words numbered by row and the page text.
+
+    Lines that sit side by side (a form's label and value, the two halves of an administrative
+    header) become one row, as a reader sees them — and as pdfplumber reads the searchable PDF back:
+    rows whose tops (per :func:`row_geometry`) lie within ``ROW_TOLERANCE_PT`` are merged until
+    none do, a margin wider than pdfplumber's 3 pt, so the PDF reads back into exactly these rows.
+    """
+    groups: dict[Hashable, list[tuple[str, float, Box]]] = {}
+    for text, conf, box, key in items:
+        groups.setdefault(key, []).append((text, conf, box))
+    rows = list(groups.values())
+    while True:
+        rows.sort(key=lambda ws: row_geometry([b for _, _, b in ws])[0])
+        merged: list[list[tuple[str, float, Box]]] = []
+        last_top = None
+        changed = False
+        for row in rows:
+            top = row_geometry([b for _, _, b in row])[0] * pt_per_px
+            if last_top is not None and top - last_top <= ROW_TOLERANCE_PT:
+                merged[-1] = merged[-1] + row
+                changed = True
+            else:
+                merged.append(row)
+                last_top = top
+        rows = merged
+        if not changed:
+            break
+    words: list[Word] = []
+    texts: list[str] = []
+    for n, row in enumerate(rows):
+        row.sort(key=lambda w: (w[2].left, w[2].top))
+        texts.append(" ".join(t for t, _, _ in row))
+        words.extend(Word(text=t, confidence=c, box=b, line=n) for t, c, b in row)
+    return tuple(words), "\n".join(texts)
+
+
 def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
     """Word boxes (in the upright original's pixel frame), text and mean confidence of one page."""
     if page.blank:
@@ -34,33 +87,25 @@ def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
     cleaned = page.ocr_image is not None
     found = tesseract.words(image, lang=lang, dpi=round(TARGET_DPI if cleaned else page.dpi))
     h, w = page.image.shape[:2]
-    words: list[Word] = []
-    lines: list[list[str]] = []
-    line_of: dict[tuple[int, int, int], int] = {}
+    scale = working_scale(h, w, page.dpi)
+    items: list[tuple[str, float, Box, Hashable]] = []
     for tw in found:
         text = nfc(tw.text)
         if not text or _is_junk(text, tw.confidence):
             continue
         if cleaned:
-            corners = [
-                ocr_to_image(x, y, ocr_shape=image.shape, image_shape=page.image.shape, dpi=page.dpi,
-                             angle=page.skew_angle)
-                for x, y in ((tw.left, tw.top), (tw.left + tw.width, tw.top),
-                             (tw.left, tw.top + tw.height), (tw.left + tw.width, tw.top + tw.height))
-            ]
-            xs = [c[0] for c in corners]
-            ys = [c[1] for c in corners]
-            left, top = max(0, int(np.floor(min(xs)))), max(0, int(np.floor(min(ys))))
-            right, bottom = min(w, int(np.ceil(max(xs)))), min(h, int(np.ceil(max(ys))))
+            # The word's centre goes back through the deskew; its size only through the scale (a
+            # box around the turned rectangle would grow with the skew).
+            cx, cy = ocr_to_image(tw.left + tw.width / 2, tw.top + tw.height / 2, ocr_shape=image.shape,
+                                  image_shape=page.image.shape, dpi=page.dpi, angle=page.skew_angle)
+            bw, bh = tw.width / scale, tw.height / scale
+            left, top = max(0, round(cx - bw / 2)), max(0, round(cy - bh / 2))
+            right, bottom = min(w, round(cx + bw / 2)), min(h, round(cy + bh / 2))
         else:
             left, top, right, bottom = tw.left, tw.top, tw.left + tw.width, tw.top + tw.height
         box = Box(left, top, max(1, right - left), max(1, bottom - top))
-        n = line_of.setdefault(tw.line_key, len(line_of))
-        if n == len(lines):
-            lines.append([])
-        lines[n].append(text)
-        words.append(Word(text=text, confidence=max(0.0, min(1.0, tw.confidence / 100.0)), box=box, line=n))
-    text = "\n".join(" ".join(line) for line in lines)
+        items.append((text, max(0.0, min(1.0, tw.confidence / 100.0)), box, tw.line_key))
+    words, text = arrange_rows(items, 72.0 / (page.dpi or TARGET_DPI))
     mean = float(np.mean([wd.confidence for wd in words])) if words else 0.0
     log.info("%s: %d words, mean confidence %.2f", page.label, len(words), mean)
     return replace(page, words=tuple(words), text=nfc(text), mean_confidence=mean)

@@ -54,7 +54,7 @@ def render_text_page(
     size = round(font_pt / 72 * dpi)
     fonts = [ImageFont.truetype(f"{FONT_DIR}/{name}", size) for name in ("DejaVuSerif.ttf", "DejaVuSans.ttf")]
     font = fonts[int(rng.integers(len(fonts)))]
-    margin = round(20 / 25.4 * dpi)
+    margin = round(min(20.0, 0.12 * min(width_mm, height_mm)) / 25.4 * dpi)
     step = round(size * 1.6)
     n = lines if lines is not None else max(1, (h - 2 * margin) // step)
     truth: list[str] = []

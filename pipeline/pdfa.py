@@ -28,6 +28,7 @@ from PIL import Image, ImageCms
 
 from pipeline.errors import InputError
 from pipeline.model import Page, Word, nfc
+from pipeline.ocr import row_geometry
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +244,7 @@ def _image_matrix(turn: int, width: float, height: float) -> str:
 
 
 def _text_layer(page: Page, chars: _CharMap, height_pt: float, k: float) -> str:
-    """Invisible text: per line one baseline (the line's bottom) and one size (its height), per word
+    """Invisible text: per row one baseline and one size (:func:`~pipeline.ocr.row_geometry`), per word
     a horizontal stretch to its box, and a real space between words stretched over the gap."""
     lines: dict[int, list[Word]] = {}
     for word in page.words:
@@ -252,23 +253,35 @@ def _text_layer(page: Page, chars: _CharMap, height_pt: float, k: float) -> str:
     if not lines:
         return ""
     out = ["BT", "3 Tr"]
+    space_cid = chars.encode(" ").hex()
     for number in sorted(lines):
         words = sorted(lines[number], key=lambda wd: wd.box.left)
-        top = min(wd.box.top for wd in words)
-        bottom = max(wd.box.bottom for wd in words)
+        top, bottom = row_geometry([wd.box for wd in words])
         size = max(1.0, (bottom - top) * k)
         baseline = height_pt - bottom * k
         out.append(f"/F1 {size:.3f} Tf")
+        # Each word is drawn from its box's left to its right, except that it never starts before the
+        # previous one ended, so reading order by position is the order of the words (boxes can
+        # overlap), and a space glyph always spans the gap to the next word.
+        cursor = -1.0
+        min_w = 0.01 * size
         for i, word in enumerate(words):
             text = nfc(word.text)
+            nxt = words[i + 1] if i + 1 < len(words) else None
+            start = max(word.box.left * k, cursor)
+            end = word.box.right * k
+            if nxt is not None:
+                end = min(end, nxt.box.left * k - 2 * min_w)
+            end = max(end, start + min_w * len(text))
             natural = len(text) * GLYPH_ADVANCE / 1000 * size
-            stretch = max(1.0, 100.0 * word.box.width * k / natural)
-            out.append(f"1 0 0 1 {word.box.left * k:.3f} {baseline:.3f} Tm")
-            out.append(f"{stretch:.3f} Tz <{chars.encode(text).hex()}> Tj")
-            if i + 1 < len(words):
-                gap = (words[i + 1].box.left - word.box.right) * k
+            out.append(f"1 0 0 1 {start:.3f} {baseline:.3f} Tm")
+            out.append(f"{100.0 * (end - start) / natural:.4f} Tz <{chars.encode(text).hex()}> Tj")
+            cursor = end
+            if nxt is not None:
+                space_end = max(nxt.box.left * k, end + min_w)
                 space = GLYPH_ADVANCE / 1000 * size
-                out.append(f"{max(1.0, 100.0 * gap / space):.3f} Tz <{chars.encode(' ').hex()}> Tj")
+                out.append(f"{100.0 * (space_end - end) / space:.4f} Tz <{space_cid}> Tj")
+                cursor = space_end
     out.append("ET")
     return "\n".join(out)
 

@@ -38,22 +38,18 @@ def apply_damage(image: np.ndarray, rng: random.Random, *, severity: float = 1.0
     tint = np.array([tone, tone - rng.uniform(0, 6) * severity, tone - rng.uniform(0, 12) * severity], np.float32)
     info["paper"] = [round(float(t), 1) for t in tint]
     strength = rng.uniform(0.0, 0.5) * severity
-    gain = _lighting(h, w, rng, strength) if strength > 0.02 else None
     info["lighting"] = round(strength, 3)
-    page = image.astype(np.float32)
-    np.multiply(page, tint / 255.0, out=page)
-    if gain is not None:
-        np.multiply(page, gain[..., None], out=page)
+    gain = _lighting(h, w, rng, strength, tint)
+    scan = cv2.multiply(image, gain, scale=1 / 255.0)
 
     stains = rng.randint(0, 3) if rng.random() < 0.6 * severity else 0
     for _ in range(stains):
-        page = _stain(page, rng, nrng)
+        _stain(scan, rng, nrng)
     info["stains"] = stains
-    scan = np.clip(page, 0, 255, out=page).astype(np.uint8)
 
     skew = rng.uniform(-5.0, 5.0) * severity
     if abs(skew) > 0.05:
-        fill = tuple(float(t) * (float(gain.mean()) if gain is not None else 1.0) for t in tint)
+        fill = tuple(float(t) * (1 - strength / 2) for t in tint)
         scan = _skew(scan, skew, fill)
     info["skew_deg"] = round(skew, 3)
 
@@ -63,10 +59,12 @@ def apply_damage(image: np.ndarray, rng: random.Random, *, severity: float = 1.0
     info["blur_sigma"] = round(sigma, 3)
 
     noise = rng.uniform(1.0, 7.0) * severity
-    grain = nrng.standard_normal((h, w), dtype=np.float32)
-    grain *= noise
-    grain3 = cv2.merge([grain, grain, grain])
-    scan = cv2.add(scan, grain3, dtype=cv2.CV_8U)
+    # Sensor grain spans about two pixels at 300 dpi; drawing it at half size is also four times cheaper.
+    grain = np.empty(((h + 1) // 2, (w + 1) // 2, 3), np.int16)
+    cv2.setRNGSeed(int(seed % (2**31)))
+    cv2.randn(grain, 0, noise)
+    grain = cv2.resize(grain, (w, h), interpolation=cv2.INTER_NEAREST)
+    scan = cv2.add(scan, grain, dtype=cv2.CV_8U)
     info["noise_std"] = round(noise, 3)
 
     quality = round(90 - rng.uniform(0, 50) * severity)
@@ -84,15 +82,15 @@ def apply_damage(image: np.ndarray, rng: random.Random, *, severity: float = 1.0
     return scan, info
 
 
-def _stain(page: np.ndarray, rng: random.Random, nrng: np.random.Generator) -> np.ndarray:
-    """A semi-transparent brownish blob (coffee, water) with a soft irregular edge."""
+def _stain(page: np.ndarray, rng: random.Random, nrng: np.random.Generator) -> None:
+    """A semi-transparent brownish blob (coffee, water) with a soft irregular edge, in place."""
     h, w = page.shape[:2]
     radius = rng.uniform(0.03, 0.1) * min(h, w)
     cx, cy = rng.uniform(0, w), rng.uniform(0, h)
     x0, x1 = int(max(0, cx - 1.6 * radius)), int(min(w, cx + 1.6 * radius))
     y0, y1 = int(max(0, cy - 1.6 * radius)), int(min(h, cy + 1.6 * radius))
     if x1 <= x0 or y1 <= y0:
-        return page
+        return
     yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     angle = np.arctan2(yy - cy, xx - cx)
     wobble = 1 + sum(nrng.uniform(0.03, 0.12) * np.sin(k * angle + nrng.uniform(0, 2 * math.pi)) for k in (2, 3, 5))
@@ -101,13 +99,13 @@ def _stain(page: np.ndarray, rng: random.Random, nrng: np.random.Generator) -> n
     ring = np.exp(-((dist - 0.95) ** 2) / 0.004) * rng.uniform(0.05, 0.15)
     alpha = (alpha + ring)[..., None]
     brown = np.array([150, 110, 60], np.float32)
-    region = page[y0:y1, x0:x1]
-    page[y0:y1, x0:x1] = region * (1 - alpha) + (region * brown / 255.0) * alpha
-    return page
+    region = page[y0:y1, x0:x1].astype(np.float32)
+    page[y0:y1, x0:x1] = np.clip(region * (1 - alpha) + (region * brown / 255.0) * alpha, 0, 255).astype(np.uint8)
 
 
-def _lighting(h: int, w: int, rng: random.Random, strength: float) -> np.ndarray:
-    """Brightness falling off linearly towards one side (lid not closed, lamp at an angle).
+def _lighting(h: int, w: int, rng: random.Random, strength: float, tint: np.ndarray) -> np.ndarray:
+    """Per-pixel RGB gain (0–255): the paper tone times brightness falling off linearly towards
+    one side (lid not closed, lamp at an angle).
 
     The gain is a plane, so it is computed small and enlarged: the same values at a fraction of
     the cost of a full-size float computation."""
@@ -117,8 +115,8 @@ def _lighting(h: int, w: int, rng: random.Random, strength: float) -> np.ndarray
     xs = np.linspace(-0.5, 0.5, sw, dtype=np.float32)[None, :]
     ramp = xs * math.cos(angle) + ys * math.sin(angle)
     ramp = (ramp - ramp.min()) / max(float(ramp.max() - ramp.min()), 1e-6)
-    gain = (1.0 - strength * ramp).astype(np.float32)
-    return cv2.resize(gain, (w, h), interpolation=cv2.INTER_LINEAR)
+    small = (1.0 - strength * ramp)[..., None] * tint[None, None, :]
+    return cv2.resize(np.clip(small, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _skew(page: np.ndarray, degrees: float, fill: tuple[float, ...]) -> np.ndarray:

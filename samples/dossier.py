@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import random
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -46,9 +47,10 @@ def write_dossier(out_dir: Path, seed: int = 2026) -> list[Path]:
             draft = documents.application_form(rng, LAYOUT_STYLES[layout], applicant, pages=2)
             doc = finish(doc_type, layout, draft, rng, damage=severity, allow_rotation=False)
         else:
-            # One page of the pile went through the feeder upside down.
             doc = generate_document(doc_type, rng, layout=layout, damage=severity, subject=applicant,
-                                    allow_rotation=doc_type == "residence_confirmation")
+                                    allow_rotation=False)
+        if doc_type == "residence_confirmation":  # one page of the pile went through the feeder upside down
+            doc = _upside_down(doc)
         first = len(pdf_pages) + 1
         pdf_pages += doc.pages
         grey += [is_grey] * len(doc.pages)
@@ -68,7 +70,7 @@ def write_dossier(out_dir: Path, seed: int = 2026) -> list[Path]:
     business = generate_document("business_registration", rng, layout=1, damage=0.35, subject=applicant,
                                  allow_rotation=False)
     png_path = out_dir / PNG_NAME
-    _grey_png(business.pages[0]).save(png_path, optimize=True, dpi=(300, 300))
+    _grey_png(business.pages[0]).save(png_path, compress_level=9, dpi=(300, 300))
     entries.append(_entry(PNG_NAME, [1], business))
 
     gt = {"seed": seed, "applicant": {"full_name": applicant.upper_name, "personal_id": applicant.personal_id,
@@ -77,6 +79,12 @@ def write_dossier(out_dir: Path, seed: int = 2026) -> list[Path]:
     gt_path = out_dir / GT_NAME
     gt_path.write_text(json.dumps(gt, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return [pdf_path, photo_path, png_path, gt_path]
+
+
+def _upside_down(doc: SampleDocument) -> SampleDocument:
+    pages = tuple(np.ascontiguousarray(np.rot90(page, 2)) for page in doc.pages)
+    damage = tuple({**info, "rotation": (info["rotation"] + 180) % 360} for info in doc.damage)
+    return replace(doc, pages=pages, damage=damage)
 
 
 def _entry(file: str, pages: list[int], doc: SampleDocument) -> dict:

@@ -34,7 +34,8 @@ GIVEN_MALE = ("An", "Bình", "Cường", "Dũng", "Đạt", "Hải", "Hùng", "H
 GIVEN_FEMALE = ("Anh", "Chi", "Dung", "Giang", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Loan", "Mai",
                 "Nga", "Ngân", "Nhung", "Oanh", "Phương", "Quyên", "Thảo", "Trang", "Tuyết", "Uyên",
                 "Vân", "Yến", "Hằng", "Hiền", "Huyền", "Lụa", "My", "Ngọc", "Nhi", "Thủy", "Trâm", "Vy")
-SECOND_MIDDLE = ("Thanh", "Ngọc", "Minh", "Thu", "Hoài", "Bảo", "Gia", "Kim", "Quỳnh", "Tuyết")
+SECOND_MIDDLE_MALE = ("Thanh", "Minh", "Hoài", "Bảo", "Gia", "Quốc", "Trung", "Hải")
+SECOND_MIDDLE_FEMALE = ("Thanh", "Ngọc", "Minh", "Thu", "Hoài", "Bảo", "Kim", "Quỳnh", "Tuyết", "Diệu")
 ETHNICITIES: tuple[tuple[str, int], ...] = (
     ("Kinh", 85), ("Tày", 2), ("Thái", 2), ("Mường", 2), ("Khmer", 2), ("Hoa", 1), ("Nùng", 1),
     ("H'Mông", 1), ("Dao", 1), ("Ê Đê", 1), ("Chăm", 1),
@@ -109,7 +110,7 @@ def full_name(rng: random.Random, sex: str, surname: str | None = None) -> str:
     given = rng.choice(GIVEN_FEMALE if female else GIVEN_MALE)
     parts = [surname, middle]
     if rng.random() < 0.3:
-        second = rng.choice(SECOND_MIDDLE)
+        second = rng.choice(SECOND_MIDDLE_FEMALE if female else SECOND_MIDDLE_MALE)
         if second not in (middle, given):
             parts.append(second)
     if given in parts:

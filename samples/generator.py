@@ -163,7 +163,7 @@ def write_document(doc: SampleDocument, stem: Path, *, jpeg_quality: int = 85) -
     """``stem.png`` (one page) or ``stem.pdf`` (several), beside ``stem.gt.json`` and ``stem.gt.txt``."""
     if len(doc.pages) == 1:
         path = stem.with_suffix(".png")
-        Image.fromarray(doc.pages[0]).save(path, optimize=False, compress_level=6)
+        Image.fromarray(doc.pages[0]).save(path, compress_level=1)  # level 6 is 3x slower, 15% smaller
     else:
         path = stem.with_suffix(".pdf")
         path.write_bytes(pages_to_pdf(doc.pages, jpeg_quality=jpeg_quality))

@@ -13,6 +13,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -116,6 +117,7 @@ class _Layout:
     size: int
     ops: list[tuple] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    baselines: list[float] = field(default_factory=list)
 
 
 class _Overflow(Exception):
@@ -124,6 +126,13 @@ class _Overflow(Exception):
 
 def render_page(spec: PageSpec, rng: random.Random) -> tuple[np.ndarray, list[str]]:
     """Draw ``spec``; returns the RGB page and its printed lines (NFC), top to bottom."""
+    image, rows = render_page_rows(spec, rng)
+    return image, [text for _, text in rows]
+
+
+def render_page_rows(spec: PageSpec, rng: random.Random) -> tuple[np.ndarray, list[tuple[float, str]]]:
+    """Like :func:`render_page`, with each line's baseline (pixels from the top), so regions drawn
+    separately (a card's photo column and text column) can be merged into visual lines."""
     size = spec.size
     seed = rng.getrandbits(32)
     for _ in range(12):
@@ -151,7 +160,19 @@ def render_page(spec: PageSpec, rng: random.Random) -> tuple[np.ndarray, list[st
         elif kind == "seal":
             image = _seal(image, op[1], op[2], random.Random(op[3]))
             draw = ImageDraw.Draw(image)
-    return np.asarray(image), [nfc(line) for line in layout.lines]
+    return np.asarray(image), [(y, nfc(line)) for y, line in zip(layout.baselines, layout.lines, strict=True)]
+
+
+def merge_rows(rows: Sequence[tuple[float, float, str]], tolerance: float) -> list[str]:
+    """Visual lines from (baseline, left x, text) pieces: pieces whose baselines lie within
+    ``tolerance`` form one line, read left to right; lines run top to bottom."""
+    lines: list[list[tuple[float, float, str]]] = []
+    for piece in sorted(rows):
+        if lines and piece[0] - lines[-1][0][0] <= tolerance:
+            lines[-1].append(piece)
+        else:
+            lines.append([piece])
+    return [" ".join(text for _, _, text in sorted(line, key=lambda p: p[1])) for line in lines]
 
 
 # --- layout -----------------------------------------------------------------------------------
@@ -210,6 +231,12 @@ def _lay_out(spec: PageSpec, size: int, rng: random.Random) -> _Layout:
 Token = tuple[str, ImageFont.FreeTypeFont, RGB]
 
 
+@lru_cache(maxsize=65536)
+def _width(fnt: ImageFont.FreeTypeFont, text: str) -> float:
+    """Advance width; layout asks for the same words many times (every retry at a smaller size)."""
+    return fnt.getlength(text)
+
+
 def _wrap(tokens: Sequence[Token], width: float, first_width: float | None = None) -> list[list[Token]]:
     """Greedy word wrap of styled words; a word longer than the line gets a line of its own."""
     lines: list[list[Token]] = []
@@ -218,8 +245,8 @@ def _wrap(tokens: Sequence[Token], width: float, first_width: float | None = Non
     limit = first_width if first_width is not None else width
     for token in tokens:
         word, fnt, _ = token
-        w = fnt.getlength(word)
-        space = fnt.getlength(" ") if current else 0.0
+        w = _width(fnt, word)
+        space = _width(fnt, " ") if current else 0.0
         if current and used + space + w > limit:
             lines.append(current)
             current, used, space = [], 0.0, 0.0
@@ -234,7 +261,7 @@ def _wrap(tokens: Sequence[Token], width: float, first_width: float | None = Non
 def _line_width(line: Sequence[Token]) -> float:
     total = 0.0
     for i, (word, fnt, _) in enumerate(line):
-        total += fnt.getlength(word) + (fnt.getlength(" ") if i else 0.0)
+        total += _width(fnt, word) + (_width(fnt, " ") if i else 0.0)
     return total
 
 
@@ -248,9 +275,9 @@ def _emit_line(ctx: _Ctx, line: Sequence[Token], x: float, baseline: float) -> N
             runs.append((word, fnt, ink))
     for i, (text, fnt, ink) in enumerate(runs):
         if i:
-            x += fnt.getlength(" ")
+            x += _width(fnt, " ")
         ctx.out.ops.append(("text", round(x), round(baseline), text, fnt, ink))
-        x += fnt.getlength(text)
+        x += _width(fnt, text)
 
 
 def _tokens(text: str, fnt: ImageFont.FreeTypeFont, ink: RGB) -> list[Token]:
@@ -309,6 +336,7 @@ def _emit_rows(ctx: _Ctx, *columns: Sequence[_Row]) -> None:
                                     round(y), max(2, ctx.size // 18), ctx.spec.ink))
                 underline_after = ctx.size * 0.25
         ctx.out.lines.append(" ".join(parts))
+        ctx.out.baselines.append(baseline)
         if underline_after:
             ctx.advance(underline_after)
 
@@ -350,6 +378,7 @@ def _field(ctx: _Ctx, f: Field, x0: float | None = None, x1: float | None = None
             _emit_line(ctx, value_lines[i], split, baseline)
             parts.append(" ".join(w for w, _, _ in value_lines[i]))
         ctx.out.lines.append(" ".join(parts))
+        ctx.out.baselines.append(baseline)
     if ctx.spec.field_mode == "ruled":
         y = round(ctx.y - ctx.pitch(f.scale) * 0.12)
         ctx.out.ops.append(("line", round(x0), y, round(x1), y, 2, (120, 120, 120)))
@@ -370,6 +399,7 @@ def _pair(ctx: _Ctx, pair: Pair) -> None:
     _emit_line(ctx, left_l + left_v, ctx.x0, baseline)
     _emit_line(ctx, right_l + right_v, ctx.x0 + half, baseline)
     ctx.out.lines.append(" ".join(w for w, _, _ in left_l + left_v + right_l + right_v))
+    ctx.out.baselines.append(baseline)
 
 
 def _stack_rows(ctx: _Ctx, items: Sequence[Text], x0: float, x1: float) -> list[_Row]:
@@ -430,6 +460,7 @@ def _table(ctx: _Ctx, table: Table) -> None:
                 _emit_line(ctx, lines[i], x, baseline)
                 parts.append(" ".join(w for w, _, _ in lines[i]))
             ctx.out.lines.append(" ".join(parts))
+            ctx.out.baselines.append(baseline)
         ctx.advance(ctx.size * 0.1)
         ctx.out.ops.append(("line", round(ctx.x0), round(ctx.y), round(ctx.x1), round(ctx.y), 2, rule))
 
@@ -485,12 +516,14 @@ def _seal(image: Image.Image, centre: tuple[int, int], radius: int, rng: random.
         d.line((c + r_in * math.cos(a), c + r_in * math.sin(a), c + r_out * math.cos(a), c + r_out * math.sin(a)),
                fill=255, width=max(4, radius // 25))
     alpha = np.asarray(stamp, dtype=np.float32) / 255.0 * rng.uniform(0.55, 0.8)
-    page = np.asarray(image, dtype=np.float32)
     x, y = centre[0] - size // 2, centre[1] - size // 2
     x0, y0 = max(0, x), max(0, y)
-    x1, y1 = min(page.shape[1], x + size), min(page.shape[0], y + size)
+    x1, y1 = min(image.width, x + size), min(image.height, y + size)
+    if x1 <= x0 or y1 <= y0:
+        return image
+    region = np.asarray(image.crop((x0, y0, x1, y1)), dtype=np.float32)
     a = alpha[y0 - y:y1 - y, x0 - x:x1 - x, None]
     red = np.array([200, 35, 40], dtype=np.float32)
-    region = page[y0:y1, x0:x1]
-    page[y0:y1, x0:x1] = region * (1 - a) + np.minimum(region, red) * a
-    return Image.fromarray(page.astype(np.uint8))
+    inked = region * (1 - a) + np.minimum(region, red) * a
+    image.paste(Image.fromarray(inked.astype(np.uint8)), (x0, y0))
+    return image

@@ -72,7 +72,7 @@ def _measure(name: str, run: Callable[[], object], count: int, size: int, warmup
         run()
         times.append(time.perf_counter() - start)
     times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
     return BenchResult(
         name=name, count=count, min_ms=times[0] * 1000, median_ms=statistics.median(times) * 1000,
         p95_ms=p95 * 1000, per_second=count / sum(times), input_bytes=size,

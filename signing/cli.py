@@ -47,6 +47,8 @@ def register(commands: Any, bench: Any) -> None:
     verify.add_argument("--trust-root", type=Path, action="append", help="trusted root certificate (repeatable)")
     verify.add_argument("--expected-sha256", help="the hash recorded for this file in the dossier")
     verify.add_argument("--offline", action="store_true", help="never fetch revocation information")
+    verify.add_argument("--at", metavar="DATETIME", type=_moment,
+                        help="verify as of this ISO 8601 time, offline (what an auditor will see then)")
     verify.set_defaults(handler=_verify)
 
     bench_certify = bench.add_parser("certify", help="certified copies per second, soft key and SoftHSM2")
@@ -55,6 +57,14 @@ def register(commands: Any, bench: Any) -> None:
     bench_certify.add_argument("--no-hsm", action="store_true", help="skip the SoftHSM2 signer")
     bench_certify.add_argument("--json", action="store_true")
     bench_certify.set_defaults(handler=_bench)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date/time: {text!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _read(path: Path) -> bytes:
@@ -172,7 +182,10 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
 
     from signing.verify import verify_pdf
 
-    report = verify_pdf(data, roots=roots, expected_sha256=args.expected_sha256, allow_fetching=not args.offline)
+    report = verify_pdf(
+        data, roots=roots, expected_sha256=args.expected_sha256, allow_fetching=not args.offline,
+        validation_time=args.at,
+    )
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

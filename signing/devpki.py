@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -83,17 +83,28 @@ def dev_name(common_name: str, *, unit: str | None = None) -> x509.Name:
     return x509.Name(attrs)
 
 
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+
 def new_key() -> rsa.RSAPrivateKey:
-    # RSA-2048: what the performance baseline used, and what every PDF viewer accepts.
+    """The signer's key. RSA-2048: what the performance baseline used, and what every PDF viewer
+    accepts."""
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def new_ca_key() -> ec.EllipticCurvePrivateKey:
+    """CA keys are EC P-256: generated in microseconds (RSA generation dominates creating the
+    PKI), and only ever used to sign certificates."""
+    return ec.generate_private_key(ec.SECP256R1())
 
 
 def issue_certificate(
     *,
     subject: x509.Name,
-    public_key: rsa.RSAPublicKey,
+    public_key: PublicKey,
     issuer_cert: x509.Certificate | None,
-    issuer_key: rsa.RSAPrivateKey,
+    issuer_key: PrivateKey,
     ca: bool,
     path_length: int | None = None,
     not_before: datetime | None = None,
@@ -166,7 +177,7 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
+def _key_pem(key: PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -191,7 +202,7 @@ def ensure_dev_pki(pki_dir: Path, *, agency: str = DEV_AGENCY, force: bool = Fal
             return _paths(pki_dir, (pki_dir / PASSWORD_FILE).read_text().strip())
         (pki_dir / COMPLETE_MARKER).unlink(missing_ok=True)
         log.warning("creating a DEVELOPMENT-ONLY PKI under %s (not for real certified copies)", pki_dir)
-        root_key, inter_key, signer_key = new_key(), new_key(), new_key()
+        root_key, inter_key, signer_key = new_ca_key(), new_ca_key(), new_key()
         root = issue_certificate(
             subject=dev_name("sohoa Root CA"), public_key=root_key.public_key(), issuer_cert=None,
             issuer_key=root_key, ca=True, path_length=1,
@@ -224,11 +235,11 @@ def ensure_dev_pki(pki_dir: Path, *, agency: str = DEV_AGENCY, force: bool = Fal
         return paths
 
 
-def load_ca(pki: DevPki) -> tuple[x509.Certificate, rsa.RSAPrivateKey, x509.Certificate, rsa.RSAPrivateKey]:
+def load_ca(pki: DevPki) -> tuple[x509.Certificate, PrivateKey, x509.Certificate, PrivateKey]:
     """(root cert, root key, intermediate cert, intermediate key), for issuing more dev certificates."""
-    def key(path: Path) -> rsa.RSAPrivateKey:
+    def key(path: Path) -> PrivateKey:
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        assert isinstance(loaded, rsa.RSAPrivateKey)
+        assert isinstance(loaded, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
         return loaded
 
     root = x509.load_pem_x509_certificate(pki.root_cert_path.read_bytes())

@@ -10,16 +10,20 @@ store is never consulted, so an auditor's result does not depend on the machine 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
+from asn1crypto import keys as asn1_keys
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.sign.signers import Signer, SimpleSigner
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from pipeline.errors import ConfigError
 from pipeline.settings import Settings
@@ -59,7 +63,7 @@ class AgencySigner:
             except Exception:  # already closed, or the token went away: nothing to release
                 log.debug("closing PKCS#11 session failed", exc_info=True)
 
-    def __enter__(self) -> AgencySigner:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -120,9 +124,9 @@ class SoftKeySigner(SimpleSigner):
     RSA key on import (about 40 ms for RSA-2048): a quarter of the budget of a certification.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, private_key: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._private_key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+        self._private_key = private_key or serialization.load_der_private_key(self.signing_key.dump(), password=None)
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -138,19 +142,48 @@ class SoftKeySigner(SimpleSigner):
         return super().sign_raw(data, digest_algorithm)
 
 
+_PKCS12_CACHE: dict[tuple[str, int, int, str | None, str], AgencySigner] = {}
+_PKCS12_LOCK = threading.Lock()
+
+
 def load_pkcs12_signer(path: Path, password: str | None, *, kind: str = "pkcs12") -> AgencySigner:
+    """A soft-key signer from a PKCS#12 file. Opening one costs ~100 ms (the file's key derivation
+    plus cryptography's RSA key check), so signers are cached per file version and password."""
     try:
-        data = Path(path).read_bytes()
+        stat = Path(path).stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read signer PKCS#12 file {path}: {exc.strerror}") from exc
+    cache_key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size, password, kind)
+    with _PKCS12_LOCK:
+        cached = _PKCS12_CACHE.get(cache_key)
+    if cached is not None:
+        return cached
+    signer = _open_pkcs12(Path(path), password, kind)
+    with _PKCS12_LOCK:
+        _PKCS12_CACHE[cache_key] = signer
+    return signer
+
+
+def _open_pkcs12(path: Path, password: str | None, kind: str) -> AgencySigner:
+    try:
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read signer PKCS#12 file {path}: {exc.strerror}") from exc
     try:
-        loaded = SimpleSigner.load_pkcs12_data(
-            data, other_certs=(), passphrase=password.encode() if password is not None else None
+        key, cert, others = pkcs12.load_key_and_certificates(
+            data, password.encode() if password is not None else None
         )
     except ValueError as exc:
         raise ConfigError(f"cannot open PKCS#12 file {path} (wrong password or not a PKCS#12 file)") from exc
+    if key is None or cert is None:
+        raise ConfigError(f"PKCS#12 file {path} holds no private key with its certificate")
+    key_info = asn1_keys.PrivateKeyInfo.load(
+        key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    # The key object cryptography just loaded (and checked) is kept, so it is parsed only once.
     signer = SoftKeySigner(
-        signing_cert=loaded.signing_cert, signing_key=loaded.signing_key, cert_registry=loaded.cert_registry
+        signing_cert=to_asn1(cert), signing_key=key_info,
+        cert_registry=SimpleCertificateStore.from_certs([to_asn1(c) for c in others]), private_key=key,
     )
     chain = _chain_from(signer)
     return AgencySigner(signer=signer, chain=chain, subject=chain[0].subject.human_friendly, kind=kind)
@@ -171,10 +204,16 @@ def load_pkcs11_signer(
 
     if not key_label and not cert_label:
         raise ConfigError("SOHOA_PKCS11_KEY_LABEL (or SOHOA_PKCS11_CERT_LABEL) must be set for a token signer")
+    from pkcs11.exceptions import UserAlreadyLoggedIn
+
+    criteria = TokenCriteria(label=token_label) if token_label else None
     try:
-        session = open_pkcs11_session(
-            module, token_criteria=TokenCriteria(label=token_label) if token_label else None, user_pin=user_pin
-        )
+        try:
+            session = open_pkcs11_session(module, token_criteria=criteria, user_pin=user_pin)
+        except UserAlreadyLoggedIn:
+            # PKCS#11 login belongs to the process, not the session: another signer in this
+            # process already logged in, and a new session shares that login.
+            session = open_pkcs11_session(module, token_criteria=criteria, user_pin=None)
     except (P11LibError, OSError, RuntimeError) as exc:
         raise ConfigError(f"cannot open PKCS#11 token {token_label or ''!s} via {module}: {exc!r}") from exc
     except Exception as exc:  # pyHanko wraps "no such token" in its own error type

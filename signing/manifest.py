@@ -29,7 +29,6 @@ from signing.keys import AgencySigner, Certificate, to_asn1
 from signing.verify import FAILED, INDETERMINATE, PASSED
 
 
-
 def canonical(manifest: Mapping[str, Any]) -> bytes:
     """RFC 8785 (JCS) bytes of ``manifest``: what is signed and what is stored."""
     try:
@@ -130,7 +129,7 @@ def verify_manifest(
 
     try:
         asyncio.run(run())
-    except Exception as exc:  # pyHanko raises on structurally broken SignedData
+    except Exception as exc:  # noqa: BLE001 - pyHanko raises assorted errors on broken SignedData
         return ManifestReport(
             status=FAILED, reasons=[AdESFailure.FORMAT_FAILURE.name], sha256=sha256,
             messages=messages + [f"the signature cannot be validated: {exc}"],

@@ -94,9 +94,15 @@ def render_text_mask(text: StampText, width_px: int, height_px: int, text_width_
     pad = 6 * border
     line_height = (height_px - 2 * pad) // len(lines)
     size = int(line_height * 0.78)
+    width = text_width_px - 2 * pad
+    sizes = [_fit(draw, line, style, size, width).size for style, line in lines]
+    # One size for the body (agency, officer, number, date) so the stamp reads as one block; the
+    # heading and the development notice keep their own.
+    body = range(1, 5)
+    body_size = min(sizes[i] for i in body)
     y = pad
-    for style, line in lines:
-        font = _fit(draw, line, style, size, text_width_px - 2 * pad)
+    for index, (style, line) in enumerate(lines):
+        font = _font(style, body_size if index in body else sizes[index])
         draw.text((pad, y), line, font=font, fill=1)
         y += line_height
     return image

@@ -190,19 +190,80 @@ def _chain(status: PdfSignatureStatus | DocumentTimestampStatus) -> tuple[str, .
         return ()
     try:
         return tuple(c.subject.human_friendly for c in reversed(list(path.iter_certs(include_root=True))))
-    except Exception:  # path objects differ between certvalidator versions; the chain is informative
+    except Exception:  # noqa: BLE001 - the chain is informative only; never fail a report on it
         return ()
 
 
-async def _check_signature(
-    sig: EmbeddedPdfSignature, context: ValidationContext
-) -> SignatureDetails:
+# Trust verdicts that a validation "as of now" gives but that evidence in the file (timestamps,
+# embedded revocation data, document timestamps) may overturn by validating as of the past.
+_PAST_VALIDATION_CANDIDATES = {
+    "OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED", "REVOCATION_OUT_OF_BOUNDS_NO_POE", "NO_POE",
+    "TRY_LATER", "CRYPTO_CONSTRAINTS_FAILURE_NO_POE", "REVOKED_CA_NO_POE", "GENERIC",
+}
+
+
+@dataclass(frozen=True)
+class _Checker:
+    """What every signature of one file is checked with."""
+
+    context: ValidationContext
+    roots: tuple[asn1_x509.Certificate, ...]
+    allow_fetching: bool
+    validation_time: datetime | None
+    has_document_timestamp: bool
+
+
+async def _past_validation(sig: EmbeddedPdfSignature, checker: _Checker) -> tuple[bool, str]:
+    """ETSI EN 319 102-1 §5.6.3 (pyHanko's AdES-LTA process): validate the signature as of the
+    time its timestamps prove, with the revocation data the document itself preserved."""
+    from pyhanko.sign.validation.ades import ades_lta_validation
+    from pyhanko.sign.validation.policy_decl import (
+        PdfSignatureValidationSpec,
+        RevinfoOnlineFetchingRule,
+        RevocationInfoGatheringSpec,
+        SignatureValidationSpec,
+    )
+    from pyhanko_certvalidator.context import CertValidationPolicySpec
+    from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+    from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
+    from pyhanko_certvalidator.registry import SimpleTrustManager
+
+    spec = PdfSignatureValidationSpec(
+        SignatureValidationSpec(
+            cert_validation_policy=CertValidationPolicySpec(
+                trust_manager=SimpleTrustManager.build(trust_roots=list(checker.roots)),
+                revinfo_policy=CertRevTrustPolicy(RevocationCheckingPolicy.from_legacy("hard-fail")),
+            ),
+            revinfo_gathering_policy=RevocationInfoGatheringSpec(
+                online_fetching_rule=RevinfoOnlineFetchingRule.NO_HISTORICAL_FETCH
+                if checker.allow_fetching else RevinfoOnlineFetchingRule.LOCAL_ONLY
+            ),
+            key_usage_settings=KeyUsageConstraints(key_usage={"non_repudiation"}),
+        )
+    )
+    timing = None
+    if checker.validation_time is not None:
+        timing = ValidationTimingInfo(
+            validation_time=checker.validation_time, best_signature_time=checker.validation_time,
+            point_in_time_validation=True,
+        )
+    try:
+        result = await ades_lta_validation(sig, spec, timing_info=timing)
+    except Exception as exc:  # noqa: BLE001 - the current-time verdict stands; say why this did not help
+        return False, f"past validation was not possible: {exc}"
+    if result.ades_subindic.status.name == PASSED:
+        when = result.best_signature_time
+        return True, f"validated as of {when.isoformat()} from the evidence preserved in the file (PAdES-LTA)"
+    return False, f"past validation: {result.ades_subindic.standard_name} ({result.failure_msg})"
+
+
+async def _check_signature(sig: EmbeddedPdfSignature, checker: _Checker) -> SignatureDetails:
     reasons: list[str] = []
     messages: list[str] = []
     try:
         status = await async_validate_pdf_signature(
             sig,
-            signer_validation_context=context,
+            signer_validation_context=checker.context,
             key_usage_settings=KeyUsageConstraints(key_usage={"non_repudiation"}),
         )
     except (SignatureValidationError, PdfReadError, ValueError, KeyError) as exc:
@@ -223,6 +284,7 @@ async def _check_signature(
         messages.append("the signature timestamp token does not verify")
     proven = ts_time if tst is not None and tst.intact and tst.valid and tst.trusted else None
     revocation, revoked_at = _revocation(status, cert)
+    trusted = status.trusted
     if reasons:
         pass  # the signature itself is broken: who signed it, and whether they were trusted, is moot
     elif revocation == "revoked" and revoked_at is not None:
@@ -235,7 +297,15 @@ async def _check_signature(
             reasons.append(AdESIndeterminate.REVOKED_NO_POE.name)
     elif not status.trusted:
         reason = _trust_reason(status.trust_problem_indic, poe=proven or status.signer_reported_dt, cert=cert)
-        reasons.append(reason or AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name)
+        reason = reason or AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name
+        if reason in _PAST_VALIDATION_CANDIDATES and (proven is not None or checker.has_document_timestamp):
+            trusted, note = await _past_validation(sig, checker)
+            messages.append(note)
+            if trusted:
+                revocation = "good (as of the signing time)"
+                reason = None
+        if reason:
+            reasons.append(reason)
     if tst is not None and tst.intact and tst.valid and not tst.trusted and status.intact and status.valid:
         reasons.append(AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name if not reasons else TIMESTAMP_FAILURE)
         messages.append("the timestamp authority does not chain to a configured root")
@@ -259,7 +329,7 @@ async def _check_signature(
         timestamp_time=ts_time,
         intact=status.intact,
         valid=status.valid,
-        trusted=status.trusted,
+        trusted=trusted,
         coverage=status.coverage.name if status.coverage is not None else None,
         modification_level=status.modification_level.name if status.modification_level is not None else None,
         docmdp_level=docmdp.name if docmdp is not None else None,
@@ -284,25 +354,24 @@ def _integrity_reasons(
     if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
         reasons.append(NOT_WHOLE_FILE)
         messages.append("the signed byte ranges do not cover a whole revision of the file")
-    elif coverage == SignatureCoverageLevel.ENTIRE_REVISION:
-        if level is None or level > ModificationLevel.LTA_UPDATES:
-            reasons.append(MODIFIED_AFTER_SIGNING)
-            messages.append(
-                f"the file was changed after signing (difference analysis: {level.name if level else 'unknown'})"
-            )
+    elif coverage == SignatureCoverageLevel.ENTIRE_REVISION and (
+        level is None or level > ModificationLevel.LTA_UPDATES
+    ):
+        reasons.append(MODIFIED_AFTER_SIGNING)
+        messages.append(
+            f"the file was changed after signing (difference analysis: {level.name if level else 'unknown'})"
+        )
     if status.docmdp_ok is False:
         reasons.append(DOCMDP_VIOLATION)
         messages.append("changes after signing are not allowed by the certification (DocMDP) permissions")
     return reasons
 
 
-async def _check_timestamp(
-    sig: EmbeddedPdfSignature, context: ValidationContext
-) -> SignatureDetails:
+async def _check_timestamp(sig: EmbeddedPdfSignature, checker: _Checker) -> SignatureDetails:
     messages: list[str] = []
     reasons: list[str] = []
     try:
-        status = await async_validate_pdf_timestamp(sig, validation_context=context)
+        status = await async_validate_pdf_timestamp(sig, validation_context=checker.context)
     except (SignatureValidationError, PdfReadError, ValueError, KeyError) as exc:
         return _unreadable(sig, "document_timestamp", AdESFailure.FORMAT_FAILURE.name, str(exc))
     if not status.intact:
@@ -353,13 +422,17 @@ def _unreadable(sig: EmbeddedPdfSignature, kind: str, reason: str, message: str)
     )
 
 
-def _context(reader: PdfFileReader, roots: Sequence[Certificate], allow_fetching: bool) -> ValidationContext:
+def _context(
+    reader: PdfFileReader, roots: Sequence[asn1_x509.Certificate], allow_fetching: bool, moment: datetime | None
+) -> ValidationContext:
     """Trust only ``roots``; use the file's own DSS (embedded OCSP/CRL/certs) when there is one."""
     kwargs: dict[str, Any] = {
-        "trust_roots": [to_asn1(c) for c in roots],
+        "trust_roots": list(roots),
         "allow_fetching": allow_fetching,
         "revocation_mode": "hard-fail",
     }
+    if moment is not None:
+        kwargs.update(moment=moment, retroactive_revinfo=True)
     if not allow_fetching:
         # Offline means "only what the file carries": an empty store, not "no revocation checks".
         kwargs.update(crls=[], ocsps=[])
@@ -409,6 +482,7 @@ async def async_verify_pdf(
     expected_sha256: str | None = None,
     record_lookup: Callable[[str], bool | None] | None = None,
     allow_fetching: bool = True,
+    validation_time: datetime | None = None,
 ) -> VerificationReport:
     """Async form of :func:`verify_pdf`."""
     sha256 = hashlib.sha256(pdf).hexdigest()
@@ -442,14 +516,21 @@ async def async_verify_pdf(
     if not roots:
         return report([AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name], messages=["no trust roots configured"])
 
-    context = _context(reader, roots, allow_fetching)
+    anchors = tuple(to_asn1(c) for c in roots)
+    if validation_time is not None:
+        allow_fetching = False  # nobody can fetch what a responder will say at another time
+    context = _context(reader, anchors, allow_fetching, validation_time)
+    checker = _Checker(
+        context=context, roots=anchors, allow_fetching=allow_fetching, validation_time=validation_time,
+        has_document_timestamp=any(s.sig_object_type == "/DocTimeStamp" for s in signatures),
+    )
     details: list[SignatureDetails] = []
     try:
         for sig in signatures:
             if sig.sig_object_type == "/DocTimeStamp":
-                details.append(await _check_timestamp(sig, context))
+                details.append(await _check_timestamp(sig, checker))
             else:
-                details.append(await _check_signature(sig, context))
+                details.append(await _check_signature(sig, checker))
     finally:
         await context.aclose()
 
@@ -479,12 +560,15 @@ def verify_pdf(
     expected_sha256: str | None = None,
     record_lookup: Callable[[str], bool | None] | None = None,
     allow_fetching: bool = True,
+    validation_time: datetime | None = None,
 ) -> VerificationReport:
     """Verify every signature and document timestamp in ``pdf`` against ``roots`` only.
 
     ``expected_sha256`` (or ``record_lookup(sha256) -> bool | None``) ties the file to the
     dossier record: a mismatch fails the report (``RECORD_MISMATCH``); ``None`` means unknown.
     ``allow_fetching`` lets revocation be checked online when the file embeds no answer.
+    ``validation_time`` checks as of another moment (offline), e.g. to see what an auditor will
+    find after the certificates have expired; a B-LTA copy should still pass then.
     """
     result: list[VerificationReport] = []
 
@@ -492,7 +576,7 @@ def verify_pdf(
         result.append(
             await async_verify_pdf(
                 pdf, roots=roots, expected_sha256=expected_sha256, record_lookup=record_lookup,
-                allow_fetching=allow_fetching,
+                allow_fetching=allow_fetching, validation_time=validation_time,
             )
         )
 

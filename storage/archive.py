@@ -121,8 +121,15 @@ def _station(session: Session, code: str) -> Station:
     return station
 
 
-def upsert_dossier(session: Session, *, code: str, procedure_code: str | None = None, agency: str | None = None,
-                   applicant_personal_id: str | None = None, status: str | None = None) -> tuple[Dossier, bool]:
+def upsert_dossier(
+    session: Session,
+    *,
+    code: str,
+    procedure_code: str | None = None,
+    agency: str | None = None,
+    applicant_personal_id: str | None = None,
+    status: str | None = None,
+) -> tuple[Dossier, bool]:
     """The dossier with this code, created or updated with whatever is given; (row, created)."""
     code = nfc(code).strip()
     if not code:
@@ -147,27 +154,53 @@ def upsert_dossier(session: Session, *, code: str, procedure_code: str | None = 
 # -- batches and source files ------------------------------------------------------------------------
 
 
-def start_batch(db: Database, *, station: str, dossier_code: str, procedure_code: str | None, files: int,
-                agency: str | None = None, actor: str = "system") -> int:
+def start_batch(
+    db: Database,
+    *,
+    station: str,
+    dossier_code: str,
+    procedure_code: str | None,
+    files: int,
+    agency: str | None = None,
+    actor: str = "system",
+) -> int:
     """Record an upload from a station for a dossier; returns the batch id."""
     with db.transaction() as session:
         lock_chain(session)
         st = _station(session, station)
-        dossier, _ = upsert_dossier(session, code=dossier_code, procedure_code=procedure_code, agency=agency,
-                                    status=model.DossierStatus.PROCESSING)
+        dossier, _ = upsert_dossier(
+            session,
+            code=dossier_code,
+            procedure_code=procedure_code,
+            agency=agency,
+            status=model.DossierStatus.PROCESSING,
+        )
         batch = Batch(station_id=st.id, dossier_id=dossier.id, files=files, status="processing", errors=[])
         session.add(batch)
         session.flush()
-        append_event(session, actor=actor, action="batch.started", subject=f"batch:{batch.id}",
-                     details={"station": st.code, "dossier": dossier.code, "files": files})
+        append_event(
+            session,
+            actor=actor,
+            action="batch.started",
+            subject=f"batch:{batch.id}",
+            details={"station": st.code, "dossier": dossier.code, "files": files},
+        )
         return batch.id
 
 
-def update_batch(db: Database, batch_id: int, *, pages_total: int | None = None, pages_done: int | None = None,
-                 status: str | None = None, error: str | None = None) -> None:
+def update_batch(
+    db: Database,
+    batch_id: int,
+    *,
+    pages_total: int | None = None,
+    pages_done: int | None = None,
+    status: str | None = None,
+    error: str | None = None,
+) -> None:
     """Progress for ``sohoa status``: absolute page counts, a new status, one more error line."""
     with db.transaction() as session:
-        batch = session.get(Batch, batch_id, with_for_update=db.dialect == "postgresql")
+        lock_chain(session)  # serialises writers, so two error lines appended at once both stay
+        batch = session.get(Batch, batch_id)
         if batch is None:
             raise InputError(f"no batch {batch_id}")
         if pages_total is not None:
@@ -182,8 +215,16 @@ def update_batch(db: Database, batch_id: int, *, pages_total: int | None = None,
                 batch.finished = datetime.now(UTC)
 
 
-def record_source_file(db: Database, store: ObjectStore, *, batch_id: int, name: str, data: bytes | Path,
-                       media_type: str, actor: str = "system") -> SourceRecord:
+def record_source_file(
+    db: Database,
+    store: ObjectStore,
+    *,
+    batch_id: int,
+    name: str,
+    data: bytes | Path,
+    media_type: str,
+    actor: str = "system",
+) -> SourceRecord:
     """Store an original as handed in (blob first, then its record). Originals are never modified."""
     stored = store.put_file(data, media_type) if isinstance(data, Path) else store.put_bytes(data, media_type)
     with db.transaction() as session:
@@ -193,15 +234,26 @@ def record_source_file(db: Database, store: ObjectStore, *, batch_id: int, name:
         earlier = session.scalar(
             select(SourceFile.id).where(SourceFile.sha256 == stored.sha256).order_by(SourceFile.id).limit(1)
         )
-        row = SourceFile(batch_id=batch_id, name=nfc(name), media_type=media_type, object_key=stored.key,
-                         sha256=stored.sha256, size=stored.size)
+        row = SourceFile(
+            batch_id=batch_id,
+            name=nfc(name),
+            media_type=media_type,
+            object_key=stored.key,
+            sha256=stored.sha256,
+            size=stored.size,
+        )
         session.add(row)
         session.flush()
-        append_event(session, actor=actor, action="source.recorded", subject=f"source_file:{row.id}",
-                     details={"batch": batch_id, "name": row.name, "sha256": stored.sha256,
-                              "seen_before": earlier})
-        return SourceRecord(row.id, batch_id, row.name, stored.key, stored.sha256, stored.size, stored.existed,
-                            earlier)
+        append_event(
+            session,
+            actor=actor,
+            action="source.recorded",
+            subject=f"source_file:{row.id}",
+            details={"batch": batch_id, "name": row.name, "sha256": stored.sha256, "seen_before": earlier},
+        )
+        return SourceRecord(
+            row.id, batch_id, row.name, stored.key, stored.sha256, stored.size, stored.existed, earlier
+        )
 
 
 # -- documents -----------------------------------------------------------------------------------------
@@ -219,12 +271,15 @@ def _earlier(db: Database, pdf_sha: str, pages_sha: str | None) -> Document | No
 def _check_certified(certified: model.CertifiedCopy) -> str:
     digest = sha256_bytes(certified.pdf)
     if certified.sha256 and certified.sha256 != digest:
-        raise IntegrityError(f"certified copy {certified.certification_number}: its bytes do not match its sha256")
+        raise IntegrityError(
+            f"certified copy {certified.certification_number}: its bytes do not match its sha256"
+        )
     return digest
 
 
-def _add_certified(session: Session, *, document_id: int, certified: model.CertifiedCopy, stored: StoredObject,
-                   actor: str) -> CertifiedCopy:
+def _add_certified(
+    session: Session, *, document_id: int, certified: model.CertifiedCopy, stored: StoredObject, actor: str
+) -> CertifiedCopy:
     number = nfc(certified.certification_number)
     existing = session.scalar(select(CertifiedCopy).where(CertifiedCopy.certification_number == number))
     if existing is not None:
@@ -234,21 +289,38 @@ def _add_certified(session: Session, *, document_id: int, certified: model.Certi
         if earlier_doc is None or earlier_doc.pdf_sha256 != certified.document_sha256:
             raise IntegrityError(f"certification number {number} is already recorded for another document")
         # The same document certified again under the same number (a retried run): keep the first copy.
-        log.warning("certification number %s already recorded for this document; keeping the first copy", number)
+        log.warning(
+            "certification number %s already recorded for this document; keeping the first copy", number
+        )
         return existing
-    row = CertifiedCopy(document_id=document_id, certification_number=number, signer=nfc(certified.signer),
-                        signed_at=certified.signed_at, timestamp=certified.timestamp, object_key=stored.key,
-                        sha256=stored.sha256, size=stored.size)
+    row = CertifiedCopy(
+        document_id=document_id,
+        certification_number=number,
+        signer=nfc(certified.signer),
+        signed_at=certified.signed_at,
+        timestamp=certified.timestamp,
+        object_key=stored.key,
+        sha256=stored.sha256,
+        size=stored.size,
+    )
     session.add(row)
     session.flush()
-    append_event(session, actor=actor, action="certified_copy.recorded", subject=f"certified_copy:{row.id}",
-                 details={"document": document_id, "number": number, "sha256": stored.sha256,
-                          "signer": row.signer})
+    append_event(
+        session,
+        actor=actor,
+        action="certified_copy.recorded",
+        subject=f"certified_copy:{row.id}",
+        details={"document": document_id, "number": number, "sha256": stored.sha256, "signer": row.signer},
+    )
     return row
 
 
-def write_blobs(store: ObjectStore, document: model.Document, certified: model.CertifiedCopy | None,
-                reuse: Document | None = None) -> tuple[StoredObject | None, StoredObject | None]:
+def write_blobs(
+    store: ObjectStore,
+    document: model.Document,
+    certified: model.CertifiedCopy | None,
+    reuse: Document | None = None,
+) -> tuple[StoredObject | None, StoredObject | None]:
     """Step one of archiving: put the PDF (unless an earlier record's blob serves) and the certified copy."""
     pdf_obj = None
     if reuse is None or not store.exists(reuse.pdf_key):
@@ -258,16 +330,26 @@ def write_blobs(store: ObjectStore, document: model.Document, certified: model.C
     return pdf_obj, cert_obj
 
 
-def archive_document(db: Database, store: ObjectStore, *, dossier: model.Dossier, document: model.Document,
-                     batch_id: int | None, source_keys: Sequence[str], certified: model.CertifiedCopy | None,
-                     actor: str) -> ArchivedDocument:
+def archive_document(
+    db: Database,
+    store: ObjectStore,
+    *,
+    dossier: model.Dossier,
+    document: model.Document,
+    batch_id: int | None,
+    source_keys: Sequence[str],
+    certified: model.CertifiedCopy | None,
+    actor: str,
+) -> ArchivedDocument:
     """Store one digitized document's blobs, then record it, its certified copy and audit events in one
     transaction. Safe to retry: a document the dossier already holds is returned, not duplicated."""
     if not document.pdf:
         raise InputError(f"document ({document.doc_type}) of dossier {dossier.code} has no PDF to archive")
     pdf_sha = sha256_bytes(document.pdf)
     if document.sha256 and document.sha256 != pdf_sha:
-        raise IntegrityError(f"document ({document.doc_type}) of dossier {dossier.code}: PDF does not match its sha256")
+        raise IntegrityError(
+            f"document ({document.doc_type}) of dossier {dossier.code}: PDF does not match its sha256"
+        )
     if certified is not None:
         _check_certified(certified)
     page_hashes = [p.image_sha256 for p in document.pages]
@@ -279,9 +361,14 @@ def archive_document(db: Database, store: ObjectStore, *, dossier: model.Dossier
 
     with db.transaction() as session:
         lock_chain(session)
-        drow, _ = upsert_dossier(session, code=dossier.code, procedure_code=dossier.procedure_code,
-                                 agency=dossier.agency, applicant_personal_id=dossier.applicant_personal_id,
-                                 status=dossier.status)
+        drow, _ = upsert_dossier(
+            session,
+            code=dossier.code,
+            procedure_code=dossier.procedure_code,
+            agency=dossier.agency,
+            applicant_personal_id=dossier.applicant_personal_id,
+            status=dossier.status,
+        )
         same = select(Document).where(Document.dossier_id == drow.id)
         cond = Document.pdf_sha256 == pdf_sha
         if pages_sha:
@@ -298,11 +385,20 @@ def archive_document(db: Database, store: ObjectStore, *, dossier: model.Dossier
             if use_earlier_blob:
                 assert earlier is not None
                 row = Document(
-                    dossier_id=drow.id, batch_id=batch_id, doc_type=earlier.doc_type,
-                    type_confidence=earlier.type_confidence, personal_id=earlier.personal_id,
-                    fields=earlier.fields, pdf_key=earlier.pdf_key, pdf_sha256=earlier.pdf_sha256,
-                    pdf_size=earlier.pdf_size, page_count=earlier.page_count, page_hashes=page_hashes,
-                    pages_sha256=pages_sha, source_keys=list(source_keys), review_state=earlier.review_state,
+                    dossier_id=drow.id,
+                    batch_id=batch_id,
+                    doc_type=earlier.doc_type,
+                    type_confidence=earlier.type_confidence,
+                    personal_id=earlier.personal_id,
+                    fields=earlier.fields,
+                    pdf_key=earlier.pdf_key,
+                    pdf_sha256=earlier.pdf_sha256,
+                    pdf_size=earlier.pdf_size,
+                    page_count=earlier.page_count,
+                    page_hashes=page_hashes,
+                    pages_sha256=pages_sha,
+                    source_keys=list(source_keys),
+                    review_state=earlier.review_state,
                     reused_from_id=earlier.id,
                 )
             else:
@@ -310,36 +406,67 @@ def archive_document(db: Database, store: ObjectStore, *, dossier: model.Dossier
                     pdf_obj = store.put_bytes(document.pdf, PDF)
                     new_blobs = (*new_blobs, pdf_obj.key) if not pdf_obj.existed else new_blobs
                 row = Document(
-                    dossier_id=drow.id, batch_id=batch_id, doc_type=nfc(document.doc_type),
-                    type_confidence=float(document.type_confidence), personal_id=_personal_id(document),
-                    fields=fields_json(document.fields), pdf_key=pdf_obj.key, pdf_sha256=pdf_obj.sha256,
-                    pdf_size=pdf_obj.size, page_count=len(document.pages), page_hashes=page_hashes,
-                    pages_sha256=pages_sha, source_keys=list(source_keys), review_state=review_state_of(document),
+                    dossier_id=drow.id,
+                    batch_id=batch_id,
+                    doc_type=nfc(document.doc_type),
+                    type_confidence=float(document.type_confidence),
+                    personal_id=_personal_id(document),
+                    fields=fields_json(document.fields),
+                    pdf_key=pdf_obj.key,
+                    pdf_sha256=pdf_obj.sha256,
+                    pdf_size=pdf_obj.size,
+                    page_count=len(document.pages),
+                    page_hashes=page_hashes,
+                    pages_sha256=pages_sha,
+                    source_keys=list(source_keys),
+                    review_state=review_state_of(document),
                     reused_from_id=None,
                 )
             session.add(row)
             session.flush()
-            append_event(session, actor=actor, action="document.archived", subject=f"document:{row.id}",
-                         details={"dossier": drow.code, "doc_type": row.doc_type, "pdf_sha256": row.pdf_sha256,
-                                  "pages": row.page_count, "review_state": row.review_state,
-                                  "reused_from": row.reused_from_id, "batch": batch_id})
+            append_event(
+                session,
+                actor=actor,
+                action="document.archived",
+                subject=f"document:{row.id}",
+                details={
+                    "dossier": drow.code,
+                    "doc_type": row.doc_type,
+                    "pdf_sha256": row.pdf_sha256,
+                    "pages": row.page_count,
+                    "review_state": row.review_state,
+                    "reused_from": row.reused_from_id,
+                    "batch": batch_id,
+                },
+            )
             already = False
         else:
             row = mine
             already = True
         cert_row = None
         if certified is not None and cert_obj is not None:
-            cert_row = _add_certified(session, document_id=row.id, certified=certified, stored=cert_obj, actor=actor)
+            cert_row = _add_certified(
+                session, document_id=row.id, certified=certified, stored=cert_obj, actor=actor
+            )
         return ArchivedDocument(
-            document_id=row.id, dossier_id=drow.id, dossier_code=drow.code, doc_type=row.doc_type,
-            review_state=row.review_state, pdf_key=row.pdf_key, pdf_sha256=row.pdf_sha256,
-            certified_id=cert_row.id if cert_row else None, certified_key=cert_row.object_key if cert_row else None,
-            reused_from=row.reused_from_id, already_recorded=already, new_blobs=new_blobs,
+            document_id=row.id,
+            dossier_id=drow.id,
+            dossier_code=drow.code,
+            doc_type=row.doc_type,
+            review_state=row.review_state,
+            pdf_key=row.pdf_key,
+            pdf_sha256=row.pdf_sha256,
+            certified_id=cert_row.id if cert_row else None,
+            certified_key=cert_row.object_key if cert_row else None,
+            reused_from=row.reused_from_id,
+            already_recorded=already,
+            new_blobs=new_blobs,
         )
 
 
-def record_certified_copy(db: Database, store: ObjectStore, *, document_id: int, certified: model.CertifiedCopy,
-                          actor: str) -> tuple[int, str]:
+def record_certified_copy(
+    db: Database, store: ObjectStore, *, document_id: int, certified: model.CertifiedCopy, actor: str
+) -> tuple[int, str]:
     """Record a copy certified later, on request, for an archived document; returns (id, object key)."""
     _check_certified(certified)
     stored = store.put_bytes(certified.pdf, PDF)
@@ -347,12 +474,15 @@ def record_certified_copy(db: Database, store: ObjectStore, *, document_id: int,
         lock_chain(session)
         if session.get(Document, document_id) is None:
             raise InputError(f"no document {document_id}")
-        row = _add_certified(session, document_id=document_id, certified=certified, stored=stored, actor=actor)
+        row = _add_certified(
+            session, document_id=document_id, certified=certified, stored=stored, actor=actor
+        )
         return row.id, row.object_key
 
 
-def set_review(db: Database, document_id: int, *, state: str, actor: str,
-               fields: dict[str, str] | None = None) -> None:
+def set_review(
+    db: Database, document_id: int, *, state: str, actor: str, fields: dict[str, str] | None = None
+) -> None:
     """A person's review: corrected values (NFC) and the new state, both in the audit log."""
     if state not in {ReviewState.OK, ReviewState.NEEDS_REVIEW, ReviewState.REVIEWED, ReviewState.REJECTED}:
         raise InputError(f"unknown review state {state!r}")
@@ -370,11 +500,21 @@ def set_review(db: Database, document_id: int, *, state: str, actor: str,
                 new[nfc(name)] = entry
                 changed[nfc(name)] = nfc(value)
             row.fields = new
-            for pid_field in ("personal_id", "owner_personal_id", "applicant_personal_id", "husband_personal_id"):
+            for pid_field in (
+                "personal_id",
+                "owner_personal_id",
+                "applicant_personal_id",
+                "husband_personal_id",
+            ):
                 v = (new.get(pid_field) or {}).get("value")
                 if v and _PERSONAL_ID.fullmatch(v):
                     row.personal_id = v
                     break
         row.review_state = state
-        append_event(session, actor=actor, action="document.reviewed", subject=f"document:{row.id}",
-                     details={"state": state, "fields": changed})
+        append_event(
+            session,
+            actor=actor,
+            action="document.reviewed",
+            subject=f"document:{row.id}",
+            details={"state": state, "fields": changed},
+        )

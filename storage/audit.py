@@ -49,8 +49,9 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def event_hash(*, seq: int, at: datetime, actor: str, action: str, subject: str, details: dict[str, Any],
-               prev_hash: str) -> str:
+def event_hash(
+    *, seq: int, at: datetime, actor: str, action: str, subject: str, details: dict[str, Any], prev_hash: str
+) -> str:
     payload = {
         "seq": seq,
         "at": _iso(at),
@@ -91,28 +92,43 @@ def lock_chain(session: Session) -> None:
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
 
 
-def append_event(session: Session, *, actor: str, action: str, subject: str,
-                 details: dict[str, Any] | None = None) -> AuditRecord:
+def append_event(
+    session: Session, *, actor: str, action: str, subject: str, details: dict[str, Any] | None = None
+) -> AuditRecord:
     """Append one event inside the caller's transaction (it commits or rolls back with the records)."""
     row = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + 1)
         .returning(AuditHead.seq, AuditHead.last_hash)
     ).one()
     seq, prev_hash = int(row.seq), row.last_hash
     at = datetime.now(UTC)
     clean = _normalise(details or {})
     actor, action, subject = nfc(actor), nfc(action), nfc(subject)
-    digest = event_hash(seq=seq, at=at, actor=actor, action=action, subject=subject, details=clean,
-                        prev_hash=prev_hash)
-    session.add(AuditEvent(seq=seq, at=at, actor=actor, action=action, subject=subject, details=clean,
-                           prev_hash=prev_hash, hash=digest))
+    digest = event_hash(
+        seq=seq, at=at, actor=actor, action=action, subject=subject, details=clean, prev_hash=prev_hash
+    )
+    session.add(
+        AuditEvent(
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            details=clean,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+    )
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=digest))
     session.flush()
     return AuditRecord(seq, digest, prev_hash)
 
 
-def record_event(db: Database, *, actor: str, action: str, subject: str,
-                 details: dict[str, Any] | None = None) -> AuditRecord:
+def record_event(
+    db: Database, *, actor: str, action: str, subject: str, details: dict[str, Any] | None = None
+) -> AuditRecord:
     """Append one event in its own transaction (for actions that write no other record, e.g. an export)."""
     with db.transaction() as session:
         return append_event(session, actor=actor, action=action, subject=subject, details=details)
@@ -135,12 +151,26 @@ def verify_chain(db: Database, *, batch: int = 5000) -> ChainReport:
                 if ev.seq != expected_seq:
                     return ChainReport(False, count, prev, expected_seq, f"event {expected_seq} is missing")
                 if ev.prev_hash != prev:
-                    return ChainReport(False, count, prev, ev.seq,
-                                       f"event {ev.seq} does not point at the hash of event {ev.seq - 1}")
-                digest = event_hash(seq=ev.seq, at=ev.at, actor=ev.actor, action=ev.action, subject=ev.subject,
-                                    details=ev.details, prev_hash=ev.prev_hash)
+                    return ChainReport(
+                        False,
+                        count,
+                        prev,
+                        ev.seq,
+                        f"event {ev.seq} does not point at the hash of event {ev.seq - 1}",
+                    )
+                digest = event_hash(
+                    seq=ev.seq,
+                    at=ev.at,
+                    actor=ev.actor,
+                    action=ev.action,
+                    subject=ev.subject,
+                    details=ev.details,
+                    prev_hash=ev.prev_hash,
+                )
                 if digest != ev.hash:
-                    return ChainReport(False, count, prev, ev.seq, f"event {ev.seq} was altered after it was written")
+                    return ChainReport(
+                        False, count, prev, ev.seq, f"event {ev.seq} was altered after it was written"
+                    )
                 prev = ev.hash
                 expected_seq += 1
                 count += 1
@@ -150,6 +180,11 @@ def verify_chain(db: Database, *, batch: int = 5000) -> ChainReport:
     if head is None:
         return ChainReport(False, count, prev, None, "the audit head row is missing")
     if head.seq != count or head.last_hash != prev:
-        return ChainReport(False, count, prev, count + 1,
-                           f"the log ends at event {count} but {head.seq} were written (events removed at the end)")
+        return ChainReport(
+            False,
+            count,
+            prev,
+            count + 1,
+            f"the log ends at event {count} but {head.seq} were written (events removed at the end)",
+        )
     return ChainReport(True, count, prev)

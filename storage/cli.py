@@ -45,8 +45,10 @@ def _reuse(args: argparse.Namespace, settings: Settings) -> int:
     for r in results:
         cert = f"  certified {r.certified.certification_number}" if r.certified else ""
         name = (r.fields.get("full_name") or {}).get("value") or ""
-        print(f"{r.doc_type:24} {r.created:%Y-%m-%d %H:%M}  dossier {r.dossier_code}  document {r.document_id}"
-              f"  {name}{cert}\n{'':24} {r.certified.object_key if r.certified else r.pdf_key}")
+        print(
+            f"{r.doc_type:24} {r.created:%Y-%m-%d %H:%M}  dossier {r.dossier_code}  document {r.document_id}"
+            f"  {name}{cert}\n{'':24} {r.certified.object_key if r.certified else r.pdf_key}"
+        )
     return 0
 
 
@@ -55,8 +57,15 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     report = verify_chain(_db(settings))
     if args.json:
-        _dump({"ok": report.ok, "events": report.events, "last_hash": report.last_hash,
-               "first_broken_seq": report.first_broken_seq, "reason": report.reason})
+        _dump(
+            {
+                "ok": report.ok,
+                "events": report.events,
+                "last_hash": report.last_hash,
+                "first_broken_seq": report.first_broken_seq,
+                "reason": report.reason,
+            }
+        )
         return 0 if report.ok else 1
     if report.ok:
         print(f"audit chain intact: {report.events} events, last hash {report.last_hash}")
@@ -75,20 +84,28 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         args.output.write_text(text + "\n", encoding="utf-8")
     else:
         print(text)
-    record_event(db, actor=args.actor, action="dossier.exported", subject=f"dossier:{data['MaHoSo']}",
-                 details={"documents": len(data["DanhSachGiayToKetQua"])})
+    record_event(
+        db,
+        actor=args.actor,
+        action="dossier.exported",
+        subject=f"dossier:{data['MaHoSo']}",
+        details={"documents": len(data["DanhSachGiayToKetQua"])},
+    )
     return 0
 
 
 def _store_gc(args: argparse.Namespace, settings: Settings) -> int:
     from storage.gc import collect_garbage
 
-    report = collect_garbage(_db(settings), _store(settings), min_age=timedelta(minutes=args.min_age),
-                             dry_run=args.dry_run)
+    report = collect_garbage(
+        _db(settings), _store(settings), min_age=timedelta(minutes=args.min_age), dry_run=args.dry_run
+    )
     verb = "would remove" if report.dry_run else "removed"
-    print(f"scanned {report.scanned} blobs: {report.referenced} referenced, {verb} {len(report.removed)} "
-          f"unreferenced ({report.bytes_removed} bytes), spared {report.spared_young} younger than "
-          f"{args.min_age} min")
+    print(
+        f"scanned {report.scanned} blobs: {report.referenced} referenced, {verb} {len(report.removed)} "
+        f"unreferenced ({report.bytes_removed} bytes), spared {report.spared_young} younger than "
+        f"{args.min_age} min"
+    )
     return 0
 
 
@@ -169,7 +186,9 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p = commands.add_parser("export", help="export a dossier for the national public service portal (JSON)")
     p.add_argument("dossier_code", metavar="DOSSIER_CODE")
     p.add_argument("-o", "--output", type=Path, help="write the JSON here instead of stdout")
-    p.add_argument("--link-hours", type=float, default=24 * 7, help="validity of download links (default 168)")
+    p.add_argument(
+        "--link-hours", type=float, default=24 * 7, help="validity of download links (default 168)"
+    )
     p.add_argument("--actor", default="export", help="who exports, for the audit log")
     p.set_defaults(handler=_export)
 
@@ -177,8 +196,13 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     sub = p.add_subparsers(dest="store_command", metavar="ACTION", parser_class=type(p))
     sub.required = True
     g = sub.add_parser("gc", help="remove blobs no record points at")
-    g.add_argument("--min-age", type=float, default=60.0, metavar="MINUTES",
-                   help="spare blobs younger than this (default 60)")
+    g.add_argument(
+        "--min-age",
+        type=float,
+        default=60.0,
+        metavar="MINUTES",
+        help="spare blobs younger than this (default 60)",
+    )
     g.add_argument("--dry-run", action="store_true")
     g.set_defaults(handler=_store_gc)
     g = sub.add_parser("put", help="store a file; prints its key")
@@ -204,8 +228,11 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 
     p = bench.add_parser("store", help="object store throughput and reuse look-up latency at 100k documents")
     p.add_argument("--s3-url", help="S3 store to measure (default: start a SeaweedFS server)")
-    p.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                   help="PostgreSQL server to create a throwaway database on ('' to skip)")
+    p.add_argument(
+        "--postgres-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="PostgreSQL server to create a throwaway database on ('' to skip)",
+    )
     p.add_argument("--documents", type=int, default=100_000)
     p.add_argument("--blobs", type=int, default=200, help="small blobs to upload")
     p.add_argument("--blob-kb", type=int, default=256)

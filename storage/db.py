@@ -130,8 +130,12 @@ def migrate(engine: Engine) -> None:
         try:
             current = MigrationContext.configure(conn).get_current_revision()
             if current != head:
-                log.info("migrating %s from %s to %s", engine.url.render_as_string(hide_password=True),
-                         current, head)
+                log.info(
+                    "migrating %s from %s to %s",
+                    engine.url.render_as_string(hide_password=True),
+                    current,
+                    head,
+                )
                 cfg = _alembic_config()
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")

@@ -51,8 +51,9 @@ def _document_entry(doc: DocumentInfo, store: ObjectStore, expires: timedelta) -
     }
 
 
-def export_dossier(db: Database, store: ObjectStore, code: str,
-                   expires: timedelta = timedelta(days=7)) -> dict[str, Any]:
+def export_dossier(
+    db: Database, store: ObjectStore, code: str, expires: timedelta = timedelta(days=7)
+) -> dict[str, Any]:
     """One dossier as the portal's JSON object."""
     dossier = dossier_by_code(db, code)
     if dossier is None:

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from storage.audit import record_event
 from storage.db import Database
 from storage.objects import ObjectStore, is_key
 from storage.records import is_referenced, referenced_keys
@@ -29,8 +30,9 @@ class GcReport:
     dry_run: bool
 
 
-def collect_garbage(db: Database, store: ObjectStore, *, min_age: timedelta = timedelta(hours=1),
-                    dry_run: bool = False) -> GcReport:
+def collect_garbage(
+    db: Database, store: ObjectStore, *, min_age: timedelta = timedelta(hours=1), dry_run: bool = False
+) -> GcReport:
     keep = referenced_keys(db)
     cutoff = datetime.now(UTC) - min_age
     removed: list[str] = []
@@ -53,4 +55,12 @@ def collect_garbage(db: Database, store: ObjectStore, *, min_age: timedelta = ti
             log.info("removed unreferenced blob %s (%d bytes)", info.key, info.size)
         removed.append(info.key)
         size += info.size
+    if removed and not dry_run:
+        record_event(
+            db,
+            actor=actor,
+            action="store.gc",
+            subject=f"store:{store.url}",
+            details={"removed": len(removed), "bytes": size, "keys": removed[:100]},
+        )
     return GcReport(scanned, scanned - len(removed) - young, tuple(removed), young, size, dry_run)

@@ -162,7 +162,9 @@ class Document(Base):
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
     dossier: Mapped[Dossier] = relationship(back_populates="documents")
-    certified_copies: Mapped[list[CertifiedCopy]] = relationship(back_populates="document", order_by="CertifiedCopy.id")
+    certified_copies: Mapped[list[CertifiedCopy]] = relationship(
+        back_populates="document", order_by="CertifiedCopy.id"
+    )
 
 
 class CertifiedCopy(Base):

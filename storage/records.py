@@ -89,24 +89,40 @@ class BatchProgress:
 
 
 def _certified_info(c: CertifiedCopy) -> CertifiedInfo:
-    return CertifiedInfo(c.id, c.certification_number, c.signer, c.signed_at, c.timestamp, c.object_key, c.sha256,
-                         c.size)
+    return CertifiedInfo(
+        c.id, c.certification_number, c.signer, c.signed_at, c.timestamp, c.object_key, c.sha256, c.size
+    )
 
 
 def _document_info(d: Document, dossier_code: str) -> DocumentInfo:
     return DocumentInfo(
-        id=d.id, dossier_code=dossier_code, batch_id=d.batch_id, doc_type=d.doc_type,
-        type_confidence=d.type_confidence, personal_id=d.personal_id, fields=dict(d.fields), pdf_key=d.pdf_key,
-        pdf_sha256=d.pdf_sha256, pdf_size=d.pdf_size, page_count=d.page_count, page_hashes=tuple(d.page_hashes),
-        source_keys=tuple(d.source_keys), review_state=d.review_state, reused_from=d.reused_from_id,
-        created=d.created, certified=tuple(_certified_info(c) for c in d.certified_copies),
+        id=d.id,
+        dossier_code=dossier_code,
+        batch_id=d.batch_id,
+        doc_type=d.doc_type,
+        type_confidence=d.type_confidence,
+        personal_id=d.personal_id,
+        fields=dict(d.fields),
+        pdf_key=d.pdf_key,
+        pdf_sha256=d.pdf_sha256,
+        pdf_size=d.pdf_size,
+        page_count=d.page_count,
+        page_hashes=tuple(d.page_hashes),
+        source_keys=tuple(d.source_keys),
+        review_state=d.review_state,
+        reused_from=d.reused_from_id,
+        created=d.created,
+        certified=tuple(_certified_info(c) for c in d.certified_copies),
     )
 
 
 def document_by_id(db: Database, document_id: int) -> DocumentInfo | None:
     with db.session() as session:
-        d = session.get(Document, document_id, options=[selectinload(Document.certified_copies),
-                                                       selectinload(Document.dossier)])
+        d = session.get(
+            Document,
+            document_id,
+            options=[selectinload(Document.certified_copies), selectinload(Document.dossier)],
+        )
         return None if d is None else _document_info(d, d.dossier.code)
 
 
@@ -116,14 +132,25 @@ def find_by_sha256(db: Database, sha256_hex: str) -> list[FileMatch]:
     out: list[FileMatch] = []
     with db.session() as session:
         for c in session.scalars(
-            select(CertifiedCopy).where(CertifiedCopy.sha256 == digest)
-            .options(selectinload(CertifiedCopy.document).selectinload(Document.certified_copies),
-                     selectinload(CertifiedCopy.document).selectinload(Document.dossier))
+            select(CertifiedCopy)
+            .where(CertifiedCopy.sha256 == digest)
+            .options(
+                selectinload(CertifiedCopy.document).selectinload(Document.certified_copies),
+                selectinload(CertifiedCopy.document).selectinload(Document.dossier),
+            )
         ):
-            out.append(FileMatch("certified_copy", digest, _document_info(c.document, c.document.dossier.code),
-                                 _certified_info(c)))
+            out.append(
+                FileMatch(
+                    "certified_copy",
+                    digest,
+                    _document_info(c.document, c.document.dossier.code),
+                    _certified_info(c),
+                )
+            )
         for d in session.scalars(
-            select(Document).where(Document.pdf_sha256 == digest).order_by(Document.id)
+            select(Document)
+            .where(Document.pdf_sha256 == digest)
+            .order_by(Document.id)
             .options(selectinload(Document.certified_copies), selectinload(Document.dossier))
         ):
             out.append(FileMatch("document", digest, _document_info(d, d.dossier.code)))
@@ -134,36 +161,60 @@ def dossier_by_code(db: Database, code: str) -> DossierInfo | None:
     """A dossier and all its documents (with certified copies), in the order they were archived."""
     with db.session() as session:
         row = session.scalar(
-            select(Dossier).where(Dossier.code == nfc(code).strip())
+            select(Dossier)
+            .where(Dossier.code == nfc(code).strip())
             .options(selectinload(Dossier.documents).selectinload(Document.certified_copies))
         )
         if row is None:
             return None
         return DossierInfo(
-            id=row.id, code=row.code, procedure_code=row.procedure_code, agency=row.agency,
-            applicant_personal_id=row.applicant_personal_id, status=row.status, created=row.created,
-            updated=row.updated, documents=tuple(_document_info(d, row.code) for d in row.documents),
+            id=row.id,
+            code=row.code,
+            procedure_code=row.procedure_code,
+            agency=row.agency,
+            applicant_personal_id=row.applicant_personal_id,
+            status=row.status,
+            created=row.created,
+            updated=row.updated,
+            documents=tuple(_document_info(d, row.code) for d in row.documents),
         )
 
 
 def batch_progress(db: Database, batch_id: int) -> BatchProgress:
     """Pages done/total, documents by review state, and errors of one batch."""
     with db.session() as session:
-        batch = session.get(Batch, batch_id, options=[selectinload(Batch.station), selectinload(Batch.dossier)])
+        batch = session.get(
+            Batch, batch_id, options=[selectinload(Batch.station), selectinload(Batch.dossier)]
+        )
         if batch is None:
             raise InputError(f"no batch {batch_id}")
-        states = Counter(dict(session.execute(
-            select(Document.review_state, func.count()).where(Document.batch_id == batch_id)
-            .group_by(Document.review_state)
-        ).all()))
-        pages_in_docs = session.scalar(
-            select(func.coalesce(func.sum(Document.page_count), 0)).where(Document.batch_id == batch_id)
-        ) or 0
+        states = Counter(
+            dict(
+                session.execute(
+                    select(Document.review_state, func.count())
+                    .where(Document.batch_id == batch_id)
+                    .group_by(Document.review_state)
+                ).all()
+            )
+        )
+        pages_in_docs = (
+            session.scalar(
+                select(func.coalesce(func.sum(Document.page_count), 0)).where(Document.batch_id == batch_id)
+            )
+            or 0
+        )
         done = max(batch.pages_done, int(pages_in_docs))
         return BatchProgress(
-            batch_id=batch.id, station=batch.station.code, dossier_code=batch.dossier.code if batch.dossier else None,
-            status=batch.status, files=batch.files, pages_done=done, pages_total=max(batch.pages_total, done),
-            documents_by_state=dict(states), errors=tuple(batch.errors), created=batch.created,
+            batch_id=batch.id,
+            station=batch.station.code,
+            dossier_code=batch.dossier.code if batch.dossier else None,
+            status=batch.status,
+            files=batch.files,
+            pages_done=done,
+            pages_total=max(batch.pages_total, done),
+            documents_by_state=dict(states),
+            errors=tuple(batch.errors),
+            created=batch.created,
             finished=batch.finished,
         )
 

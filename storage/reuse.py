@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, bindparam, or_, select
 
 from pipeline.errors import InputError
 from storage.db import Database
@@ -62,7 +61,9 @@ class ReusableResult:
             "pdf_key": self.pdf_key,
             "pdf_sha256": self.pdf_sha256,
             "fields": {k: v.get("value") for k, v in self.fields.items()},
-            "certified": None if self.certified is None else {
+            "certified": None
+            if self.certified is None
+            else {
                 "certification_number": self.certified.certification_number,
                 "signer": self.certified.signer,
                 "signed_at": self.certified.signed_at.isoformat(),
@@ -72,48 +73,110 @@ class ReusableResult:
         }
 
 
-def _latest_certified(session: Session, doc: Document) -> CertifiedRef | None:
-    ids = [doc.id] + ([doc.reused_from_id] if doc.reused_from_id else [])
-    row = session.scalar(
-        select(CertifiedCopy).where(CertifiedCopy.document_id.in_(ids))
-        .order_by(CertifiedCopy.signed_at.desc(), CertifiedCopy.id.desc()).limit(1)
-    )
-    if row is None:
-        return None
-    return CertifiedRef(row.id, row.certification_number, row.signer, row.signed_at, row.object_key, row.sha256)
+_D = Document.__table__
+_S = Dossier.__table__
+_C = CertifiedCopy.__table__
+_COLUMNS = (
+    _D.c.id,
+    _D.c.reused_from_id,
+    _D.c.doc_type,
+    _D.c.personal_id,
+    _D.c.review_state,
+    _D.c.created,
+    _D.c.pdf_key,
+    _D.c.pdf_sha256,
+    _D.c.fields,
+    _S.c.code,
+    _S.c.procedure_code,
+)
 
 
-def _result(session: Session, doc: Document, dossier: Dossier) -> ReusableResult:
+def _pick(rows: list[Row]) -> tuple[list[Row], dict[int, CertifiedRef]]:
+    """Split joined rows into documents (first row of each) and each one's newest certified copy."""
+    docs: dict[int, Row] = {}
+    certified: dict[int, CertifiedRef] = {}
+    for r in rows:
+        docs.setdefault(r.id, r)
+        if r.cert_id is not None:
+            ref = CertifiedRef(
+                r.cert_id, r.certification_number, r.signer, r.signed_at, r.object_key, r.cert_sha256
+            )
+            best = certified.get(r.id)
+            if best is None or (ref.signed_at, ref.id) > (best.signed_at, best.id):
+                certified[r.id] = ref
+    return list(docs.values()), certified
+
+
+def _result(row: Row, certified: dict[int, CertifiedRef]) -> ReusableResult:
     return ReusableResult(
-        document_id=doc.id, original_id=doc.reused_from_id or doc.id, dossier_code=dossier.code,
-        procedure_code=dossier.procedure_code, doc_type=doc.doc_type, personal_id=doc.personal_id or "",
-        review_state=doc.review_state, created=doc.created, pdf_key=doc.pdf_key, pdf_sha256=doc.pdf_sha256,
-        fields=doc.fields, certified=_latest_certified(session, doc),
+        document_id=row.id,
+        original_id=row.reused_from_id or row.id,
+        dossier_code=row.code,
+        procedure_code=row.procedure_code,
+        doc_type=row.doc_type,
+        personal_id=row.personal_id or "",
+        review_state=row.review_state,
+        created=row.created,
+        pdf_key=row.pdf_key,
+        pdf_sha256=row.pdf_sha256,
+        fields=row.fields,
+        certified=certified.get(row.id),
     )
+
+
+def _with_certified(docs):
+    """Left-join each chosen document to its certified copies and those of the record it reuses:
+    one round trip per look-up."""
+    return (
+        select(
+            docs,
+            _C.c.id.label("cert_id"),
+            _C.c.certification_number,
+            _C.c.signer,
+            _C.c.signed_at,
+            _C.c.object_key,
+            _C.c.sha256.label("cert_sha256"),
+        )
+        .select_from(docs)
+        .outerjoin(_C, or_(_C.c.document_id == docs.c.id, _C.c.document_id == docs.c.reused_from_id))
+    )
+
+
+def _statements():
+    """Both look-ups, built once with bound parameters: building a statement costs more CPU than running it."""
+    base = (
+        select(*_COLUMNS)
+        .join_from(_D, _S, _S.c.id == _D.c.dossier_id)
+        .where(_D.c.personal_id == bindparam("pid"), _D.c.review_state.in_(ReviewState.REUSABLE))
+    )
+    typed = base.where(_D.c.doc_type == bindparam("doc_type")).order_by(_D.c.created.desc(), _D.c.id.desc())
+    return _with_certified(typed.limit(1).subquery()), _with_certified(base.subquery())
+
+
+_BY_TYPE, _ALL_TYPES = _statements()
 
 
 def find_reusable(db: Database, personal_id: str, doc_type: str | None = None) -> list[ReusableResult]:
     """The latest reusable result per document type for this person (one type if ``doc_type`` is given),
-    newest first. Results still needing review are not offered."""
+    newest first. Results still needing review are not offered.
+
+    One round trip over prebuilt Core statements (no ORM objects): the look-up sits on the reception
+    desk's critical path.
+    """
     personal_id = personal_id.strip()
     if not _PERSONAL_ID.fullmatch(personal_id):
         raise InputError(f"a personal ID has 12 digits, not {personal_id!r}")
-    query = (
-        select(Document, Dossier)
-        .join(Dossier, Dossier.id == Document.dossier_id)
-        .where(Document.personal_id == personal_id, Document.review_state.in_(ReviewState.REUSABLE))
-    )
-    with db.session() as session:
+    # Autocommit: no BEGIN and no ROLLBACK round trips around a single read.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if doc_type is not None:
-            row = session.execute(
-                query.where(Document.doc_type == doc_type)
-                .order_by(Document.created.desc(), Document.id.desc()).limit(1)
-            ).first()
-            return [_result(session, row[0], row[1])] if row else []
-        latest: dict[str, tuple[Document, Dossier]] = {}
-        for doc, dossier in session.execute(
-            query.order_by(Document.doc_type, Document.created.desc(), Document.id.desc())
-        ):
-            latest.setdefault(doc.doc_type, (doc, dossier))
-        results = [_result(session, doc, dossier) for doc, dossier in latest.values()]
+            joined = conn.execute(_BY_TYPE, {"pid": personal_id, "doc_type": doc_type}).all()
+        else:
+            joined = conn.execute(_ALL_TYPES, {"pid": personal_id}).all()
+    chosen, certified = _pick(joined)
+    if doc_type is None:  # newest per type
+        latest: dict[str, Row] = {}
+        for row in sorted(chosen, key=lambda r: (r.created, r.id), reverse=True):
+            latest.setdefault(row.doc_type, row)
+        chosen = list(latest.values())
+    results = [_result(r, certified) for r in chosen]
     return sorted(results, key=lambda r: (r.created, r.document_id), reverse=True)

@@ -77,7 +77,12 @@ class S3Store:
             retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
         )
         self.client = Minio(
-            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region, http_client=http
+            endpoint,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=secure,
+            region=region,
+            http_client=http,
         )
         if create_bucket:
             self.ensure_bucket()
@@ -90,7 +95,9 @@ class S3Store:
             raise ConfigError("S3 store URL needs s3://ACCESS:SECRET@host:port/bucket")
         bucket = parts.path.strip("/")
         if not bucket or "/" in bucket:
-            raise ConfigError("S3 store URL needs exactly one bucket name after the host: s3://…@host:port/bucket")
+            raise ConfigError(
+                "S3 store URL needs exactly one bucket name after the host: s3://…@host:port/bucket"
+            )
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         secure = query.get("secure", "true").lower() not in {"false", "0", "no"}
         endpoint = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
@@ -165,7 +172,12 @@ class S3Store:
         try:
             with open(path, "rb") as f:
                 self.client.put_object(
-                    self.bucket, key, f, size, content_type=content_type, part_size=PART_SIZE,
+                    self.bucket,
+                    key,
+                    f,
+                    size,
+                    content_type=content_type,
+                    part_size=PART_SIZE,
                     num_parallel_uploads=1,
                 )
         except OSError as exc:

@@ -95,27 +95,50 @@ def _wait_s3(host: str, port: int, proc: subprocess.Popen, deadline: float) -> N
 
 
 @contextlib.contextmanager
-def seaweedfs_server(tmp_dir: Path, *, access_key: str = "sohoa-test", secret_key: str | None = None,
-                     timeout: float = 60.0) -> Iterator[S3Endpoint]:
+def seaweedfs_server(
+    tmp_dir: Path, *, access_key: str = "sohoa-test", secret_key: str | None = None, timeout: float = 60.0
+) -> Iterator[S3Endpoint]:
     """Start ``weed server -s3`` with an identities file that requires credentials; stop it after."""
     secret_key = secret_key or secrets.token_hex(16)
     tmp_dir.mkdir(parents=True, exist_ok=True)
     data = tmp_dir / "weed-data"
     data.mkdir(exist_ok=True)
     identities = tmp_dir / "s3-identities.json"
-    identities.write_text(json.dumps({"identities": [{
-        "name": "sohoa",
-        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }]}))
+    identities.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "sohoa",
+                        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
     last_error: Exception | None = None
     for _attempt in range(3):  # a port taken between choosing and binding: choose again
         master, volume, filer, s3 = free_ports(4)
         cmd = [
-            _weed_binary(), "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            f"-master.port={master}", f"-volume.port={volume}", "-filer", f"-filer.port={filer}",
-            "-s3", f"-s3.port={s3}", "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
-            f"-s3.config={identities}", "-volume.max=0", "-master.volumeSizeLimitMB=64", "-volume.preStopSeconds=0",
+            _weed_binary(),
+            "server",
+            f"-dir={data}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={master}",
+            f"-volume.port={volume}",
+            "-filer",
+            f"-filer.port={filer}",
+            "-s3",
+            f"-s3.port={s3}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",
+            f"-s3.config={identities}",
+            "-volume.max=0",
+            "-master.volumeSizeLimitMB=64",
+            "-volume.preStopSeconds=0",
         ]
         log_file = open(tmp_dir / "weed.log", "ab")  # noqa: SIM115 - outlives this block, closed in finally
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
@@ -151,7 +174,9 @@ def postgres_database(server_url: str | None = None, *, prefix: str = "sohoa_tes
     SQLAlchemy URL, and drop it after."""
     import psycopg
 
-    server_url = server_url or os.environ.get("SOHOA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+    server_url = server_url or os.environ.get(
+        "SOHOA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     name = f"{prefix}_{secrets.token_hex(4)}"
     try:
         with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as conn:

@@ -65,7 +65,12 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
             "sohoa.certify": {"queue": CERTIFY_QUEUE},
         },
         # Redis hides a delivered message for this long, then hands it to another worker.
-        broker_transport_options={"visibility_timeout": visibility},
+        # and every ``unacked_restore_interval`` seconds a worker sweeps for such expired messages.
+        broker_transport_options={
+            "visibility_timeout": visibility,
+            "unacked_restore_interval": max(1, min(10, visibility // 4)),
+            "unacked_restore_throttle": 1,
+        },
         result_backend_transport_options={"visibility_timeout": visibility},
         broker_connection_retry_on_startup=True,
         result_expires=7 * 24 * 3600,

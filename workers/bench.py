@@ -39,31 +39,56 @@ TARGET_OVERHEAD = 0.05
 
 
 def run_pipeline_bench(settings: Settings, *, counts: list[int], pages: int, size: str = "a4",
-                       broker: str | None = None) -> dict[str, Any]:
+                       broker: str | None = None, repeat: int = 1) -> dict[str, Any]:
+    """Each configuration ``repeat`` times, keeping the fastest: on shared machines the noise is all
+    one-sided (someone else's work only ever slows a run down)."""
     broker = broker or BENCH_BROKER
     _use_broker(broker)
+    _warm_up()
     from workers.pages import generate_batch
 
     root = Path(tempfile.mkdtemp(prefix="sohoa-bench-"))
+    best: dict[tuple[str, int], dict[str, Any]] = {}
     try:
         width, height, lines = SIZES[size]
-        paths = generate_batch(root / "batch", pages=pages, width=width, height=height, lines=lines)
-        runs = []
-        for n in counts:
-            runs.append(_in_process(paths, settings, root / f"inproc-{n}", n))
-            log.info("in-process ×%d: %.1f pages/min", n, runs[-1]["pages_per_min"])
-        for n in counts:
-            runs.append(_celery(paths, settings, root / f"celery-{n}", n, broker))
-            log.info("celery ×%d: %.1f pages/min", n, runs[-1]["pages_per_min"])
+        paths = generate_batch(root / "batch", pages=pages, width=width, height=height, lines=lines,
+                               pages_per_document=2)
+        for attempt in range(repeat):
+            for n in counts:
+                run = _in_process(paths, settings, root / f"inproc-{n}-{attempt}", n)
+                log.info("in-process ×%d: %.1f pages/min", n, run["pages_per_min"])
+                _keep_best(best, run)
+            for n in counts:
+                run = _celery(paths, settings, root / f"celery-{n}-{attempt}", n, broker)
+                log.info("celery ×%d: %.1f pages/min", n, run["pages_per_min"])
+                _keep_best(best, run)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    runs = [best[key] for key in sorted(best, key=lambda k: (k[0] != "in-process", k[1]))]
     for kind in ("in-process", "celery"):
         base = next((r for r in runs if r["executor"] == kind and r["workers"] == 1), None)
         for r in runs:
             if r["executor"] == kind and base is not None:
                 r["scaling_efficiency"] = r["pages_per_min"] / (r["workers"] * base["pages_per_min"])
-    return {"pages": pages, "size": size, "cores": os.cpu_count(), "broker": _safe(broker), "runs": runs,
+    return {"pages": pages, "size": size, "cores": os.cpu_count(), "broker": _safe(broker), "repeat": repeat,
+            "runs": runs,
             "targets": {"scaling_efficiency": TARGET_EFFICIENCY, "broker_overhead": TARGET_OVERHEAD}}
+
+
+def _keep_best(best: dict[tuple[str, int], dict[str, Any]], run: dict[str, Any]) -> None:
+    key = (run["executor"], run["workers"])
+    if key not in best or run["seconds"] < best[key]["seconds"]:
+        best[key] = run
+
+
+def _warm_up() -> None:
+    """Import the stage modules before any clock starts; the workers do the same before they take tasks."""
+    import importlib
+
+    from workers.tasks import PRELOAD
+
+    for name in PRELOAD:
+        importlib.import_module(name)
 
 
 def _use_broker(broker: str) -> None:
@@ -180,7 +205,7 @@ def _stop_workers(procs: list[subprocess.Popen]) -> None:
 def format_report(report: dict[str, Any]) -> str:
     lines = [
         (f"sohoa bench pipeline: {report['pages']} generated {report['size'].upper()} pages, "
-        f"{report['cores']} cores, broker {report['broker']}"),
+        f"{report['cores']} cores, broker {report['broker']}, best of {report.get('repeat', 1)}"),
         (f"{'executor':<12}{'workers':>8}{'pages':>7}{'docs':>6}{'seconds':>9}{'pages/min':>11}"
         f"{'scaling':>9}{'overhead':>10}{'of which blobs':>16}"),
     ]

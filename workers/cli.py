@@ -7,7 +7,7 @@ import json
 import socket
 from pathlib import Path
 
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import InputError
 from pipeline.settings import Settings
 
 DEFAULT_QUEUES = "sohoa.pages,sohoa.documents,sohoa.certify"
@@ -54,8 +54,9 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     b.add_argument("--workers", default="1,2", help="worker counts to measure, comma-separated (default 1,2)")
     b.add_argument("--pages", type=int, default=12, help="pages in the generated batch (default 12)")
     b.add_argument("--size", choices=("a5", "a4"), default="a4", help="page size at 150 dpi (default a4)")
-    b.add_argument("--broker", default=None, help="broker URL for the run (default: SOHOA_BROKER_URL or "
-                   "a dedicated database of the local Redis)")
+    b.add_argument("--broker", default=None, help="broker URL for the run (default: database 14 of the local "
+                   "Redis, never SOHOA_BROKER_URL: production workers there would take the bench's tasks)")
+    b.add_argument("--repeat", type=int, default=1, help="runs per configuration, the fastest kept (default 1)")
     b.add_argument("--json", action="store_true", help="print JSON")
     b.set_defaults(handler=_bench)
 
@@ -71,7 +72,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     for handler in root.handlers:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"))
 
-    argv = ["worker", "--queues", args.queues, "--loglevel", args.loglevel,
+    # No mingle or gossip: sohoa revokes nothing and watches no events, and each costs a round of
+    # broadcast traffic per worker start.
+    argv = ["worker", "--queues", args.queues, "--loglevel", args.loglevel, "--without-mingle", "--without-gossip",
             "--hostname", args.hostname or f"sohoa-%i@{socket.gethostname()}".replace("%i", str(_pid()))]
     if args.concurrency is not None:
         if args.concurrency < 1:
@@ -132,8 +135,9 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError("--workers wants counts of at least 1")
     if args.pages < 1:
         raise InputError("--pages must be at least 1")
-    if settings.broker_url and args.broker and settings.broker_url != args.broker:
-        raise ConfigError("give the broker either as SOHOA_BROKER_URL or --broker, not both")
-    report = run_pipeline_bench(settings, counts=counts, pages=args.pages, size=args.size, broker=args.broker)
+    if args.repeat < 1:
+        raise InputError("--repeat must be at least 1")
+    report = run_pipeline_bench(settings, counts=counts, pages=args.pages, size=args.size, broker=args.broker,
+                                repeat=args.repeat)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

@@ -44,6 +44,9 @@ class WorkerSettings(BaseSettings):
                 f"SOHOA_VISIBILITY_TIMEOUT ({self.resolved_visibility_timeout} s) must exceed the longest task "
                 f"time limit ({self.longest_task} s), or Redis redelivers tasks that are still running"
             )
+        if self.retry_backoff_max >= self.resolved_visibility_timeout:
+            raise ConfigError("SOHOA_RETRY_BACKOFF_MAX must be shorter than the visibility timeout: a worker holds "
+                              "a retry until it is due, and Redis would hand it to another worker meanwhile")
         if self.worker_max_tasks < 1:
             raise ConfigError("SOHOA_WORKER_MAX_TASKS must be at least 1")
         return self

@@ -9,7 +9,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 _FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
-_TITLES = ("GIẤY KHAI SINH", "TỜ KHAI ĐĂNG KÝ CƯ TRÚ", "GIẤY CHỨNG NHẬN KẾT HÔN", "ĐƠN ĐỀ NGHỊ CẤP BẢN SAO")
+# Titles the document splitter recognises, so a generated batch splits into several documents.
+_TITLES = ("GIẤY KHAI SINH", "GIẤY CHỨNG NHẬN KẾT HÔN", "TRÍCH LỤC KHAI TỬ", "XÁC NHẬN THÔNG TIN VỀ CƯ TRÚ")
 _WORDS = (
     "Cộng", "hòa", "xã", "hội", "chủ", "nghĩa", "Việt", "Nam", "độc", "lập", "tự", "do", "hạnh", "phúc",
     "họ", "tên", "ngày", "tháng", "năm", "sinh", "nơi", "cư", "trú", "quốc", "tịch", "dân", "tộc", "Kinh",

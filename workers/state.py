@@ -53,10 +53,11 @@ class BatchState:
         raw = self.client.hgetall(_key(self.batch, "pages"))
         return {int(k): json.loads(v) for k, v in raw.items()}
 
-    def record_timing(self, position: int, compute: float, total: float, started: float, ended: float) -> None:
-        """Seconds of stage work and of the whole task, and wall-clock bounds (for the benchmark)."""
+    def record_timing(self, position: int, compute: float, total: float, started: float, ended: float,
+                      worker: str) -> None:
+        """Seconds of stage work and of the whole task, wall-clock bounds and the worker (benchmark, tests)."""
         self._hset("timing", str(position), json.dumps({"compute": compute, "total": total, "started": started,
-                                                        "ended": ended}))
+                                                        "ended": ended, "worker": worker}))
 
     def timings(self) -> dict[int, dict[str, float]]:
         return {int(k): json.loads(v) for k, v in self.client.hgetall(_key(self.batch, "timing")).items()}

@@ -63,7 +63,22 @@ def default_dossier_code(source_hashes: Sequence[str]) -> str:
     return f"HS-{datetime.now(UTC):%Y%m%d}-{digest[:6].upper()}"
 
 
-def submit_batch(
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch recorded and its pages stored, not yet sent: what :func:`dispatch_batch` sends."""
+
+    batch_id: int
+    dossier_code: str
+    metas: list[dict[str, Any]]
+    ctx: dict[str, Any]
+    lang: str
+
+    @property
+    def batch(self) -> str:
+        return str(self.batch_id)
+
+
+def prepare_batch(
     paths: Sequence[Path],
     settings: Settings,
     *,
@@ -71,12 +86,11 @@ def submit_batch(
     procedure_code: str | None = None,
     station: str = "cli",
     certify: bool = False,
-) -> Submitted:
-    """Record a batch, store its pages and send one task per page; returns without waiting."""
+) -> PreparedBatch:
+    """Read the files, record the batch and its originals, store every page image."""
     from pipeline.run import read_sources
     from storage.archive import record_source_file, start_batch, update_batch
     from workers import resources
-    from workers.tasks import page_task, plan_documents
 
     sources = read_sources(paths, settings)
     pages = [page for source in sources for page in source.pages]
@@ -92,7 +106,6 @@ def submit_batch(
     ]
     metas = store_pages(pages, store)
     update_batch(db, batch_id, pages_total=len(pages))
-    batch = str(batch_id)
     ctx = {
         "batch_id": batch_id,
         "dossier_code": dossier_code,
@@ -102,15 +115,36 @@ def submit_batch(
         "certify": certify,
         "pages_total": len(pages),
     }
-    header = group(page_task.s(batch, position, meta, settings.ocr_lang, batch_id)
-                   for position, meta in enumerate(metas))
-    result = chord(header, plan_documents.s(batch, ctx)).apply_async(task_id=f"sohoa-{batch}-plan")
-    log.info("batch %d: %d page(s) of %d file(s) sent for dossier %s", batch_id, len(pages), len(sources),
-             dossier_code)
-    return Submitted(batch_id, batch, dossier_code, len(pages), result)
+    return PreparedBatch(batch_id, dossier_code, metas, ctx, settings.ocr_lang)
 
 
-def wait_for_batch(batch: str, settings: Settings, timeout: float | None = None, poll: float = 0.5) -> dict:
+def dispatch_batch(prepared: PreparedBatch) -> Submitted:
+    """One page task per page, joined by a chord whose callback plans the documents."""
+    from workers.tasks import page_task, plan_documents
+
+    batch = prepared.batch
+    header = group(page_task.s(batch, position, meta, prepared.lang, prepared.batch_id)
+                   for position, meta in enumerate(prepared.metas))
+    result = chord(header, plan_documents.s(batch, prepared.ctx)).apply_async(task_id=f"sohoa-{batch}-plan")
+    log.info("batch %s: %d page(s) sent for dossier %s", batch, len(prepared.metas), prepared.dossier_code)
+    return Submitted(prepared.batch_id, batch, prepared.dossier_code, len(prepared.metas), result)
+
+
+def submit_batch(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    dossier_code: str | None = None,
+    procedure_code: str | None = None,
+    station: str = "cli",
+    certify: bool = False,
+) -> Submitted:
+    """Record a batch, store its pages and send one task per page; returns without waiting."""
+    return dispatch_batch(prepare_batch(paths, settings, dossier_code=dossier_code, procedure_code=procedure_code,
+                                        station=station, certify=certify))
+
+
+def wait_for_batch(batch: str, settings: Settings, timeout: float | None = None, poll: float = 0.2) -> dict:
     """Block until the batch's last task wrote its summary; returns the summary.
 
     Polls the task state rather than joining results, so it works from any process, for a batch

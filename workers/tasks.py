@@ -143,6 +143,29 @@ def _add_batch_error(batch_id: int, line: str) -> None:
     io("record the error", update_batch, db, batch_id, error=line)
 
 
+def _give_up_batch(batch: str, ctx: dict[str, Any], reason: str) -> dict:
+    """Mark the whole batch failed (best effort: the services may be the reason) and write the summary
+    that anyone waiting on the batch is polling for."""
+    log.error("batch %s failed: %s", batch, reason)
+    batch_id = ctx.get("batch_id")
+    summary = {"batch": batch, "batch_id": batch_id, "status": "failed", "dossier_status": "failed",
+               "pages_total": ctx.get("pages_total"), "pages_done": None, "pages_failed": None, "documents": [],
+               "reason": reason}
+    try:
+        if batch_id is not None:
+            from storage.archive import update_batch
+
+            _add_batch_error(batch_id, reason)
+            io("fail the batch", update_batch, _db(), batch_id, status="failed")
+    except Exception:
+        log.warning("batch %s: could not record its failure", batch, exc_info=True)
+    try:
+        _state(batch).set_summary(summary)
+    except Exception:
+        log.warning("batch %s: could not write its summary", batch, exc_info=True)
+    return summary
+
+
 # ---------------------------------------------------------------------------------------------- pages
 
 
@@ -179,7 +202,7 @@ def page_task(self, batch: str, position: int, meta: dict[str, Any], lang: str, 
             result_key = io("store the page result", store.put_bytes, dumps(result), JSON).key
             io("record the page result", state.set_page_result, page_sha, result_key)
             io("record timings", state.record_timing, position, compute, time.perf_counter() - started,
-               started_wall, time.time())
+               started_wall, time.time(), self.request.hostname or "")
             log.info("%s: page done in %.2f s (batch %s)", label, compute, batch)
         else:
             log.info("%s: already done in batch %s, result %s", label, batch, result_key)
@@ -279,7 +302,9 @@ def plan_documents(self, results: list[dict], batch: str, ctx: dict[str, Any]) -
     except Transient as exc:
         if self.request.retries < ws.task_max_retries:
             raise self.retry(countdown=backoff(self.request.retries), exc=exc) from exc
-        raise
+        return _give_up_batch(batch, ctx, f"planning documents gave up after {self.request.retries} retries: {exc}")
+    except Exception as exc:  # noqa: BLE001 - recorded as the batch's failure, so no one waits for ever
+        return _give_up_batch(batch, ctx, _failure_reason(exc, "planning documents"))
     key_of = {(p.source_sha256, p.index): r["result_key"] for p, r in zip(pages, done, strict=True)}
     plan = [
         [{"result_key": key_of[(p.source_sha256, p.index)], "qr_payloads": list(p.qr_payloads)} for p in doc]
@@ -418,7 +443,7 @@ def finish_batch(self, results: list[dict], batch: str, ctx: dict[str, Any]) -> 
     except Transient as exc:
         if self.request.retries < ws.task_max_retries:
             raise self.retry(countdown=backoff(self.request.retries), exc=exc) from exc
-        raise
+        return _give_up_batch(batch, ctx, f"finishing gave up after {self.request.retries} retries: {exc}")
     if ctx.get("certify") and batch_id is not None:
         group(certify_task.s(d["document_id"], ctx.get("station", "worker")).set(
             task_id=f"sohoa-{batch}-certify-{d['number']}") for d in ok).apply_async()

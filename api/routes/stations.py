@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from api.app import state_of
 from api.auth import Principal, Role, require
-from api.db import BatchStatus, api_batches, utcnow
+from api.db import BatchStatus, api_batches, utcnow, write_lock
 from api.schemas import BatchAccepted, BatchList, BatchOut, BatchState, Problem
 from api.uploads import ReceivedFile, UploadRefused, inspect_file, receive_multipart, remove_spool
 
@@ -125,19 +125,13 @@ async def upload_batch(
         certify = _flag(form.fields.get("certify"), "certify")
         if not form.files:
             raise UploadRefused(422, "no files: send one or more scans in the 'files' field")
-        await run_in_threadpool(_inspect_all, form.files, limits)
-        files = [f.to_dict() for f in form.files]
-        fingerprint = _fingerprint(dossier_code, procedure_code, certify, form.files)
-        row, replayed = await run_in_threadpool(
-            _record,
-            state.engine,
-            {
-                "id": batch_id, "station": principal.name, "idempotency_key": idempotency_key,
-                "fingerprint": fingerprint, "dossier_code": dossier_code, "procedure_code": procedure_code,
-                "certify": certify, "status": BatchStatus.QUEUED, "files": files, "spool_dir": str(spool),
-                "created": utcnow(),
-            },
-        )
+        values = {
+            "id": batch_id, "station": principal.name, "idempotency_key": idempotency_key,
+            "fingerprint": _fingerprint(dossier_code, procedure_code, certify, form.files),
+            "dossier_code": dossier_code, "procedure_code": procedure_code, "certify": certify,
+            "status": BatchStatus.QUEUED, "spool_dir": str(spool),
+        }
+        row, replayed = await run_in_threadpool(_check_and_record, state.engine, form.files, limits, values)
         keep = not replayed
     finally:
         if not keep:
@@ -211,9 +205,20 @@ def _flag(value: str | None, name: str) -> bool:
     raise UploadRefused(422, f"{name} must be true or false")
 
 
-def _inspect_all(files: list[ReceivedFile], limits: Any) -> None:
+def _check_and_record(
+    engine: Any, files: list[ReceivedFile], limits: Any, values: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """One trip to a worker thread: a retry is answered from its first batch without inspecting
+    the files again; a new upload is inspected, then recorded."""
+    key = values["idempotency_key"]
+    if key is not None:
+        existing = _existing(engine, values["station"], key)
+        if existing is not None:
+            return _replay(existing, values), True
     for f in files:
         inspect_file(f, limits)
+    values = {**values, "files": [f.to_dict() for f in files], "created": utcnow()}
+    return _record(engine, values)
 
 
 def _fingerprint(dossier: str, procedure: str | None, certify: bool, files: list[ReceivedFile]) -> str:
@@ -229,7 +234,7 @@ def _record(engine: Any, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         if existing is not None:
             return _replay(existing, values), True
     try:
-        with engine.begin() as conn:
+        with write_lock, engine.begin() as conn:
             conn.execute(insert(api_batches).values(**values))
     except DbIntegrityError:
         existing = _existing(engine, values["station"], key) if key is not None else None

@@ -30,7 +30,9 @@ from signing.certify import StampInfo, certify_copy
 from signing.devpki import DevPki, ensure_dev_pki
 from signing.keys import AgencySigner, load_certificates, load_pkcs12_signer
 
-KEY_LABELS = ("root", "interm", "interm-ocsp", "tsa", "signer", "signer-revoked", "signer-expired")
+KEY_LABELS = (
+    "root", "interm", "interm-ocsp", "tsa", "signer", "signer-revoked", "signer-expired", "signer-short",
+)
 
 
 def page_image(width: int = 850, height: int = 1100) -> Image.Image:
@@ -144,9 +146,9 @@ def _pki_config(base_url: str) -> dict:
         return {"issuer": issuer, "validity": {"valid-from": valid_from, "valid-to": valid_to},
                 "extensions": extensions}
 
-    ku = lambda *usages: {"id": "key_usage", "critical": True,  # noqa: E731
+    ku = lambda *usages: {"id": "key_usage", "critical": True,
                           "smart-value": {"schema": "key-usage", "params": list(usages)}}
-    crl = lambda repo: {"id": "crl_distribution_points",  # noqa: E731
+    crl = lambda repo: {"id": "crl_distribution_points",
                         "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": [repo]}}}
     signer_ext = [
         ku("digital_signature", "non_repudiation"),
@@ -169,6 +171,7 @@ def _pki_config(base_url: str) -> dict:
                     "signer": {"common-name": "UBND phường Bến Nghé (test)"},
                     "signer-revoked": {"common-name": "UBND xã Bị Thu Hồi (test, revoked)"},
                     "signer-expired": {"common-name": "UBND xã Hết Hạn (test, expired)"},
+                    "signer-short": {"common-name": "UBND xã Ngắn Hạn (test, expires 2027)"},
                 },
                 "certs": {
                     "root": {
@@ -189,10 +192,10 @@ def _pki_config(base_url: str) -> dict:
                         {"id": "extended_key_usage", "critical": True, "value": ["ocsp_signing"]},
                         {"id": "ocsp_no_check"},
                     ]),
+                    # No revocation pointers on the TSA: its tokens stay checkable offline for years.
                     "tsa": cert("root", "2100-01-01T00:00:00+0000", [
                         ku("digital_signature"),
                         {"id": "extended_key_usage", "critical": True, "value": ["time_stamping"]},
-                        crl("root"),
                     ]),
                     "signer": cert("interm", "2100-01-01T00:00:00+0000", signer_ext, "2020-01-01T00:00:00+0000"),
                     "signer-revoked": {
@@ -200,6 +203,9 @@ def _pki_config(base_url: str) -> dict:
                         "revocation": {"revoked-since": "2024-01-01T00:00:00+0000", "reason": "key_compromise"},
                     },
                     "signer-expired": cert("interm", "2021-01-01T00:00:00+0000", signer_ext, "2020-01-01T00:00:00+0000"),
+                    # Valid now, expired by the time an auditor looks again years later.
+                    "signer-short": cert("interm", "2027-06-01T00:00:00+0000", [signer_ext[0], signer_ext[2]],
+                                         "2020-01-01T00:00:00+0000"),
                 },
                 "services": {
                     "ocsp": {"interm": {"for-issuer": "interm", "responder-cert": "interm-ocsp",
@@ -219,7 +225,7 @@ def _pki_config(base_url: str) -> dict:
 class _LoopbackServer:
     """An aiohttp application served on 127.0.0.1 from a background thread."""
 
-    def __init__(self, app_factory, port: int) -> None:  # noqa: ANN001
+    def __init__(self, app_factory, port: int) -> None:
         self._factory = app_factory
         self.port = port
         self._ready = threading.Event()
@@ -237,7 +243,7 @@ class _LoopbackServer:
         try:
             loop.run_until_complete(runner.setup())
             loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
-        except BaseException as exc:  # reported to the starting thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the starting thread
             self._error = exc
             self._ready.set()
             return

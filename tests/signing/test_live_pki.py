@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from signing.certify import Level, certify_copy
 from signing.verify import FAILED, INDETERMINATE, PASSED, verify_pdf
 
@@ -67,3 +69,21 @@ def test_dev_root_does_not_trust_test_pki(live_pki, source_pdf, dev_roots, new_s
     report = verify_pdf(copy.pdf, roots=dev_roots, allow_fetching=False)
     assert report.status == INDETERMINATE
     assert "NO_CERTIFICATE_CHAIN_FOUND" in report.reasons
+
+
+YEARS_LATER = datetime(2030, 1, 1, tzinfo=UTC)  # the "signer-short" certificate expires in mid-2027
+
+
+def test_b_lta_still_verifies_after_the_signer_certificate_expired(live_pki, source_pdf, new_stamp):
+    copy = certify_copy(source_pdf, live_pki.signer("signer-short"), new_stamp(), tsa_url=live_pki.tsa_url)
+    report = verify_pdf(copy.pdf, roots=[live_pki.root], validation_time=YEARS_LATER)
+    assert report.status == PASSED, report.to_dict()
+    sig = report.signatures[0]
+    assert sig.trusted and any("PAdES-LTA" in m for m in sig.messages)
+
+
+def test_b_t_without_preserved_evidence_is_indeterminate_years_later(live_pki, source_pdf, new_stamp):
+    copy = certify_copy(source_pdf, live_pki.signer("signer-short"), new_stamp(), tsa_url=live_pki.tsa_url,
+                        level=Level.B_T)
+    report = verify_pdf(copy.pdf, roots=[live_pki.root], validation_time=YEARS_LATER)
+    assert report.status == INDETERMINATE, report.to_dict()

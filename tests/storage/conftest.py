@@ -61,8 +61,12 @@ def pg_db(pg_url: str) -> Iterator[Database]:
         conn.execute(text("INSERT INTO audit_head (id, seq, last_hash) VALUES (1, 0, :g)"), {"g": "0" * 64})
         # A test may have dropped the append-only guard to play the attacker: put it back.
         conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update ON audit_events"))
-        conn.execute(text("CREATE TRIGGER audit_events_no_update BEFORE UPDATE OR DELETE ON audit_events "
-                          "FOR EACH ROW EXECUTE FUNCTION sohoa_audit_append_only()"))
+        conn.execute(
+            text(
+                "CREATE TRIGGER audit_events_no_update BEFORE UPDATE OR DELETE ON audit_events "
+                "FOR EACH ROW EXECUTE FUNCTION sohoa_audit_append_only()"
+            )
+        )
     yield db
     db.dispose()
 

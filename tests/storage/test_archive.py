@@ -29,12 +29,21 @@ def _count(db: Database, model) -> int:
 
 def test_archive_writes_blob_records_and_audit(db: Database, store: ObjectStore) -> None:
     batch = start_batch(db, station="quay-01", dossier_code="HS-1", procedure_code="1.000001", files=1)
-    src = record_source_file(db, store, batch_id=batch, name="bản chính.pdf", data=b"%PDF original",
-                             media_type="application/pdf")
+    src = record_source_file(
+        db, store, batch_id=batch, name="bản chính.pdf", data=b"%PDF original", media_type="application/pdf"
+    )
     doc = make_document(1, pages=2)
     cert = make_certified(doc)
-    result = archive_document(db, store, dossier=make_dossier("HS-1"), document=doc, batch_id=batch,
-                              source_keys=[src.key], certified=cert, actor="quay-01")
+    result = archive_document(
+        db,
+        store,
+        dossier=make_dossier("HS-1"),
+        document=doc,
+        batch_id=batch,
+        source_keys=[src.key],
+        certified=cert,
+        actor="quay-01",
+    )
     assert result.reused_from is None and not result.already_recorded
     assert store.get_bytes(result.pdf_key) == doc.pdf
     assert store.get_bytes(result.certified_key) == cert.pdf
@@ -64,68 +73,160 @@ def test_archive_writes_blob_records_and_audit(db: Database, store: ObjectStore)
 
 def test_retry_is_idempotent(db: Database, store: ObjectStore) -> None:
     doc, cert = make_document(2), None
-    first = archive_document(db, store, dossier=make_dossier(), document=doc, batch_id=None, source_keys=[],
-                             certified=cert, actor="t")
-    again = archive_document(db, store, dossier=make_dossier(), document=doc, batch_id=None, source_keys=[],
-                             certified=cert, actor="t")
+    first = archive_document(
+        db,
+        store,
+        dossier=make_dossier(),
+        document=doc,
+        batch_id=None,
+        source_keys=[],
+        certified=cert,
+        actor="t",
+    )
+    again = archive_document(
+        db,
+        store,
+        dossier=make_dossier(),
+        document=doc,
+        batch_id=None,
+        source_keys=[],
+        certified=cert,
+        actor="t",
+    )
     assert again.already_recorded and again.document_id == first.document_id and again.new_blobs == ()
     assert _count(db, Document) == 1
 
 
 def test_document_seen_before_links_to_existing_record(db: Database, store: ObjectStore) -> None:
-    first = archive_document(db, store, dossier=make_dossier("HS-A"), document=make_document(3), batch_id=None,
-                             source_keys=[], certified=None, actor="t")
+    first = archive_document(
+        db,
+        store,
+        dossier=make_dossier("HS-A"),
+        document=make_document(3),
+        batch_id=None,
+        source_keys=[],
+        certified=None,
+        actor="t",
+    )
     # Same page images, different PDF bytes (re-OCR): linked, and the second PDF is not stored.
     rescanned = make_document(3, pdf=b"%PDF-1.7 another rendering of the same pages")
-    second = archive_document(db, store, dossier=make_dossier("HS-B"), document=rescanned, batch_id=None,
-                              source_keys=[], certified=None, actor="t")
+    second = archive_document(
+        db,
+        store,
+        dossier=make_dossier("HS-B"),
+        document=rescanned,
+        batch_id=None,
+        source_keys=[],
+        certified=None,
+        actor="t",
+    )
     assert second.reused_from == first.document_id and not second.already_recorded
     assert second.pdf_key == first.pdf_key and second.new_blobs == ()
     # Same PDF bytes, other pages: linked too.
     same_pdf = make_document(99, pdf=make_document(3).pdf)
-    third = archive_document(db, store, dossier=make_dossier("HS-C"), document=same_pdf, batch_id=None,
-                             source_keys=[], certified=None, actor="t")
+    third = archive_document(
+        db,
+        store,
+        dossier=make_dossier("HS-C"),
+        document=same_pdf,
+        batch_id=None,
+        source_keys=[],
+        certified=None,
+        actor="t",
+    )
     assert third.reused_from == first.document_id
     assert list(store.iter_keys()) == [first.pdf_key]  # one blob, three records
     assert _count(db, Document) == 3
 
 
 def test_needs_review_and_bad_input(db: Database, store: ObjectStore) -> None:
-    result = archive_document(db, store, dossier=make_dossier(), document=make_document(4, needs_review=True),
-                              batch_id=None, source_keys=[], certified=None, actor="t")
+    result = archive_document(
+        db,
+        store,
+        dossier=make_dossier(),
+        document=make_document(4, needs_review=True),
+        batch_id=None,
+        source_keys=[],
+        certified=None,
+        actor="t",
+    )
     assert result.review_state == "needs_review"
     from dataclasses import replace
 
     with pytest.raises(InputError):
-        archive_document(db, store, dossier=make_dossier(), document=replace(make_document(5), pdf=None),
-                         batch_id=None, source_keys=[], certified=None, actor="t")
+        archive_document(
+            db,
+            store,
+            dossier=make_dossier(),
+            document=replace(make_document(5), pdf=None),
+            batch_id=None,
+            source_keys=[],
+            certified=None,
+            actor="t",
+        )
     with pytest.raises(IntegrityError):
-        archive_document(db, store, dossier=make_dossier(), document=replace(make_document(6), sha256="0" * 64),
-                         batch_id=None, source_keys=[], certified=None, actor="t")
+        archive_document(
+            db,
+            store,
+            dossier=make_dossier(),
+            document=replace(make_document(6), sha256="0" * 64),
+            batch_id=None,
+            source_keys=[],
+            certified=None,
+            actor="t",
+        )
 
 
 def test_certified_later_on_request(db: Database, store: ObjectStore) -> None:
     doc = make_document(7)
-    archived = archive_document(db, store, dossier=make_dossier(), document=doc, batch_id=None, source_keys=[],
-                                certified=None, actor="t")
+    archived = archive_document(
+        db,
+        store,
+        dossier=make_dossier(),
+        document=doc,
+        batch_id=None,
+        source_keys=[],
+        certified=None,
+        actor="t",
+    )
     cert = make_certified(doc, "CT-0007/2026")
-    copy_id, key = record_certified_copy(db, store, document_id=archived.document_id, certified=cert,
-                                         actor="cán bộ")
+    copy_id, key = record_certified_copy(
+        db, store, document_id=archived.document_id, certified=cert, actor="cán bộ"
+    )
     assert store.get_bytes(key) == cert.pdf
-    assert record_certified_copy(db, store, document_id=archived.document_id, certified=cert,
-                                 actor="cán bộ")[0] == copy_id
+    assert (
+        record_certified_copy(db, store, document_id=archived.document_id, certified=cert, actor="cán bộ")[0]
+        == copy_id
+    )
     other = make_document(8)
-    other_doc = archive_document(db, store, dossier=make_dossier("HS-X"), document=other, batch_id=None,
-                                 source_keys=[], certified=None, actor="t")
+    other_doc = archive_document(
+        db,
+        store,
+        dossier=make_dossier("HS-X"),
+        document=other,
+        batch_id=None,
+        source_keys=[],
+        certified=None,
+        actor="t",
+    )
     with pytest.raises(IntegrityError, match="another document"):
-        record_certified_copy(db, store, document_id=other_doc.document_id,
-                              certified=make_certified(other, "CT-0007/2026"), actor="t")
+        record_certified_copy(
+            db,
+            store,
+            document_id=other_doc.document_id,
+            certified=make_certified(other, "CT-0007/2026"),
+            actor="t",
+        )
     assert _count(db, CertifiedCopy) == 1
 
 
 def test_same_source_file_twice_is_stored_once(db: Database, store: ObjectStore) -> None:
     batch = start_batch(db, station="quay-02", dossier_code="HS-S", procedure_code=None, files=2)
-    a = record_source_file(db, store, batch_id=batch, name="a.jpg", data=b"JPEG bytes", media_type="image/jpeg")
-    b = record_source_file(db, store, batch_id=batch, name="b.jpg", data=b"JPEG bytes", media_type="image/jpeg")
+    a = record_source_file(
+        db, store, batch_id=batch, name="a.jpg", data=b"JPEG bytes", media_type="image/jpeg"
+    )
+    b = record_source_file(
+        db, store, batch_id=batch, name="b.jpg", data=b"JPEG bytes", media_type="image/jpeg"
+    )
     assert (a.existed, b.existed) == (False, True) and b.seen_before == a.id
     assert list(store.iter_keys()) == [a.key]

@@ -16,8 +16,13 @@ from storage.db import Database, open_database
 
 def _events(db: Database, n: int) -> None:
     for i in range(n):
-        record_event(db, actor="cán bộ tiếp nhận", action="test.event", subject=f"dossier:HS-{i}",
-                     details={"i": i, "ghi chú": "Nguyễn Thị Hoà", "score": 0.5})
+        record_event(
+            db,
+            actor="cán bộ tiếp nhận",
+            action="test.event",
+            subject=f"dossier:HS-{i}",
+            details={"i": i, "ghi chú": "Nguyễn Thị Hoà", "score": 0.5},
+        )
 
 
 def _drop_guard(db: Database) -> None:
@@ -38,7 +43,10 @@ def test_intact_chain_verifies(db: Database) -> None:
 
 def test_database_refuses_to_change_events(db: Database) -> None:
     _events(db, 2)
-    for statement in ("UPDATE audit_events SET actor = 'x' WHERE seq = 1", "DELETE FROM audit_events WHERE seq = 2"):
+    for statement in (
+        "UPDATE audit_events SET actor = 'x' WHERE seq = 1",
+        "DELETE FROM audit_events WHERE seq = 2",
+    ):
         with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
             conn.execute(text(statement))
     assert verify_chain(db).ok
@@ -88,7 +96,9 @@ def test_concurrent_writers_do_not_fork_the_chain(db: Database) -> None:
     assert report.ok and report.events == 40
 
 
-def test_cli_audit_verify(db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+def test_cli_audit_verify(
+    db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     monkeypatch.setenv("SOHOA_DATABASE_URL", db.url)
     _events(db, 3)
     assert main(["audit", "verify"]) == 0

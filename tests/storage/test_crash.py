@@ -69,8 +69,13 @@ LOOP = textwrap.dedent("""
 def _run_child(script: str, db: Database, store_url: str, until: str) -> list[str]:
     """Run ``script`` in a new process and SIGKILL it once it prints a line starting with ``until``."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-c", script, db.url, store_url], stdout=subprocess.PIPE, text=True,
-                            env=env, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, db.url, store_url],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
     lines: list[str] = []
     try:
         assert proc.stdout is not None
@@ -136,3 +141,17 @@ def test_gc_spares_young_blobs(sqlite_db: Database, local_store: ObjectStore) ->
     assert report.removed == () and report.spared_young == 1 and local_store.exists(obj.key)
     dry = collect_garbage(sqlite_db, local_store, min_age=timedelta(0), dry_run=True)
     assert dry.removed == (obj.key,) and local_store.exists(obj.key)
+
+
+def test_gc_removes_temp_files_left_by_a_crash_mid_write(
+    sqlite_db: Database, local_store: ObjectStore
+) -> None:
+    kept = local_store.put_bytes(b"complete blob")
+    path = local_store.local_path(kept.key)
+    assert path is not None
+    leftover = path.parent / ".tmp-crashed"
+    leftover.write_bytes(b"half a blo")
+    os.utime(leftover, (0, 0))
+    report = collect_garbage(sqlite_db, local_store, min_age=timedelta(minutes=5))
+    assert not leftover.exists() and local_store.exists(kept.key)
+    assert report.removed == () and report.spared_young == 1

@@ -13,8 +13,17 @@ from sqlalchemy import inspect, text
 from pipeline.errors import ExternalToolError
 from storage.db import Database, head_revision, open_database
 
-TABLES = {"stations", "batches", "source_files", "dossiers", "documents", "certified_copies", "audit_events",
-          "audit_head", "alembic_version"}
+TABLES = {
+    "stations",
+    "batches",
+    "source_files",
+    "dossiers",
+    "documents",
+    "certified_copies",
+    "audit_events",
+    "audit_head",
+    "alembic_version",
+}
 
 
 def test_schema_is_at_head_with_reuse_index(db: Database) -> None:

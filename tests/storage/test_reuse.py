@@ -22,8 +22,16 @@ PID = "001090012345"
 
 def _archive(db, store, seed, *, code, certify=False, **kw):
     doc = make_document(seed, **kw)
-    return archive_document(db, store, dossier=make_dossier(code), document=doc, batch_id=None, source_keys=[],
-                            certified=make_certified(doc, f"CT-{seed:04d}/2026") if certify else None, actor="t")
+    return archive_document(
+        db,
+        store,
+        dossier=make_dossier(code),
+        document=doc,
+        batch_id=None,
+        source_keys=[],
+        certified=make_certified(doc, f"CT-{seed:04d}/2026") if certify else None,
+        actor="t",
+    )
 
 
 def test_latest_valid_result_per_type(db: Database, local_store: ObjectStore) -> None:
@@ -67,8 +75,12 @@ def test_bad_personal_id() -> None:
         find_reusable(None, "12345")  # type: ignore[arg-type]
 
 
-def test_cli_reuse_json(sqlite_db: Database, local_store: ObjectStore, monkeypatch: pytest.MonkeyPatch,
-                        capsys: pytest.CaptureFixture) -> None:
+def test_cli_reuse_json(
+    sqlite_db: Database,
+    local_store: ObjectStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
     monkeypatch.setenv("SOHOA_DATABASE_URL", sqlite_db.url)
     monkeypatch.setenv("SOHOA_STORE_URL", local_store.url)
     _archive(sqlite_db, local_store, 40, code="HS-J", doc_type="cccd", certify=True)
@@ -92,15 +104,19 @@ def test_export_uses_portal_field_names(db: Database, store: ObjectStore) -> Non
     first, second = data["DanhSachGiayToKetQua"]
     assert first["MaGiayToKetQua"] == "CT-0051/2026" and first["DuocTaiSuDung"] == 0
     assert second["DuocTaiSuDung"] == 1 and second["TenGiayTo"] == "Căn cước công dân"
-    assert certified.certified_key in first["DuongDanTepTinKetQua"] or first["DuongDanTepTinKetQua"].startswith(
-        "file://") and first["DuongDanTepTinKetQua"].endswith(certified.certified_key)
+    assert (
+        certified.certified_key in first["DuongDanTepTinKetQua"]
+        or first["DuongDanTepTinKetQua"].startswith("file://")
+        and first["DuongDanTepTinKetQua"].endswith(certified.certified_key)
+    )
     assert reused.reused_from is not None
     with pytest.raises(InputError):
         export_dossier(db, store, "HS-none")
 
 
-def test_cli_export(sqlite_db: Database, local_store: ObjectStore, monkeypatch: pytest.MonkeyPatch,
-                    tmp_path: Path) -> None:
+def test_cli_export(
+    sqlite_db: Database, local_store: ObjectStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("SOHOA_DATABASE_URL", sqlite_db.url)
     monkeypatch.setenv("SOHOA_STORE_URL", local_store.url)
     _archive(sqlite_db, local_store, 60, code="HS-Đ1")
@@ -108,6 +124,10 @@ def test_cli_export(sqlite_db: Database, local_store: ObjectStore, monkeypatch: 
     assert main(["export", "HS-Đ1", "-o", str(out)]) == 0
     data = json.loads(out.read_text(encoding="utf-8"))
     assert set(data) >= {"MaHoSo", "MaTTHC", "DuocSoHoa", "DuocTaiSuDung", "DanhSachGiayToKetQua"}
-    assert set(data["DanhSachGiayToKetQua"][0]) >= {"MaGiayToKetQua", "DuongDanTepTinKetQua", "DuocSoHoa",
-                                                    "DuocTaiSuDung"}
+    assert set(data["DanhSachGiayToKetQua"][0]) >= {
+        "MaGiayToKetQua",
+        "DuongDanTepTinKetQua",
+        "DuocSoHoa",
+        "DuocTaiSuDung",
+    }
     assert main(["export", "HS-none"]) == 2

@@ -161,6 +161,14 @@ def downgrade() -> None:
     if dialect == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_events_no_update ON audit_events")
         op.execute("DROP FUNCTION IF EXISTS sohoa_audit_append_only()")
-    for table in ("audit_events", "audit_head", "certified_copies", "documents", "source_files", "batches",
-                  "dossiers", "stations"):
+    for table in (
+        "audit_events",
+        "audit_head",
+        "certified_copies",
+        "documents",
+        "source_files",
+        "batches",
+        "dossiers",
+        "stations",
+    ):
         op.drop_table(table)

@@ -1,0 +1,64 @@
+"""Splitting a scanned stack into documents: title pages, blank sheets, QR separator sheets."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from classifiers.train import sample_text
+from pipeline.model import Page
+from pipeline.qr import make_qr_image
+from pipeline.split import split_documents
+
+WHITE = np.full((700, 500), 255, np.uint8)
+
+
+def text_page(text: str, index: int) -> Page:
+    return Page("stack.pdf", "", index, WHITE, 300.0, text=text,
+                words=(), mean_confidence=0.9)
+
+
+@pytest.fixture(scope="module")
+def texts() -> dict[str, str]:
+    out = {}
+    for doc_type, layout in (("birth_certificate", 0), ("death_certificate", 3), ("land_use_certificate", 1),
+                             ("application_form", 4)):
+        out[doc_type] = sample_text(doc_type, random.Random(doc_type), layout)
+    return out
+
+
+def test_title_pages_start_documents(texts: dict[str, str]) -> None:
+    pages = [text_page(texts["birth_certificate"], 0), text_page(texts["death_certificate"], 1),
+             text_page("Trang 2/2\nGhi chú: bản sao từ sổ hộ tịch.\nNgười ký trích lục", 2),
+             text_page(texts["land_use_certificate"], 3)]
+    docs = split_documents(pages)
+    assert [len(d) for d in docs] == [1, 2, 1]
+    assert docs[1][1].index == 2
+
+
+def test_blank_sheets_separate_and_are_dropped(texts: dict[str, str]) -> None:
+    continuation = "Phần ghi chú của cơ quan tiếp nhận\nNgày tiếp nhận: 01/02/2026\nNgười tiếp nhận: TRẦN AN"
+    pages = [text_page(continuation, 0), Page("s", "", 1, WHITE, 300.0, blank=True),
+             text_page(continuation, 2), text_page(continuation, 3), Page("s", "", 4, WHITE, 300.0)]
+    docs = split_documents(pages)
+    assert [[p.index for p in d] for d in docs] == [[0], [2, 3]]
+
+
+def test_qr_separator_is_dropped_and_its_payload_kept(texts: dict[str, str]) -> None:
+    sheet = np.full((1754, 1240), 255, np.uint8)
+    sheet[600:900, 470:770] = make_qr_image("SOHOA-SEPARATOR 0002", 300)
+    pages = [text_page(texts["application_form"], 0), Page("s", "", 1, sheet, 150.0),
+             text_page(texts["birth_certificate"], 2)]
+    docs = split_documents(pages)
+    assert [[p.index for p in d] for d in docs] == [[0], [2]]
+    assert docs[1][0].qr_payloads == ("SOHOA-SEPARATOR 0002",)
+
+
+def test_payload_found_by_the_page_worker_is_used(texts: dict[str, str]) -> None:
+    sheet = Page("s", "", 1, WHITE, 300.0, qr_payloads=("SEP-1",))
+    continuation = text_page("tiếp theo trang trước\nNgười làm đơn ký tên", 2)
+    docs = split_documents([text_page(texts["birth_certificate"], 0), sheet, continuation])
+    assert [[p.index for p in d] for d in docs] == [[0], [2]]
+    assert docs[1][0].qr_payloads == ("SEP-1",)

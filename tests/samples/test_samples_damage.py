@@ -1,0 +1,46 @@
+"""Scan damage stays within an office scanner's range and says what it did."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from samples.damage import apply_damage
+
+
+def _page() -> np.ndarray:
+    page = np.full((1200, 900, 3), 255, np.uint8)
+    page[200:260, 100:800] = 20  # a "line of text"
+    return page
+
+
+def test_zero_severity_is_a_clean_copy() -> None:
+    page = _page()
+    out, info = apply_damage(page, random.Random(1), severity=0.0)
+    assert np.array_equal(out, page) and out is not page
+    assert info["rotation"] == 0 and info["skew_deg"] == 0.0
+
+
+def test_damage_is_bounded_and_reproducible() -> None:
+    page = _page()
+    rotations = set()
+    for seed in range(25):
+        out, info = apply_damage(page, random.Random(seed))
+        again, info2 = apply_damage(page, random.Random(seed))
+        assert info == info2 and np.array_equal(out, again)
+        assert abs(info["skew_deg"]) <= 5.0 and 40 <= info["jpeg_quality"] <= 90
+        assert 0 <= info["lighting"] <= 0.5 and info["blur_sigma"] <= 1.0 and info["noise_std"] <= 7.0
+        rotations.add(info["rotation"])
+        upright = np.rot90(out, k=info["rotation"] // 90)
+        assert upright.shape == page.shape
+        # Still legible: the ink stays far darker than the paper.
+        assert out.dtype == np.uint8 and float(upright[600:700].mean()) > 120
+    assert 0 in rotations and len(rotations) > 1
+
+
+def test_no_rotation_when_not_allowed() -> None:
+    page = _page()
+    for seed in range(20):
+        out, info = apply_damage(page, random.Random(seed), allow_rotation=False)
+        assert info["rotation"] == 0 and out.shape == page.shape

@@ -1,0 +1,87 @@
+"""Certifying a copy: stamp, DocMDP certification signature as the last, incremental write."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from datetime import UTC, datetime
+
+import pikepdf
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import MDPPerm
+
+from pipeline.errors import InputError
+from signing.certify import certify_copy, format_certification_number, next_certification_number
+from signing.verify import PASSED, verify_pdf
+
+
+def test_certified_copy_record(certified, source_pdf, dev_signer):
+    assert certified.document_sha256 == hashlib.sha256(source_pdf).hexdigest()
+    assert certified.sha256 == hashlib.sha256(certified.pdf).hexdigest()
+    assert certified.signer == dev_signer.subject
+    assert certified.certification_number == "CT-2026-000123"
+    assert certified.timestamp is None
+
+
+def test_signature_is_a_docmdp_certification_and_the_last_write(certified):
+    reader = PdfFileReader(io.BytesIO(certified.pdf))
+    [sig] = reader.embedded_signatures
+    assert sig.docmdp_level == MDPPerm.NO_CHANGES
+    assert sig.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
+    assert "Chứng thực bản sao điện tử từ bản chính" in str(sig.sig_object["/Reason"])
+    # Two revisions: the pikepdf rewrite with the stamp, then the signature appended to it.
+    assert reader.xrefs.total_revisions == 2
+    start, _, offset_b, length_b = sig.byte_range
+    assert start == 0 and offset_b + length_b == len(certified.pdf)
+
+
+def test_stamp_is_on_the_page(certified):
+    with pikepdf.open(io.BytesIO(certified.pdf)) as pdf:
+        page = pdf.pages[-1]
+        forms = [x for x in page.resources.XObject.values() if x.get("/Subtype") == "/Form"]
+        stamp = next(f for f in forms if "/StampQR" in f.Resources.XObject)
+        assert stamp.Resources.XObject.StampText.ImageMask
+        assert float(stamp.BBox[2]) > 100
+
+
+def test_pil_made_pdf_is_normalised_and_certified(pil_source_pdf, dev_signer, dev_roots, new_stamp):
+    copy = certify_copy(pil_source_pdf, dev_signer, new_stamp())
+    assert verify_pdf(copy.pdf, roots=dev_roots).status == PASSED
+
+
+def test_recertifying_a_signed_copy_replaces_its_signature(certified, dev_signer, dev_roots, new_stamp):
+    again = certify_copy(certified.pdf, dev_signer, new_stamp("CT-2026-000124"))
+    report = verify_pdf(again.pdf, roots=dev_roots)
+    assert report.status == PASSED
+    assert len(report.signatures) == 1
+
+
+@pytest.mark.parametrize("data", [b"", b"hello, not a pdf", b"%PDF-1.7\n garbage"])
+def test_bad_input_is_an_input_error(data, dev_signer, new_stamp):
+    with pytest.raises(InputError):
+        certify_copy(data, dev_signer, new_stamp())
+
+
+def test_encrypted_input_is_an_input_error(source_pdf, dev_signer, new_stamp):
+    with pikepdf.open(io.BytesIO(source_pdf)) as pdf:
+        out = io.BytesIO()
+        pdf.save(out, encryption=pikepdf.Encryption(owner="o", user="u"))
+    with pytest.raises(InputError, match="encrypted"):
+        certify_copy(out.getvalue(), dev_signer, new_stamp())
+
+
+def test_certification_numbers(tmp_path):
+    assert format_certification_number(123, 2026) == "CT-2026-000123"
+    counter = tmp_path / "counter"
+    when = datetime(2026, 11, 24, tzinfo=UTC)
+    numbers: list[str] = []
+    threads = [threading.Thread(target=lambda: numbers.append(next_certification_number(counter, when=when)))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(numbers) == [f"CT-2026-{i:06d}" for i in range(1, 9)]
+    assert next_certification_number(counter, when=datetime(2027, 1, 1, tzinfo=UTC)) == "CT-2027-000001"
