@@ -107,7 +107,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_bench(settings: Settings, *, stations: int, uploads: int, wait: bool = True,
-              timeout: float = 600.0) -> dict[str, Any]:
+              timeout: float = 600.0, pages: list[np.ndarray] | None = None) -> dict[str, Any]:
+    """Run the bench; ``pages`` replaces the generated scans (tests pass tiny ones)."""
     import httpx
 
     from api.auth import create_key
@@ -118,7 +119,7 @@ def run_bench(settings: Settings, *, stations: int, uploads: int, wait: bool = T
         local = settings.model_copy(update={"data_dir": data_dir})
         engine = engine_for(local.resolved_database_url)
         keys = [create_key(engine, role="station", name=f"bench-{n:02d}").key for n in range(stations)]
-        bases = [small_scan(seed) for seed in range(4)]
+        bases = pages or [small_scan(seed) for seed in range(4)]
         bodies: list[list[bytes]] = []
         for s in range(stations):
             row = []

@@ -65,6 +65,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     api_settings = ApiSettings(**overrides)
     if not 0 < api_settings.port < 65536:
         raise ConfigError(f"port {api_settings.port} is out of range")
+    _check_can_listen(api_settings.host, api_settings.port)
     app = create_app(settings, api_settings)
     config = uvicorn.Config(
         app,
@@ -75,12 +76,25 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         server_header=False,
         timeout_graceful_shutdown=5,
     )
-    server = uvicorn.Server(config)
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """uvicorn logs a failed bind and exits 1; say it in one line with the usage exit code instead."""
+    import socket
+
     try:
-        server.run()
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {api_settings.host}:{api_settings.port}: {exc.strerror or exc}") from exc
-    return 0 if server.started or not server.should_exit else 2
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
 def _keys_create(args: argparse.Namespace, settings: Settings) -> int:

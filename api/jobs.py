@@ -106,8 +106,16 @@ class JobRunner:
         return len(ids)
 
     def shutdown(self) -> None:
+        """Stop at once: a batch cut short is still ``processing`` in its row and is queued again
+        on the next start (the pipeline writes its records only at the end, in one go)."""
         if self._pool is not None:
+            processes = list((getattr(self._pool, "_processes", None) or {}).values())
             self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+            for process in processes:
+                process.join(timeout=5)
             self._pool = None
 
 
@@ -159,6 +167,9 @@ def run_batch(batch_id: str, settings: Settings) -> str:
             last_write = now
             write_progress(pages_done=done)
 
+    if settings.broker_url:
+        return _dispatch_to_workers(batch_id, row, paths, settings, names, spool)
+
     try:
         result = process_paths(
             paths,
@@ -197,6 +208,73 @@ def run_batch(batch_id: str, settings: Settings) -> str:
     )
     remove_spool(spool)
     return "done"
+
+
+def _dispatch_to_workers(
+    batch_id: str, row: Any, paths: list[Path], settings: Settings, names: dict[str, str], spool: Path
+) -> str:
+    """With a broker configured, hand the batch to the Celery workers (``workers.submit``): the
+    originals and page images go to the object store and one task per page to the broker. The
+    row stays ``processing`` and points at the record batch; ``sync_from_records`` finishes it."""
+    from pipeline.errors import SohoaError
+    from workers.submit import submit_batch
+
+    try:
+        submitted = submit_batch(
+            paths, settings, dossier_code=row["dossier_code"], procedure_code=row["procedure_code"],
+            station=row["station"], certify=bool(row["certify"]),
+        )
+    except SohoaError as exc:
+        _finish(settings, batch_id, status=BatchStatus.FAILED, error=_rename(str(exc), names, spool))
+        remove_spool(spool)
+        return "failed"
+    except Exception as exc:  # the broker or the store is down: one line in the batch, traceback in the log
+        log.exception("batch %s: cannot hand it to the workers", batch_id)
+        _finish(settings, batch_id, status=BatchStatus.FAILED, error=f"cannot reach the workers: {type(exc).__name__}")
+        remove_spool(spool)
+        return "failed"
+    engine = engine_for(settings.resolved_database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            update(api_batches).where(api_batches.c.id == batch_id).values(
+                storage_batch_id=submitted.batch_id, pages_total=submitted.pages, result={"mode": "workers"}
+            )
+        )
+    remove_spool(spool)
+    return "dispatched"
+
+
+def sync_from_records(engine: Any, records: Any, row: Any) -> Any:
+    """For a batch on the workers: copy progress, and the documents once finished, from the records."""
+    from sqlalchemy import select as sa_select
+
+    from storage.models import Document
+    from storage.records import batch_progress
+
+    progress = batch_progress(records, row["storage_batch_id"])
+    values: dict[str, Any] = {"pages_done": progress.pages_done, "pages_total": progress.pages_total}
+    if progress.status in (BatchStatus.DONE, BatchStatus.FAILED):
+        with records.session() as session:
+            docs = session.scalars(
+                sa_select(Document).where(Document.batch_id == row["storage_batch_id"]).order_by(Document.id)
+            ).all()
+            documents = [
+                {
+                    "index": i, "document_id": d.id, "doc_type": d.doc_type, "confidence": d.type_confidence,
+                    "pages": [f"p.{n + 1}" for n in range(d.page_count)], "fields": dict(d.fields),
+                    "needs_review": sorted(k for k, f in d.fields.items() if isinstance(f, dict) and f.get("needs_review")),
+                    "sha256": d.pdf_sha256, "reused_from": d.reused_from_id,
+                }
+                for i, d in enumerate(docs, start=1)
+            ]
+        values.update(
+            status=progress.status, finished=progress.finished or utcnow(),
+            result={"mode": "workers", "documents": documents},
+            error="; ".join(progress.errors) or None if progress.status == BatchStatus.FAILED else None,
+        )
+    with engine.begin() as conn:
+        conn.execute(update(api_batches).where(api_batches.c.id == row["id"]).values(**values))
+        return conn.execute(select(api_batches).where(api_batches.c.id == row["id"])).mappings().first()
 
 
 def _rename(text: str, names: dict[str, str], spool: Path) -> str:

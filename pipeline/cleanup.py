@@ -34,6 +34,7 @@ MIN_DPI = 200.0  # below: upsample to TARGET_DPI (Tesseract wants x-heights of 2
 MAX_DPI = 400.0  # above: downsample to TARGET_DPI (more pixels only cost time)
 MAX_OCR_PIXELS = 40_000_000  # very large pages (posters, plans) are capped for OCR
 MAX_SKEW = 10.0
+INK_MAX_LEVEL = 215  # after flattening the paper is ~255; ink is darker than this
 
 
 def working_scale(height: int, width: int, dpi: float) -> float:
@@ -84,7 +85,11 @@ def binarize(flat: np.ndarray) -> np.ndarray:
     """Otsu on the flattened page; ink is 0, paper 255. A light median first removes salt noise
     without touching dots the size of a diacritic."""
     smooth = cv2.medianBlur(flat, 3)
-    _, binary = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    otsu, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # On a page with no ink Otsu splits the paper's own grain in two; nothing that close to the
+    # (flattened, white) paper is ink.
+    level = min(otsu, INK_MAX_LEVEL)
+    _, binary = cv2.threshold(smooth, level, 255, cv2.THRESH_BINARY)
     return binary
 
 

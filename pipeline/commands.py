@@ -68,7 +68,9 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print_result_table(result, Console())
+        out = Console()
+        # Piped output has no width of its own; a table folded to 80 columns is unreadable.
+        print_result_table(result, out if out.is_terminal else Console(width=160))
     return 0
 
 

@@ -15,11 +15,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.errors import InputError
 from pipeline.executor import PageExecutor, default_executor
 from pipeline.model import CertifiedCopy, Document, Dossier, DossierStatus, Page
 from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from storage.db import Database
+    from storage.objects import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -218,42 +223,79 @@ def process_paths(
     certify: bool = True,
     out_dir: Path | None = None,
     station: str = "cli",
+    batch_id: int | None = None,
     executor: PageExecutor | None = None,
     on_pages_read: Callable[[int], None] | None = None,
     on_page_done: Callable[[Page], None] | None = None,
 ) -> ProcessResult:
-    """The main job: files of one dossier in, stored, classified, certified documents out."""
+    """The main job: files of one dossier in, stored, classified, certified documents out.
+
+    Every file is read and checked before anything is written; then the originals are stored and
+    recorded first, so a failure later in the run loses nothing that was accepted, and the batch
+    record carries progress and errors for ``sohoa status`` and the API. ``batch_id`` continues a
+    batch that the caller has already started (an upload answered with 202).
+    """
+    from storage.archive import start_batch, update_batch
+    from storage.db import open_database
+    from storage.objects import open_store
+
     started = time.perf_counter()
     sources = read_sources(paths, settings)
     pages = [page for source in sources for page in source.pages]
+    dossier_code = dossier_code or _default_dossier_code(sources)
     if on_pages_read:
         on_pages_read(len(pages))
-    dossier_code = dossier_code or _default_dossier_code(sources)
 
-    pages = ocr_pages(pages, settings, executor, on_page_done)
-    documents = [assemble_pdf(doc, dossier_code) for doc in split_into_documents(pages)]
-    applicant = next((d.personal_id for d in documents if d.personal_id), None)
-    dossier = Dossier(
-        code=dossier_code,
-        procedure_code=procedure_code,
-        agency=settings.agency,
-        applicant_personal_id=applicant,
-        documents=tuple(documents),
-        status=DossierStatus.NEEDS_REVIEW
-        if any(d.fields_needing_review for d in documents)
-        else DossierStatus.DIGITIZED,
-    )
-    certified = _certify_all(documents, dossier, settings) if certify else [None] * len(documents)
-    results = _store(dossier, sources, certified, settings, station=station)
+    store = open_store(settings.resolved_store_url)
+    db = open_database(settings.resolved_database_url)
+    if batch_id is None:
+        batch_id = start_batch(
+            db, station=station, dossier_code=dossier_code, procedure_code=procedure_code,
+            files=len(sources), agency=settings.agency, actor=station,
+        )
+    try:
+        source_keys = _store_sources(db, store, batch_id, sources, station)
+        update_batch(db, batch_id, pages_total=len(pages), pages_done=0)
+        done = 0
+
+        def page_done(page: Page) -> None:
+            nonlocal done
+            done += 1
+            update_batch(db, batch_id, pages_done=done)
+            if on_page_done:
+                on_page_done(page)
+
+        pages = ocr_pages(pages, settings, executor, page_done)
+        documents = [assemble_pdf(doc, dossier_code) for doc in split_into_documents(pages)]
+        dossier = _dossier(dossier_code, procedure_code, settings, documents)
+        certified = _certify_all(documents, dossier, settings) if certify else [None] * len(documents)
+        results = _archive(db, store, dossier, batch_id, source_keys, certified, station)
+        update_batch(db, batch_id, status="done")
+    except Exception as exc:
+        update_batch(db, batch_id, status="failed", error=str(exc) or type(exc).__name__)
+        raise
     if out_dir is not None:
         results = _write_out(results, documents, certified, out_dir)
     return ProcessResult(
         dossier_code=dossier_code,
         procedure_code=procedure_code,
-        batch_id=results[1],
+        batch_id=batch_id,
         pages=len(pages),
         seconds=time.perf_counter() - started,
-        documents=tuple(results[0]),
+        documents=tuple(results),
+    )
+
+
+def _dossier(code: str, procedure_code: str | None, settings: Settings, documents: Sequence[Document]) -> Dossier:
+    return Dossier(
+        code=code,
+        procedure_code=procedure_code,
+        agency=settings.agency,
+        applicant_personal_id=next((d.personal_id for d in documents if d.personal_id), None),
+        documents=tuple(documents),
+        status=DossierStatus.NEEDS_REVIEW
+        if any(d.fields_needing_review for d in documents)
+        else DossierStatus.DIGITIZED,
     )
 
 
@@ -290,27 +332,30 @@ def certification_number(dossier_code: str, number: int, sha256: str, when: date
     return f"CT-{when:%Y%m%d}-{sha256[:8].upper()}-{number:02d}"
 
 
-def _store(
-    dossier: Dossier,
-    sources: Sequence[Source],
-    certified: Sequence[CertifiedCopy | None],
-    settings: Settings,
-    *,
-    station: str,
-) -> tuple[list[DocumentResult], int]:
-    from storage.archive import archive_document, record_source_file, start_batch
-    from storage.db import open_database
-    from storage.objects import open_store
+def _store_sources(
+    db: Database, store: ObjectStore, batch_id: int, sources: Sequence[Source], station: str
+) -> list[str]:
+    from storage.archive import record_source_file
 
-    store = open_store(settings.resolved_store_url)
-    db = open_database(settings.resolved_database_url)
-    batch_id = start_batch(
-        db, station=station, dossier_code=dossier.code, procedure_code=dossier.procedure_code, files=len(sources)
-    )
-    source_keys = [
-        record_source_file(db, store, batch_id=batch_id, name=s.name, data=s.path, media_type=s.media_type).key
+    return [
+        record_source_file(
+            db, store, batch_id=batch_id, name=s.name, data=s.path, media_type=s.media_type, actor=station
+        ).key
         for s in sources
     ]
+
+
+def _archive(
+    db: Database,
+    store: ObjectStore,
+    dossier: Dossier,
+    batch_id: int,
+    source_keys: Sequence[str],
+    certified: Sequence[CertifiedCopy | None],
+    station: str,
+) -> list[DocumentResult]:
+    from storage.archive import archive_document
+
     results = []
     for index, (document, copy) in enumerate(zip(dossier.documents, certified, strict=True), start=1):
         archived = archive_document(
@@ -341,25 +386,24 @@ def _store(
                 reused_from=archived.reused_from,
             )
         )
-    return results, batch_id
+    return results
 
 
 def _write_out(
-    stored: tuple[list[DocumentResult], int],
+    results: Sequence[DocumentResult],
     documents: Sequence[Document],
     certified: Sequence[CertifiedCopy | None],
     out_dir: Path,
-) -> tuple[list[DocumentResult], int]:
+) -> list[DocumentResult]:
     """Copy each certified PDF (or the plain searchable PDF) to ``out_dir`` under a readable name."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    results, batch_id = stored
     written = []
     for result, document, copy in zip(results, documents, certified, strict=True):
         name = f"{result.index:02d}-{result.doc_type}.pdf"
         target = out_dir / name
         target.write_bytes(copy.pdf if copy else (document.pdf or b""))
         written.append(replace(result, certified_path=str(target)))
-    return written, batch_id
+    return written
 
 
 def fields_to_dict(document: Document) -> dict[str, dict[str, object]]:

@@ -21,7 +21,7 @@ from pipeline.model import nfc
 from samples import facts
 from samples.documents import Draft, RenderedPage
 from samples.facts import TODAY, Person, add_years, dmy, random_date
-from samples.render import Field, PageSpec, Pair, Text, render_page
+from samples.render import Columns, Field, PageSpec, Pair, Text, merge_rows, render_page_rows
 from samples.wording import Layout, ascii_fold
 
 CARD_W, CARD_H = 1012, 638
@@ -121,18 +121,30 @@ def _photocopy(front: RenderedPage, back: RenderedPage, rng: random.Random, enla
     return np.asarray(page), front[1] + back[1]
 
 
-def _region(blocks, width: int, height: int, size: int, family: str = "dejavu-sans",
-            margins=(0, 0, 0, 0), ink=CARD_INK, spacing: float = 1.32) -> RenderedPage:
-    spec = PageSpec(blocks=tuple(blocks), width=width, height=height, margins=margins, family=family, size=size,
-                    spacing=spacing, ink=ink, paper=CARD_PAPER)
-    return render_page(spec, random.Random(0))
+class _Card:
+    """A card face being printed: pictures drawn directly, text regions laid out by the page engine
+    and pasted; its text is the regions' lines merged by baseline into visual lines."""
 
+    def __init__(self) -> None:
+        self.image = Image.new("RGB", (CARD_W, CARD_H), CARD_PAPER)
+        self.draw = ImageDraw.Draw(self.image)
+        for k in range(0, CARD_W + CARD_H, 22):  # faint guilloche-like diagonal lines
+            self.draw.line((k, 0, k - CARD_H, CARD_H), fill=(222, 232, 230), width=2)
+        self.pieces: list[tuple[float, float, str]] = []
 
-def _paste(card: Image.Image, region: RenderedPage, xy: tuple[int, int]) -> None:
-    """Print a text region onto the card: ink darkens, the region's plain paper leaves the pattern."""
-    x, y = xy
-    patch = card.crop((x, y, x + region[0].shape[1], y + region[0].shape[0]))
-    card.paste(ImageChops.darker(patch, Image.fromarray(region[0])), xy)
+    def text(self, blocks, xy: tuple[int, int], width: int, height: int, size: int, *,
+             family: str = "dejavu-sans", spacing: float = 1.32) -> None:
+        spec = PageSpec(blocks=tuple(blocks), width=width, height=height, margins=(0, 0, 0, 0), family=family,
+                        size=size, spacing=spacing, ink=CARD_INK, paper=CARD_PAPER)
+        region, rows = render_page_rows(spec, random.Random(0))
+        x, y = xy
+        # Ink darkens; the region's plain paper leaves the card's pattern alone.
+        patch = self.image.crop((x, y, x + width, y + height))
+        self.image.paste(ImageChops.darker(patch, Image.fromarray(region)), xy)
+        self.pieces += [(y + baseline, x, line) for baseline, line in rows if line]
+
+    def finish(self) -> RenderedPage:
+        return np.asarray(self.image), merge_rows(self.pieces, tolerance=6)
 
 
 def _emblem(draw: ImageDraw.ImageDraw, centre: tuple[int, int], r: int) -> None:
@@ -201,106 +213,81 @@ def _header_blocks(title: str, subtitle: str) -> list:
             Text(subtitle, align="center", italic=True, scale=0.9)]
 
 
-def _base(rng: random.Random) -> tuple[Image.Image, ImageDraw.ImageDraw]:
-    card = Image.new("RGB", (CARD_W, CARD_H), CARD_PAPER)
-    draw = ImageDraw.Draw(card)
-    for k in range(0, CARD_W + CARD_H, 22):  # faint guilloche-like diagonal lines
-        draw.line((k, 0, k - CARD_H, CARD_H), fill=(222, 232, 230), width=2)
-    return card, draw
-
-
 def _front_2021(rng: random.Random, who: Person, issued: date, expiry: date | None) -> RenderedPage:
-    card, draw = _base(rng)
-    _emblem(draw, (80, 80), 52)
-    _qr(card, qr_payload(who, issued), (CARD_W - 170, 22), 148)
-    head = _region(_header_blocks("CĂN CƯỚC CÔNG DÂN", "Citizen Identity Card"), 660, 225, 21)
-    _paste(card, head, (150, 14))
-    _photo(card, (36, 250, 236, 500), rng)
+    card = _Card()
+    _emblem(card.draw, (80, 80), 52)
+    _qr(card.image, qr_payload(who, issued), (CARD_W - 170, 22), 148)
+    card.text(_header_blocks("CĂN CƯỚC CÔNG DÂN", "Citizen Identity Card"), (150, 14), 660, 225, 21)
+    _photo(card.image, (36, 250, 236, 500), rng)
     exp_text = dmy(expiry) if expiry else "Không thời hạn"
-    left = _region([Text("Có giá trị đến:", scale=0.9), Text("Date of expiry", italic=True, scale=0.85),
-                    Text(exp_text, bold=True)], 230, 120, 19)
-    _paste(card, left, (24, 508))
-    body = [Field("Số / No.:", who.personal_id, scale=1.25),
-            Text("Họ và tên / Full name:"), Text(who.upper_name, bold=True, scale=1.15),
-            Field("Ngày sinh / Date of birth:", dmy(who.birth)),
-            Field("Giới tính / Sex:", who.sex),
-            Field("Quốc tịch / Nationality:", "Việt Nam"),
-            Text("Quê quán / Place of origin:"), Text(who.place_of_origin.line, bold=True),
-            Field("Nơi thường trú / Place of residence:", who.residence.line)]
-    right = _region(body, 740, 385, 21)
-    _paste(card, right, (258, 244))
-    lines = head[1] + right[1] + left[1]
-    return np.asarray(card), lines
+    card.text([Text("Có giá trị đến:", scale=0.9), Text("Date of expiry", italic=True, scale=0.85),
+               Text(exp_text, bold=True)], (30, 520), 220, 110, 22)
+    card.text([Field("Số / No.:", who.personal_id, scale=1.25),
+               Text("Họ và tên / Full name:"), Text(who.upper_name, bold=True, scale=1.15),
+               Field("Ngày sinh / Date of birth:", dmy(who.birth)),
+               Field("Giới tính / Sex:", who.sex),
+               Field("Quốc tịch / Nationality:", "Việt Nam"),
+               Text("Quê quán / Place of origin:"), Text(who.place_of_origin.line, bold=True),
+               Field("Nơi thường trú / Place of residence:", who.residence.line)], (258, 244), 740, 385, 21)
+    return card.finish()
 
 
 def _back_2021(rng: random.Random, who: Person, issued: date, expiry: date | None) -> RenderedPage:
-    card, draw = _base(rng)
+    card = _Card()
     for i, x in enumerate((640, 830)):
-        draw.rounded_rectangle((x, 40, x + 160, 250), radius=12, outline=(120, 120, 120), width=2)
+        card.draw.rounded_rectangle((x, 40, x + 160, 250), radius=12, outline=(120, 120, 120), width=2)
         cx, cy = x + 80, 150
         for r in range(8, 70, 9):
-            draw.arc((cx - r * 0.8, cy - r, cx + r * 0.8, cy + r), 200 + i * 20, 520 + i * 20, fill=(90, 90, 90),
-                     width=3)
-    fingers = _region([Text("Ngón trỏ trái", align="center", scale=0.8), Text("Left index finger", align="center",
-                                                                                 italic=True, scale=0.75)],
-                      180, 70, 19)
-    fingers2 = _region([Text("Ngón trỏ phải", align="center", scale=0.8), Text("Right index finger",
-                                                                                 align="center", italic=True,
-                                                                                 scale=0.75)], 180, 70, 19)
-    _paste(card, fingers, (630, 256))
-    _paste(card, fingers2, (820, 256))
+            card.draw.arc((cx - r * 0.8, cy - r, cx + r * 0.8, cy + r), 200 + i * 20, 520 + i * 20,
+                          fill=(90, 90, 90), width=3)
+    card.text([Columns((Text("Ngón trỏ trái", align="center", scale=0.8),
+                        Text("Left index finger", align="center", italic=True, scale=0.75)),
+                       (Text("Ngón trỏ phải", align="center", scale=0.8),
+                        Text("Right index finger", align="center", italic=True, scale=0.75)), split=0.5)],
+              (610, 256), 400, 70, 19)
     signer = facts.full_name(rng, "Nam")
-    left = _region([Text("Đặc điểm nhân dạng / Personal identification:", scale=0.9),
-                    Text(rng.choice(FEATURES), bold=True, scale=0.95),
-                    Text(f"Ngày, tháng, năm / Date, month, year: {dmy(issued)}", scale=0.9, gap_before=0.2),
-                    Text("CỤC TRƯỞNG CỤC CẢNH SÁT", align="center", bold=True, scale=0.9, gap_before=0.2),
-                    Text("QUẢN LÝ HÀNH CHÍNH VỀ TRẬT TỰ XÃ HỘI", align="center", bold=True, scale=0.9),
-                    Text("DIRECTOR GENERAL OF THE POLICE DEPARTMENT", align="center", scale=0.75),
-                    Text("FOR ADMINISTRATIVE MANAGEMENT OF SOCIAL ORDER", align="center", scale=0.75),
-                    Text(signer, align="center", bold=True, gap_before=3.6)], 590, 420, 20)
-    _paste(card, left, (24, 24))
-    draw.ellipse((150, 232, 250, 332), outline=(200, 40, 40), width=5)
-    draw.line((230, 300, 400, 262, 320, 312, 460, 290), fill=(30, 40, 120), width=4)
-    mrz = _region([Text(line) for line in _mrz(who, expiry)], CARD_W - 60, 170, 30, family="dejavu-sans-mono",
-                  spacing=1.25)
-    _paste(card, mrz, (40, 452))
-    return np.asarray(card), left[1] + fingers[1] + fingers2[1] + mrz[1]
+    card.text([Text("Đặc điểm nhân dạng / Personal identification:", scale=0.9),
+               Text(rng.choice(FEATURES), bold=True, scale=0.95),
+               Text(f"Ngày, tháng, năm / Date, month, year: {dmy(issued)}", scale=0.9, gap_before=0.2),
+               Text("CỤC TRƯỞNG CỤC CẢNH SÁT", align="center", bold=True, scale=0.9, gap_before=0.2),
+               Text("QUẢN LÝ HÀNH CHÍNH VỀ TRẬT TỰ XÃ HỘI", align="center", bold=True, scale=0.9),
+               Text("DIRECTOR GENERAL OF THE POLICE DEPARTMENT", align="center", scale=0.75),
+               Text("FOR ADMINISTRATIVE MANAGEMENT OF SOCIAL ORDER", align="center", scale=0.75),
+               Text(signer, align="center", bold=True, gap_before=3.6)], (24, 24), 590, 420, 20)
+    card.draw.ellipse((150, 232, 250, 332), outline=(200, 40, 40), width=5)
+    card.draw.line((230, 300, 400, 262, 320, 312, 460, 290), fill=(30, 40, 120), width=4)
+    card.text([Text(line) for line in _mrz(who, expiry)], (40, 452), CARD_W - 60, 170, 30,
+              family="dejavu-sans-mono", spacing=1.25)
+    return card.finish()
 
 
 def _front_2024(rng: random.Random, who: Person, issued: date, expiry: date | None) -> RenderedPage:
-    card, draw = _base(rng)
-    _emblem(draw, (80, 80), 52)
-    head = _region(_header_blocks("CĂN CƯỚC", "IDENTITY CARD"), 760, 225, 21)
-    _paste(card, head, (150, 14))
-    _photo(card, (36, 250, 236, 500), rng)
-    body = [Text("Số định danh cá nhân / Personal identification number:", scale=0.9),
-            Text(who.personal_id, bold=True, scale=1.3),
-            Text("Họ, chữ đệm và tên khai sinh / Full name:", scale=0.9),
-            Text(who.upper_name, bold=True, scale=1.15),
-            Field("Ngày, tháng, năm sinh / Date of birth:", dmy(who.birth), scale=0.95),
-            Field("Giới tính / Sex:", who.sex, scale=0.95),
-            Field("Quốc tịch / Nationality:", "Việt Nam", scale=0.95)]
-    right = _region(body, 740, 385, 21)
-    _paste(card, right, (258, 244))
-    return np.asarray(card), head[1] + right[1]
+    card = _Card()
+    _emblem(card.draw, (80, 80), 52)
+    card.text(_header_blocks("CĂN CƯỚC", "IDENTITY CARD"), (150, 14), 760, 225, 21)
+    _photo(card.image, (36, 250, 236, 500), rng)
+    card.text([Text("Số định danh cá nhân / Personal identification number:", scale=0.9),
+               Text(who.personal_id, bold=True, scale=1.3),
+               Text("Họ, chữ đệm và tên khai sinh / Full name:", scale=0.9),
+               Text(who.upper_name, bold=True, scale=1.15),
+               Field("Ngày, tháng, năm sinh / Date of birth:", dmy(who.birth), scale=0.95),
+               Field("Giới tính / Sex:", who.sex, scale=0.95),
+               Field("Quốc tịch / Nationality:", "Việt Nam", scale=0.95)], (258, 244), 740, 385, 21)
+    return card.finish()
 
 
 def _back_2024(rng: random.Random, who: Person, issued: date, expiry: date | None) -> RenderedPage:
-    card, draw = _base(rng)
-    _qr(card, qr_payload(who, issued), (CARD_W - 200, 30), 170)
+    card = _Card()
+    _qr(card.image, qr_payload(who, issued), (CARD_W - 200, 30), 170)
     exp_text = dmy(expiry) if expiry else "Không thời hạn"
-    body = [Text("Nơi cư trú / Place of residence:", scale=0.9), Text(who.residence.line, bold=True),
-            Text("Quê quán / Place of origin:", scale=0.9), Text(who.place_of_origin.line, bold=True),
-            Text("Nơi đăng ký khai sinh / Place of birth:", scale=0.9), Text(who.place_of_birth.line, bold=True),
-            Pair(Field("Ngày cấp / Date of issue:", dmy(issued)), Field("Có giá trị đến / Date of expiry:",
-                                                                          exp_text)),
-            Text("BỘ CÔNG AN", align="center", bold=True, gap_before=0.2),
-            Text("MINISTRY OF PUBLIC SECURITY", align="center", scale=0.8)]
-    region = _region(body, 760, 450, 20)
-    _paste(card, region, (24, 20))
-    draw.ellipse((820, 260, 960, 400), outline=(200, 40, 40), width=5)
-    mrz = _region([Text(line) for line in _mrz(who, expiry)], CARD_W - 60, 150, 28, family="dejavu-sans-mono",
-                  spacing=1.25)
-    _paste(card, mrz, (40, 478))
-    return np.asarray(card), region[1] + mrz[1]
-
+    card.text([Text("Nơi cư trú / Place of residence:", scale=0.9), Text(who.residence.line, bold=True),
+               Text("Quê quán / Place of origin:", scale=0.9), Text(who.place_of_origin.line, bold=True),
+               Text("Nơi đăng ký khai sinh / Place of birth:", scale=0.9), Text(who.place_of_birth.line, bold=True),
+               Pair(Field("Ngày cấp / Date of issue:", dmy(issued)),
+                    Field("Có giá trị đến / Date of expiry:", exp_text)),
+               Text("BỘ CÔNG AN", align="center", bold=True, gap_before=0.2),
+               Text("MINISTRY OF PUBLIC SECURITY", align="center", scale=0.8)], (24, 20), 760, 450, 20)
+    card.draw.ellipse((820, 260, 960, 400), outline=(200, 40, 40), width=5)
+    card.text([Text(line) for line in _mrz(who, expiry)], (40, 478), CARD_W - 60, 150, 28,
+              family="dejavu-sans-mono", spacing=1.25)
+    return card.finish()

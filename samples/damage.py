@@ -68,7 +68,7 @@ def apply_damage(image: np.ndarray, rng: random.Random, *, severity: float = 1.0
     info["noise_std"] = round(noise, 3)
 
     quality = round(90 - rng.uniform(0, 50) * severity)
-    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(scan, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    _, encoded = cv2.imencode(".jpg", cv2.cvtColor(scan, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     scan = cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     info["jpeg_quality"] = quality
 

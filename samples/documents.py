@@ -608,6 +608,18 @@ MENU_ITEMS = (("Phở bò tái", 55000), ("Bún chả Hà Nội", 50000), ("Cơm
               ("Sinh tố bơ", 40000), ("Chả giò", 45000), ("Gỏi cuốn tôm thịt", 40000), ("Mì Quảng", 50000))
 
 
+NOTICES = (
+    ("LỊCH CẮT NƯỚC", ("Để phục vụ công tác bảo dưỡng bể chứa, nước sinh hoạt sẽ tạm ngừng cung cấp từ "
+                       "8 giờ đến 17 giờ ngày {d}. Đề nghị các hộ chủ động dự trữ nước.")),
+    ("HỌP PHỤ HUYNH", ("Kính mời quý phụ huynh đến dự buổi họp cuối học kỳ vào lúc 7 giờ 30 phút ngày {d} "
+                       "tại phòng học của lớp.")),
+    ("TẬP LUYỆN BUỔI SÁNG", ("Từ ngày {d}, buổi tập sáng chuyển sang 5 giờ 30 phút tại sân nhà văn hóa. "
+                             "Hội viên mang theo thảm tập và nước uống.")),
+    ("VỆ SINH KHU VỰC", ("Ngày {d} toàn khu tổ chức tổng vệ sinh, phun thuốc diệt muỗi. Các hộ kinh doanh "
+                         "thu dọn hàng hóa trước 6 giờ sáng.")),
+)
+
+
 def other(rng: random.Random, lay: Layout, who: Person | None = None) -> Draft:
     kind = rng.choice(("letter", "invoice", "notice", "price_list"))
     when = random_date(rng, TODAY - timedelta(days=500), TODAY)
@@ -655,16 +667,7 @@ def other(rng: random.Random, lay: Layout, who: Person | None = None) -> Draft:
     elif kind == "notice":
         org = rng.choice(("BAN QUẢN LÝ TÒA NHÀ", "BAN ĐẠI DIỆN CHA MẸ HỌC SINH", "CÂU LẠC BỘ DƯỠNG SINH",
                           "BAN QUẢN LÝ CHỢ"))
-        event = rng.choice((
-            ("LỊCH CẮT NƯỚC", "Để phục vụ công tác bảo dưỡng bể chứa, nước sinh hoạt sẽ tạm ngừng cung cấp từ "
-             "8 giờ đến 17 giờ ngày {d}. Đề nghị các hộ chủ động dự trữ nước."),
-            ("HỌP PHỤ HUYNH", "Kính mời quý phụ huynh đến dự buổi họp cuối học kỳ vào lúc 7 giờ 30 phút ngày {d} "
-             "tại phòng học của lớp."),
-            ("TẬP LUYỆN BUỔI SÁNG", "Từ ngày {d}, buổi tập sáng chuyển sang 5 giờ 30 phút tại sân nhà văn hóa. "
-             "Hội viên mang theo thảm tập và nước uống."),
-            ("VỆ SINH KHU VỰC", "Ngày {d} toàn khu tổ chức tổng vệ sinh, phun thuốc diệt muỗi. Các hộ kinh doanh "
-             "thu dọn hàng hóa trước 6 giờ sáng."),
-        ))
+        event = rng.choice(NOTICES)
         blocks = [Text(org, align="center", bold=True), Text(upper(place.commune), align="center"),
                   Text("THÔNG BÁO", align="center", bold=True, scale=lay.title_scale, gap_before=1.0),
                   Text(f"V/v {event[0].lower()}", align="center", italic=True),

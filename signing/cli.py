@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ def register(commands: Any, bench: Any) -> None:
     verify.add_argument("--trust-root", type=Path, action="append", help="trusted root certificate (repeatable)")
     verify.add_argument("--expected-sha256", help="the hash recorded for this file in the dossier")
     verify.add_argument("--offline", action="store_true", help="never fetch revocation information")
+    verify.add_argument("--no-records", action="store_true",
+                        help="do not look the file's hash up in the dossier records")
     verify.add_argument("--at", metavar="DATETIME", type=_moment,
                         help="verify as of this ISO 8601 time, offline (what an auditor will see then)")
     verify.set_defaults(handler=_verify)
@@ -182,15 +185,43 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
 
     from signing.verify import verify_pdf
 
+    lookup = None if args.no_records or args.expected_sha256 else _records_lookup(settings)
     report = verify_pdf(
-        data, roots=roots, expected_sha256=args.expected_sha256, allow_fetching=not args.offline,
-        validation_time=args.at,
+        data, roots=roots, expected_sha256=args.expected_sha256, record_lookup=lookup,
+        allow_fetching=not args.offline, validation_time=args.at,
     )
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         _print_report(args.file, report)
     return report.exit_code
+
+
+def _records_lookup(settings: Settings) -> Callable[[str], bool | None] | None:
+    """``sha256 -> True`` when the records hold a certified copy or searchable PDF with that hash;
+    ``None`` (unknown) otherwise: a file sohoa has no record of is not thereby a forgery. Only an
+    existing database is consulted (never created or migrated by an auditor's check)."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    try:
+        from storage.db import open_database
+        from storage.records import find_by_sha256
+    except ImportError:
+        return None
+
+    def lookup(sha256: str) -> bool | None:
+        try:
+            db = open_database(url, upgrade=False)
+            try:
+                return True if find_by_sha256(db, sha256) else None
+            finally:
+                db.dispose()
+        except Exception:  # records unavailable: the signature verdict still stands
+            logging.getLogger(__name__).info("dossier records not available", exc_info=True)
+            return None
+
+    return lookup
 
 
 def _print_report(path: Path, report: Any) -> None:

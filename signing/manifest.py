@@ -28,6 +28,41 @@ from pipeline.errors import InputError
 from signing.keys import AgencySigner, Certificate, to_asn1
 from signing.verify import FAILED, INDETERMINATE, PASSED
 
+MANIFEST_VERSION = 1
+
+
+def build_manifest(
+    dossier_code: str,
+    objects: Mapping[str, str],
+    fields: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    created_at: datetime | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A manifest in the shape sohoa signs: ``objects`` maps object keys (or roles) to sha256 hex,
+    ``fields`` maps a document to its extracted fields. Text is NFC, so equal text is equal bytes."""
+    from pipeline.model import nfc
+
+    def norm(value: Any) -> Any:
+        if isinstance(value, str):
+            return nfc(value)
+        if isinstance(value, Mapping):
+            return {nfc(str(k)): norm(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [norm(v) for v in value]
+        return value
+
+    manifest: dict[str, Any] = {
+        "version": MANIFEST_VERSION,
+        "dossier": dossier_code,
+        "objects": dict(objects),
+        "fields": dict(fields or {}),
+        **extra,
+    }
+    if created_at is not None:
+        manifest["created_at"] = created_at.isoformat()
+    return norm(manifest)
+
 
 def canonical(manifest: Mapping[str, Any]) -> bytes:
     """RFC 8785 (JCS) bytes of ``manifest``: what is signed and what is stored."""

@@ -177,15 +177,31 @@ def stamp_form(pdf: pikepdf.Pdf, text: StampText) -> pikepdf.Stream:
     return form
 
 
-def apply_stamp(pdf: pikepdf.Pdf, text: StampText) -> tuple[float, float, float, float]:
-    """Draw the stamp at the bottom right of the last page; return its rectangle on that page
-    (in the page's unrotated user space)."""
+def _extend_page(page: pikepdf.Page, rotate: int, delta: float) -> None:
+    """Grow the page by ``delta`` points at the edge a reader sees at the bottom, so the stamp
+    gets a strip of its own and covers nothing of the original (a seal, a signature, a line)."""
+    index, sign = {0: (1, -1), 90: (2, 1), 180: (3, 1), 270: (0, -1)}[rotate]
+    crop = [float(v) for v in page.cropbox]
+    crop[index] += sign * delta
+    media = [float(v) for v in page.mediabox]
+    media[index] = min(media[index], crop[index]) if sign < 0 else max(media[index], crop[index])
+    page.obj.MediaBox = pikepdf.Array(media)
+    if "/CropBox" in page.obj:
+        page.obj.CropBox = pikepdf.Array(crop)
+
+
+def apply_stamp(pdf: pikepdf.Pdf, text: StampText, *, extend_page: bool = True) -> tuple[float, float, float, float]:
+    """Draw the stamp at the bottom right of the last page, in a strip added below the original
+    content (``extend_page``) or over it; return its rectangle (unrotated user space)."""
     page = pdf.pages[-1]
-    box = page.cropbox
-    llx, lly, urx, ury = (float(v) for v in box)
-    width, height = urx - llx, ury - lly
-    w, h = min(STAMP_WIDTH_PT, width - 2 * MARGIN_PT), min(STAMP_HEIGHT_PT, height - 2 * MARGIN_PT)
     rotate = int(page.obj.get("/Rotate", 0)) % 360
+    if rotate not in (0, 90, 180, 270):
+        rotate = 0
+    if extend_page:
+        _extend_page(page, rotate, STAMP_HEIGHT_PT + 2 * MARGIN_PT)
+    llx, lly, urx, ury = (float(v) for v in page.cropbox)
+    across, along = (urx - llx, ury - lly) if rotate in (0, 180) else (ury - lly, urx - llx)
+    w, h = min(STAMP_WIDTH_PT, across - 2 * MARGIN_PT), min(STAMP_HEIGHT_PT, along - 2 * MARGIN_PT)
     # Bottom right as the reader sees the page: which corner of the unrotated box that is.
     if rotate == 0:
         rect = (urx - MARGIN_PT - w, lly + MARGIN_PT, urx - MARGIN_PT, lly + MARGIN_PT + h)

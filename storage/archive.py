@@ -330,6 +330,40 @@ def write_blobs(
     return pdf_obj, cert_obj
 
 
+def _new_row(document: model.Document, pdf: StoredObject, **common: Any) -> Document:
+    """A record of a document never seen before."""
+    return Document(
+        doc_type=nfc(document.doc_type),
+        type_confidence=float(document.type_confidence),
+        personal_id=_personal_id(document),
+        fields=fields_json(document.fields),
+        pdf_key=pdf.key,
+        pdf_sha256=pdf.sha256,
+        pdf_size=pdf.size,
+        page_count=len(document.pages),
+        review_state=review_state_of(document),
+        reused_from_id=None,
+        **common,
+    )
+
+
+def _linked_row(earlier: Document, **common: Any) -> Document:
+    """A record that reuses an earlier one: its blob, type, fields and review (nobody reviews a paper twice)."""
+    return Document(
+        doc_type=earlier.doc_type,
+        type_confidence=earlier.type_confidence,
+        personal_id=earlier.personal_id,
+        fields=earlier.fields,
+        pdf_key=earlier.pdf_key,
+        pdf_sha256=earlier.pdf_sha256,
+        pdf_size=earlier.pdf_size,
+        page_count=earlier.page_count,
+        review_state=earlier.review_state,
+        reused_from_id=earlier.id,
+        **common,
+    )
+
+
 def archive_document(
     db: Database,
     store: ObjectStore,
@@ -382,46 +416,21 @@ def archive_document(
             use_earlier_blob = earlier is not None and (
                 earlier.pdf_sha256 == pdf_sha or (pdf_obj is None or store.exists(earlier.pdf_key))
             )
+            common = {
+                "dossier_id": drow.id,
+                "batch_id": batch_id,
+                "page_hashes": page_hashes,
+                "pages_sha256": pages_sha,
+                "source_keys": list(source_keys),
+            }
             if use_earlier_blob:
                 assert earlier is not None
-                row = Document(
-                    dossier_id=drow.id,
-                    batch_id=batch_id,
-                    doc_type=earlier.doc_type,
-                    type_confidence=earlier.type_confidence,
-                    personal_id=earlier.personal_id,
-                    fields=earlier.fields,
-                    pdf_key=earlier.pdf_key,
-                    pdf_sha256=earlier.pdf_sha256,
-                    pdf_size=earlier.pdf_size,
-                    page_count=earlier.page_count,
-                    page_hashes=page_hashes,
-                    pages_sha256=pages_sha,
-                    source_keys=list(source_keys),
-                    review_state=earlier.review_state,
-                    reused_from_id=earlier.id,
-                )
+                row = _linked_row(earlier, **common)
             else:
                 if pdf_obj is None:  # the earlier blob vanished between look-up and now: store ours
                     pdf_obj = store.put_bytes(document.pdf, PDF)
                     new_blobs = (*new_blobs, pdf_obj.key) if not pdf_obj.existed else new_blobs
-                row = Document(
-                    dossier_id=drow.id,
-                    batch_id=batch_id,
-                    doc_type=nfc(document.doc_type),
-                    type_confidence=float(document.type_confidence),
-                    personal_id=_personal_id(document),
-                    fields=fields_json(document.fields),
-                    pdf_key=pdf_obj.key,
-                    pdf_sha256=pdf_obj.sha256,
-                    pdf_size=pdf_obj.size,
-                    page_count=len(document.pages),
-                    page_hashes=page_hashes,
-                    pages_sha256=pages_sha,
-                    source_keys=list(source_keys),
-                    review_state=review_state_of(document),
-                    reused_from_id=None,
-                )
+                row = _new_row(document, pdf_obj, **common)
             session.add(row)
             session.flush()
             append_event(

@@ -31,8 +31,14 @@ class GcReport:
 
 
 def collect_garbage(
-    db: Database, store: ObjectStore, *, min_age: timedelta = timedelta(hours=1), dry_run: bool = False
+    db: Database,
+    store: ObjectStore,
+    *,
+    min_age: timedelta = timedelta(hours=1),
+    dry_run: bool = False,
+    actor: str = "gc",
 ) -> GcReport:
+    """Remove blobs no record points at and that are older than ``min_age``; the removal is audited."""
     keep = referenced_keys(db)
     cutoff = datetime.now(UTC) - min_age
     removed: list[str] = []

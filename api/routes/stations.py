@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from api.app import state_of
 from api.auth import Principal, Role, require
 from api.db import BatchStatus, api_batches, utcnow, write_lock
+from api.jobs import sync_from_records
 from api.schemas import BatchAccepted, BatchList, BatchOut, BatchState, Problem
 from api.uploads import ReceivedFile, UploadRefused, inspect_file, receive_multipart, remove_spool
 
@@ -161,6 +162,9 @@ def get_batch(batch_id: str, request: Request, principal: StationKey) -> BatchOu
         ).mappings().first()
     if row is None:
         raise HTTPException(404, f"no batch {batch_id} for station {principal.name}")
+    if row["status"] == BatchStatus.PROCESSING and (row["result"] or {}).get("mode") == "workers":
+        state = state_of(request)
+        row = sync_from_records(state.engine, state.records, row)
     return batch_out(row)
 
 

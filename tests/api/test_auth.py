@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from tests.api.conftest import Server, png, small_page
@@ -101,16 +98,29 @@ def test_keys_are_stored_hashed(server: Server) -> None:
         assert key.split("_")[2] not in stored
 
 
-def test_keys_create_command(tmp_path) -> None:
-    env = {"SOHOA_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    ok = subprocess.run([sys.executable, "-m", "pipeline.cli", "keys", "create", "--role", "station", "--name",
-                         "quay-01"], check=False, capture_output=True, text=True, env=env, timeout=60)
-    assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.strip().startswith("sohoa_") and len(ok.stdout.strip().splitlines()) == 1
-    bad = subprocess.run([sys.executable, "-m", "pipeline.cli", "keys", "create", "--role", "root", "--name", "x"],
-                         check=False, capture_output=True, text=True, env=env, timeout=60)
-    assert bad.returncode == 2
-    assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
-    listed = subprocess.run([sys.executable, "-m", "pipeline.cli", "keys", "list"], check=False, capture_output=True, text=True,
-                            env=env, timeout=60)
-    assert "quay-01" in listed.stdout and ok.stdout.strip() not in listed.stdout
+def test_keys_create_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.cli import main
+
+    assert main(["keys", "create", "--role", "station", "--name", "quay-01"]) == 0
+    out = capsys.readouterr()
+    key = out.out.strip()
+    assert key.startswith("sohoa_") and len(out.out.strip().splitlines()) == 1 and "shown once" in out.err
+    assert main(["keys", "create", "--role", "station", "--name", "with space"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as stopped:  # argparse refuses an unknown role
+        main(["keys", "create", "--role", "root", "--name", "x"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert main(["keys", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "quay-01" in listed and key not in listed
+    assert main(["keys", "revoke", "999"]) == 2
+
+
+def test_serve_on_a_busy_port_is_one_line_exit_2(server: Server, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.cli import main
+
+    port = server.url.rsplit(":", 1)[1]
+    assert main(["serve", "--port", port]) == 2
+    assert capsys.readouterr().err.strip() == f"sohoa: error: cannot listen on 127.0.0.1:{port}: Address already in use"

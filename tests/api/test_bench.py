@@ -6,11 +6,13 @@ import pytest
 
 from api.bench import run_bench
 from pipeline.settings import load_settings
+from tests.api.conftest import small_page
 
 
 def test_concurrent_stations_each_batch_processed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOHOA_WORKERS", "1")
-    figures = run_bench(load_settings(), stations=4, uploads=1, wait=True, timeout=150)
+    tiny = small_page(5)[:320, :600]
+    figures = run_bench(load_settings(), stations=4, uploads=1, wait=True, timeout=150, pages=[tiny])
     print(figures)
     assert figures["errors_5xx"] == 0
     assert figures["statuses"] == {"200": 4, "202": 4}  # each retry answered with its first batch

@@ -14,12 +14,12 @@ from pipeline.cli import main
 
 def test_generate_writes_files_with_ground_truth(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "out"
-    code = main(["samples", "generate", str(out), "--count", "3", "--seed", "4", "--types", "other", "cccd",
-                 "application_form", "--damage", "0.3"])
+    code = main(["samples", "generate", str(out), "--count", "3", "--seed", "3", "--types", "other", "cccd",
+                 "application_form", "--damage", "0"])
     assert code == 0
     assert "wrote 3" in capsys.readouterr().out
     images = sorted(p for p in out.iterdir() if p.suffix in (".png", ".pdf"))
-    assert [p.stem for p in images] == ["0000-other", "0001-cccd", "0002-application_form"]
+    assert [p.name for p in images] == ["0000-other.png", "0001-cccd.png", "0002-application_form.pdf"]
     for path in images:
         gt = json.loads(path.with_suffix(".gt.json").read_text(encoding="utf-8"))
         text = path.with_suffix(".gt.txt").read_text(encoding="utf-8")

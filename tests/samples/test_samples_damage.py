@@ -25,7 +25,7 @@ def test_zero_severity_is_a_clean_copy() -> None:
 def test_damage_is_bounded_and_reproducible() -> None:
     page = _page()
     rotations = set()
-    for seed in range(25):
+    for seed in range(12):
         out, info = apply_damage(page, random.Random(seed))
         again, info2 = apply_damage(page, random.Random(seed))
         assert info == info2 and np.array_equal(out, again)
@@ -36,11 +36,13 @@ def test_damage_is_bounded_and_reproducible() -> None:
         assert upright.shape == page.shape
         # Still legible: the ink stays far darker than the paper.
         assert out.dtype == np.uint8 and float(upright[600:700].mean()) > 120
-    assert 0 in rotations and len(rotations) > 1
+    assert 0 in rotations
 
 
-def test_no_rotation_when_not_allowed() -> None:
+def test_rotation_only_when_allowed() -> None:
     page = _page()
-    for seed in range(20):
+    turned = {apply_damage(page, random.Random(seed))[1]["rotation"] for seed in range(30)}
+    assert turned - {0}, "no page was ever turned"
+    for seed in range(8):
         out, info = apply_damage(page, random.Random(seed), allow_rotation=False)
         assert info["rotation"] == 0 and out.shape == page.shape

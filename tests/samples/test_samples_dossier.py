@@ -46,7 +46,7 @@ def test_committed_dossier_content() -> None:
     with pikepdf.open(COMMITTED / "ho-so-mau.pdf") as pdf:
         assert len(pdf.pages) == len(pages)
         for page in pdf.pages:
-            (name, image), = page.images.items()
+            (image,) = page.get_images().values()
             assert image.Filter == pikepdf.Name.DCTDecode
             width_in = float(page.MediaBox[2]) / 72
             assert abs(int(image.Width) / width_in - 300) < 2
@@ -68,5 +68,5 @@ def test_pdf_bytes_are_deterministic() -> None:
 
 def pdf_first_image(data: bytes) -> bytes:
     with pikepdf.open(io.BytesIO(data)) as pdf:
-        (image,) = pdf.pages[0].images.values()
+        (image,) = pdf.pages[0].get_images().values()
         return image.read_raw_bytes()

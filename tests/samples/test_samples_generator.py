@@ -141,21 +141,20 @@ def test_same_seed_same_document() -> None:
     b = generate_document("birth_certificate", random.Random(7), damage=1.0)
     assert a.fields == b.fields and a.text == b.text and a.damage == b.damage and a.layout == b.layout
     assert all(np.array_equal(x, y) for x, y in zip(a.pages, b.pages, strict=True))
-    c = generate_document("birth_certificate", random.Random(8), damage=1.0)
+    c = generate_document("birth_certificate", random.Random(8), damage=0.0)
     assert c.fields != a.fields
 
 
 def test_damaged_pages_record_their_damage() -> None:
-    rotated = 0
-    for seed in range(6):
+    for seed in range(3):
         doc = generate_document("death_certificate", random.Random(seed), layout=seed % 5)
         (info,) = doc.damage
         assert abs(info["skew_deg"]) <= 5 and 40 <= info["jpeg_quality"] <= 90
         h, w = doc.clean_pages[0].shape[:2]
         expected = (w, h) if info["rotation"] in (90, 270) else (h, w)
         assert doc.pages[0].shape[:2] == expected
-        rotated += info["rotation"] != 0
-        assert not np.array_equal(doc.pages[0], doc.clean_pages[0]) if info["rotation"] == 0 else True
+        if info["rotation"] == 0:
+            assert not np.array_equal(doc.pages[0], doc.clean_pages[0])
 
 
 def test_unknown_type_or_layout_is_an_input_error() -> None:

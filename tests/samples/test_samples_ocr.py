@@ -9,9 +9,9 @@ import shutil
 import pytest
 
 pytesseract = pytest.importorskip("pytesseract")
-from rapidfuzz.distance import Levenshtein  # noqa: E402
+from rapidfuzz.distance import Levenshtein
 
-from samples.generator import generate_document  # noqa: E402
+from samples.generator import generate_document
 
 
 def _squash(text: str) -> str:

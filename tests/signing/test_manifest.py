@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from signing.manifest import canonical, sign_manifest, verify_manifest
+from signing.manifest import build_manifest, canonical, sign_manifest, verify_manifest
 from signing.verify import FAILED, INDETERMINATE, PASSED
 
 MANIFEST = {
@@ -46,3 +46,14 @@ def test_non_canonical_bytes_are_noted(dev_signer, dev_roots):
     report = verify_manifest(pretty, cms, dev_roots)
     assert report.status == FAILED  # not the signed bytes
     assert not report.canonical
+
+
+def test_build_manifest_normalises_text(dev_signer, dev_roots):
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "NGUYỄN VĂN AN")
+    manifest = build_manifest("H99-0001", {"sha256/ab/cd/x": "ab" * 32},
+                              {"doc-1": {"full_name": decomposed}})
+    assert manifest["fields"]["doc-1"]["full_name"] == unicodedata.normalize("NFC", decomposed)
+    report = verify_manifest(canonical(manifest), sign_manifest(manifest, dev_signer), dev_roots)
+    assert report.status == PASSED

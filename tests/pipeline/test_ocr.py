@@ -1,0 +1,64 @@
+"""OCR: text, word boxes in the upright original's frame, confidences, NFC, parallel pages."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+from pipeline.cleanup import to_grey
+from pipeline.ingest import read_source
+from pipeline.ocr_bench import Damage
+from pipeline.pagework import process_page, process_pages
+
+
+def cer(got: str, truth: str) -> float:
+    return Levenshtein.distance(got, truth) / max(1, len(truth))
+
+
+def test_damaged_upside_down_page_is_read(make_page) -> None:
+    damage = Damage(rotation=180, skew_deg=-2.2, light=0.6, blur=0.9, noise=10, jpeg_quality=65)
+    page, truth = make_page(11, damage, lines=4)
+    done = process_page(page, lang="vie")
+    assert done.rotation == 180
+    assert cer(done.text, truth) < 0.02, done.text
+    assert done.text == unicodedata.normalize("NFC", done.text)
+    assert 0.7 < done.mean_confidence <= 1.0
+    assert [w.line for w in done.words] == sorted(w.line for w in done.words)
+    assert max(w.line for w in done.words) == len(truth.splitlines()) - 1
+    # Boxes are in the upright original's pixel frame: each one is darker than around it.
+    grey = to_grey(done.image).astype(float)
+    h, w = grey.shape
+    for word in done.words:
+        box = word.box
+        assert 0 <= box.left < box.right <= w and 0 <= box.top < box.bottom <= h
+        inside = grey[box.top : box.bottom, box.left : box.right].mean()
+        m = box.height
+        around = grey[max(0, box.top - m) : box.bottom + m, max(0, box.left - m) : box.right + m]
+        assert inside < (around.sum() - inside * box.width * box.height) / (around.size - box.width * box.height) - 8
+
+
+def test_word_boxes_follow_the_deskew(make_page) -> None:
+    page, truth = make_page(12, Damage(rotation=90, skew_deg=3.0), lines=3)
+    done = process_page(page, lang="vie")
+    first = truth.split()[0]
+    word = next(w for w in done.words if w.text == first)
+    # The first word of the first line sits near the upright page's top left margin.
+    h, w = done.image.shape[:2]
+    assert word.box.left < 0.25 * w and word.box.top < 0.45 * h
+
+
+def test_born_digital_pages_skip_ocr(resources: Path) -> None:
+    pages = read_source(resources / "link.pdf")
+    done = process_page(pages[0])
+    assert done is pages[0]
+
+
+def test_pages_in_parallel_keep_their_order(make_page) -> None:
+    made = [make_page(seed, Damage(skew_deg=1.0), lines=1) for seed in (13, 14, 15)]
+    done = process_pages([p for p, _ in made], lang="vie", workers=2)
+    assert [p.index for p in done] == [p.index for p, _ in made]
+    for page, (_, truth) in zip(done, made, strict=True):
+        assert cer(page.text, truth) < 0.05
