@@ -65,7 +65,8 @@ class AppState:
         self.settings = settings
         self.api = api_settings
         self.engine = engine_for(settings.resolved_database_url)
-        self.runner = JobRunner(settings, jobs=api_settings.jobs, niceness=api_settings.job_niceness)
+        self.runner = JobRunner(settings, jobs=api_settings.jobs, niceness=api_settings.job_niceness,
+                                spool=api_settings.spool(settings))
         self._records: Any = None
         self._store: Any = None
         self._signer: Any = None

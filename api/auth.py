@@ -179,7 +179,7 @@ def require(*roles: Role):
     def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in allowed:
             names = " or ".join(sorted(r.value for r in allowed))
-            raise HTTPException(403, f"this needs a {names} key; yours is a {principal.role.value} key")
+            raise HTTPException(403, f"this needs a key of role {names}; yours is of role {principal.role.value}")
         return principal
 
     return dependency

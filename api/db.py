@@ -96,6 +96,19 @@ api_batches = Table(
 )
 
 
+api_copy_requests = Table(
+    "api_copy_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("caller", String(64), nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("document_id", Integer, nullable=False),
+    Column("copy_id", Integer, nullable=False),
+    Column("created", _UTC, nullable=False, default=utcnow),
+    UniqueConstraint("caller", "idempotency_key", name="uq_api_copy_requests_caller_key"),
+)
+
+
 class BatchStatus:
     QUEUED = "queued"
     PROCESSING = "processing"

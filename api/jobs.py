@@ -49,8 +49,9 @@ def _noop(_: object) -> None:
 class JobRunner:
     """A small pool of job processes; ``submit`` never blocks the caller."""
 
-    def __init__(self, settings: Settings, *, jobs: int = 1, niceness: int = 10) -> None:
+    def __init__(self, settings: Settings, *, jobs: int = 1, niceness: int = 10, spool: Path | None = None) -> None:
         self.settings = settings
+        self.spool = spool
         self.jobs = max(1, jobs)
         self.niceness = niceness
         self._pool: ProcessPoolExecutor | None = None
@@ -103,7 +104,17 @@ class JobRunner:
             ).scalars().all()
         for batch_id in ids:
             self.submit(batch_id)
+        self._remove_orphan_spools(set(ids))
         return len(ids)
+
+    def _remove_orphan_spools(self, live: set[str]) -> None:
+        """Spool folders of uploads cut short by a crash (no batch row points at them)."""
+        if self.spool is None or not self.spool.is_dir():
+            return
+        for entry in self.spool.iterdir():
+            if entry.name not in live:
+                log.info("removing the spool of an unfinished upload: %s", entry.name)
+                remove_spool(entry)
 
     def shutdown(self) -> None:
         """Stop at once: a batch cut short is still ``processing`` in its row and is queued again

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -307,12 +308,12 @@ def _certify_all(documents: Sequence[Document], dossier: Dossier, settings: Sett
     signer = load_signer(settings)
     copies = []
     now = datetime.now(UTC)
-    for number, document in enumerate(documents, start=1):
+    for document in documents:
         assert document.pdf is not None and document.sha256 is not None
         stamp = StampInfo(
             agency=settings.agency,
             officer=settings.certifying_officer,
-            certification_number=certification_number(dossier.code, number, document.sha256, now),
+            certification_number=certification_number(now),
             signed_at=now,
             qr_payload=result_qr_payload(
                 dossier_code=dossier.code,
@@ -327,9 +328,13 @@ def _certify_all(documents: Sequence[Document], dossier: Dossier, settings: Sett
     return copies
 
 
-def certification_number(dossier_code: str, number: int, sha256: str, when: datetime) -> str:
-    """A certification number unique to the document and day: readable, and traceable to the file."""
-    return f"CT-{when:%Y%m%d}-{sha256[:8].upper()}-{number:02d}"
+def certification_number(when: datetime) -> str:
+    """A certification number for the register of certified copies: the day, then 32 random bits.
+
+    Random rather than derived from the document, so the same document certified twice gets two
+    numbers, as two entries in a paper register would.
+    """
+    return f"CT-{when:%Y%m%d}-{secrets.token_hex(4).upper()}"
 
 
 def _store_sources(

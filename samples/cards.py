@@ -73,7 +73,7 @@ def cccd(rng: random.Random, lay: Layout, who: Person | None = None) -> Draft:
         pages = (_stack_cards([front[0], back[0]], front[1] + back[1], rng),)
     else:
         pages = (_photocopy(front, back, rng, enlarge=1.4 if lay.index == 4 else 1.0),)
-    return Draft(fields, pages)
+    return Draft(fields, pages, qr_payloads=(qr_payload(who, issued),))
 
 
 # --- composition -------------------------------------------------------------------------------------
@@ -107,7 +107,8 @@ def _stack_cards(images: list[np.ndarray], lines: list[str], rng: random.Random)
 
 
 def _photocopy(front: RenderedPage, back: RenderedPage, rng: random.Random, enlarge: float) -> RenderedPage:
-    """Front above back on an A4 sheet, copied in grey as a photocopier does."""
+    """Front above back on an A4 sheet, copied in grey as a photocopier does; most such copies
+    handed in carry a commune's certification stamp below the cards."""
     page = Image.new("RGB", (2480, 3508), (255, 255, 255))
     w, h = round(CARD_W * enlarge), round(CARD_H * enlarge)
     x = (2480 - w) // 2 + rng.randint(-120, 120)
@@ -118,7 +119,42 @@ def _photocopy(front: RenderedPage, back: RenderedPage, rng: random.Random, enla
         grey = card.convert("L").point(lambda v: max(0, min(255, int((v - 40) * 1.25))))
         page.paste(grey.convert("RGB"), (x, y))
         y += h + rng.randint(120, 260)
-    return np.asarray(page), front[1] + back[1]
+    lines = front[1] + back[1]
+    if rng.random() < 0.7 and y < 3508 - 900:
+        stamp, stamp_lines = _certification_stamp(rng)
+        sx = rng.randint(250, 2480 - stamp.shape[1] - 200)
+        region = page.crop((sx, y, sx + stamp.shape[1], y + stamp.shape[0]))
+        page.paste(ImageChops.darker(region, Image.fromarray(stamp)), (sx, y))
+        lines += stamp_lines
+    return np.asarray(page), lines
+
+
+STAMP_INK = (150, 30, 90)  # the purple-red of a rubber stamp pad
+
+
+def _certification_stamp(rng: random.Random) -> RenderedPage:
+    """"Chứng thực bản sao đúng với bản chính": a boxed rubber stamp, a number, a date and a signature."""
+    day = random_date(rng, TODAY.replace(year=TODAY.year - 1), TODAY)
+    commune = facts.place(rng, day, commune_only=True)
+    blocks = [
+        Text("CHỨNG THỰC BẢN SAO ĐÚNG VỚI BẢN CHÍNH", align="center", bold=True),
+        Text(f"Số chứng thực: {rng.randint(1, 9999)}    Quyển số: {rng.randint(1, 9):02d}/{day.year}-SCT/BS",
+             align="center", scale=0.9),
+        Text(f"{commune.commune.split(' ', 1)[1]}, {facts.vn_date_line(day)}", align="center", italic=True,
+             scale=0.9, gap_before=0.35),
+        Text("CÔNG CHỨC TƯ PHÁP - HỘ TỊCH" if rng.random() < 0.5 else "KT. CHỦ TỊCH", align="center", bold=True,
+             scale=0.9, gap_before=0.2),
+        Text(facts.full_name(rng, rng.choice(("Nam", "Nữ"))), align="center", bold=True, gap_before=2.6),
+    ]
+    spec = PageSpec(blocks=tuple(blocks), width=1500, height=640, margins=(30, 24, 30, 10), family="dejavu-serif",
+                    size=42, spacing=1.35, ink=STAMP_INK)
+    image, rows = render_page_rows(spec, rng)
+    stamp = Image.fromarray(image)
+    draw = ImageDraw.Draw(stamp)
+    bottom = round(rows[1][0] + spec.size * 0.45)  # the box holds the stamp's first two lines
+    draw.rectangle((8, 8, 1492, bottom), outline=STAMP_INK, width=5)
+    draw.line((560, 470, 700, 420, 760, 480, 900, 430, 940, 470), fill=(30, 40, 120), width=5)
+    return np.asarray(stamp), [line for _, line in rows]
 
 
 class _Card:

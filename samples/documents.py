@@ -39,6 +39,7 @@ class Draft:
 
     fields: dict[str, str]
     pages: tuple[RenderedPage, ...]
+    qr_payloads: tuple[str, ...] = ()  # texts of QR codes printed on the pages (CCCD), in page order
 
 
 BLACK = (22, 22, 24)
@@ -51,7 +52,8 @@ def ink(rng: random.Random) -> tuple[int, int, int]:
 
 def page_spec(lay: Layout, blocks: Sequence[Block], rng: random.Random, **kw) -> PageSpec:
     return PageSpec(blocks=tuple(blocks), family=lay.family, size=size_px(lay.size_pt), spacing=lay.spacing,
-                    field_mode=lay.field_mode, margins=lay.margins, ink=kw.pop("ink", None) or ink(rng),
+                    field_mode=lay.field_mode, label_col=0.42 if lay.index == 4 else 0.36, margins=lay.margins,
+                    ink=kw.pop("ink", None) or ink(rng),
                     frame=kw.pop("frame", False), **kw)
 
 
@@ -193,7 +195,10 @@ def birth_certificate(rng: random.Random, lay: Layout, who: Person | None = None
     if lay.date_words:
         blocks.insert(len(blocks) - len(child) + 2, Text(f"({date_words(who.birth.day, who.birth.month, who.birth.year)})",
                                                          italic=True, indent=60))
-    for key, parent in (("mother_name", mother), ("father_name", father)):
+    parents = (("mother_name", mother), ("father_name", father))
+    if registered.year < 2016:  # forms before the 2014 Civil Status Law listed the father first
+        parents = parents[::-1]
+    for key, parent in parents:
         items = [(key, label(lay, key), parent.upper_name),
                  ("birth_year", label(lay, "birth_year"), str(parent.birth.year)),
                  ("ethnicity", label(lay, "ethnicity"), parent.ethnicity),
@@ -621,7 +626,7 @@ NOTICES = (
 
 
 def other(rng: random.Random, lay: Layout, who: Person | None = None) -> Draft:
-    kind = rng.choice(("letter", "invoice", "notice", "price_list"))
+    kind = rng.choice(("letter", "invoice", "notice", "price_list", "electricity_bill", "prescription"))
     when = random_date(rng, TODAY - timedelta(days=500), TODAY)
     person_a = who or facts.person(rng)
     place = facts.place(rng, when, street=True)
@@ -677,6 +682,10 @@ def other(rng: random.Random, lay: Layout, who: Person | None = None) -> Draft:
                   Text("Trân trọng thông báo!", italic=True, indent=80, gap_before=0.3),
                   Text(org.title(), align="right", bold=True, gap_before=1.0),
                   Text(person_a.name, align="right", gap_before=1.6)]
+    elif kind == "electricity_bill":
+        blocks = _electricity_bill(rng, lay, person_a, place, when)
+    elif kind == "prescription":
+        blocks = _prescription(rng, lay, person_a, place, when)
     else:
         shop = f"QUÁN {upper(rng.choice(BUSINESS_WORDS))}"
         chosen = rng.sample(MENU_ITEMS, rng.randint(6, 10))
@@ -689,3 +698,72 @@ def other(rng: random.Random, lay: Layout, who: Person | None = None) -> Draft:
                   Text("Giá trên đã bao gồm thuế giá trị gia tăng.", italic=True, gap_before=0.5)]
     return Draft({}, render(lay, [blocks], rng))
 
+
+
+def _electricity_bill(rng: random.Random, lay: Layout, who: Person, place: facts.Place, when: date) -> list[Block]:
+    """A household electricity bill: often handed in as proof of address, yet not an administrative paper."""
+    old = rng.randint(1000, 30000)
+    used = rng.randint(60, 650)
+    tiers = ((50, 1893), (50, 1956), (100, 2271), (100, 2860), (100, 3197), (10**6, 3302))
+    rows, left, total = [], used, 0
+    for n, (size, price) in enumerate(tiers, 1):
+        if left <= 0:
+            break
+        kwh = min(size, left)
+        left -= kwh
+        total += kwh * price
+        rows.append((f"Bậc {n}", str(kwh), group_thousands(price), group_thousands(kwh * price)))
+    vat = round(total * 0.08)
+    start = (when.replace(day=1) - timedelta(days=1)).replace(day=rng.randint(10, 20))
+    return [Text("TỔNG CÔNG TY ĐIỆN LỰC", align="center", bold=True),
+            Text(f"CÔNG TY ĐIỆN LỰC {upper(place.province.split(' ', 1)[1])}", align="center"),
+            Text("HÓA ĐƠN GTGT (TIỀN ĐIỆN)", align="center", bold=True, scale=lay.title_scale, gap_before=0.8),
+            Text(f"Kỳ: {when.month}/{when.year} từ ngày {dmy(start)} đến ngày {dmy(when)}", align="center",
+                 italic=True),
+            Field("Khách hàng:", who.upper_name, gap_before=0.5),
+            Field("Địa chỉ:", place.line, bold_value=False),
+            Field("Mã khách hàng:", f"PE{rng.randint(10, 99)}000{rng.randint(100000, 999999)}", bold_value=False),
+            Pair(Field("Chỉ số cũ:", str(old), bold_value=False), Field("Chỉ số mới:", str(old + used),
+                                                                       bold_value=False)),
+            Field("Điện năng tiêu thụ:", f"{used} kWh"),
+            Table(("Bậc", "Sản lượng (kWh)", "Đơn giá", "Thành tiền"), tuple(rows), (0.2, 0.26, 0.24, 0.3),
+                  ("left", "right", "right", "right")),
+            Field("Thuế GTGT 8%:", f"{group_thousands(vat)} đồng", bold_value=False, gap_before=0.3),
+            Field("Tổng cộng tiền thanh toán:", f"{group_thousands(total + vat)} đồng"),
+            Text(f"Số tiền viết bằng chữ: {number_words(total + vat).capitalize()} đồng", italic=True),
+            Text("Quý khách vui lòng thanh toán trong vòng 7 ngày kể từ ngày nhận được thông báo.", scale=0.9,
+                 gap_before=0.6)]
+
+
+MEDICINES = (("Paracetamol 500mg", "viên", "Uống 1 viên khi sốt, cách nhau 6 giờ"),
+             ("Amoxicillin 500mg", "viên", "Uống 2 viên/ngày, sáng 1 viên, tối 1 viên sau ăn"),
+             ("Vitamin C 500mg", "viên", "Uống 1 viên/ngày sau ăn sáng"),
+             ("Omeprazol 20mg", "viên", "Uống 1 viên trước ăn sáng 30 phút"),
+             ("Siro ho Bảo Thanh", "chai", "Uống 10 ml/lần, ngày 3 lần"),
+             ("Loratadin 10mg", "viên", "Uống 1 viên buổi tối"),
+             ("Oresol", "gói", "Pha 1 gói với 200 ml nước, uống trong ngày"))
+
+
+def _prescription(rng: random.Random, lay: Layout, who: Person, place: facts.Place, when: date) -> list[Block]:
+    """A clinic's prescription ("đơn thuốc"): shares the word "đơn" with application forms."""
+    clinic = rng.choice(("PHÒNG KHÁM ĐA KHOA", "BỆNH VIỆN ĐA KHOA", "TRẠM Y TẾ"))
+    age = when.year - who.birth.year
+    blocks: list[Block] = [
+        Text(f"{clinic} {upper(place.commune.split(' ', 1)[1])}", bold=True),
+        Text(f"Địa chỉ: {place.line}", scale=0.9),
+        Text("ĐƠN THUỐC", align="center", bold=True, scale=lay.title_scale, gap_before=0.8),
+        Field("Họ tên người bệnh:", who.upper_name, gap_before=0.4),
+        Pair(Field("Tuổi:", str(age), bold_value=False), Field("Giới tính:", who.sex, bold_value=False)),
+        Field("Chẩn đoán:", rng.choice(("Viêm họng cấp", "Cảm cúm", "Viêm dạ dày", "Viêm mũi dị ứng",
+                                         "Rối loạn tiêu hóa")), bold_value=False),
+        Text("Thuốc điều trị:", bold=True, gap_before=0.3),
+    ]
+    for n, (name, unit, usage) in enumerate(rng.sample(MEDICINES, rng.randint(2, 4)), 1):
+        blocks.append(Text(f"{n}. {name}    Số lượng: {rng.randint(5, 30)} {unit}", indent=40))
+        blocks.append(Text(usage, italic=True, indent=100, scale=0.95))
+    blocks += [Text(f"Lời dặn: {rng.choice(('Tái khám sau 7 ngày', 'Uống nhiều nước, nghỉ ngơi', 'Ăn nhẹ, tránh đồ cay'))}.",
+                    gap_before=0.4),
+               Text(f"Ngày {dmy(when)}", align="right", italic=True, gap_before=0.5),
+               Text("Bác sĩ khám bệnh", align="right", bold=True),
+               Text(f"BS. {facts.full_name(rng, rng.choice(('Nam', 'Nữ')))}", align="right", gap_before=2.2)]
+    return blocks

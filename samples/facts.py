@@ -80,9 +80,12 @@ def weighted(rng: random.Random, items: tuple[tuple[str, int], ...]) -> str:
 
 
 def random_date(rng: random.Random, start: date, end: date) -> date:
-    """A day in ``[start, end]``; an empty range collapses to ``start``."""
+    """A day in ``[start, end]``; an empty range collapses to ``end``, so a date never passes its
+    upper bound (usually today) even for a person too young for the event."""
     span = (end - start).days
-    return start + timedelta(days=rng.randint(0, max(span, 0)))
+    if span < 0:
+        return end
+    return start + timedelta(days=rng.randint(0, span))
 
 
 def add_years(day: date, years: int) -> date:

@@ -85,11 +85,12 @@ class SampleDocument:
     fields: dict[str, str]  # ground truth, contract names and normalisation
     text: str  # ground-truth text, pages separated by "\f", lines by "\n"
     damage: tuple[dict, ...]  # per page what was applied (see samples.damage.apply_damage)
+    qr_payloads: tuple[str, ...] = ()  # texts of the QR codes printed on the pages (CCCD cards)
 
     def ground_truth(self) -> dict:
         """What ``.gt.json`` holds (the pixels aside)."""
         return {"doc_type": self.doc_type, "layout": self.layout, "pages": len(self.pages),
-                "fields": self.fields, "damage": list(self.damage)}
+                "fields": self.fields, "qr_payloads": list(self.qr_payloads), "damage": list(self.damage)}
 
 
 def _check_type(doc_type: str) -> None:
@@ -124,7 +125,7 @@ def finish(doc_type: str, layout: int, draft: Draft, rng: random.Random, *, dama
     text = "\f".join("\n".join(lines) for _, lines in draft.pages)
     return SampleDocument(doc_type=doc_type, layout=layout, pages=tuple(scans),
                           clean_pages=tuple(image for image, _ in draft.pages), fields=dict(draft.fields),
-                          text=text, damage=tuple(applied))
+                          text=text, damage=tuple(applied), qr_payloads=draft.qr_payloads)
 
 
 def _document_rng(seed: int, index: int) -> random.Random:

@@ -29,10 +29,12 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator import ValidationContext
 
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError, ExternalToolError, InputError
 from pipeline.model import CertifiedCopy, nfc
 from signing.keys import AgencySigner, Certificate, to_asn1
 from signing.normalize import prepare
@@ -111,7 +113,9 @@ def choose_level(signer: AgencySigner, tsa_url: str | None) -> Level:
 
 
 def _validation_context(signer: AgencySigner, roots: Sequence[Certificate] | None) -> ValidationContext:
-    anchors = [to_asn1(c) for c in roots] if roots else [c for c in signer.chain if c.subject == c.issuer]
+    # Anchors only steer which OCSP/CRL answers get collected and embedded; the verdict on them is
+    # the verifier's, against its own roots. So the signer's own root counts here too.
+    anchors = [to_asn1(c) for c in roots or ()] + [c for c in signer.chain if c.subject == c.issuer]
     if not anchors:
         raise ConfigError("B-LT needs a trust root: the signer chain does not reach a root; configure trust roots")
     return ValidationContext(
@@ -172,20 +176,15 @@ async def async_certify_copy(
         new_field_spec=fields.SigFieldSpec(sig_field_name=FIELD_NAME),
     )
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(prepared), strict=True)
-    except Exception as exc:  # qpdf wrote it, so this is a bug or a very odd file
-        raise InputError(f"the PDF cannot be prepared for signing: {exc}") from exc
-    output = io.BytesIO()
-    try:
-        await pdf_signer.async_sign_pdf(
-            writer,
-            output=output,
-            bytes_reserved=RESERVED_WITH_TS if timestamper else RESERVED_B_B,
-        )
+        signed = await _sign(pdf_signer, prepared, RESERVED_WITH_TS if timestamper else RESERVED_B_B)
+    except SigningError as exc:
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise ConfigError(f"cannot sign ({level}): {exc}{cause}") from exc
+    except TimestampRequestError as exc:
+        raise ExternalToolError(f"the timestamp authority {tsa_url} failed: {exc}") from exc
     finally:
         if meta.validation_context is not None:
             await _release(meta.validation_context)
-    signed = output.getvalue()
     timestamp = _signature_timestamp(signed) if timestamper else None
     log.info(
         "certified copy %s: %s, %d bytes, signer %s",
@@ -233,6 +232,26 @@ def certify_copy(
 
     asyncio.run(run())
     return result[0]
+
+
+async def _sign(pdf_signer: signers.PdfSigner, prepared: bytes, reserved: int) -> bytes:
+    """Sign into a fixed-size placeholder; if the CMS turns out bigger (a long chain, a large
+    timestamp token), sign again letting pyHanko size it with a dry run."""
+    for attempt in (reserved, None):
+        try:
+            writer = IncrementalPdfFileWriter(io.BytesIO(prepared), strict=True)
+        except Exception as exc:  # qpdf wrote it, so this is a bug or a very odd file
+            raise InputError(f"the PDF cannot be prepared for signing: {exc}") from exc
+        output = io.BytesIO()
+        try:
+            await pdf_signer.async_sign_pdf(writer, output=output, bytes_reserved=attempt)
+        except SigningError as exc:
+            if attempt is None or "larger than expected" not in str(exc):
+                raise
+            log.info("signature placeholder of %d bytes too small; signing again with a measured one", attempt)
+            continue
+        return output.getvalue()
+    raise AssertionError("unreachable")
 
 
 async def _release(context: ValidationContext) -> None:

@@ -72,17 +72,15 @@ def canonical(manifest: Mapping[str, Any]) -> bytes:
         raise InputError(f"manifest cannot be canonicalised as JSON: {exc}") from exc
 
 
+async def async_sign_manifest(manifest: Mapping[str, Any], signer: AgencySigner) -> bytes:
+    """Async form of :func:`sign_manifest`."""
+    content_info = await signer.signer.async_sign_general_data(canonical(manifest), "sha256", detached=True)
+    return content_info.dump()
+
+
 def sign_manifest(manifest: Mapping[str, Any], signer: AgencySigner) -> bytes:
     """Detached CMS (DER) over the canonical JSON of ``manifest``."""
-    data = canonical(manifest)
-    result: list[bytes] = []
-
-    async def run() -> None:
-        content_info = await signer.signer.async_sign_general_data(data, "sha256", detached=True)
-        result.append(content_info.dump())
-
-    asyncio.run(run())
-    return result[0]
+    return asyncio.run(async_sign_manifest(manifest, signer))
 
 
 @dataclass(frozen=True)
@@ -126,6 +124,13 @@ def verify_manifest(
     The signature is checked over the exact bytes given; if they are not in canonical form the
     report says so (a re-serialised manifest is not what was signed, even if equal as JSON).
     """
+    return asyncio.run(async_verify_manifest(manifest_json, cms_der, roots, allow_fetching=allow_fetching))
+
+
+async def async_verify_manifest(
+    manifest_json: bytes, cms_der: bytes, roots: Sequence[Certificate], *, allow_fetching: bool = True
+) -> ManifestReport:
+    """Async form of :func:`verify_manifest`."""
     sha256 = hashlib.sha256(manifest_json).hexdigest()
     messages: list[str] = []
     is_canonical = False
@@ -144,32 +149,23 @@ def verify_manifest(
             status=FAILED, reasons=[AdESFailure.FORMAT_FAILURE.name], sha256=sha256,
             messages=messages + [f"the signature is not readable CMS: {exc}"],
         )
-    result: list[Any] = []
-
-    async def run() -> None:
-        context = ValidationContext(
-            trust_roots=[to_asn1(c) for c in roots], allow_fetching=allow_fetching, revocation_mode="hard-fail"
-        )
-        try:
-            result.append(
-                await async_validate_detached_cms(
-                    manifest_json,
-                    signed_data,
-                    signer_validation_context=context,
-                    key_usage_settings=KeyUsageConstraints(key_usage={"non_repudiation"}),
-                )
-            )
-        finally:
-            await context.aclose()
-
+    context = ValidationContext(
+        trust_roots=[to_asn1(c) for c in roots], allow_fetching=allow_fetching, revocation_mode="hard-fail"
+    )
     try:
-        asyncio.run(run())
+        status = await async_validate_detached_cms(
+            manifest_json,
+            signed_data,
+            signer_validation_context=context,
+            key_usage_settings=KeyUsageConstraints(key_usage={"non_repudiation"}),
+        )
     except Exception as exc:  # noqa: BLE001 - pyHanko raises assorted errors on broken SignedData
         return ManifestReport(
             status=FAILED, reasons=[AdESFailure.FORMAT_FAILURE.name], sha256=sha256,
             messages=messages + [f"the signature cannot be validated: {exc}"],
         )
-    status = result[0]
+    finally:
+        await context.aclose()
     reasons: list[str] = []
     if not status.intact:
         reasons.append(AdESFailure.HASH_FAILURE.name)

@@ -211,13 +211,21 @@ def apply_stamp(pdf: pikepdf.Pdf, text: StampText, *, extend_page: bool = True) 
         rect = (llx + MARGIN_PT, ury - MARGIN_PT - h, llx + MARGIN_PT + w, ury - MARGIN_PT)
     else:
         rect = (llx + MARGIN_PT, lly + MARGIN_PT, llx + MARGIN_PT + h, lly + MARGIN_PT + w)
-    form = stamp_form(pdf, text)
-    if rotate:
-        # Counter-rotate the form so the stamp reads upright in a viewer that applies /Rotate.
-        form.Matrix = {
-            90: pikepdf.Array([0, 1, -1, 0, STAMP_HEIGHT_PT, 0]),
-            180: pikepdf.Array([-1, 0, 0, -1, STAMP_WIDTH_PT, STAMP_HEIGHT_PT]),
-            270: pikepdf.Array([0, -1, 1, 0, 0, STAMP_WIDTH_PT]),
-        }[rotate]
-    page.add_overlay(pdf.make_indirect(form), pikepdf.Rectangle(*rect))
+    x0, y0, x1, y1 = rect
+    # Place the form with an explicit matrix, turned against /Rotate so it reads upright.
+    if rotate in (0, 180):
+        scale = min((x1 - x0) / STAMP_WIDTH_PT, (y1 - y0) / STAMP_HEIGHT_PT)
+    else:
+        scale = min((y1 - y0) / STAMP_WIDTH_PT, (x1 - x0) / STAMP_HEIGHT_PT)
+    matrix = {
+        0: (scale, 0, 0, scale, x0, y0),
+        90: (0, scale, -scale, 0, x1, y0),
+        180: (-scale, 0, 0, -scale, x1, y1),
+        270: (0, -scale, scale, 0, x0, y1),
+    }[rotate]
+    name = page.add_resource(pdf.make_indirect(stamp_form(pdf, text)), pikepdf.Name.XObject, prefix="SohoaStamp")
+    # Isolate the page's own graphics state so the stamp is drawn in default space.
+    page.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
+    cm = " ".join(f"{v:.4f}" for v in matrix)
+    page.contents_add(pikepdf.Stream(pdf, f"\nQ\nq {cm} cm {name} Do Q\n".encode()))
     return rect

@@ -13,6 +13,14 @@ are applied on purpose, not left to defaults:
 * a certification signature's DocMDP permission is enforced (``DOCMDP_VIOLATION``);
 * a file pyHanko's strict reader cannot parse is a ``FORMAT_FAILURE``, not something to repair.
 
+Time: the chain is first checked as of now (revocation from the file's DSS, or fetched). When
+that fails only for reasons of time — a certificate expired since, revocation data too old — and
+the file carries proof of existence (a signature timestamp, document timestamps), the signature
+is validated as of that proven time with pyHanko's AdES-LTA process (ETSI EN 319 102-1 §5.6.3):
+that is how a B-LTA copy still verifies years after its certificates expired. A certificate
+revoked, or expired, *before* the proven (or claimed) signing time fails as ``REVOKED`` /
+``EXPIRED``.
+
 Status: ``FAILED`` when something is proven wrong, ``INDETERMINATE`` when validity cannot be
 established (untrusted chain, no revocation answer, expired without proof of time), ``PASSED``
 otherwise. Exit codes: 0 / 1 / 2 respectively.

@@ -1,8 +1,9 @@
 """Auditors: verification reports for uploaded PDFs, the audit trail, and a small page for people.
 
-Verification never fetches revocation data from addresses named inside the uploaded file unless
-``SOHOA_API_VERIFY_FETCH`` allows it: a PDF's certificates are the uploader's choice, and letting
-them steer the server's outgoing requests would hand any auditor key a way into the internal network.
+``SOHOA_API_VERIFY_FETCH=false`` stops verification from fetching revocation data from addresses
+named inside the uploaded file: a PDF's certificates are the uploader's choice, and letting them
+steer the server's outgoing requests hands any auditor key a way to probe the internal network. It
+is on by default only because the verifier cannot yet decide without embedded revocation data.
 """
 
 from __future__ import annotations

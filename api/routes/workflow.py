@@ -12,11 +12,13 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import insert, select
 
 from api.app import AppState, state_of
 from api.auth import Principal, Role, require
+from api.db import api_copy_requests, utcnow, write_lock
 from api.routes.stations import CODE, ERRORS
 from api.schemas import (
     CertifiedCopyOut,
@@ -85,32 +87,48 @@ def create_certified_copy(
     request: Request,
     principal: WorkflowKey,
     body: Annotated[CertifyRequest | None, Body()] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", max_length=255,
+               description="a retry with the same key answers with the copy made the first time"),
+    ] = None,
 ) -> JSONResponse:
     """Stamp + PAdES certification signature by the agency ("chứng thực bản sao điện tử từ bản
-    chính", Decree 45/2020), stored and recorded with an audit event naming the caller."""
+    chính", Decree 45/2020), stored and recorded with an audit event naming the caller. Each call
+    makes a new copy with its own certification number, unless it repeats an Idempotency-Key."""
     from signing.certify import StampInfo, certify_copy, next_certification_number
     from storage.archive import record_certified_copy
 
     state = state_of(request)
     settings = state.settings
     document = _document(state, document_id)
-    pdf = state.store.get_bytes(document.pdf_key)
-    now = datetime.now(UTC)
-    number = next_certification_number(settings.data_dir / "certification-counter", when=now)
-    stamp = StampInfo(
-        agency=settings.agency,
-        officer=settings.certifying_officer,
-        certification_number=number,
-        signed_at=now,
-        qr_payload=_qr_payload(document),
-    )
-    signer = state.signer
-    with state.sign_lock:
-        copy = certify_copy(pdf, signer, stamp, tsa_url=settings.tsa_url, document_sha256=document.pdf_sha256)
-    copy_id, _key = record_certified_copy(
-        state.records, state.store, document_id=document.id, certified=copy, actor=principal.actor
-    )
-    log.info("document %d: certified copy %d (%s) for %s", document.id, copy_id, number, principal.actor)
+    with state.sign_lock:  # also serialises retries of one Idempotency-Key within this process
+        earlier = _earlier_copy(state, principal, idempotency_key, document.id)
+        if earlier is not None:
+            return JSONResponse(earlier.model_dump(mode="json"), status_code=200,
+                                headers={"Location": earlier.download_url, "Idempotent-Replayed": "true"})
+        pdf = state.store.get_bytes(document.pdf_key)
+        now = datetime.now(UTC)
+        number = next_certification_number(settings.data_dir / "certification-counter", when=now)
+        stamp = StampInfo(
+            agency=settings.agency,
+            officer=settings.certifying_officer,
+            certification_number=number,
+            signed_at=now,
+            qr_payload=_qr_payload(document),
+        )
+        copy = certify_copy(pdf, state.signer, stamp, tsa_url=settings.tsa_url, document_sha256=document.pdf_sha256)
+        copy_id, _key = record_certified_copy(
+            state.records, state.store, document_id=document.id, certified=copy, actor=principal.actor
+        )
+        if idempotency_key is not None:
+            with write_lock, state.engine.begin() as conn:
+                conn.execute(insert(api_copy_requests).values(
+                    caller=principal.name, idempotency_key=idempotency_key, document_id=document.id,
+                    copy_id=copy_id, created=utcnow(),
+                ))
+    log.info("document %d: certified copy %d (%s) for %s%s", document.id, copy_id, number, principal.actor,
+             f" ({body.reason})" if body and body.reason else "")
     out = CertifiedCopyOut(
         id=copy_id,
         document_id=document.id,
@@ -123,6 +141,30 @@ def create_certified_copy(
         download_url=f"/v1/certified-copies/{copy_id}",
     )
     return JSONResponse(out.model_dump(mode="json"), status_code=201, headers={"Location": out.download_url})
+
+
+def _earlier_copy(state: AppState, principal: Principal, key: str | None, document_id: int) -> CertifiedCopyOut | None:
+    if key is None:
+        return None
+    with state.engine.connect() as conn:
+        row = conn.execute(
+            select(api_copy_requests).where(
+                api_copy_requests.c.caller == principal.name, api_copy_requests.c.idempotency_key == key
+            )
+        ).mappings().first()
+    if row is None:
+        return None
+    if row["document_id"] != document_id:
+        raise HTTPException(409, "this Idempotency-Key was already used for a copy of another document")
+    document = _document(state, document_id)
+    for c in document.certified:
+        if c.id == row["copy_id"]:
+            return CertifiedCopyOut(
+                id=c.id, document_id=document_id, certification_number=c.certification_number, signer=c.signer,
+                signed_at=c.signed_at, timestamp=c.timestamp, sha256=c.sha256, size=c.size,
+                download_url=f"/v1/certified-copies/{c.id}",
+            )
+    return None
 
 
 @router.get(

@@ -71,4 +71,4 @@ def test_the_page_shows_refusals(browser, server: Server, processed: Processed, 
     pdf = tmp_path / "copy.pdf"
     pdf.write_bytes(processed.copy_pdf)
     _verdict, error, _text = _check(browser, server, pdf, server.keys["workflow"])
-    assert "auditor key" in error
+    assert "role auditor" in error

@@ -95,7 +95,7 @@ def test_keys_are_stored_hashed(server: Server) -> None:
         db.close()
     for key in server.keys.values():
         assert key not in stored
-        assert key.split("_")[2] not in stored
+        assert key.split("_", 2)[2] not in stored
 
 
 def test_keys_create_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -113,3 +113,16 @@ def test_openapi_documents_every_endpoint(server: Server) -> None:
     assert "multipart/form-data" in upload["requestBody"]["content"]
     assert any(p["name"] == "Idempotency-Key" for p in upload["parameters"])
     assert httpx.get(f"{server.url}/docs").status_code == 200
+
+
+def test_a_retried_copy_request_makes_one_copy(server: Server, processed: Processed) -> None:
+    path = f"/v1/documents/{processed.document_id}/certified-copies"
+    with server.client("workflow") as workflow:
+        first = workflow.post(path, headers={"Idempotency-Key": "copy-retry-1"})
+        again = workflow.post(path, headers={"Idempotency-Key": "copy-retry-1"})
+        assert first.status_code == 201, first.text
+        assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+        assert again.json()["id"] == first.json()["id"]
+        assert again.json()["certification_number"] == first.json()["certification_number"]
+        other = workflow.post(path)
+        assert other.status_code == 201 and other.json()["certification_number"] != first.json()["certification_number"]

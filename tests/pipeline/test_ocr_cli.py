@@ -27,8 +27,9 @@ def _run(argv: list[str]) -> tuple[int, bytes, str, float]:
     """``sohoa`` in this process, with its own stdout and stderr."""
     out, err = io.BytesIO(), io.BytesIO()
     saved = sys.stdout, sys.stderr
-    sys.stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
-    sys.stderr = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
+    wrapped = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    wrapped_err = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
+    sys.stdout, sys.stderr = wrapped, wrapped_err
     start = time.monotonic()
     try:
         try:
@@ -36,9 +37,11 @@ def _run(argv: list[str]) -> tuple[int, bytes, str, float]:
         except SystemExit as exc:
             code = int(exc.code or 0)
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
         sys.stdout, sys.stderr = saved
+        wrapped.flush()
+        wrapped_err.flush()
+        wrapped.detach()
+        wrapped_err.detach()
     return code, out.getvalue(), err.getvalue().decode("utf-8", "replace"), time.monotonic() - start
 
 
@@ -53,6 +56,7 @@ def test_every_corpus_file_is_processed_or_refused_cleanly(resources: Path) -> N
     problems = []
     for i, path in enumerate(files):
         code, out, err, seconds = results[i]
+        print(f"{path.name}: exit {code} in {seconds:.1f}s")
         expected = 2 if path.name in REFUSED else 0
         lines = [line for line in err.splitlines() if line.strip()]
         if code != expected or "Traceback" in err or seconds > 120:

@@ -162,3 +162,14 @@ def test_unknown_type_or_layout_is_an_input_error() -> None:
         generate_document("passport", random.Random(0))
     with pytest.raises(InputError):
         generate_document("cccd", random.Random(0), layout=LAYOUTS["cccd"])
+
+
+def test_a_given_subject_is_used_and_dates_never_pass_today() -> None:
+    from samples.facts import person
+
+    young = person(random.Random(2), born_after=date(2012, 1, 1), born_before=date(2013, 1, 1))
+    for doc_type, id_field in (("cccd", "personal_id"), ("land_use_certificate", "owner_personal_id"),
+                               ("residence_confirmation", "personal_id")):
+        doc = generate_document(doc_type, random.Random(1), layout=1, damage=0.0, subject=young)
+        assert doc.fields[id_field] == young.personal_id
+        assert all(_day(v) <= TODAY for k, v in doc.fields.items() if k in DATE_FIELDS - {"date_of_expiry"})

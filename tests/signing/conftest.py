@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -123,6 +124,7 @@ def softhsm_signer(tmp_path_factory: pytest.TempPathFactory, dev_pki: DevPki) ->
     from signing.hsm import init_softhsm_token, provision_token_signer
     from signing.keys import load_pkcs11_signer
 
+    previous = os.environ.get("SOFTHSM2_CONF")
     token = init_softhsm_token(tmp_path_factory.mktemp("softhsm"))
     provision_token_signer(token, dev_pki, key_label="agency-key")
     signer = load_pkcs11_signer(token.module, token_label=token.label, user_pin=token.user_pin, key_label="agency-key")
@@ -130,6 +132,10 @@ def softhsm_signer(tmp_path_factory: pytest.TempPathFactory, dev_pki: DevPki) ->
         yield TokenSigner(signer, token.module, token.label, token.user_pin, "agency-key")
     finally:
         signer.close()
+        if previous is None:
+            os.environ.pop("SOFTHSM2_CONF", None)
+        else:
+            os.environ["SOFTHSM2_CONF"] = previous
 
 
 # --- certomancer test PKI, live on loopback --------------------------------------------------

@@ -14,6 +14,7 @@ from pyhanko.sign.fields import MDPPerm
 
 from pipeline.errors import InputError
 from signing.certify import certify_copy, format_certification_number, next_certification_number
+from signing.stamp import MARGIN_PT, STAMP_HEIGHT_PT, STAMP_WIDTH_PT
 from signing.verify import PASSED, verify_pdf
 
 
@@ -37,13 +38,33 @@ def test_signature_is_a_docmdp_certification_and_the_last_write(certified):
     assert start == 0 and offset_b + length_b == len(certified.pdf)
 
 
-def test_stamp_is_on_the_page(certified):
-    with pikepdf.open(io.BytesIO(certified.pdf)) as pdf:
+def test_stamp_has_a_strip_of_its_own(certified, source_pdf):
+    """The stamp goes in a strip added below the page, so it covers nothing of the original."""
+    with pikepdf.open(io.BytesIO(source_pdf)) as original, pikepdf.open(io.BytesIO(certified.pdf)) as pdf:
+        before, after = original.pages[-1].mediabox, pdf.pages[-1].mediabox
+        assert float(after[1]) == float(before[1]) - (STAMP_HEIGHT_PT + 2 * MARGIN_PT)
+        assert [float(v) for v in after[2:]] == [float(v) for v in before[2:]]
         page = pdf.pages[-1]
         forms = [x for x in page.resources.XObject.values() if x.get("/Subtype") == "/Form"]
         stamp = next(f for f in forms if "/StampQR" in f.Resources.XObject)
         assert stamp.Resources.XObject.StampText.ImageMask
-        assert float(stamp.BBox[2]) > 100
+        assert float(stamp.BBox[2]) == STAMP_WIDTH_PT
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_rotated_pages_are_stamped_upright(source_pdf, dev_signer, dev_roots, new_stamp, rotate):
+    with pikepdf.open(io.BytesIO(source_pdf)) as pdf:
+        pdf.pages[0].obj.Rotate = rotate
+        out = io.BytesIO()
+        pdf.save(out)
+    copy = certify_copy(out.getvalue(), dev_signer, new_stamp())
+    assert verify_pdf(copy.pdf, roots=dev_roots).status == PASSED
+    with pikepdf.open(io.BytesIO(copy.pdf)) as pdf:
+        content = pdf.pages[0].obj.Contents[-1].read_bytes().decode()
+        a, b, c, d = (float(v) for v in content.split(" cm")[0].split()[-6:-2])
+        # The stamp's own axes are turned by the page's /Rotate in the opposite sense.
+        expected = {90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}[rotate]
+        assert [round(x / max(abs(a), abs(b))) for x in (a, b, c, d)] == list(expected)
 
 
 def test_pil_made_pdf_is_normalised_and_certified(pil_source_pdf, dev_signer, dev_roots, new_stamp):
@@ -85,3 +106,11 @@ def test_certification_numbers(tmp_path):
         t.join()
     assert sorted(numbers) == [f"CT-2026-{i:06d}" for i in range(1, 9)]
     assert next_certification_number(counter, when=datetime(2027, 1, 1, tzinfo=UTC)) == "CT-2027-000001"
+
+
+def test_too_small_placeholder_is_resized(monkeypatch, source_pdf, dev_signer, dev_roots, new_stamp):
+    import signing.certify
+
+    monkeypatch.setattr(signing.certify, "RESERVED_B_B", 64)
+    copy = certify_copy(source_pdf, dev_signer, new_stamp())
+    assert verify_pdf(copy.pdf, roots=dev_roots).status == PASSED

@@ -117,3 +117,31 @@ def test_bench_certify_runs(tmp_path, source_pdf, capsys):
     assert main(["bench", "certify", "--file", str(src), "-n", "2", "--no-hsm"]) == 0
     out = capsys.readouterr().out
     assert "B-B soft key" in out and "baseline" in out
+
+
+def test_certify_with_live_tsa_gives_b_lta(tmp_path, source_pdf, live_pki, capsys, monkeypatch):
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    src = tmp_path / "in.pdf"
+    src.write_bytes(source_pdf)
+    signer = live_pki.signer("signer")  # writes signer.p12 (password "test") in the PKI folder
+    root = tmp_path / "root.pem"
+    root.write_bytes(live_pki.root.public_bytes(Encoding.PEM))
+    out = tmp_path / "out.pdf"
+    args = ["certify", str(src), "-o", str(out), "--signer", str(live_pki.directory / "signer.p12"),
+            "--tsa", live_pki.tsa_url, "--json"]
+    monkeypatch.setenv("SOHOA_SIGNER_PKCS12_PASSWORD", "test")
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["timestamp"]
+    assert main(["verify", str(out), "--trust-root", str(root), "--offline", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["level"] == "B-LTA" and signer.subject == report["signatures"][0]["signer_subject"]
+
+
+def test_unreachable_tsa_is_one_line_error(tmp_path, source_pdf, capsys):
+    src = tmp_path / "in.pdf"
+    src.write_bytes(source_pdf)
+    code = main(["certify", str(src), "-o", str(tmp_path / "out.pdf"), "--tsa", "http://127.0.0.1:9/tsa"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "timestamp" in err

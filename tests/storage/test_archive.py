@@ -230,3 +230,41 @@ def test_same_source_file_twice_is_stored_once(db: Database, store: ObjectStore)
     )
     assert (a.existed, b.existed) == (False, True) and b.seen_before == a.id
     assert list(store.iter_keys()) == [a.key]
+
+
+def test_concurrent_archiving_into_one_new_dossier(db: Database, local_store: ObjectStore) -> None:
+    """Workers archiving documents of the same, not yet recorded dossier neither collide nor duplicate."""
+    import threading
+
+    from storage.db import open_database
+
+    errors: list[BaseException] = []
+
+    def worker(offset: int) -> None:
+        own = open_database(db.url)
+        try:
+            for i in range(4):
+                archive_document(
+                    own,
+                    local_store,
+                    dossier=make_dossier("HS-RACE"),
+                    document=make_document(1000 + offset * 10 + i),
+                    batch_id=None,
+                    source_keys=[],
+                    certified=None,
+                    actor=f"worker-{offset}",
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            own.dispose()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    dossier = dossier_by_code(db, "HS-RACE")
+    assert dossier is not None and len(dossier.documents) == 12
+    assert verify_chain(db).ok

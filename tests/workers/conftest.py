@@ -29,6 +29,7 @@ WORKER_ENV = {
     "SOHOA_VISIBILITY_TIMEOUT": "24",
     "SOHOA_RETRY_BACKOFF_MAX": "4",
     "SOHOA_TASK_MAX_RETRIES": "10",
+    "SOHOA_WORKER_MAX_TASKS": "4",  # pool processes are replaced mid-batch, as in production
     "OMP_THREAD_LIMIT": "1",
 }
 

@@ -114,7 +114,7 @@ def test_executor_runs_page_work_on_workers(services, two_workers, tmp_path: Pat
 def test_s3_restarted_during_batch(services, two_workers, tmp_path: Path) -> None:
     """The object store dies mid-batch and comes back on the same address: tasks retry with back-off
     and the batch completes with every page."""
-    paths = generate_batch(tmp_path / "in", pages=6, seed=31, pages_per_document=3, **SMALL)
+    paths = generate_batch(tmp_path / "in", pages=4, seed=31, pages_per_document=2, **SMALL)
     submitted = submit_batch(paths, services.settings(), dossier_code="HS-WORKERS-S3", station="test")
     deadline = time.monotonic() + 90
     while not _state(submitted.batch).page_outcomes():
@@ -128,7 +128,7 @@ def test_s3_restarted_during_batch(services, two_workers, tmp_path: Path) -> Non
     assert summary["status"] == "done" and summary["pages_failed"] == 0, summary
     logs = "".join(w.log_text() for w in two_workers)
     assert "S3 server unreachable" in logs and "retry" in logs, "the outage went unnoticed"
-    _assert_each_page_once(summary, _records(services.database_url, submitted.batch_id), pages=6)
+    _assert_each_page_once(summary, _records(services.database_url, submitted.batch_id), pages=4)
 
 
 def test_worker_killed_mid_batch(services, two_workers, tmp_path: Path) -> None:
