@@ -26,43 +26,36 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def _decode(detector: cv2.QRCodeDetector, grey: np.ndarray) -> list[str]:
+def _decode(grey: np.ndarray) -> list[str]:
+    # The ArUco-based detector: the classic one misses blurred codes and can take minutes and
+    # gigabytes on a noisy full-page scan.
+    detector = cv2.QRCodeDetectorAruco()
     try:
         ok, texts, _points, _ = detector.detectAndDecodeMulti(grey)
     except cv2.error:
-        ok, texts = False, ()
-    found = [t for t in (texts or ()) if t] if ok else []
-    if not found:
-        try:
-            text, _points, _ = detector.detectAndDecode(grey)
-        except cv2.error:
-            text = ""
-        if text:
-            found = [text]
-    return found
+        return []
+    return [t for t in (texts or ()) if t] if ok else []
 
 
 def read_qr_codes(image: np.ndarray) -> tuple[str, ...]:
     """Every QR payload readable on a page image (grey or RGB), in order found, without repeats.
 
-    A 300 dpi page is tried at a scale where a typical code's modules are a few pixels wide, then
-    at full size and binarised, since scans blur small codes and stains fool the locator.
+    A 300 dpi page is tried small first (fast, and a separator sheet's or a result's code is large),
+    then larger for the small code of an ID card on a photocopy.
     """
     if image is None or image.size == 0:
         return ()
     grey = _grey(np.asarray(image, dtype=np.uint8))
-    detector = cv2.QRCodeDetector()
-    attempts = []
     longest = max(grey.shape[:2])
-    if longest > 1800:
-        scale = 1600 / longest
-        attempts.append(cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
-    attempts.append(grey)
-    attempts.append(cv2.threshold(cv2.GaussianBlur(grey, (3, 3), 0), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1])
-    for candidate in attempts:
-        found = _decode(detector, candidate)
+    for target in (1600, 2400):
+        scale = min(1.0, target / longest)
+        candidate = grey if scale == 1.0 else cv2.resize(grey, None, fx=scale, fy=scale,
+                                                         interpolation=cv2.INTER_AREA)
+        found = _decode(candidate)
         if found:
             return tuple(dict.fromkeys(found))
+        if scale == 1.0:
+            break
     return ()
 
 

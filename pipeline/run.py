@@ -89,6 +89,7 @@ class ProcessResult:
     pages: int
     seconds: float
     documents: tuple[DocumentResult, ...] = field(default_factory=tuple)
+    manifest_key: str | None = None  # the signed manifest of what this run stored
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -97,6 +98,7 @@ class ProcessResult:
             "batch_id": self.batch_id,
             "pages": self.pages,
             "seconds": round(self.seconds, 2),
+            "manifest_key": self.manifest_key,
             "documents": [
                 {
                     "index": d.index,
@@ -271,12 +273,16 @@ def process_paths(
         dossier = _dossier(dossier_code, procedure_code, settings, documents)
         certified = _certify_all(documents, dossier, settings) if certify else [None] * len(documents)
         results = _archive(db, store, dossier, batch_id, source_keys, certified, station)
+        manifest = _sign_manifest(db, store, dossier, batch_id, source_keys, results, settings, station) if certify else None
         update_batch(db, batch_id, status="done")
     except Exception as exc:
         update_batch(db, batch_id, status="failed", error=str(exc) or type(exc).__name__)
         raise
     if out_dir is not None:
         results = _write_out(results, documents, certified, out_dir)
+        if manifest is not None:
+            (out_dir / "manifest.json").write_bytes(manifest.json)
+            (out_dir / "manifest.json.p7s").write_bytes(manifest.signature)
     return ProcessResult(
         dossier_code=dossier_code,
         procedure_code=procedure_code,
@@ -284,6 +290,7 @@ def process_paths(
         pages=len(pages),
         seconds=time.perf_counter() - started,
         documents=tuple(results),
+        manifest_key=manifest.key if manifest else None,
     )
 
 
@@ -305,26 +312,28 @@ def _certify_all(documents: Sequence[Document], dossier: Dossier, settings: Sett
     from signing.certify import StampInfo, certify_copy
     from signing.keys import load_signer
 
-    signer = load_signer(settings)
     copies = []
     now = datetime.now(UTC)
-    for document in documents:
-        assert document.pdf is not None and document.sha256 is not None
-        stamp = StampInfo(
-            agency=settings.agency,
-            officer=settings.certifying_officer,
-            certification_number=certification_number(now),
-            signed_at=now,
-            qr_payload=result_qr_payload(
-                dossier_code=dossier.code,
-                procedure_code=dossier.procedure_code,
-                owner_id=document.personal_id,
-                document_name=document.doc_type,
-            ),
-        )
-        copies.append(
-            certify_copy(document.pdf, signer, stamp, tsa_url=settings.tsa_url, document_sha256=document.sha256)
-        )
+    with load_signer(settings) as signer:  # a PKCS#11 session must be closed
+        for document in documents:
+            assert document.pdf is not None and document.sha256 is not None
+            stamp = StampInfo(
+                agency=settings.agency,
+                officer=settings.certifying_officer,
+                certification_number=certification_number(now),
+                signed_at=now,
+                qr_payload=result_qr_payload(
+                    dossier_code=dossier.code,
+                    procedure_code=dossier.procedure_code,
+                    owner_id=document.personal_id,
+                    document_name=document.doc_type,
+                ),
+            )
+            copies.append(
+                certify_copy(
+                    document.pdf, signer, stamp, tsa_url=settings.tsa_url, document_sha256=document.sha256
+                )
+            )
     return copies
 
 
@@ -392,6 +401,54 @@ def _archive(
             )
         )
     return results
+
+
+@dataclass(frozen=True)
+class SignedManifest:
+    key: str
+    signature_key: str
+    json: bytes
+    signature: bytes
+
+
+def _sign_manifest(
+    db: Database,
+    store: ObjectStore,
+    dossier: Dossier,
+    batch_id: int,
+    source_keys: Sequence[str],
+    results: Sequence[DocumentResult],
+    settings: Settings,
+    station: str,
+) -> SignedManifest:
+    """Sign what this run stored: every object's hash and every document's fields, as canonical JSON
+    with a detached CMS signature by the agency key, so the records themselves can be checked later."""
+    from signing.keys import load_signer
+    from signing.manifest import build_manifest, canonical, sign_manifest
+    from storage.archive import record_manifest
+    from storage.objects import sha256_of_key
+
+    keys = [*source_keys]
+    for r in results:
+        keys += [k for k in (r.pdf_key, r.certified_key) if k]
+    manifest = build_manifest(
+        dossier.code,
+        {key: sha256_of_key(key) for key in keys},
+        {f"{r.index:02d}-{r.doc_type}": {n: f["value"] for n, f in r.fields.items()} for r in results},
+        created_at=datetime.now(UTC),
+        procedure=dossier.procedure_code,
+        documents=[
+            {"index": r.index, "doc_type": r.doc_type, "pdf": r.pdf_key, "certified": r.certified_key}
+            for r in results
+        ],
+    )
+    body = canonical(manifest)
+    with load_signer(settings) as signer:
+        signature = sign_manifest(manifest, signer)
+    key, signature_key = record_manifest(
+        db, store, dossier_code=dossier.code, batch_id=batch_id, manifest=body, signature=signature, actor=station
+    )
+    return SignedManifest(key, signature_key, body, signature)
 
 
 def _write_out(

@@ -47,6 +47,16 @@ def apply_damage(image: np.ndarray, rng: random.Random, *, severity: float = 1.0
         _stain(scan, rng, nrng)
     info["stains"] = stains
 
+    # Papers in a dossier were folded into an envelope and punched for a binder.
+    creases = rng.randint(1, 2) if rng.random() < 0.35 * severity else 0
+    for _ in range(creases):
+        _crease(scan, rng)
+    info["creases"] = creases
+    holes = w > 1600 and rng.random() < 0.25 * severity
+    if holes:
+        _punch_holes(scan, rng)
+    info["punch_holes"] = bool(holes)
+
     skew = rng.uniform(-5.0, 5.0) * severity
     if abs(skew) > 0.05:
         fill = tuple(float(t) * (1 - strength / 2) for t in tint)
@@ -101,6 +111,27 @@ def _stain(page: np.ndarray, rng: random.Random, nrng: np.random.Generator) -> N
     brown = np.array([150, 110, 60], np.float32)
     region = page[y0:y1, x0:x1].astype(np.float32)
     page[y0:y1, x0:x1] = np.clip(region * (1 - alpha) + (region * brown / 255.0) * alpha, 0, 255).astype(np.uint8)
+
+
+def _crease(page: np.ndarray, rng: random.Random) -> None:
+    """A fold: a faint dark line with a lighter edge across the whole page, in place."""
+    h = page.shape[0]
+    y = int(h * rng.choice((1 / 3, 1 / 2, 2 / 3)) + rng.uniform(-40, 40))
+    shade = rng.uniform(0.82, 0.92)
+    band = page[max(0, y - 2):y + 2].astype(np.float32) * shade
+    page[max(0, y - 2):y + 2] = band.astype(np.uint8)
+    light = page[y + 2:y + 6].astype(np.float32) * 1.04
+    page[y + 2:y + 6] = np.clip(light, 0, 255).astype(np.uint8)
+
+
+def _punch_holes(page: np.ndarray, rng: random.Random) -> None:
+    """Two binder holes in the left margin, showing the scanner's dark lid through the paper."""
+    h = page.shape[0]
+    x = int(rng.uniform(70, 110))
+    gap = 960  # 80 mm, the ISO 838 spacing
+    radius = 36
+    for cy in (h // 2 - gap // 2, h // 2 + gap // 2):
+        cv2.circle(page, (x, cy), radius, (60, 60, 60), thickness=-1, lineType=cv2.LINE_AA)
 
 
 def _lighting(h: int, w: int, rng: random.Random, strength: float, tint: np.ndarray) -> np.ndarray:

@@ -26,7 +26,16 @@ from pipeline.errors import InputError, IntegrityError
 from pipeline.model import nfc
 from storage.audit import append_event, lock_chain
 from storage.db import Database
-from storage.models import Batch, CertifiedCopy, Document, Dossier, ReviewState, SourceFile, Station
+from storage.models import (
+    Batch,
+    CertifiedCopy,
+    Document,
+    Dossier,
+    DossierManifest,
+    ReviewState,
+    SourceFile,
+    Station,
+)
 from storage.objects import ObjectStore, StoredObject, sha256_bytes
 
 log = logging.getLogger(__name__)
@@ -487,6 +496,39 @@ def record_certified_copy(
             session, document_id=document_id, certified=certified, stored=stored, actor=actor
         )
         return row.id, row.object_key
+
+
+def record_manifest(
+    db: Database,
+    store: ObjectStore,
+    *,
+    dossier_code: str,
+    batch_id: int | None,
+    manifest: bytes,
+    signature: bytes,
+    actor: str,
+) -> tuple[str, str]:
+    """Store a dossier's signed manifest (blobs first, then its record); returns (manifest key, signature key)."""
+    stored = store.put_bytes(manifest, "application/json")
+    stored_sig = store.put_bytes(signature, "application/pkcs7-signature")
+    with db.transaction() as session:
+        lock_chain(session)
+        dossier = session.scalar(select(Dossier).where(Dossier.code == nfc(dossier_code)))
+        if dossier is None:
+            raise InputError(f"no dossier {dossier_code}")
+        session.add(
+            DossierManifest(
+                dossier_id=dossier.id, batch_id=batch_id, manifest_key=stored.key, signature_key=stored_sig.key
+            )
+        )
+        append_event(
+            session,
+            actor=actor,
+            action="dossier.manifest_signed",
+            subject=f"dossier:{dossier.code}",
+            details={"batch": batch_id, "manifest": stored.key, "signature": stored_sig.key},
+        )
+    return stored.key, stored_sig.key
 
 
 def set_review(

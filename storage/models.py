@@ -186,6 +186,19 @@ class CertifiedCopy(Base):
     document: Mapped[Document] = relationship(back_populates="certified_copies")
 
 
+class DossierManifest(Base):
+    """A signed manifest of what one run stored for a dossier (canonical JSON + detached CMS)."""
+
+    __tablename__ = "dossier_manifests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    manifest_key: Mapped[str] = mapped_column(String(100))
+    signature_key: Mapped[str] = mapped_column(String(100))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditHead(Base):
     """One row: the sequence number and hash of the newest audit event.
 

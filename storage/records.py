@@ -225,22 +225,27 @@ def referenced_keys(db: Database) -> set[str]:
     with db.session() as session:
         keys.update(session.scalars(select(Document.pdf_key)))
         keys.update(session.scalars(select(CertifiedCopy.object_key)))
-        from storage.models import SourceFile
+        from storage.models import DossierManifest, SourceFile
 
         keys.update(session.scalars(select(SourceFile.object_key)))
+        keys.update(session.scalars(select(DossierManifest.manifest_key)))
+        keys.update(session.scalars(select(DossierManifest.signature_key)))
         for source_keys in session.scalars(select(Document.source_keys)):
             keys.update(source_keys or ())
     return keys
 
 
 def is_referenced(db: Database, key: str) -> bool:
-    from storage.models import SourceFile
+    from storage.models import DossierManifest, SourceFile
 
     with db.session() as session:
         for stmt in (
             select(Document.id).where(Document.pdf_key == key),
             select(CertifiedCopy.id).where(CertifiedCopy.object_key == key),
             select(SourceFile.id).where(SourceFile.object_key == key),
+            select(DossierManifest.id).where(
+                (DossierManifest.manifest_key == key) | (DossierManifest.signature_key == key)
+            ),
         ):
             if session.scalar(stmt.limit(1)) is not None:
                 return True

@@ -5,7 +5,9 @@ and SQLite records."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -31,9 +33,6 @@ def processed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     inputs = [str(DOSSIER / name) for name in _input_files()]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOHOA_DATA_DIR", str(data_dir))
-        import io
-        from contextlib import redirect_stdout
-
         buffer = io.StringIO()
         with redirect_stdout(buffer):
             code = main(["process", *inputs, "--dossier", "HS-E2E-0001", "--procedure", "1.001612",
@@ -98,9 +97,6 @@ def test_records_link_the_dossier_to_its_documents(processed: dict) -> None:
 def test_processing_the_same_files_again_reuses_the_records(processed: dict, tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOHOA_DATA_DIR", str(processed["data"]))
-        import io
-        from contextlib import redirect_stdout
-
         buffer = io.StringIO()
         with redirect_stdout(buffer):
             code = main(["process", str(DOSSIER / "giay-chung-nhan-ket-hon.jpg"), "--dossier", "HS-E2E-0002",
@@ -109,3 +105,32 @@ def test_processing_the_same_files_again_reuses_the_records(processed: dict, tmp
     again = json.loads(buffer.getvalue())["documents"]
     assert len(again) == 1
     assert again[0]["reused_from"] is not None
+
+
+def test_the_signed_manifest_verifies_and_covers_every_stored_object(
+    processed: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out: Path = processed["out"]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for doc in processed["result"]["documents"]:
+        assert doc["certified_key"] in manifest["objects"]
+        assert doc["pdf_key"] in manifest["objects"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOHOA_DATA_DIR", str(processed["data"]))
+        capsys.readouterr()
+        code = main(["verify", str(out / "manifest.json"), "--signature", str(out / "manifest.json.p7s")])
+    assert code == 0, capsys.readouterr()
+
+
+def test_verify_command_passes_a_certified_copy_and_matches_the_record(
+    processed: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = processed["result"]["documents"][0]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOHOA_DATA_DIR", str(processed["data"]))
+        capsys.readouterr()
+        code = main(["verify", doc["certified_path"], "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["status"] == "PASSED"
+    assert report["record_match"] is True

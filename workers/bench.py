@@ -53,12 +53,12 @@ def run_pipeline_bench(settings: Settings, *, counts: list[int], pages: int, siz
         width, height, lines = SIZES[size]
         paths = generate_batch(root / "batch", pages=pages, width=width, height=height, lines=lines,
                                pages_per_document=2)
+        # Interleaved, so a burst of someone else's load hits both executors rather than one.
         for attempt in range(repeat):
             for n in counts:
                 run = _in_process(paths, settings, root / f"inproc-{n}-{attempt}", n)
                 log.info("in-process ×%d: %.1f pages/min", n, run["pages_per_min"])
                 _keep_best(best, run)
-            for n in counts:
                 run = _celery(paths, settings, root / f"celery-{n}-{attempt}", n, broker)
                 log.info("celery ×%d: %.1f pages/min", n, run["pages_per_min"])
                 _keep_best(best, run)
