@@ -196,7 +196,8 @@ def value_cells(hit: Hit, hits: Sequence[Hit], line: Line) -> list[tuple[int, in
     stop = min((h.start for h in hits if h.line == hit.line and h.start >= hit.end), default=len(line.text))
     _, cell_end = line.cell_at(hit.start)
     out = []
-    start = _skip_separators(line.text, hit.end, min(cell_end, stop))
+    start = _skip_english(line.text, hit.end, min(cell_end, stop))
+    start = _skip_separators(line.text, start, min(cell_end, stop))
     end = _trim_end(line.text, start, min(cell_end, stop))
     rest = line.text[start:end]
     label_tail = not any(c.isupper() or c.isdigit() for c in rest) and cell_end < stop
@@ -299,8 +300,27 @@ def _continuation(first: Line, start: int, label_left: float | None, candidate: 
 
 
 def _label_tail(line: Line, start: int, end: int) -> bool:
+    """The tail of a wrapped label ("nhân", "Việt:") or OCR noise in the label column."""
     text = line.text[start:end]
-    return len(text.split()) <= 2 and not any(c.isupper() or c.isdigit() for c in text)
+    words = line.words_in(start, end)
+    if words and (sum(c.isalnum() for c in text) <= 2 or max(w.confidence for w in words) < 0.6):
+        return True
+    capitalised = [w for w in text.split() if sum(c.isupper() for c in w) >= 2]
+    return len(text.split()) <= 3 and not capitalised and not any(c.isdigit() for c in text)
+
+
+def _skip_english(text: str, pos: int, stop: int) -> int:
+    """Skip the English half of a bilingual label ("Họ tên / Full name:"), which may be read with
+    its own OCR errors, up to its colon or the end of the cell."""
+    match = re.match(r"\s*/\s*", text[pos:stop])
+    if not match:
+        return pos
+    end = pos + match.end()
+    while end < stop and (text[end].isascii() and (text[end].isalpha() or text[end] in " .'")):
+        if text[end].isupper() and end + 1 < stop and text[end + 1].isupper():
+            break  # an upper-case value (a name) starts here
+        end += 1
+    return end
 
 
 def _skip_separators(text: str, pos: int, stop: int) -> int:

@@ -134,15 +134,15 @@ def score_document(result: BenchResult, sample: object, pages: tuple[Page, ...])
 def format_result(result: BenchResult, *, count: int, seed: int) -> str:
     held = "held-out layouts " + ",".join(str(i) for i in held_out_layouts(5))
     lines = [
-        f"sohoa bench extract: {result.documents} documents, {result.pages} pages, seed {seed}, {count} per type, "
-        f"{held}, damaged scans, real OCR ({result.seconds:.0f} s)",
+        (f"sohoa bench extract: {result.documents} documents, {result.pages} pages, seed {seed}, {count} per type, "
+         f"{held}, damaged scans, real OCR ({result.seconds:.0f} s)"),
         "",
         f"{'measure':<34}{'sohoa':>10}{'target':>10}   baseline",
-        f"{'document type accuracy':<34}{result.type_accuracy:>10.1%}{TARGETS['type_accuracy']:>10.1%}   "
-        "Paperless-ngx: no threshold, leans to the commonest class",
+        (f"{'document type accuracy':<34}{result.type_accuracy:>10.1%}{TARGETS['type_accuracy']:>10.1%}   "
+         "Paperless-ngx: no threshold, leans to the commonest class"),
         f"{'confidently wrong types (≥0.90)':<34}{result.confident_wrong:>10d}{0:>10d}",
-        f"{'field exact match, overall':<34}{result.field_exact:>10.1%}{TARGETS['field_exact']:>10.1%}   "
-        "OCRmyPDF / Paperless-ngx: no field extraction",
+        (f"{'field exact match, overall':<34}{result.field_exact:>10.1%}{TARGETS['field_exact']:>10.1%}   "
+         "OCRmyPDF / Paperless-ngx: no field extraction"),
     ]
     for doc_type in DOC_TYPES:
         if result.fields[doc_type]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from classifiers.doctypes import OTHER
 from classifiers.features import keyword_scores, title_scores
+from classifiers.idcard import parse_cccd_qr
 from pipeline.model import Document
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def load_model(path: Path = MODEL_PATH) -> dict[str, Any] | None:
 
     try:
         bundle = joblib.load(path)
-    except Exception as exc:  # an incompatible scikit-learn pickle must not stop the pipeline
+    except Exception as exc:  # noqa: BLE001 - an incompatible pickle must not stop the pipeline
         log.warning("cannot load document-type model %s (%s); using title/keyword evidence", path, exc)
         return None
     if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
@@ -102,5 +103,8 @@ def evidence_proba(text: str) -> dict[str, float]:
 def classify_document(document: Document) -> Document:
     """Set ``doc_type`` and ``type_confidence`` from the document's text (all its pages)."""
     doc_type, confidence = classify_text(document.text)
+    if any(parse_cccd_qr(p) for page in document.pages for p in page.qr_payloads):
+        # an ID card's QR code is proof of the type, whatever OCR made of a tiny or upside-down card
+        doc_type, confidence = "cccd", max(confidence if doc_type == "cccd" else 0.0, 0.99)
     log.info("%s: %s (%.2f)", document.pages[0].label if document.pages else "document", doc_type, confidence)
     return replace(document, doc_type=doc_type, type_confidence=confidence)

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
+from classifiers import lexicon
 from classifiers.anchors import Hit, LabelSpec, Value, find_hits, value_after, value_cells
 from classifiers.doctypes import fields_of
+from classifiers.idcard import card_fields
 from classifiers.labels import RULES, Rule
 from classifiers.normalise import NORMALISERS
 from classifiers.text import Line, fold, page_lines
@@ -42,6 +44,9 @@ def extract_fields(document: Document, *, today: date | None = None) -> Document
         return replace(document, fields={})
     lines = document_lines(document)
     fields = extract_from_lines(document.doc_type, lines)
+    fields = {name: apply_vocabulary(name, f) for name, f in fields.items()}
+    if document.doc_type == "cccd":
+        fields = _with_card_qr(fields, document)
     fields = validate_fields(fields, today=today, min_confidence=MIN_CONFIDENCE)
     ordered = {name: fields[name] for name in names}
     review = [n for n, f in ordered.items() if f.needs_review]
@@ -179,3 +184,69 @@ def _authority(lines: Sequence[Line]) -> Value | None:
 
 
 FALLBACKS = {"signing_date": _signing_date, "title": _title_line, "authority": _authority}
+
+
+NAME_FIELDS = ("full_name", "mother_name", "father_name", "husband_name", "wife_name", "owner_name",
+               "legal_representative", "applicant_name")
+PLACE_FIELDS = ("place_of_origin", "place_of_residence", "place_of_birth", "place_of_death", "registration_place",
+                "address", "issuing_authority")
+CHOICES = {
+    "ethnicity": (lexicon.ETHNICITIES, 80.0),
+    "nationality": (lexicon.NATIONALITIES, 80.0),
+    "procedure_name": (lexicon.PROCEDURES, 85.0),
+    "form_title": (lexicon.FORM_TITLES, 85.0),
+}
+
+
+def apply_vocabulary(name: str, f: Field) -> Field:
+    """Put back marks OCR lost where the vocabulary is unambiguous; send the rest to review.
+
+    OCR reads "NGUYỄN" as "NGUYEN" with high confidence, so a name or address is trusted only when
+    each of its words is a known one (after restoration); anything else is flagged with the words
+    that were not recognised, for the clerk to check.
+    """
+    if not f.value:
+        return f
+    if name in NAME_FIELDS:
+        restored = lexicon.restore_name(f.value)
+        return _restored(f, restored, "name")
+    if name in PLACE_FIELDS:
+        return _restored(f, lexicon.restore_place(f.value), "place")
+    if name == "enterprise_name":
+        return _restored(f, lexicon.restore_place(f.value, lexicon.business_index()), "name")
+    if name == "land_use_purpose":
+        parts = [p.strip() for p in f.value.split(";") if p.strip()]
+        snapped = [lexicon.snap_choice(p, lexicon.LAND_PURPOSES, cutoff=80.0) for p in parts]
+        value = "; ".join(v for v, _ in snapped)
+        f = replace(f, value=value) if value != f.value else f
+        return f if all(ok for _, ok in snapped) else flag(f, "not a known land use purpose", invalid=False)
+    if name in CHOICES:
+        choices, cut = CHOICES[name]
+        value, ok = lexicon.snap_choice(f.value, choices, cutoff=cut)
+        if not ok:
+            return flag(f, f"not a known {name.replace('_', ' ')}", invalid=False)
+        return replace(f, value=value) if value != f.value else f
+    return f
+
+
+def _restored(f: Field, restored: lexicon.Restored, what: str) -> Field:
+    reasons = [r for r in (f.reason, ("restored " + ", ".join(restored.repaired)) if restored.repaired else "") if r]
+    f = replace(f, value=restored.text, reason="; ".join(reasons))
+    if restored.unknown:
+        f = flag(f, f"{what} word(s) not recognised: {', '.join(restored.unknown)}", invalid=False)
+    return f
+
+
+def _with_card_qr(fields: dict[str, Field], document: Document) -> dict[str, Field]:
+    """Values from the card's QR code replace what OCR read of the same fields."""
+    payloads = [p for page in document.pages for p in page.qr_payloads]
+    from_qr = card_fields(payloads)
+    out = dict(fields)
+    for name, value in from_qr.items():
+        read = fields.get(name)
+        agrees = read is not None and read.value == value
+        reason = "from the card's QR code" + ("" if agrees or read is None or not read.value
+                                                 else f" (print read as {read.value!r})")
+        out[name] = Field(value, 1.0, page=read.page if read else None, box=read.box if read else None,
+                          reason=reason)
+    return out

@@ -9,6 +9,7 @@ its own features; keywords do the same for pages whose title was lost to a fold 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import pairwise
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -37,7 +38,7 @@ def title_scores(text: str) -> dict[str, float]:
     scores low; titles broken over two lines are caught by also trying each pair of lines.
     """
     lines = head_lines(text)
-    candidates = lines + [f"{a} {b}" for a, b in zip(lines, lines[1:], strict=False)]
+    candidates = lines + [f"{a} {b}" for a, b in pairwise(lines)]
     scores: dict[str, float] = {}
     for doc_type, titles in _FOLDED_TITLES.items():
         best = 0.0

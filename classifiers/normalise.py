@@ -24,9 +24,10 @@ _PUNCT_EDGES = " \t:;,.-–—_|/\\'\"`~*•·()[]{}"
 
 
 def clean_text(raw: str) -> str:
-    """NFC, single spaces, no stray punctuation at either end (OCR leaves dots and bars there)."""
-    text = " ".join(nfc(raw).split())
-    return text.strip(_PUNCT_EDGES)
+    """NFC, single spaces, no stray punctuation at either end or standing alone inside (OCR reads
+    specks as dots, bars and underscores)."""
+    words = [w for w in nfc(raw).split() if not re.fullmatch(r"[_|~`^'\"•·—–]+", w)]
+    return " ".join(words).strip(_PUNCT_EDGES)
 
 
 def repair_digits(raw: str) -> tuple[str, str]:

@@ -63,9 +63,11 @@ class Line:
         return tuple(w for (s, e), w in zip(self.spans, self.words, strict=True) if e > start and s < end)
 
     def confidence(self, start: int, end: int, default: float) -> float:
-        """The lowest word confidence in a span: one bad word is enough to doubt a value."""
+        """The lowest word confidence in a span: one bad word is enough to doubt a value. Specks
+        read as punctuation ("__", "—") say nothing about the value and are left out."""
         words = self.words_in(start, end)
-        return min((w.confidence for w in words), default=default)
+        telling = [w for w in words if any(c.isalnum() for c in w.text)] or list(words)
+        return min((w.confidence for w in telling), default=default)
 
     def box(self, start: int, end: int) -> Box | None:
         words = self.words_in(start, end)
@@ -124,8 +126,10 @@ def page_lines(page: Page, page_index: int = 0) -> list[Line]:
     cos, sin, cx, cy = _deskew(page)
     by_line: dict[int, list[Word]] = {}
     for word in page.words:
-        if word.text.strip():
-            by_line.setdefault(word.line, []).append(word)
+        text = word.text.strip()
+        if not text or (word.confidence < 0.5 and not any(c.isalnum() for c in text)):
+            continue  # specks and rules read as punctuation
+        by_line.setdefault(word.line, []).append(word)
     units: list[_Unit] = []
     for words in by_line.values():
         xs, ys = [], []

@@ -115,7 +115,7 @@ def fit_temperature(model: Any, texts: Sequence[str], labels: Sequence[str]) -> 
     index = {c: i for i, c in enumerate(model.classes_)}
     truth = np.asarray([index[y] for y in labels])
     best, best_loss = 1.0, math.inf
-    for t in np.geomspace(0.2, 5.0, 40):
+    for t in np.geomspace(0.02, 5.0, 60):
         z = logits / t
         z -= z.max(axis=1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
@@ -134,7 +134,7 @@ def train_model(*, seed: int = DEFAULT_SEED, per_type: int = DEFAULT_PER_TYPE,
     started = time.monotonic()
     texts, labels = generated_texts(seed, per_type, layouts)
     # calibration/validation: a different seed, the same layouts (layouts held out stay unseen)
-    val_texts, val_labels = generated_texts(seed + 1, max(6, per_type // 4), layouts, copies=1)
+    val_texts, val_labels = generated_texts(seed + 1, max(4, per_type // 4), layouts, copies=1)
     model = build_model()
     model.fit(texts, labels)
     temperature = fit_temperature(model, val_texts, val_labels)

@@ -56,9 +56,9 @@ def unknown_text(rng: random.Random) -> str:
         r = rng.random()
         if r < 0.45:
             label = rng.choice(LABELS)
-            value = rng.choice((rng.choice(NAMES), f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/"
-                                f"{rng.randint(1960, 2026)}", f"{rng.randint(1, 999) * 1000:,}".replace(",", "."),
-                                _sentence(rng)))
+            day = f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(1960, 2026)}"
+            money = f"{rng.randint(1, 999) * 1000:,}".replace(",", ".")
+            value = rng.choice((rng.choice(NAMES), day, money, _sentence(rng)))
             lines.append(f"{label}: {value}")
         else:
             lines.append(_sentence(rng))

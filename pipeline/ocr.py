@@ -8,8 +8,9 @@ the words the reader sees and extractors can point at them. All text is NFC.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Hashable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,44 +24,102 @@ _JUNK_CONF = 35.0  # Tesseract reports specks and rules as low-confidence punctu
 
 
 def _is_junk(text: str, conf: float) -> bool:
-    """Low-confidence tokens with no letter or digit are specks, rules or border remnants."""
-    return conf < _JUNK_CONF and not any(ch.isalnum() for ch in text)
+    """Low-confidence tokens with no letter or digit are specks, rules or border remnants; runs of
+    underscores and bars are pieces of table rules whatever Tesseract's confidence."""
+    if not any(ch.isalnum() for ch in text):
+        return conf < _JUNK_CONF or set(text) <= set("_|~")
+    return False
 
 
 ROW_TOLERANCE_PT = 3.5  # rows whose tops are closer than this are one row of text
+MIN_SKEW = 0.05  # degrees; below this nothing is turned
 
 
-def row_geometry(boxes: Sequence[Box]) -> tuple[float, float]:
-    """(top, bottom) in pixels of one row of text as the searchable PDF draws it: the median word
-    bottom as baseline, the median word height as size (robust to a tall capital, and to the tilt
-    left on a line of a skewed original)."""
-    bottom = float(np.median([b.bottom for b in boxes]))
-    height = float(np.median([b.height for b in boxes]))
+@dataclass(frozen=True)
+class DisplayFrame:
+    """The page as the searchable PDF shows it: the upright original turned by its skew angle about
+    its centre onto a canvas grown to keep the corners (the pixels stay untouched; the PDF's drawing
+    matrix does the turn). Text rows are level here, so this is where rows are found and where the
+    invisible text is drawn."""
+
+    width: float
+    height: float
+    angle: float  # degrees, OpenCV's sign (positive turns counter-clockwise on screen)
+    image_width: int
+    image_height: int
+
+    @classmethod
+    def of(cls, image_shape: tuple[int, ...], skew_angle: float) -> DisplayFrame:
+        h, w = image_shape[0], image_shape[1]
+        angle = skew_angle if abs(skew_angle) >= MIN_SKEW else 0.0
+        rad = math.radians(abs(angle))
+        return cls(w * math.cos(rad) + h * math.sin(rad), h * math.cos(rad) + w * math.sin(rad), angle, w, h)
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        if not self.angle:
+            return x, y
+        rad = math.radians(self.angle)
+        dx, dy = x - self.image_width / 2, y - self.image_height / 2
+        return (
+            math.cos(rad) * dx + math.sin(rad) * dy + self.width / 2,
+            -math.sin(rad) * dx + math.cos(rad) * dy + self.height / 2,
+        )
+
+    def box(self, box: Box) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom) of a word: its centre turned, its size kept."""
+        cx, cy = self.point(box.left + box.width / 2, box.top + box.height / 2)
+        return cx - box.width / 2, cy - box.height / 2, cx + box.width / 2, cy + box.height / 2
+
+
+def row_geometry(boxes: Sequence[tuple[float, float, float, float]]) -> tuple[float, float]:
+    """(top, bottom) in pixels of one row of text as the searchable PDF draws it, from the words'
+    display boxes: the median word bottom as baseline, the median word height as size (robust to a
+    tall capital or a stray mark)."""
+    bottom = float(np.median([b[3] for b in boxes]))
+    height = float(np.median([b[3] - b[1] for b in boxes]))
     return bottom - height, bottom
 
 
 def arrange_rows(
-    items: Sequence[tuple[str, float, Box, Hashable]], pt_per_px: float
+    items: Sequence[tuple[str, float, Box, Hashable]], pt_per_px: float, frame: DisplayFrame | None = None
 ) -> tuple[tuple[Word, ...], str]:
     """Words (text, confidence 0..1, box, source-line key) as rows of the page, top to bottom, each
     read left to right; returns the words numbered by row and the page text.
 
     Lines that sit side by side (a form's label and value, the two halves of an administrative
     header) become one row, as a reader sees them — and as pdfplumber reads the searchable PDF back:
-    rows whose tops (per :func:`row_geometry`) lie within ``ROW_TOLERANCE_PT`` are merged until
-    none do, a margin wider than pdfplumber's 3 pt, so the PDF reads back into exactly these rows.
+    rows whose tops in the display frame (per :func:`row_geometry`) lie within ``ROW_TOLERANCE_PT``
+    are merged until none do, a margin wider than pdfplumber's 3 pt, so the PDF reads back into
+    exactly these rows.
     """
-    groups: dict[Hashable, list[tuple[str, float, Box]]] = {}
+    place = frame.box if frame is not None else (lambda b: (b.left, b.top, b.right, b.bottom))
+    groups: dict[Hashable, list[tuple[str, float, Box, tuple[float, float, float, float]]]] = {}
     for text, conf, box, key in items:
-        groups.setdefault(key, []).append((text, conf, box))
-    rows = list(groups.values())
+        groups.setdefault(key, []).append((text, conf, box, place(box)))
+    # Lines that overlap vertically by half their height are one row (label and value cells of a
+    # table, the two halves of a header); then rows drawn closer than the tolerance are merged too,
+    # which is what makes the PDF read back exactly.
+    def extent(ws: list) -> tuple[float, float]:
+        return float(np.median([d[1] for *_, d in ws])), float(np.median([d[3] for *_, d in ws]))
+
+    lines = sorted(groups.values(), key=lambda ws: extent(ws)[0])
+    rows: list[list[tuple[str, float, Box, tuple[float, float, float, float]]]] = []
+    for line in lines:
+        top, bottom = extent(line)
+        if rows:
+            rtop, rbottom = extent(rows[-1])
+            overlap = min(bottom, rbottom) - max(top, rtop)
+            if overlap >= 0.5 * min(bottom - top, rbottom - rtop):
+                rows[-1] = rows[-1] + line
+                continue
+        rows.append(list(line))
     while True:
-        rows.sort(key=lambda ws: row_geometry([b for _, _, b in ws])[0])
-        merged: list[list[tuple[str, float, Box]]] = []
+        rows.sort(key=lambda ws: row_geometry([d for *_, d in ws])[0])
+        merged: list[list[tuple[str, float, Box, tuple[float, float, float, float]]]] = []
         last_top = None
         changed = False
         for row in rows:
-            top = row_geometry([b for _, _, b in row])[0] * pt_per_px
+            top = row_geometry([d for *_, d in row])[0] * pt_per_px
             if last_top is not None and top - last_top <= ROW_TOLERANCE_PT:
                 merged[-1] = merged[-1] + row
                 changed = True
@@ -73,9 +132,9 @@ def arrange_rows(
     words: list[Word] = []
     texts: list[str] = []
     for n, row in enumerate(rows):
-        row.sort(key=lambda w: (w[2].left, w[2].top))
-        texts.append(" ".join(t for t, _, _ in row))
-        words.extend(Word(text=t, confidence=c, box=b, line=n) for t, c, b in row)
+        row.sort(key=lambda w: (w[3][0], w[3][1]))
+        texts.append(" ".join(t for t, *_ in row))
+        words.extend(Word(text=t, confidence=c, box=b, line=n) for t, c, b, _ in row)
     return tuple(words), "\n".join(texts)
 
 
@@ -105,7 +164,8 @@ def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
             left, top, right, bottom = tw.left, tw.top, tw.left + tw.width, tw.top + tw.height
         box = Box(left, top, max(1, right - left), max(1, bottom - top))
         items.append((text, max(0.0, min(1.0, tw.confidence / 100.0)), box, tw.line_key))
-    words, text = arrange_rows(items, 72.0 / (page.dpi or TARGET_DPI))
+    frame = DisplayFrame.of(page.image.shape, page.skew_angle)
+    words, text = arrange_rows(items, 72.0 / (page.dpi or TARGET_DPI), frame)
     mean = float(np.mean([wd.confidence for wd in words])) if words else 0.0
     log.info("%s: %d words, mean confidence %.2f", page.label, len(words), mean)
     return replace(page, words=tuple(words), text=nfc(text), mean_confidence=mean)

@@ -7,13 +7,17 @@ light, blur, noise, JPEG), which the tests use too because it renders small page
 
 from __future__ import annotations
 
+import argparse
 import io
 import math
 from dataclasses import dataclass
+from typing import Self
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from pipeline.settings import Settings
 
 FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 
@@ -124,3 +128,243 @@ def random_damage(rng: np.random.Generator, *, rotation: int | None = None) -> D
         jpeg_quality=int(rng.integers(60, 85)),
         border=bool(rng.random() < 0.3),
     )
+
+
+# ------------------------------------------------------------------------------------------ the bench
+
+REFERENCE = {
+    "bare tesseract": ("7.20%", "18.8%", "1.70"),
+    "OCRmyPDF plain": ("0.25%", "0.74%", "2.30"),
+    "OCRmyPDF --deskew --clean": ("0.17%", "0.30%", "10.9"),
+    "sohoa": ("0.20%*", "0.30%*", "1.34*"),
+}
+REFERENCE_NOTE = "* reference row for sohoa: a simple OpenCV deskew + flattening + Otsu, then tesseract"
+
+
+@dataclass
+class BenchPage:
+    image: np.ndarray  # RGB or grey, 300 dpi
+    truth: str
+    rotation: int
+    skew: float
+
+
+@dataclass
+class BenchResult:
+    name: str
+    texts: list[str]
+    seconds: float
+    peak_rss_mb: float
+    note: str = ""
+
+
+def normalise(text: str) -> str:
+    """Whitespace does not count: lines stripped, runs of spaces collapsed, empty lines dropped."""
+    from pipeline.model import nfc
+
+    lines = (" ".join(line.split()) for line in nfc(text).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def cer(got: str, truth: str) -> float:
+    from rapidfuzz.distance import Levenshtein
+
+    got, truth = normalise(got), normalise(truth)
+    return Levenshtein.distance(got, truth) / max(1, len(truth))
+
+
+def bench_pages(count: int, seed: int) -> tuple[list[BenchPage], str]:
+    """Damaged A4 pages with ground truth; every third page is turned upside down on top of its damage."""
+    try:
+        import random
+
+        from samples.generator import DOC_TYPES, generate_document
+    except ImportError:
+        rng = np.random.default_rng(seed)
+        pages = []
+        for i in range(count):
+            clean, truth = render_text_page(rng)
+            d = random_damage(rng, rotation=180 if i % 3 == 1 else 0)
+            pages.append(BenchPage(damage_page(clean, d, rng), truth, d.rotation, d.skew_deg))
+        return pages, "built-in renderer"
+    types = [t for t in DOC_TYPES if t != "cccd"]  # ID cards are photographs of cards, not A4 pages
+    pages = []
+    for i in range(count):
+        doc = generate_document(types[i % len(types)], random.Random(f"sohoa-bench-ocr/{seed}/{i}"))
+        image, info = doc.pages[0], doc.damage[0]
+        rotation = int(info.get("rotation", 0))
+        if i % 3 == 1 and rotation == 0:
+            image = np.ascontiguousarray(np.rot90(image, 2))
+            rotation = 180
+        pages.append(BenchPage(image, doc.text.split("\f")[0], rotation, float(info.get("skew_deg", 0.0))))
+    return pages, "samples.generator"
+
+
+class _PeakRss:
+    """Largest resident set of any one process in a tree, sampled while a pipeline runs."""
+
+    def __init__(self, pid: int | None = None) -> None:
+        import os
+        import threading
+
+        self.pid = pid or os.getpid()
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return
+        for proc in procs:
+            try:
+                self.peak = max(self.peak, proc.memory_info().rss)
+            except psutil.Error:
+                pass
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _run_tree(cmd: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes, float]:
+    """Run a command, sampling the peak RSS of its process tree."""
+    import subprocess
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    with _PeakRss(proc.pid) as rss:
+        out, err = proc.communicate()
+    return proc.returncode, out, err, rss.peak / 2**20
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env["OMP_THREAD_LIMIT"] = "1"
+    return env
+
+
+def run_bare_tesseract(paths: list, lang: str) -> BenchResult:
+    import time
+
+    texts, peak = [], 0.0
+    start = time.perf_counter()
+    for path in paths:
+        code, out, _err, rss = _run_tree(["tesseract", str(path), "-", "-l", lang], _env())
+        texts.append(out.decode("utf-8", "replace") if code == 0 else "")
+        peak = max(peak, rss)
+    return BenchResult("bare tesseract", texts, time.perf_counter() - start, peak)
+
+
+def run_sohoa(tiff, count: int, lang: str) -> BenchResult:
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "pipeline.cli", "ocr", str(tiff), "--lang", lang, "--format", "text",
+           "--workers", "1"]
+    start = time.perf_counter()
+    code, out, err, rss = _run_tree(cmd, _env())
+    seconds = time.perf_counter() - start
+    if code != 0:
+        return BenchResult("sohoa", [""] * count, seconds, rss, f"failed: {err.decode()[-200:]}")
+    texts = out.decode("utf-8").rstrip("\n").split("\f")
+    return BenchResult("sohoa", texts, seconds, rss)
+
+
+def run_ocrmypdf(pdf, count: int, lang: str, work, extra: list[str], name: str) -> BenchResult:
+    import shutil
+    import sys
+    import time
+
+    if shutil.which("ocrmypdf") is None and not _has_module("ocrmypdf"):
+        return BenchResult(name, [], 0.0, 0.0, "not installed (pip install 'sohoa[bench]')")
+    sidecar = work / f"{name.replace(' ', '_')}.txt"
+    out_pdf = work / f"{name.replace(' ', '_')}.pdf"
+    cmd = [sys.executable, "-m", "ocrmypdf", "-l", lang, "--jobs", "1", "--output-type", "pdf",
+           "--sidecar", str(sidecar), "--optimize", "0", *extra, str(pdf), str(out_pdf)]
+    start = time.perf_counter()
+    code, _out, err, rss = _run_tree(cmd, _env())
+    seconds = time.perf_counter() - start
+    if code != 0:
+        last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        return BenchResult(name, [], seconds, rss, f"failed (exit {code}): {last[0][:120]}")
+    texts = sidecar.read_text(encoding="utf-8").split("\f")
+    return BenchResult(name, texts[:count], seconds, rss)
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Generate the pages, run every pipeline on them in this one run, print one table."""
+    import tempfile
+    from pathlib import Path
+
+    from pipeline.errors import InputError
+    from pipeline.tesseract import check_lang
+
+    if args.pages < 1:
+        raise InputError("--pages must be at least 1")
+    lang = check_lang(args.lang)
+    pages, origin = bench_pages(args.pages, args.seed)
+    with tempfile.TemporaryDirectory(prefix="sohoa-bench-ocr-") as tmp:
+        work = Path(tmp)
+        paths = []
+        for i, page in enumerate(pages):
+            path = work / f"page{i:03d}.png"
+            Image.fromarray(page.image).save(path, dpi=(300, 300), compress_level=1)
+            paths.append(path)
+        tiff = work / "pages.tif"
+        frames = [Image.fromarray(p.image) for p in pages]
+        frames[0].save(tiff, save_all=True, append_images=frames[1:], dpi=(300, 300), compression="tiff_lzw")
+        results = [run_sohoa(tiff, len(pages), lang), run_bare_tesseract(paths, lang)]
+        if not args.no_ocrmypdf:
+            pdf = work / "pages.pdf"
+            try:
+                import img2pdf
+
+                pdf.write_bytes(img2pdf.convert([str(p) for p in paths]))
+            except ImportError:
+                pdf = None
+            if pdf is None:
+                results.append(BenchResult("OCRmyPDF plain", [], 0.0, 0.0, "not installed"))
+            else:
+                results.append(run_ocrmypdf(pdf, len(pages), lang, work, [], "OCRmyPDF plain"))
+                if args.ocrmypdf_clean:
+                    results.append(run_ocrmypdf(pdf, len(pages), lang, work, ["--deskew", "--clean"],
+                                                "OCRmyPDF --deskew --clean"))
+    rotations = sum(1 for p in pages if p.rotation)
+    print(f"sohoa bench ocr: {len(pages)} damaged A4 pages at 300 dpi from {origin} "
+          f"({rotations} turned, skew up to {max(abs(p.skew) for p in pages):.1f}°), lang {lang}, one core")
+    header = f"{'pipeline':28s} {'mean CER':>9s} {'worst':>7s} {'s/page':>7s} {'peak RSS':>9s}   reference (CER, worst, s/page)"
+    print(header)
+    print("-" * len(header))
+    for res in results:
+        ref = REFERENCE.get(res.name, ("", "", ""))
+        ref_text = f"{ref[0]:>7s} {ref[1]:>7s} {ref[2]:>6s}" if ref[0] else ""
+        if not res.texts:
+            print(f"{res.name:28s} {'-':>9s} {'-':>7s} {'-':>7s} {'-':>9s}   {ref_text}  {res.note}")
+            continue
+        errors = [cer(t, p.truth) for t, p in zip(res.texts, pages, strict=False)]
+        errors += [1.0] * (len(pages) - len(errors))
+        print(f"{res.name:28s} {100 * np.mean(errors):8.2f}% {100 * max(errors):6.2f}% "
+              f"{res.seconds / len(pages):7.2f} {res.peak_rss_mb:7.0f}MB   {ref_text}  {res.note}")
+    print(REFERENCE_NOTE)
+    return 0

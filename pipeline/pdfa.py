@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import math
 import struct
 import zlib
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from PIL import Image, ImageCms
 
 from pipeline.errors import InputError
 from pipeline.model import Page, Word, nfc
-from pipeline.ocr import row_geometry
+from pipeline.ocr import DisplayFrame, row_geometry
 
 log = logging.getLogger(__name__)
 
@@ -243,47 +244,61 @@ def _image_matrix(turn: int, width: float, height: float) -> str:
 # ------------------------------------------------------------------------------------ the text layer
 
 
-def _text_layer(page: Page, chars: _CharMap, height_pt: float, k: float) -> str:
-    """Invisible text: per row one baseline and one size (:func:`~pipeline.ocr.row_geometry`), per word
-    a horizontal stretch to its box, and a real space between words stretched over the gap."""
-    lines: dict[int, list[Word]] = {}
+def _text_layer(page: Page, chars: _CharMap, frame: DisplayFrame, k: float) -> str:
+    """Invisible text in the display frame: per row one baseline and one size
+    (:func:`~pipeline.ocr.row_geometry`), per word a horizontal stretch to its box, and a real space
+    between words stretched over the gap."""
+    lines: dict[int, list[tuple[Word, tuple[float, float, float, float]]]] = {}
     for word in page.words:
         if word.text:
-            lines.setdefault(word.line, []).append(word)
+            lines.setdefault(word.line, []).append((word, frame.box(word.box)))
     if not lines:
         return ""
+    height_pt = frame.height * k
     out = ["BT", "3 Tr"]
     space_cid = chars.encode(" ").hex()
     for number in sorted(lines):
-        words = sorted(lines[number], key=lambda wd: wd.box.left)
-        top, bottom = row_geometry([wd.box for wd in words])
+        words = sorted(lines[number], key=lambda wd: (wd[1][0], wd[1][1]))
+        top, bottom = row_geometry([d for _, d in words])
         size = max(1.0, (bottom - top) * k)
         baseline = height_pt - bottom * k
         out.append(f"/F1 {size:.3f} Tf")
         # Each word is drawn from its box's left to its right, except that it never starts before the
         # previous one ended, so reading order by position is the order of the words (boxes can
         # overlap), and a space glyph always spans the gap to the next word.
-        cursor = -1.0
+        cursor = -1e9
         min_w = 0.01 * size
-        for i, word in enumerate(words):
+        for i, (word, (left, _, right, _)) in enumerate(words):
             text = nfc(word.text)
-            nxt = words[i + 1] if i + 1 < len(words) else None
-            start = max(word.box.left * k, cursor)
-            end = word.box.right * k
-            if nxt is not None:
-                end = min(end, nxt.box.left * k - 2 * min_w)
+            nxt_left = words[i + 1][1][0] * k if i + 1 < len(words) else None
+            start = max(left * k, cursor)
+            end = right * k
+            if nxt_left is not None:
+                end = min(end, nxt_left - 2 * min_w)
             end = max(end, start + min_w * len(text))
             natural = len(text) * GLYPH_ADVANCE / 1000 * size
             out.append(f"1 0 0 1 {start:.3f} {baseline:.3f} Tm")
             out.append(f"{100.0 * (end - start) / natural:.4f} Tz <{chars.encode(text).hex()}> Tj")
             cursor = end
-            if nxt is not None:
-                space_end = max(nxt.box.left * k, end + min_w)
+            if nxt_left is not None:
+                space_end = max(nxt_left, end + min_w)
                 space = GLYPH_ADVANCE / 1000 * size
                 out.append(f"{100.0 * (space_end - end) / space:.4f} Tz <{space_cid}> Tj")
                 cursor = space_end
     out.append("ET")
     return "\n".join(out)
+
+
+def _skew_matrix(frame: DisplayFrame, k: float) -> str:
+    """``cm`` turning the upright page (points, y up) by the skew angle onto the display frame."""
+    if not frame.angle:
+        return ""
+    rad = math.radians(frame.angle)
+    cos, sin = math.cos(rad), math.sin(rad)
+    w, h = frame.image_width, frame.image_height
+    e = k * (sin * h / 2 - cos * w / 2 + frame.width / 2)
+    f = k * (frame.height / 2 - sin * w / 2 - cos * h / 2)
+    return f"{cos:.8f} {sin:.8f} {-sin:.8f} {cos:.8f} {e:.4f} {f:.4f} cm\n"
 
 
 # ---------------------------------------------------------------------------------------- assembling
@@ -313,13 +328,16 @@ def build_searchable_pdf(
         dpi = page.dpi if page.dpi and page.dpi > 0 else 300.0
         k = 72.0 / dpi
         width_pt, height_pt = w * k, h * k
+        frame = DisplayFrame.of(page.image.shape, page.skew_angle)
         xobj, turn = _image_xobject(pdf, page)
-        content = f"q\n{_image_matrix(turn, width_pt, height_pt)}\n/Im0 Do\nQ\n"
-        content += _text_layer(page, chars, height_pt, k)
+        # The original pixels, turned upright by the drawing matrix when they are a JPEG's own, and
+        # deskewed the same way: displayed turned, never resampled into the file.
+        content = f"q\n{_skew_matrix(frame, k)}{_image_matrix(turn, width_pt, height_pt)}\n/Im0 Do\nQ\n"
+        content += _text_layer(page, chars, frame, k)
         resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobj))
         pdf_page = pikepdf.Dictionary(
             Type=pikepdf.Name.Page,
-            MediaBox=[0, 0, round(width_pt, 4), round(height_pt, 4)],
+            MediaBox=[0, 0, round(frame.width * k, 4), round(frame.height * k, 4)],
             Resources=resources,
             Contents=pikepdf.Stream(pdf, zlib.compress(content.encode("ascii")), Filter=pikepdf.Name.FlateDecode),
         )

@@ -1,9 +1,10 @@
 """Scan damage of the kind an office scanner or photocopier adds, at a chosen severity.
 
 The OCR clean-up is measured on these pages, so each effect stays within what a 300 dpi office
-scanner really produces (skew within ±5°, blur under a pixel or so, mild sensor noise, JPEG
-quality 40–90, lighting up to about half as bright on one side) and every choice made is returned,
-so a benchmark can tell which damage a failure came from.
+scanner really produces (skew within ±5°, blur sigma under 0.8 px, sensor noise under 5 grey
+levels, JPEG quality 40–90, lighting up to about half as bright on one side, a few stains, folds
+and punch holes, some pages turned a quarter or half turn) and every choice made is returned, so a
+benchmark can tell which damage a failure came from.
 """
 
 from __future__ import annotations
@@ -63,12 +64,12 @@ def apply_damage(image: np.ndarray, rng: random.Random, *, severity: float = 1.0
         scan = _skew(scan, skew, fill)
     info["skew_deg"] = round(skew, 3)
 
-    sigma = rng.uniform(0.0, 1.0) * severity
+    sigma = rng.uniform(0.0, 0.8) * severity
     if sigma > 0.25:
         scan = cv2.GaussianBlur(scan, (0, 0), sigma)
     info["blur_sigma"] = round(sigma, 3)
 
-    noise = rng.uniform(1.0, 7.0) * severity
+    noise = rng.uniform(1.0, 5.0) * severity  # office scanners: about 2–4 grey levels of sensor noise
     # Sensor grain spans about two pixels at 300 dpi; drawing it at half size is also four times cheaper.
     grain = np.empty(((h + 1) // 2, (w + 1) // 2, 3), np.int16)
     cv2.setRNGSeed(int(seed % (2**31)))

@@ -49,6 +49,15 @@ _BUILDERS: dict[str, Builder] = {
     "other": documents.other,
 }
 
+# Layout indices mean the same style in every type (see samples.wording.LAYOUT_STYLES):
+#   0 Noto Serif 13 pt, "label: value", agency | motto header, dates also in words
+#   1 DejaVu Sans 11 pt, labels in a column, motto above a left-aligned agency, numbered, ID after name
+#   2 DejaVu Serif 12 pt, ruled label/value rows, bilingual labels, framed, short fields paired
+#   3 Noto Sans 10.5 pt, inline, centred motto + agency, numbered and paired, land parcel as a table
+#   4 DejaVu Serif Condensed 14 pt, wide label column, framed
+# Marriage certificates print a husband/wife table in layouts 0, 2 and 3.
+# CCCD: 0 card image (2021 chip card), 1 A4 photocopy of its two sides, 2 A4 photocopy of the 2024
+# card, 3 image of both sides of the 2024 card, 4 enlarged A4 photocopy of the 2021 card.
 LAYOUTS: dict[str, int] = {doc_type: len(LAYOUT_STYLES) for doc_type in DOC_TYPES}
 
 # Contract fields per type (design.md); every generated document fills all of them.
@@ -141,6 +150,9 @@ def generate(out_dir: Path, count: int, seed: int, types: Sequence[str] | None =
         _check_type(doc_type)
     if count < 0:
         raise InputError("count must not be negative")
+    for doc_type in chosen:
+        if layouts and not any(0 <= n < LAYOUTS[doc_type] for n in layouts):
+            raise InputError(f"no layout among {list(layouts)} exists for {doc_type} (0–{LAYOUTS[doc_type] - 1})")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -149,10 +161,7 @@ def generate(out_dir: Path, count: int, seed: int, types: Sequence[str] | None =
         rng = _document_rng(seed, index)
         layout = None
         if layouts:
-            usable = [n for n in layouts if 0 <= n < LAYOUTS[doc_type]]
-            if not usable:
-                raise InputError(f"no layout among {list(layouts)} exists for {doc_type}")
-            layout = rng.choice(usable)
+            layout = rng.choice([n for n in layouts if 0 <= n < LAYOUTS[doc_type]])
         doc = generate_document(doc_type, rng, layout=layout, damage=damage)
         stem = out_dir / f"{index:04d}-{doc_type}"
         written.append(write_document(doc, stem))

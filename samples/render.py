@@ -342,6 +342,9 @@ def _emit_rows(ctx: _Ctx, *columns: Sequence[_Row]) -> None:
 
 
 def _text(ctx: _Ctx, block: Text, x0: float, x1: float) -> None:
+    if not block.text.strip():  # a spacer: prints nothing, so adds no line to the text
+        ctx.advance(block.gap_before * ctx.pitch())
+        return
     _emit_rows(ctx, _rows(ctx, block, x0, x1))
 
 
@@ -403,7 +406,7 @@ def _pair(ctx: _Ctx, pair: Pair) -> None:
 
 
 def _stack_rows(ctx: _Ctx, items: Sequence[Text], x0: float, x1: float) -> list[_Row]:
-    return [row for item in items for row in _rows(ctx, item, x0, x1)]
+    return [row for item in items if item.text.strip() for row in _rows(ctx, item, x0, x1)]
 
 
 def _columns(ctx: _Ctx, left: Sequence[Text], right: Sequence[Text], split: float) -> None:
@@ -422,8 +425,9 @@ def _signature(ctx: _Ctx, sig: Signature) -> None:
     left = _stack_rows(ctx, sig.left, ctx.x0, x0 - ctx.size) if sig.left and sig.side == "right" else []
     _emit_rows(ctx, left, _stack_rows(ctx, sig.titles, x0, x1))
     space = ctx.pitch() * 4.2
-    box = (round(x0 + (x1 - x0) * 0.2), round(ctx.y + space * 0.1), round(x1 - (x1 - x0) * 0.2),
-           round(ctx.y + space * 0.9))
+    # The scribble keeps clear of the printed name below it, so OCR does not lose the name.
+    box = (round(x0 + (x1 - x0) * 0.2), round(ctx.y + space * 0.08), round(x1 - (x1 - x0) * 0.2),
+           round(ctx.y + space * 0.72))
     if sig.seal:
         radius = min(space * 0.52, (x1 - x0) * 0.22)
         centre = (round(box[0] + radius * 0.6), round(ctx.y + space / 2))

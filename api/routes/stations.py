@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 import uuid
 from typing import Annotated, Any
 
@@ -104,6 +105,7 @@ async def upload_batch(
 ) -> JSONResponse:
     """Files are streamed to disk and checked (type by content, size, pages, pixel bombs); the answer
     comes before any OCR, with the batch id to poll. Refused uploads leave nothing behind."""
+    started = time.perf_counter()
     state = state_of(request)
     limits = state.api.limits(state.settings)
     if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
@@ -147,7 +149,8 @@ async def upload_batch(
         replayed=replayed,
         status_url=f"/v1/batches/{row['id']}",
     )
-    headers = {"Location": body.status_url}
+    headers = {"Location": body.status_url,
+               "Server-Timing": f"app;dur={(time.perf_counter() - started) * 1000:.1f}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if replayed else 202, headers=headers)

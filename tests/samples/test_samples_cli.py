@@ -44,3 +44,8 @@ def test_bad_types_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
 def test_bad_count_and_damage_exit_2(tmp_path: Path) -> None:
     assert main(["samples", "generate", str(tmp_path), "--count", "0"]) == 2
     assert main(["samples", "generate", str(tmp_path), "--damage", "3"]) == 2
+
+
+def test_bad_layout_exits_2_before_writing(tmp_path: Path) -> None:
+    assert main(["samples", "generate", str(tmp_path / "y"), "--count", "1", "--layouts", "7"]) == 2
+    assert not (tmp_path / "y").exists()

@@ -112,7 +112,8 @@ def test_text_is_nfc_and_matches_pages(clean_documents) -> None:
     for doc in clean_documents:
         assert unicodedata.is_normalized("NFC", doc.text)
         assert doc.text.count("\f") == len(doc.pages) - 1
-        assert all(line == line.strip() and "  " not in line for line in doc.text.replace("\f", "\n").split("\n"))
+        lines = doc.text.replace("\f", "\n").split("\n")
+        assert all(line and line == line.strip() and "  " not in line for line in lines), doc.doc_type
         for page in doc.pages + doc.clean_pages:
             assert page.dtype == np.uint8 and page.ndim == 3 and page.shape[2] == 3
         if doc.doc_type != "application_form":

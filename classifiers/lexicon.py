@@ -1,0 +1,244 @@
+"""Known words of names and places, to put back tone marks OCR lost and to flag what it can't.
+
+Tesseract on a damaged scan reads "NGUYỄN" as "NGUYEN" or "Quỳnh Lưu" as "Quynh Luu" with high
+confidence, so confidence alone lets wrong names through. Names and addresses are drawn from small
+vocabularies (name syllables, administrative units, street names), so a word whose accent-folded form
+matches exactly one known word is restored to it, and a word that matches several or none is sent to
+review: a value is only trusted when every word of it is known.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from classifiers.personal_id import PROVINCE_CODES
+from classifiers.text import fold
+from pipeline.model import nfc
+
+SURNAMES = (
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô",
+    "Dương", "Lý", "Đinh", "Trương", "Lâm", "Mai", "Tạ", "Lương", "Đào", "Đoàn", "Vương", "Trịnh", "Cao",
+    "Hà", "Tô", "Quách", "Lưu", "Chu", "Kiều", "Thái", "Hứa", "Châu", "Triệu", "Văn", "Tăng", "Lại",
+)
+NAME_WORDS = (
+    # middle names
+    "Văn", "Thị", "Hữu", "Đức", "Minh", "Quốc", "Công", "Thành", "Quang", "Xuân", "Đình", "Gia", "Ngọc",
+    "Trọng", "Anh", "Bá", "Tiến", "Thu", "Thanh", "Phương", "Kim", "Mai", "Hồng", "Bích", "Thùy", "Diệu",
+    "Khánh", "Hải", "Hoài", "Bảo", "Quỳnh", "Tuyết", "Nhật", "Thế", "Duy", "Trung", "Mạnh", "Hoàng", "Phúc",
+    "Tấn", "Thái", "Như", "Lan", "Huyền", "Cẩm", "Hoa", "Tường", "Vĩnh", "Khắc", "Viết", "Sỹ", "Sĩ",
+    # given names
+    "An", "Bình", "Cường", "Dũng", "Đạt", "Hùng", "Huy", "Khoa", "Long", "Nam", "Phong", "Quân", "Sơn",
+    "Tài", "Thắng", "Tuấn", "Việt", "Vinh", "Hiếu", "Lâm", "Thịnh", "Toàn", "Kiên", "Lộc", "Nghĩa", "Quý",
+    "Tùng", "Chi", "Dung", "Giang", "Hà", "Hạnh", "Hương", "Linh", "Loan", "Nga", "Ngân", "Nhung", "Oanh",
+    "Quyên", "Thảo", "Trang", "Uyên", "Vân", "Yến", "Hằng", "Hiền", "Lụa", "My", "Nhi", "Thủy", "Trâm",
+    "Vy", "Hậu", "Hiệp", "Khải", "Khang", "Lực", "Nhân", "Phát", "Tâm", "Thiện", "Trí", "Tú", "Tuệ", "Hưng",
+    "Cảnh", "Chiến", "Công", "Định", "Đông", "Hào", "Hòa", "Hoan", "Kha", "Lợi", "Luân", "Nguyên", "Phú",
+    "Sang", "Tân", "Thạch", "Thông", "Tín", "Trường", "Tuyên", "Vũ", "Ánh", "Châu", "Diễm", "Đào", "Hân",
+    "Hồng", "Lệ", "Liên", "Ly", "Mỹ", "Nguyệt", "Nhàn", "Phượng", "Sương", "Thơ", "Thư", "Tiên", "Trinh",
+    "Vi", "Xuyến", "Yên",
+)
+ADMIN_WORDS = (
+    "Số", "số", "đường", "tổ", "Tổ", "dân", "phố", "Tổ dân phố", "Thôn", "Xóm", "Ấp", "xã", "Xã", "phường",
+    "Phường", "thị trấn", "thị xã", "huyện", "quận", "tỉnh", "Tỉnh", "thành phố", "Thành phố", "Ủy ban nhân dân",
+    "Công an", "Bệnh viện Đa khoa", "Bệnh viện", "Tại nhà", "Trạm Y tế", "khu phố", "ngõ",
+    "ngách", "hẻm", "Khu", "Bản", "Làng", "Việt Nam",
+)
+PROVINCES = tuple(sorted(set(PROVINCE_CODES.values()) | {
+    "Hà Nội", "Huế", "Hải Phòng", "Đà Nẵng", "Hồ Chí Minh", "Cần Thơ", "Lai Châu", "Điện Biên", "Sơn La",
+    "Lạng Sơn", "Quảng Ninh", "Thanh Hóa", "Nghệ An", "Hà Tĩnh", "Cao Bằng", "Tuyên Quang", "Lào Cai",
+    "Thái Nguyên", "Phú Thọ", "Bắc Ninh", "Hưng Yên", "Ninh Bình", "Quảng Trị", "Quảng Ngãi", "Gia Lai",
+    "Khánh Hòa", "Lâm Đồng", "Đắk Lắk", "Đồng Nai", "Tây Ninh", "Vĩnh Long", "Đồng Tháp", "Cà Mau", "An Giang",
+}))
+# Common commune, ward, district and street names (a production deployment loads the national
+# register of administrative units here).
+PLACE_NAMES = (
+    "Tân Phú", "An Khánh", "Hòa Bình", "Phú Lợi", "Đông Hưng", "Yên Lạc", "Bình Minh", "Thạch Hà", "Cẩm Lệ",
+    "Hải Châu", "Long Biên", "Ba Đình", "Kim Liên", "Phước Long", "Xuân Phương", "Nghĩa Đô", "Tam Hiệp",
+    "Quang Trung", "Hưng Đạo", "Lê Lợi", "Tân Định", "Bến Thành", "Sài Gòn", "An Phú", "Vĩnh Ninh",
+    "Thủy Xuân", "Đông Ngạc", "Phú Diễn", "Yên Hòa", "Cát Linh", "Hồng Bàng", "Ngô Quyền", "Tân Lập",
+    "Đồng Tâm", "Hợp Thịnh", "Minh Khai", "Trung Hòa", "Phú Mỹ", "Hòa Khánh", "Thanh Khê", "Gia Sàng",
+    "Tích Lương", "Nam Sách", "Kim Thành", "Tiên Du", "Lạc Sơn", "Vạn Ninh", "Diên Khánh", "Phúc Thọ",
+    "Gia Lâm", "Đông Anh", "Thanh Oai", "Nghi Lộc", "Hưng Nguyên", "Thạch Thất", "Yên Dũng", "Tiên Lãng",
+    "Kiến Xương", "Hải Hậu", "Thọ Xuân", "Quỳnh Lưu", "Đức Thọ", "Phong Điền", "Điện Bàn", "Tư Nghĩa",
+    "Tuy Phước", "Cam Lâm", "Di Linh", "Củ Chi", "Cần Giuộc", "Châu Thành", "Cái Nước", "Trảng Bom",
+    "Bến Cát", "Long Điền", "Mỏ Cày", "Cầu Kè", "Lai Vung", "Tân Hiệp", "Vị Thủy", "Trần Hưng Đạo",
+    "Nguyễn Trãi", "Hai Bà Trưng", "Lý Thường Kiệt", "Hùng Vương", "Phan Chu Trinh", "Điện Biên Phủ",
+    "Nguyễn Du", "Lê Duẩn", "Trần Phú", "Nguyễn Huệ", "Lê Thánh Tông", "Phạm Văn Đồng", "Võ Thị Sáu",
+    "Nguyễn Văn Cừ", "Tô Hiến Thành", "Bà Triệu", "Hoàng Diệu", "Kim Mã", "Cầu Giấy", "Lạc Long Quân",
+    "Âu Cơ", "Nguyễn Chí Thanh", "Đông", "Tây", "Nam", "Bắc", "Thượng", "Hạ", "Trung", "Tân", "Phú", "An",
+    "Hòa", "Lộc", "Hoàn Kiếm", "Đống Đa", "Tây Hồ", "Thanh Xuân", "Hoàng Mai", "Bình Thạnh", "Gò Vấp",
+    "Thủ Đức", "Tân Bình", "Phú Nhuận", "Ninh Kiều", "Sơn Trà", "Liên Chiểu", "Ngũ Hành Sơn", "Lê Chân",
+    "Bà Rịa - Vũng Tàu", "Thừa Thiên Huế", "Hòa Bình", "Đắk Nông", "Bình Dương", "Bình Phước",
+)
+ETHNICITIES = (
+    "Kinh", "Tày", "Thái", "Mường", "Khmer", "Hoa", "Nùng", "H'Mông", "Mông", "Dao", "Gia Rai", "Ê Đê",
+    "Ba Na", "Sán Chay", "Chăm", "Cơ Ho", "Xơ Đăng", "Sán Dìu", "Hrê", "Ra Glai", "Mnông", "Thổ", "Stiêng",
+    "Khơ Mú", "Bru - Vân Kiều", "Cơ Tu", "Giáy", "Tà Ôi", "Mạ", "Giẻ Triêng", "Co", "Chơ Ro", "Xinh Mun",
+    "Hà Nhì", "Chu Ru", "Lào", "La Chí", "Kháng", "Phù Lá", "La Hủ", "La Ha", "Pà Thẻn", "Lự", "Ngái",
+    "Chứt", "Lô Lô", "Mảng", "Cơ Lao", "Bố Y", "Cống", "Si La", "Pu Péo", "Rơ Măm", "Brâu", "Ơ Đu",
+)
+BUSINESS_WORDS = (
+    "CÔNG TY", "TNHH", "CỔ PHẦN", "TRÁCH NHIỆM HỮU HẠN", "MỘT THÀNH VIÊN", "HAI THÀNH VIÊN TRỞ LÊN",
+    "THƯƠNG MẠI", "DỊCH VỤ", "XÂY DỰNG", "CÔNG NGHỆ", "VẬN TẢI", "SẢN XUẤT", "VÀ", "ĐẦU TƯ", "NÔNG SẢN",
+    "DU LỊCH", "PHÁT TRIỂN", "XUẤT NHẬP KHẨU", "TẬP ĐOÀN", "DOANH NGHIỆP TƯ NHÂN", "HỢP TÁC XÃ", "PHÁT",
+    "THỊNH", "LONG", "GIA", "THÀNH CÔNG", "ĐẠI VIỆT", "HOÀNG GIA", "SAO MAI", "TÂN TIẾN", "VIỆT HƯNG",
+    "BẢO NGỌC", "TRƯỜNG SƠN", "HẢI ĐĂNG", "NAM VIỆT", "AN PHÁT", "HƯNG THỊNH", "MINH LONG", "PHÚ GIA",
+    "THIÊN", "PHÚC", "THỊNH VƯỢNG", "TOÀN CẦU", "QUỐC TẾ", "MIỀN BẮC", "MIỀN NAM", "SÀI GÒN", "HÀ NỘI",
+)
+PROCEDURES = (
+    "Đăng ký khai sinh", "Đăng ký kết hôn", "Đăng ký khai tử", "Cấp bản sao trích lục hộ tịch",
+    "Chứng thực bản sao từ bản chính giấy tờ, văn bản", "Đăng ký thường trú", "Đăng ký tạm trú",
+    "Đăng ký, cấp Giấy chứng nhận quyền sử dụng đất lần đầu", "Cấp thẻ căn cước", "Cấp đổi thẻ căn cước",
+    "Xác nhận thông tin về cư trú", "Đăng ký thành lập doanh nghiệp", "Đăng ký biến động đất đai",
+    "Cấp Giấy xác nhận tình trạng hôn nhân", "Đăng ký nhận cha, mẹ, con", "Thay đổi, cải chính hộ tịch",
+)
+FORM_TITLES = (
+    "TỜ KHAI ĐĂNG KÝ KHAI SINH", "TỜ KHAI ĐĂNG KÝ KẾT HÔN", "TỜ KHAI ĐĂNG KÝ KHAI TỬ",
+    "TỜ KHAI CẤP BẢN SAO TRÍCH LỤC HỘ TỊCH", "ĐƠN ĐỀ NGHỊ CHỨNG THỰC BẢN SAO TỪ BẢN CHÍNH",
+    "TỜ KHAI THAY ĐỔI THÔNG TIN CƯ TRÚ", "ĐƠN ĐĂNG KÝ, CẤP GIẤY CHỨNG NHẬN QUYỀN SỬ DỤNG ĐẤT",
+    "TỜ KHAI ĐỀ NGHỊ CẤP CĂN CƯỚC", "TỜ KHAI ĐỀ NGHỊ CẤP GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN",
+    "TỜ KHAI ĐĂNG KÝ THAY ĐỔI, CẢI CHÍNH HỘ TỊCH", "ĐƠN ĐĂNG KÝ BIẾN ĐỘNG ĐẤT ĐAI",
+    "GIẤY ĐỀ NGHỊ ĐĂNG KÝ DOANH NGHIỆP",
+)
+NATIONALITIES = ("Việt Nam", "Lào", "Campuchia", "Trung Quốc", "Hàn Quốc", "Nhật Bản", "Hoa Kỳ", "Pháp", "Đức")
+LAND_PURPOSES = (
+    "Đất ở tại nông thôn", "Đất ở tại đô thị", "Đất trồng cây lâu năm", "Đất trồng lúa", "Đất trồng cây hằng năm khác",
+    "Đất nuôi trồng thủy sản", "Đất rừng sản xuất", "Đất làm muối", "Đất nông nghiệp khác",
+    "Đất thương mại, dịch vụ", "Đất cơ sở sản xuất phi nông nghiệp",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """A value with marks restored where the vocabulary made it unambiguous."""
+
+    text: str
+    repaired: tuple[str, ...] = ()  # "NGUYEN→NGUYỄN"
+    unknown: tuple[str, ...] = ()  # words not in the vocabulary, or matching several known words
+
+
+def _index(phrases: Iterable[str]) -> dict[tuple[str, ...], set[str]]:
+    out: dict[tuple[str, ...], set[str]] = {}
+    for phrase in phrases:
+        phrase = nfc(phrase)
+        key = tuple(t for t in fold(phrase).split() if t[0].isalpha())
+        out.setdefault(key, set()).add(phrase)
+    return out
+
+
+@lru_cache(maxsize=1)
+def name_index() -> dict[tuple[str, ...], set[str]]:
+    return _index(w.upper() for w in SURNAMES + NAME_WORDS)
+
+
+@lru_cache(maxsize=1)
+def surname_index() -> dict[tuple[str, ...], set[str]]:
+    return _index(w.upper() for w in SURNAMES)
+
+
+@lru_cache(maxsize=1)
+def place_index() -> dict[tuple[str, ...], set[str]]:
+    phrases = list(ADMIN_WORDS) + list(PROVINCES) + list(PLACE_NAMES)
+    return _index(phrases)
+
+
+@lru_cache(maxsize=1)
+def business_index() -> dict[tuple[str, ...], set[str]]:
+    return _index(list(BUSINESS_WORDS) + [p.upper() for p in PROVINCES + PLACE_NAMES])
+
+
+def _cased(form: str, like: str) -> str:
+    """``form`` written in the case the OCR used for ``like`` (upper, capitalised or as is)."""
+    letters = [c for c in like if c.isalpha()]
+    if letters and all(c.isupper() for c in letters):
+        return form.upper()
+    if like[:1].isupper() and not form[:1].isupper():
+        return form[:1].upper() + form[1:]
+    if like[:1].islower() and form[:1].isupper() and len(form.split()) == 1:
+        return form[:1].lower() + form[1:]
+    return form
+
+
+def restore_name(name: str) -> Restored:
+    """An upper-case name, each syllable checked against the name vocabulary; the first one
+    against surnames, which settles "NGUYEN" (Nguyễn, not the given name Nguyên)."""
+    words = name.split()
+    out, repaired, unknown = [], [], []
+    for i, word in enumerate(words):
+        key = (fold(word),)
+        known = name_index().get(key, set())
+        if i == 0 and surname_index().get(key):
+            known = surname_index()[key]  # the first word of a name is a surname
+        if word in known:
+            out.append(word)
+        elif len(known) == 1:
+            form = next(iter(known))
+            out.append(form)
+            repaired.append(f"{word}→{form}")
+        else:
+            out.append(word)
+            unknown.append(word)
+    return Restored(" ".join(out), tuple(repaired), tuple(unknown))
+
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+|[^\w\s]|_", re.UNICODE)
+
+
+def restore_place(text: str, index: dict[tuple[str, ...], set[str]] | None = None) -> Restored:
+    """An address or place: known phrases (administrative words, units, streets) restored, words
+    outside them reported. Numbers and punctuation are kept as read."""
+    index = index or place_index()
+    longest = max(len(k) for k in index) + 2  # room for hyphens inside a name
+    tokens = list(_TOKEN.finditer(text))
+    out: list[str] = []
+    repaired, unknown = [], []
+    pos, i = 0, 0
+    while i < len(tokens):
+        token = tokens[i]
+        out.append(text[pos:token.start()])
+        word = token.group(0)
+        if not word[0].isalpha():
+            out.append(word)
+            pos, i = token.end(), i + 1
+            continue
+        matched = False
+        for n in range(min(longest, len(tokens) - i), 0, -1):
+            span = tokens[i:i + n]
+            if any(not t.group(0)[0].isalpha() and t.group(0) != "-" for t in span):
+                continue
+            key = tuple(fold(t.group(0)) for t in span if t.group(0) != "-")
+            forms = index.get(key)
+            if not forms:
+                continue
+            read = text[span[0].start():span[-1].end()]
+            if read in forms or any(read == _cased(f, read) for f in forms):
+                out.append(read)
+            elif len({_cased(f, read) for f in forms}) == 1:
+                form = _cased(next(iter(forms)), read)
+                out.append(form)
+                repaired.append(f"{read}→{form}")
+            else:
+                out.append(read)
+                unknown.append(read)
+            pos, i, matched = span[-1].end(), i + n, True
+            break
+        if not matched:
+            out.append(word)
+            unknown.append(word)
+            pos, i = token.end(), i + 1
+    out.append(text[pos:])
+    return Restored("".join(out), tuple(repaired), tuple(unknown))
+
+
+def snap_choice(text: str, choices: Iterable[str], *, cutoff: float = 88.0) -> tuple[str, bool]:
+    """The known value ``text`` was read from (fuzzy, accent-folded), and whether it was certain."""
+    options = {fold(c): c for c in choices}
+    match = process.extractOne(fold(text), list(options), scorer=fuzz.ratio, score_cutoff=cutoff)
+    if match is None:
+        return text, False
+    return options[match[0]], True
