@@ -159,11 +159,25 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
 
 
 def _warm_up(state: AppState) -> None:
-    """Pay the one-off costs (imports of the file inspectors, job processes) before the first upload."""
+    """Pay the one-off costs before the first upload: imports of the file inspectors, the job
+    processes, the first compilation of the batch queries; then freeze what start-up allocated,
+    so the collector does not walk those objects again in the middle of an upload answer."""
+    import gc
+
     import pikepdf  # noqa: F401
     from PIL import Image, PngImagePlugin, TiffImagePlugin  # noqa: F401
+    from sqlalchemy import select
+
+    from api.db import api_batches
 
     state.runner.start()
+    with state.engine.connect() as conn:
+        conn.execute(select(api_batches).where(api_batches.c.id == "")).first()
+        conn.execute(
+            select(api_batches).where(api_batches.c.station == "", api_batches.c.idempotency_key == "")
+        ).first()
+    gc.collect()
+    gc.freeze()
 
 
 def state_of(request: Request) -> AppState:

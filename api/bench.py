@@ -165,8 +165,11 @@ def run_bench(settings: Settings, *, stations: int, uploads: int, wait: bool = T
                                        f"scan-{u}.png", bodies[n][u]) for u in range(uploads)]
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             auth = f"Bearer {keys[n]}"
-            conn.request("GET", "/v1/health")  # a station keeps its connection open: set it up before timing
-            conn.getresponse().read()
+            # A station keeps its connection open: set it up, and take the server past its first
+            # requests, before timing.
+            for path in ("/v1/health", "/v1/batches?limit=1"):
+                conn.request("GET", path, headers={"Authorization": auth})
+                conn.getresponse().read()
             barrier.wait()
             try:
                 for u, (content_type, payload) in enumerate(prepared):

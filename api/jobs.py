@@ -76,8 +76,19 @@ class JobRunner:
             self._pool = None
 
     def submit(self, batch_id: str) -> None:
-        future = self._executor().submit(run_batch, batch_id, self.settings)
-        future.add_done_callback(lambda f: self._done(batch_id, f))
+        """Queue a batch; a pool broken by a dead job process is replaced, and a batch that cannot
+        be queued at all stays ``queued`` in its row for the next start."""
+        for attempt in range(2):
+            try:
+                future = self._executor().submit(run_batch, batch_id, self.settings)
+            except (BrokenProcessPool, RuntimeError, OSError) as exc:
+                self._pool = None
+                if attempt:
+                    log.error("batch %s: cannot start a job process (%s); it stays queued", batch_id, exc)
+                    return
+                continue
+            future.add_done_callback(lambda f: self._done(batch_id, f))
+            return
 
     def _done(self, batch_id: str, future: Future[Any]) -> None:
         if future.cancelled():
@@ -181,6 +192,8 @@ def run_batch(batch_id: str, settings: Settings) -> str:
     if settings.broker_url:
         return _dispatch_to_workers(batch_id, row, paths, settings, names, spool)
 
+    record_batch = _start_record_batch(settings, row)
+    write_progress(storage_batch_id=record_batch)
     try:
         result = process_paths(
             paths,
@@ -189,17 +202,20 @@ def run_batch(batch_id: str, settings: Settings) -> str:
             procedure_code=row["procedure_code"],
             certify=bool(row["certify"]),
             station=row["station"],
+            batch_id=record_batch,
             on_pages_read=pages_read,
             on_page_done=page_done,
         )
     except SohoaError as exc:
         message = _rename(str(exc), names, spool)
         log.info("batch %s refused by the pipeline: %s", batch_id, message)
+        _fail_record_batch(settings, record_batch, message)
         _finish(settings, batch_id, status=BatchStatus.FAILED, error=message, pages_done=done)
         remove_spool(spool)
         return "failed"
     except Exception as exc:  # a bug: keep the traceback in the log, one line in the batch
         log.exception("batch %s failed", batch_id)
+        _fail_record_batch(settings, record_batch, f"internal error: {type(exc).__name__}")
         _finish(settings, batch_id, status=BatchStatus.FAILED, error=f"internal error: {type(exc).__name__}")
         remove_spool(spool)
         return "failed"
@@ -219,6 +235,39 @@ def run_batch(batch_id: str, settings: Settings) -> str:
     )
     remove_spool(spool)
     return "done"
+
+
+def _start_record_batch(settings: Settings, row: Any) -> int | None:
+    """The batch in the dossier records, started when processing starts (not in the upload answer,
+    whose time budget the audit chain's lock would eat into), so ``sohoa status`` sees it too."""
+    from storage.archive import start_batch
+    from storage.db import open_database
+
+    db = open_database(settings.resolved_database_url)
+    try:
+        return start_batch(
+            db, station=row["station"], dossier_code=row["dossier_code"], procedure_code=row["procedure_code"],
+            files=len(row["files"]), agency=settings.agency, actor=row["station"],
+        )
+    finally:
+        db.dispose()
+
+
+def _fail_record_batch(settings: Settings, record_batch: int | None, message: str) -> None:
+    """``process_paths`` marks its batch failed for errors after reading; a refusal while reading
+    (a file ingest cannot decode) is recorded here."""
+    if record_batch is None:
+        return
+    from storage.archive import update_batch
+    from storage.db import open_database
+
+    db = open_database(settings.resolved_database_url)
+    try:
+        update_batch(db, record_batch, status="failed", error=message)
+    except Exception:  # the API's own row still says why; the record is a courtesy
+        log.warning("batch %s: cannot mark the record failed", record_batch, exc_info=True)
+    finally:
+        db.dispose()
 
 
 def _dispatch_to_workers(

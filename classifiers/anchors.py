@@ -76,9 +76,33 @@ def find_hits(lines: Sequence[Line], specs: Sequence[LabelSpec], *, max_per_labe
         for field, labels in folded_specs:
             for label in labels:
                 candidates.extend(_label_hits(field, label, line, folded, index, max_per_label))
+        if line.cells and len(line.cells) > 1:
+            candidates.extend(_squeezed_hits(folded_specs, line, folded, index, candidates))
         hits.extend(_resolve(candidates))
     hits.sort(key=lambda h: (h.line, h.start))
     return hits
+
+
+def _squeezed_hits(folded_specs: Sequence[tuple[str, tuple[str, ...]]], line: Line, folded: str, index: int,
+                   found: Sequence[Hit]) -> list[Hit]:
+    """Table heads OCR'd without their spaces ("Thửađấtsố"): compare whole cells, spaces removed."""
+    out = []
+    for start, end in line.cells:
+        if any(h.start < end and h.end > start for h in found):
+            continue
+        cell = folded[start:end].replace(" ", "").rstrip(":")
+        if len(cell) < 5:
+            continue
+        best: Hit | None = None
+        for field, labels in folded_specs:
+            for label in labels:
+                squeezed = label.replace(" ", "")
+                score = fuzz.ratio(squeezed, cell)
+                if score >= 85 and (best is None or score > best.score):
+                    best = Hit(field, index, start, end, score, len(label))
+        if best is not None:
+            out.append(best)
+    return out
 
 
 def _label_hits(field: str, label: str, line: Line, folded: str, index: int, max_hits: int) -> list[Hit]:
@@ -110,8 +134,8 @@ def _label_hits(field: str, label: str, line: Line, folded: str, index: int, max
                 continue
             break
         at_start = _at_cell_start(line, folded, begin)
-        if short and not at_start:
-            continue
+        if short and not (at_start and re.match(r"\s?[:/;.]", folded[end:end + 2])):
+            continue  # "Số: 12" is a label, "Số 11, đường Lê Lợi" is a value
         if not at_start and not re.match(r"\s?[:;.,|]", folded[end:end + 2]):
             continue  # a label inside a value ("…Giấy chứng nhận quyền sử dụng…") has no colon after it
         if _eats_value(line.text, folded, begin, end, label):
@@ -231,8 +255,8 @@ def value_after(hit: Hit, hits: Sequence[Hit], lines: Sequence[Line], *, multili
         if cell or nxt >= len(lines) or lines[nxt].page != line.page:
             return None
         first = lines[nxt].cells[0] if lines[nxt].cells else (0, len(lines[nxt].text))
-        if sum(1 for h in hits if h.line == hit.line) >= 3:
-            first = _cell_below(hit, line, lines[nxt]) or first  # a table's header row
+        if len(lines[nxt].cells) >= 2:
+            first = _cell_below(hit, line, lines[nxt]) or first  # a table: the value is under its head
         if any(h.line == nxt and first[0] <= h.start < first[1] for h in hits):
             return None
         parts = [(nxt, *first)]
@@ -271,8 +295,10 @@ def _cell_below(hit: Hit, line: Line, below: Line) -> tuple[int, int] | None:
 def _continuation(first: Line, start: int, label_left: float | None, candidate: Line,
                   candidate_hits: Sequence[Hit]) -> tuple[int, int] | None:
     """The span of ``candidate`` that continues a wrapped value, or None."""
+    if candidate_hits:
+        return None  # a row with a label of its own starts a new field
     if not candidate.words:
-        if candidate_hits or _SIGNING.search(candidate.folded):
+        if _SIGNING.search(candidate.folded):
             return None
         # the tail of a label that wrapped in its column ("Việt:") is not part of the value
         tail = re.match(r"^[^\s:]{1,12}:\s*", candidate.text)

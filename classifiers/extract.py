@@ -17,7 +17,7 @@ from datetime import date
 from classifiers import lexicon
 from classifiers.anchors import Hit, LabelSpec, Value, find_hits, value_after, value_cells
 from classifiers.doctypes import fields_of
-from classifiers.idcard import card_fields
+from classifiers.idcard import card_fields, parse_mrz
 from classifiers.labels import RULES, Rule
 from classifiers.normalise import NORMALISERS
 from classifiers.text import Line, fold, page_lines
@@ -27,6 +27,9 @@ from pipeline.model import Document, Field
 log = logging.getLogger(__name__)
 
 MIN_CONFIDENCE = 0.55  # a value whose weakest OCR word is below this is sent to review
+# Digits carry no redundancy a vocabulary could check (an area, a parcel number): a weaker read is
+# enough to doubt them.
+KIND_MIN_CONFIDENCE = {"area": 0.8, "number": 0.7, "money": 0.7, "serial": 0.7}
 _SIGNING_DATE = re.compile(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})")
 
 
@@ -76,11 +79,15 @@ def _extract_one(rule: Rule, hits: Sequence[Hit], lines: Sequence[Line]) -> Fiel
     normalised, note = NORMALISERS[rule.kind](value.text)
     box = lines[value.line].box(value.start, value.end)
     f = Field(normalised, round(value.confidence, 4), page=value.page, box=box, reason=note)
+    if "guessed" in note:
+        f = flag(f, "a guess from a damaged read", invalid=False)
     if rule.kind in ("personal_id", "enterprise_code", "date", "serial") and note.startswith("repaired"):
         # a repaired digit is a guess the rules may confirm; its word was misread, so cap its confidence
         f = replace(f, confidence=min(f.confidence, 0.9))
     if not normalised and not note:
         f = flag(f, "empty value")
+    elif f.confidence < KIND_MIN_CONFIDENCE.get(rule.kind, 0.0):
+        f = flag(f, f"low OCR confidence {f.confidence:.2f} for a {rule.kind}", invalid=False)
     return f
 
 
@@ -211,7 +218,13 @@ def apply_vocabulary(name: str, f: Field) -> Field:
         restored = lexicon.restore_name(f.value)
         return _restored(f, restored, "name")
     if name in PLACE_FIELDS:
-        return _restored(f, lexicon.restore_place(f.value), "place")
+        f = _restored(f, lexicon.restore_place(f.value), "place")
+        if re.search(r"\d{6,}", f.value or ""):
+            f = flag(f, "a long number inside a place: another field ran into it")
+        if re.search(r"(?:^|[\s,])(?:xã|phường|huyện|quận|tỉnh|thành phố|thị xã|thị trấn)$", f.value or "",
+                     re.IGNORECASE):
+            f = flag(f, "ends with an administrative word: cut short")
+        return f
     if name == "enterprise_name":
         return _restored(f, lexicon.restore_place(f.value, lexicon.business_index()), "name")
     if name == "land_use_purpose":
@@ -242,6 +255,16 @@ def _with_card_qr(fields: dict[str, Field], document: Document) -> dict[str, Fie
     payloads = [p for page in document.pages for p in page.qr_payloads]
     from_qr = card_fields(payloads)
     out = dict(fields)
+    mrz = parse_mrz(document.text)
+    expiry = out.get("date_of_expiry")
+    if "date_of_expiry" in mrz and (expiry is None or expiry.value is None or expiry.needs_review):
+        out["date_of_expiry"] = Field(mrz["date_of_expiry"], 0.99, reason="from the machine-readable zone")
+    if "personal_id" in mrz and "personal_id" not in from_qr:
+        read = out.get("personal_id")
+        if read is None or read.value != mrz["personal_id"]:
+            reason = "from the machine-readable zone" + (f" (print read as {read.value!r})" if read and read.value
+                                                          else "")
+            out["personal_id"] = Field(mrz["personal_id"], 0.99, reason=reason)
     for name, value in from_qr.items():
         read = fields.get(name)
         agrees = read is not None and read.value == value

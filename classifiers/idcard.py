@@ -55,3 +55,46 @@ def card_fields(payloads: list[str] | tuple[str, ...]) -> dict[str, str]:
         if fields:
             return fields
     return {}
+
+
+def _check_digit(text: str) -> int:
+    """ICAO 9303 check digit (weights 7, 3, 1)."""
+    total = 0
+    for i, char in enumerate(text):
+        if char.isdigit():
+            value = int(char)
+        elif char.isalpha():
+            value = ord(char.upper()) - 55
+        else:
+            value = 0
+        total += value * (7, 3, 1)[i % 3]
+    return total % 10
+
+
+_MRZ_DATES = re.compile(r"(\d{6})(\d)([MF<])(\d{6}|<{6})(\d|<)VNM")
+_MRZ_ID = re.compile(r"IDVNM(\d{9})(\d)(\d{12})")
+
+
+def parse_mrz(text: str) -> dict[str, str]:
+    """Fields from the machine-readable zone on the back of a card, each kept only when its
+    check digit confirms it (OCR of the MRZ font is good, but not perfect)."""
+    squeezed = re.sub(r"\s+", "", text.upper()).replace("«", "<<")
+    out: dict[str, str] = {}
+    match = _MRZ_ID.search(squeezed)
+    if match and _check_digit(match.group(1)) == int(match.group(2)) and match.group(3)[3:] == match.group(1):
+        out["personal_id"] = match.group(3)
+    match = _MRZ_DATES.search(squeezed)
+    if match:
+        birth, birth_check, sex, expiry, expiry_check = match.groups()
+        if _check_digit(birth) == int(birth_check):
+            out["mrz_birth"] = birth
+            out["sex"] = {"M": "Nam", "F": "Nữ"}.get(sex, "")
+        if expiry.isdigit() and expiry_check.isdigit() and _check_digit(expiry) == int(expiry_check):
+            year, month, day = 2000 + int(expiry[:2]), int(expiry[2:4]), int(expiry[4:])
+            try:
+                out["date_of_expiry"] = date(year, month, day).isoformat()
+            except ValueError:
+                pass
+        elif expiry == "<<<<<<":
+            out["date_of_expiry"] = ""
+    return {k: v for k, v in out.items() if v is not None}

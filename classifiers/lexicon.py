@@ -159,7 +159,7 @@ def _cased(form: str, like: str) -> str:
         return form.upper()
     if like[:1].isupper() and not form[:1].isupper():
         return form[:1].upper() + form[1:]
-    if like[:1].islower() and form[:1].isupper() and len(form.split()) == 1:
+    if like[:1].islower() and form[:1].isupper():
         return form[:1].lower() + form[1:]
     return form
 
@@ -228,11 +228,42 @@ def restore_place(text: str, index: dict[tuple[str, ...], set[str]] | None = Non
             pos, i, matched = span[-1].end(), i + n, True
             break
         if not matched:
+            guess = _fuzzy_phrase(index, tokens, i)
+            if guess is not None:
+                n, form = guess
+                read = text[tokens[i].start():tokens[i + n - 1].end()]
+                form = _cased(form, read)
+                out.append(form)
+                unknown.append(f"{read} (read as {form}?)")
+                pos, i = tokens[i + n - 1].end(), i + n
+                continue
             out.append(word)
             unknown.append(word)
             pos, i = token.end(), i + 1
     out.append(text[pos:])
     return Restored("".join(out), tuple(repaired), tuple(unknown))
+
+
+def _fuzzy_phrase(index: dict[tuple[str, ...], set[str]], tokens: list[re.Match[str]],
+                  i: int) -> tuple[int, str] | None:
+    """A known phrase one OCR slip away ("Vj Thủy" → "Vị Thủy"): a guess, still to be reviewed."""
+    for n in (3, 2, 1):
+        span = tokens[i:i + n]
+        if len(span) < n or any(not t.group(0)[0].isalpha() for t in span):
+            continue
+        read = " ".join(fold(t.group(0)) for t in span)
+        if len(read) < 4:
+            continue
+        scored = sorted(((fuzz.ratio(read, " ".join(key)), key) for key in index if len(key) == n),
+                        reverse=True)
+        if not scored or scored[0][0] < 80:
+            continue
+        if len(scored) > 1 and scored[1][0] >= scored[0][0] - 5:
+            continue
+        forms = index[scored[0][1]]
+        if len(forms) == 1:
+            return n, next(iter(forms))
+    return None
 
 
 def snap_choice(text: str, choices: Iterable[str], *, cutoff: float = 88.0) -> tuple[str, bool]:

@@ -66,7 +66,7 @@ def normalise_id(raw: str, length: int) -> tuple[str, str]:
 
 
 _DATE_NUMERIC = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})")
-_DATE_WORDS = re.compile(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})")
+_DATE_WORDS = re.compile(r"ngay\s*(\d{1,2})\s*[a-z]{3,6}\s*(\d{1,2})\s*[a-z]{2,4}\s*(\d{4})")
 
 
 def normalise_date(raw: str) -> tuple[str, str]:
@@ -120,17 +120,25 @@ def normalise_name(raw: str) -> tuple[str, str]:
     """Names are kept as printed but upper-cased (NFC), without digits or punctuation noise."""
     text = clean_text(raw)
     text = re.sub(r"[^\w\s]", " ", text)
-    return " ".join(text.upper().split()), ""
+    words = text.split()
+    while len(words) > 2 and words[0].islower() and any(w.isupper() for w in words[1:]):
+        words.pop(0)  # the tail of a label wrapped in its column ("người", "yêu cầu")
+    return " ".join(" ".join(words).upper().split()), ""
 
 
 def normalise_sex(raw: str) -> tuple[str, str]:
     folded = fold(clean_text(raw))
     words = re.findall(r"[a-z]+", folded)
     for word in words[:2]:
-        if word in ("nam", "male", "nan", "narn"):
+        if word in ("nam", "male"):
             return "Nam", ""
-        if word in ("nu", "female", "nit", "nir", "ny"):
+        if word in ("nu", "female"):
             return "Nữ", ""
+    for word in words[:1]:
+        # a damaged read of a two-way choice: "Narn", "Nw"; a guess, said so in the reason
+        if word.startswith("n") and len(word) <= 4:
+            guess = "Nam" if ("a" in word or "m" in word or "rn" in word) else "Nữ"
+            return guess, f"guessed {guess} from {word!r}"
     return clean_text(raw), ""
 
 
@@ -174,6 +182,8 @@ def normalise_serial(raw: str) -> tuple[str, str]:
     if not match:
         return text, ""
     digits, note = repair_digits(match.group(2))
+    if "D" in match.group(1) or "Đ" in match.group(1):
+        note = "; ".join(n for n in (note, "guessed D/Đ: OCR confuses them") if n)
     return f"{match.group(1)} {digits}", note
 
 

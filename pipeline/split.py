@@ -18,8 +18,9 @@ from enum import StrEnum
 import numpy as np
 from rapidfuzz import fuzz
 
-from classifiers.features import head_lines, title_scores
-from classifiers.text import squash
+from classifiers.doctypes import OTHER
+from classifiers.features import title_scores
+from classifiers.text import page_lines, squash
 from pipeline.model import Page
 from pipeline.qr import parse_result_qr, read_qr_codes
 
@@ -76,15 +77,38 @@ def qr_payloads(page: Page) -> tuple[str, ...]:
     return ()
 
 
+def head_rows(page: Page, count: int = 16) -> list[str]:
+    """The first rows of the page in visual order (rebuilt from word boxes: Tesseract may list a
+    header's columns or a form's labels before the title)."""
+    return [line.text for line in page_lines(page)[:count]]
+
+
+def _upper(line: str) -> bool:
+    letters = [c for c in line if c.isalpha()]
+    return len(letters) >= 4 and sum(c.isupper() for c in letters) / len(letters) >= 0.8
+
+
 def is_title_page(page: Page) -> bool:
-    text = page_text(page)
-    if _CONTINUED.search(squash(text)):
+    """A known title in capitals, or the national motto, among the page's first rows.
+
+    Titles are printed in capitals; the same words in a sentence or a list of attachments
+    ("Bản sao Giấy khai sinh") are not a title.
+    """
+    rows = head_rows(page)
+    if _CONTINUED.search(squash(" ".join(rows))):
         return False
-    scores = title_scores(text)
+    capitals = [row for row in rows if _upper(row)]
+    scores = title_scores("\n".join(capitals))
     if max(scores.values(), default=0.0) >= TITLE_SCORE:
         return True
-    head = head_lines(text, 5)
-    return any(fuzz.partial_ratio(_MOTTO, line) >= 88 and len(line) <= len(_MOTTO) + 30 for line in head)
+    return any(fuzz.partial_ratio(_MOTTO, squash(row)) >= 88 for row in capitals[:6])
+
+
+def page_type(page: Page) -> tuple[str, float]:
+    """The page's own type and confidence, and how sure the model is that it is none of ours."""
+    from classifiers.classify import classify_text
+
+    return classify_text(page_text(page))
 
 
 def page_role(page: Page) -> tuple[PageRole, tuple[str, ...]]:
@@ -97,6 +121,27 @@ def page_role(page: Page) -> tuple[PageRole, tuple[str, ...]]:
     if is_title_page(page) or any(parse_result_qr(p) for p in payloads):
         return PageRole.FIRST, payloads
     return PageRole.CONTINUATION, payloads
+
+
+def _changes_type(page: Page, current: list[Page]) -> bool:
+    """A page without a title that is confidently another type than the document it would join
+    (a shop's price list after a birth certificate) starts a document of its own."""
+    if letter_count(page) < 150 or _CONTINUED.search(squash(" ".join(head_rows(page)))):
+        return False  # too little to judge, or the page says it continues
+    here, here_confidence = page_type(page)
+    there, there_confidence = page_type(current[0])
+    if here == there == OTHER:
+        # unknown papers rarely run over pages; one that opens with a heading in capitals is new
+        return any(_upper(row) and len(row.split()) >= 2 for row in head_rows(page, 5))
+    if here == there:
+        return False
+    sure = 0.9
+    if here != OTHER and there != OTHER:
+        return here_confidence >= sure and there_confidence >= sure
+    # "other" is reported with the best real type's (low) confidence: sure means that is low
+    if here == OTHER:
+        return here_confidence <= 1 - sure and there_confidence >= sure
+    return here_confidence >= sure and there_confidence <= 1 - sure
 
 
 def split_documents(pages: Sequence[Page]) -> list[tuple[Page, ...]]:
@@ -113,7 +158,7 @@ def split_documents(pages: Sequence[Page]) -> list[tuple[Page, ...]]:
             continue
         if payloads and not page.qr_payloads:
             page = replace(page, qr_payloads=payloads)
-        if role == PageRole.FIRST or current is None:
+        if role == PageRole.FIRST or current is None or _changes_type(page, current):
             if pending:
                 page = replace(page, qr_payloads=tuple(dict.fromkeys(pending + page.qr_payloads)))
                 pending = ()

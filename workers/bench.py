@@ -16,6 +16,7 @@ Figures:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -85,7 +86,7 @@ def _warm_up() -> None:
     """Import the stage modules before any clock starts; the workers do the same before they take tasks."""
     import importlib
 
-    from workers.tasks import PRELOAD
+    from workers.config import PRELOAD
 
     for name in PRELOAD:
         importlib.import_module(name)
@@ -114,17 +115,33 @@ def _run_settings(settings: Settings, data_dir: Path, workers: int) -> Settings:
 
 
 def _in_process(paths: list[Path], settings: Settings, data_dir: Path, n: int) -> dict[str, Any]:
+    """Run in a fresh interpreter: this process has Celery and upload threads, and forking a process
+    pool from it can deadlock a child on a lock some thread held at the fork (seen here)."""
+    job = {"paths": [str(p) for p in paths], "data_dir": str(data_dir), "workers": n}
+    env = {k: v for k, v in os.environ.items() if k not in ("SOHOA_DATABASE_URL", "SOHOA_STORE_URL",
+                                                            "SOHOA_BROKER_URL", "SOHOA_DATA_DIR")}
+    env["OMP_THREAD_LIMIT"] = "1"
+    done = subprocess.run([sys.executable, "-m", "workers.bench", json.dumps(job)], env=env, capture_output=True,
+                          text=True, timeout=3600, check=False)
+    if done.returncode != 0:
+        raise ExternalToolError(f"in-process run with {n} process(es) failed: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _in_process_here(job: dict[str, Any]) -> dict[str, Any]:
     from pipeline.executor import ProcessPoolPageExecutor
     from pipeline.run import process_paths
-
-    run_settings = _run_settings(settings, data_dir, n)
-    # Open (and migrate) the database before the clock starts, as a running service would have.
+    from pipeline.settings import load_settings
     from storage.db import open_database
 
+    _warm_up()
+    n = int(job["workers"])
+    run_settings = load_settings(data_dir=Path(job["data_dir"]), workers=n)
+    # Open (and migrate) the database before the clock starts, as a running service would have.
     open_database(run_settings.resolved_database_url).dispose()
     started = time.perf_counter()
-    result = process_paths(paths, run_settings, dossier_code=f"BENCH-INPROC-{n}", certify=False,
-                           station="bench", executor=ProcessPoolPageExecutor(n))
+    result = process_paths([Path(p) for p in job["paths"]], run_settings, dossier_code=f"BENCH-INPROC-{n}",
+                           certify=False, station="bench", executor=ProcessPoolPageExecutor(n))
     seconds = time.perf_counter() - started
     return {"executor": "in-process", "workers": n, "pages": result.pages, "documents": len(result.documents),
             "seconds": seconds, "pages_per_min": 60 * result.pages / seconds}
@@ -221,3 +238,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"targets: scaling efficiency ≥ {report['targets']['scaling_efficiency']:.0%} from 1 to 2 workers, "
                  f"broker overhead ≤ {report['targets']['broker_overhead']:.0%} of page time")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # one in-process run, in a clean interpreter (see _in_process)
+    print(json.dumps(_in_process_here(json.loads(sys.argv[1]))))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     # No mingle or gossip: sohoa revokes nothing and watches no events, and each costs a round of
     # broadcast traffic per worker start.
     argv = ["worker", "--queues", args.queues, "--loglevel", args.loglevel, "--without-mingle", "--without-gossip",
-            "--hostname", args.hostname or f"sohoa-%i@{socket.gethostname()}".replace("%i", str(_pid()))]
+            "--hostname", args.hostname or f"sohoa-{os.getpid()}@{socket.gethostname()}"]
     if args.concurrency is not None:
         if args.concurrency < 1:
             raise InputError("--concurrency must be at least 1")
@@ -84,12 +85,6 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         argv += ["--max-tasks-per-child", str(args.max_tasks_per_child)]
     app.worker_main(argv)
     return 0
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
 
 
 def _submit(args: argparse.Namespace, settings: Settings) -> int:

@@ -37,6 +37,7 @@ from pipeline.errors import ExternalToolError, SohoaError
 from pipeline.model import Dossier, DossierStatus, Page
 from workers import resources
 from workers.app import app, soft_limit
+from workers.config import PRELOAD
 from workers.serialize import (
     JSON,
     PNG,
@@ -70,12 +71,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-# Imported once in the worker's main process, before the pool forks, so no task pays for them.
-PRELOAD = (
-    "pipeline.run", "pipeline.pagework", "pipeline.qr", "pipeline.split", "pipeline.pdfa",
-    "classifiers.classify", "classifiers.extract", "storage.archive", "storage.db", "storage.objects",
-    "storage.s3", "storage.local",
-)
 
 
 @worker_init.connect

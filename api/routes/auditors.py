@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -148,7 +149,7 @@ async def _read_pdf(request: Request, state: AppState) -> tuple[bytes, str]:
     if ctype == "multipart/form-data":
         spool = state.api.spool(state.settings) / f"verify-{os.urandom(8).hex()}"
         try:
-            one = type(limits)(**{**limits.__dict__, "max_files": 1, "max_batch_bytes": limits.max_file_bytes})
+            one = replace(limits, max_files=1, max_batch_bytes=limits.max_file_bytes)
             form = await receive_multipart(request.stream(), request.headers.get("content-type"), spool, one)
             if not form.files:
                 raise UploadRefused(422, "no file: send the PDF in the 'file' field")

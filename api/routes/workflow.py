@@ -96,7 +96,8 @@ def create_certified_copy(
     """Stamp + PAdES certification signature by the agency ("chứng thực bản sao điện tử từ bản
     chính", Decree 45/2020), stored and recorded with an audit event naming the caller. Each call
     makes a new copy with its own certification number, unless it repeats an Idempotency-Key."""
-    from signing.certify import StampInfo, certify_copy, next_certification_number
+    from pipeline.run import certification_number
+    from signing.certify import StampInfo, certify_copy
     from storage.archive import record_certified_copy
 
     state = state_of(request)
@@ -109,7 +110,7 @@ def create_certified_copy(
                                 headers={"Location": earlier.download_url, "Idempotent-Replayed": "true"})
         pdf = state.store.get_bytes(document.pdf_key)
         now = datetime.now(UTC)
-        number = next_certification_number(settings.data_dir / "certification-counter", when=now)
+        number = certification_number(now)
         stamp = StampInfo(
             agency=settings.agency,
             officer=settings.certifying_officer,

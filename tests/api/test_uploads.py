@@ -150,3 +150,15 @@ def test_a_retried_upload_is_not_processed_twice(server: Server) -> None:
         r = other_station.post("/v1/batches", headers={"Idempotency-Key": "retry-1"},
                                data={"dossier_code": "HS-RETRY-1"}, files=[("files", ("a.png", body))])
         assert r.status_code == 202 and r.json()["id"] != first.json()["id"]
+
+
+def test_a_file_that_fails_in_processing_fails_its_batch_with_a_clear_line(server: Server) -> None:
+    from tests.api.conftest import wait_for_batch
+
+    r = _upload(server, [("hỏng.png", _png_header_only(400, 300))], dossier="HS-BROKEN-1")
+    assert r.status_code == 202, r.text  # the header is sound: only decoding the pixels finds the damage
+    with server.client("station_a") as station:
+        batch = wait_for_batch(station, r.json()["id"])
+    assert batch["status"] == "failed" and batch["documents"] == []
+    assert "hỏng.png" in batch["error"] and "000.png" not in batch["error"] and "\n" not in batch["error"]
+    assert batch["record_batch_id"] is not None

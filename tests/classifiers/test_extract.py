@@ -23,16 +23,14 @@ def text_document(doc_type: str, text: str) -> Document:
 @pytest.fixture(scope="module")
 def generated() -> list:
     """Documents of every type and layout with their ground truth (printed text only)."""
-    from samples.generator import DOC_TYPES
-    from classifiers.train import _layout_only_text  # noqa: F401 - fails loudly if the fast path is gone
+    from samples import generator
+    from samples.wording import LAYOUT_STYLES
 
     out = []
-    for doc_type in DOC_TYPES:
+    for doc_type in generator.DOC_TYPES:
         if doc_type in ("other", "cccd"):
             continue
         for layout in range(5):
-            from samples import generator
-            from samples.wording import LAYOUT_STYLES
             draft = generator._BUILDERS[doc_type](random.Random(f"extract/{doc_type}/{layout}"),
                                                   LAYOUT_STYLES[layout], None)
             text = "\f".join("\n".join(lines) for _, lines in draft.pages)

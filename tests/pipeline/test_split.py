@@ -62,3 +62,35 @@ def test_payload_found_by_the_page_worker_is_used(texts: dict[str, str]) -> None
     docs = split_documents([text_page(texts["birth_certificate"], 0), sheet, continuation])
     assert [[p.index for p in d] for d in docs] == [[0], [2]]
     assert docs[1][0].qr_payloads == ("SEP-1",)
+
+
+@pytest.mark.timeout(300)
+def test_a_scanned_stack_splits_into_its_documents() -> None:
+    """Real page work (clean-up, OCR, QR) on a generated stack: a two-page application form, a
+    blank sheet, a QR separator sheet, a land use certificate."""
+    from pipeline.pagework import process_page
+    from pipeline.qr import read_qr_codes
+    from samples.generator import generate_document
+
+    rng = random.Random(4)
+    form = None
+    while form is None or len(form.pages) != 2:
+        form = generate_document("application_form", rng, layout=3, damage=0.6)
+    land = generate_document("land_use_certificate", random.Random(8), layout=4, damage=0.6)
+    blank = np.full((3508, 2480, 3), 250, np.uint8)
+    sheet = np.full((3508, 2480, 3), 255, np.uint8)
+    sheet[1400:1800, 1040:1440] = make_qr_image("SOHOA-SEPARATOR dossier 7", 400)[..., None]
+    images = [*form.pages, blank, sheet, *land.pages]
+    pages = []
+    for i, image in enumerate(images):
+        page = process_page(Page("stack.pdf", "", i, image, 300.0))
+        pages.append(page if page.blank else _with_qr(page, read_qr_codes))
+    docs = split_documents(pages)
+    assert [[p.index for p in d] for d in docs] == [[0, 1], [4]]
+    assert docs[1][0].qr_payloads == ("SOHOA-SEPARATOR dossier 7",)
+
+
+def _with_qr(page: Page, reader) -> Page:
+    from dataclasses import replace
+
+    return replace(page, qr_payloads=reader(page.image))
