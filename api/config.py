@@ -24,10 +24,11 @@ class ApiSettings(BaseSettings):
     jobs: int = 1  # batches processed at once (each uses the pipeline's page workers)
     job_niceness: int = 10  # background work yields the CPU to the upload answers
     spool_dir: Path | None = None  # default: <data_dir>/api-spool
-    # Let verification fetch revocation data from addresses named in the uploaded PDF's certificates.
-    # Off is safer (an uploaded file must not steer the server's requests), but signing.verify_pdf
-    # cannot yet check a file without embedded revocation data when fetching is off.
-    verify_fetch: bool = True
+    # Let verification fetch issuer certificates and revocation data (OCSP, CRL) from addresses named
+    # in the uploaded PDF's certificates. Off: an uploaded file must not steer the server's requests
+    # (server-side request forgery); a file without embedded revocation data is then reported
+    # INDETERMINATE (TRY_LATER, "could not be checked offline"). Turn on only behind an egress policy.
+    verify_fetch: bool = False
 
     def spool(self, settings: Settings) -> Path:
         return self.spool_dir or settings.data_dir / "api-spool"

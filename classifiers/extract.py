@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 MIN_CONFIDENCE = 0.55  # a value whose weakest OCR word is below this is sent to review
 # Digits carry no redundancy a vocabulary could check (an area, a parcel number): a weaker read is
 # enough to doubt them.
-KIND_MIN_CONFIDENCE = {"area": 0.8, "number": 0.7, "money": 0.7, "serial": 0.7}
-_SIGNING_DATE = re.compile(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})")
+KIND_MIN_CONFIDENCE = {"area": 0.8, "number": 0.7, "money": 0.7, "serial": 0.7, "personal_id": 0.7,
+                       "enterprise_code": 0.7, "date": 0.6}
+_SIGNING_DATE = re.compile(r"ngay\s*(\d{1,2})\s*[a-z]{3,6}\s*(\d{1,2})\s*[a-z]{2,4}\s*(\d{4})")
 
 
 def document_lines(document: Document) -> list[Line]:
@@ -64,7 +65,8 @@ def extract_from_lines(doc_type: str, lines: Sequence[Line]) -> dict[str, Field]
     hits = find_hits(lines, specs)
     out: dict[str, Field] = {}
     for rule in rules:
-        out[rule.field] = _extract_one(rule, hits, lines)
+        if not rule.field.startswith("_"):  # distractors only bound other values
+            out[rule.field] = _extract_one(rule, hits, lines)
     for name in fields_of(doc_type):
         out.setdefault(name, Field(None, 0.0, needs_review=True, valid=False, reason="no rule"))
     return out

@@ -1,4 +1,4 @@
-"""What each type prints before each field: label wordings, value kinds, sections.
+"""What each type prints before each field: label wordings, value kinds, where to look.
 
 Wordings differ between form versions and offices ("Họ và tên", "Họ, chữ đệm, tên", "Họ tên"), and
 cards add English ("Họ và tên / Full name"); every known wording is listed so a label on an unseen
@@ -20,9 +20,7 @@ class Rule:
     kind: str  # key of classifiers.normalise.NORMALISERS
     labels: tuple[str, ...]
     lines: int = 0  # wrapped continuation lines the value may take
-    nth: int = 0  # which occurrence of the label (after section filtering)
-    after: str | None = None  # a section heading (key of SECTIONS[type]) the label must follow
-    before: str | None = None  # a section heading the label must precede
+    nth: int = 0  # which occurrence of the label; -1: the last (registration blocks end a paper)
     pair: int | None = None  # 0/1: first/second of a pair (husband, wife): a table's first/second value
     # cell, else the first/second occurrence of the label
     fallback: str | None = None  # "signing_date" | "title" | "authority" when no label is found
@@ -182,6 +180,3 @@ RULES: dict[str, tuple[Rule, ...]] = {
         Rule("date", "date", (), fallback="signing_date"),
     ),
 }
-
-# Section headings that decide whose field a repeated label belongs to.
-SECTIONS: dict[str, dict[str, tuple[str, ...]]] = {}

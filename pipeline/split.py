@@ -2,8 +2,9 @@
 
 Reception scans a whole dossier in one go, so one PDF carries several papers. Three signals start a
 new document: a blank separator sheet, a QR separator sheet (a nearly blank page whose only content is
-a code), and a title page (a known document title, or the national motto, at the head of the page).
-Separator sheets are dropped; a QR separator's payload travels on to the first page of the next
+a code), and a title page (a known document title in capitals, or the national motto, at the head of
+the page); a page without a title that the classifier is sure is of another type than the document it
+would join starts one too (an unknown paper after a certificate). Separator sheets are dropped; a QR separator's payload travels on to the first page of the next
 document in ``qr_payloads``. A page that says it continues ("Trang 2/3") never starts a document.
 """
 
@@ -51,12 +52,12 @@ def ink_fraction(image: np.ndarray | None) -> float:
     """Share of dark pixels, ignoring a margin where scanners leave edge shadows."""
     if image is None or image.size == 0:
         return 0.0
-    grey = image.mean(axis=2) if image.ndim == 3 else image
-    h, w = grey.shape[:2]
-    inner = grey[h // 20: h - h // 20, w // 20: w - w // 20]
-    step = max(1, min(inner.shape) // 800)
+    h, w = image.shape[:2]
+    inner = image[h // 20: h - h // 20, w // 20: w - w // 20]
+    step = max(1, min(inner.shape[:2]) // 800)
     sample = inner[::step, ::step]
-    return float((sample < 128).mean())
+    grey = sample.mean(axis=2) if sample.ndim == 3 else sample
+    return float((grey < 128).mean())
 
 
 def is_blank(page: Page) -> bool:

@@ -176,7 +176,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
         from signing.manifest import verify_manifest
 
         signature_path = args.signature or args.file.with_name(args.file.name + ".p7s")
-        report = verify_manifest(data, _read(signature_path), roots)
+        report = verify_manifest(data, _read(signature_path), roots, allow_fetching=not args.offline)
         if args.json:
             print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         else:

@@ -26,7 +26,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from pipeline.errors import InputError
 from signing.keys import AgencySigner, Certificate, to_asn1
-from signing.verify import FAILED, INDETERMINATE, PASSED
+from signing.verify import FAILED, INDETERMINATE, PASSED, chain_reason, revocation_context_kwargs
 
 MANIFEST_VERSION = 1
 
@@ -150,32 +150,35 @@ async def async_verify_manifest(
             messages=messages + [f"the signature is not readable CMS: {exc}"],
         )
     context = ValidationContext(
-        trust_roots=[to_asn1(c) for c in roots], allow_fetching=allow_fetching, revocation_mode="hard-fail"
+        trust_roots=[to_asn1(c) for c in roots], **revocation_context_kwargs(allow_fetching)
     )
     try:
-        status = await async_validate_detached_cms(
-            manifest_json,
-            signed_data,
-            signer_validation_context=context,
-            key_usage_settings=KeyUsageConstraints(key_usage={"non_repudiation"}),
-        )
-    except Exception as exc:  # noqa: BLE001 - pyHanko raises assorted errors on broken SignedData
-        return ManifestReport(
-            status=FAILED, reasons=[AdESFailure.FORMAT_FAILURE.name], sha256=sha256,
-            messages=messages + [f"the signature cannot be validated: {exc}"],
-        )
+        try:
+            status = await async_validate_detached_cms(
+                manifest_json,
+                signed_data,
+                signer_validation_context=context,
+                key_usage_settings=KeyUsageConstraints(key_usage={"non_repudiation"}),
+            )
+        except Exception as exc:  # noqa: BLE001 - pyHanko raises assorted errors on broken SignedData
+            return ManifestReport(
+                status=FAILED, reasons=[AdESFailure.FORMAT_FAILURE.name], sha256=sha256,
+                messages=messages + [f"the signature cannot be validated: {exc}"],
+            )
+        reasons: list[str] = []
+        if not status.intact:
+            reasons.append(AdESFailure.HASH_FAILURE.name)
+        elif not status.valid:
+            reasons.append(AdESFailure.SIG_CRYPTO_FAILURE.name)
+        elif status.revocation_details is not None:
+            reasons.append(AdESFailure.REVOKED.name)
+        elif not status.trusted:
+            indic = status.trust_problem_indic
+            reason = indic.standard_name if indic else AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name
+            # Before the context closes: telling a missing revocation answer apart needs it.
+            reasons.append(await chain_reason(reason, context, status.validation_path, messages))
     finally:
         await context.aclose()
-    reasons: list[str] = []
-    if not status.intact:
-        reasons.append(AdESFailure.HASH_FAILURE.name)
-    elif not status.valid:
-        reasons.append(AdESFailure.SIG_CRYPTO_FAILURE.name)
-    elif status.revocation_details is not None:
-        reasons.append(AdESFailure.REVOKED.name)
-    elif not status.trusted:
-        indic = status.trust_problem_indic
-        reasons.append(indic.standard_name if indic else AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name)
     if not is_canonical and not reasons:
         messages.append("the manifest bytes are not RFC 8785 canonical JSON")
     failed = any(r in (AdESFailure.HASH_FAILURE.name, AdESFailure.SIG_CRYPTO_FAILURE.name,

@@ -21,6 +21,12 @@ that is how a B-LTA copy still verifies years after its certificates expired. A 
 revoked, or expired, *before* the proven (or claimed) signing time fails as ``REVOKED`` /
 ``EXPIRED``.
 
+Revocation: a certificate that names an OCSP responder or a CRL must have an answer, from the
+file's DSS or fetched (hard-fail). Offline (``allow_fetching=False``) only the file's own data
+counts; when it has none (a B-B or B-T copy), the report is ``INDETERMINATE`` / ``TRY_LATER`` (ETSI
+EN 319 102-1: the revocation status could not be obtained) and says it could not be checked
+offline — never an exception, never a pass.
+
 Status: ``FAILED`` when something is proven wrong, ``INDETERMINATE`` when validity cannot be
 established (untrusted chain, no revocation answer, expired without proof of time), ``PASSED``
 otherwise. Exit codes: 0 / 1 / 2 respectively.
@@ -56,6 +62,9 @@ from pyhanko.sign.validation.status import (
     SignatureCoverageLevel,
 )
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import InsufficientRevinfoError
+from pyhanko_certvalidator.path import ValidationPath
+from pyhanko_certvalidator.validate import async_validate_path
 
 from signing.keys import Certificate, to_asn1
 
@@ -202,6 +211,55 @@ def _chain(status: PdfSignatureStatus | DocumentTimestampStatus) -> tuple[str, .
         return ()
 
 
+async def revocation_gap(context: ValidationContext, path: ValidationPath | None) -> str | None:
+    """Why a chain was refused, if only for want of revocation data; ``None`` otherwise.
+
+    pyHanko reports a missing OCSP/CRL answer as ``CERTIFICATE_CHAIN_GENERAL_FAILURE``, like any
+    other defect of the chain; the path it tried is checked once more to tell the two apart, since
+    one is ETSI's ``TRY_LATER`` (nothing known to be wrong, the answer is just not at hand)."""
+    if path is None:
+        return None
+    try:
+        await async_validate_path(context, path)
+    except InsufficientRevinfoError as exc:
+        detail = exc.failure_msg
+    except Exception:  # noqa: BLE001 - some other defect: the general failure stands
+        return None
+    else:
+        return None
+    if context.fetching_allowed:
+        return f"revocation could not be checked: no OCSP or CRL answer could be obtained ({detail})"
+    return (
+        "revocation could not be checked offline: the file embeds no revocation data for its "
+        f"certificates and fetching is off ({detail})"
+    )
+
+
+def revocation_context_kwargs(allow_fetching: bool) -> dict[str, Any]:
+    """ValidationContext arguments for hard-fail revocation checking, offline or not.
+
+    pyHanko's certvalidator refuses an offline hard-fail context with no revocation store at all
+    (``ValueError``); offline means "only the revocation data at hand", so the store is empty,
+    not absent, and a certificate that needs an answer gets ``TRY_LATER`` instead."""
+    kwargs: dict[str, Any] = {"allow_fetching": allow_fetching, "revocation_mode": "hard-fail"}
+    if not allow_fetching:
+        kwargs.update(crls=[], ocsps=[])
+    return kwargs
+
+
+async def chain_reason(reason: str, context: ValidationContext, path: ValidationPath | None,
+                        messages: list[str]) -> str:
+    """``reason`` made precise: a general chain failure that is only missing revocation data is
+    ``TRY_LATER``, with the message saying so."""
+    if reason != AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE.name:
+        return reason
+    gap = await revocation_gap(context, path)
+    if gap is None:
+        return reason
+    messages.append(gap)
+    return AdESIndeterminate.TRY_LATER.name
+
+
 # Trust verdicts that a validation "as of now" gives but that evidence in the file (timestamps,
 # embedded revocation data, document timestamps) may overturn by validating as of the past.
 _PAST_VALIDATION_CANDIDATES = {
@@ -219,6 +277,7 @@ class _Checker:
     allow_fetching: bool
     validation_time: datetime | None
     has_document_timestamp: bool
+    has_dss: bool  # the file preserves validation data (certificates, OCSP, CRLs) of its own
 
 
 async def _past_validation(sig: EmbeddedPdfSignature, checker: _Checker) -> tuple[bool, str]:
@@ -306,7 +365,13 @@ async def _check_signature(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
     elif not status.trusted:
         reason = _trust_reason(status.trust_problem_indic, poe=proven or status.signer_reported_dt, cert=cert)
         reason = reason or AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name
-        if reason in _PAST_VALIDATION_CANDIDATES and (proven is not None or checker.has_document_timestamp):
+        precise = await chain_reason(reason, checker.context, status.validation_path, messages)
+        # Revocation data missing now is missing for the past too, unless the file keeps a DSS.
+        has_evidence = (proven is not None or checker.has_document_timestamp) and (
+            precise == reason or checker.has_dss
+        )
+        reason = precise
+        if reason in _PAST_VALIDATION_CANDIDATES and has_evidence:
             trusted, note = await _past_validation(sig, checker)
             messages.append(note)
             if trusted:
@@ -388,7 +453,8 @@ async def _check_timestamp(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
         reasons.append(AdESFailure.SIG_CRYPTO_FAILURE.name)
     elif not status.trusted:
         indic = status.trust_problem_indic
-        reasons.append(indic.standard_name if indic is not None else AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name)
+        reason = indic.standard_name if indic is not None else AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name
+        reasons.append(await chain_reason(reason, checker.context, status.validation_path, messages))
     reasons += _integrity_reasons(status, messages)
     reasons = _unique(reasons)
     cert = status.signing_cert
@@ -434,16 +500,9 @@ def _context(
     reader: PdfFileReader, roots: Sequence[asn1_x509.Certificate], allow_fetching: bool, moment: datetime | None
 ) -> ValidationContext:
     """Trust only ``roots``; use the file's own DSS (embedded OCSP/CRL/certs) when there is one."""
-    kwargs: dict[str, Any] = {
-        "trust_roots": list(roots),
-        "allow_fetching": allow_fetching,
-        "revocation_mode": "hard-fail",
-    }
+    kwargs: dict[str, Any] = {"trust_roots": list(roots), **revocation_context_kwargs(allow_fetching)}
     if moment is not None:
         kwargs.update(moment=moment, retroactive_revinfo=True)
-    if not allow_fetching:
-        # Offline means "only what the file carries": an empty store, not "no revocation checks".
-        kwargs.update(crls=[], ocsps=[])
     try:
         dss = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:
@@ -531,6 +590,7 @@ async def async_verify_pdf(
     checker = _Checker(
         context=context, roots=anchors, allow_fetching=allow_fetching, validation_time=validation_time,
         has_document_timestamp=any(s.sig_object_type == "/DocTimeStamp" for s in signatures),
+        has_dss="/DSS" in reader.root,
     )
     details: list[SignatureDetails] = []
     try:

@@ -40,8 +40,9 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
     settings = settings or load_settings()
     ws = (worker_settings or WorkerSettings()).check()
     broker = resolve_broker(settings.broker_url)
-    app = Celery("sohoa", broker=broker, backend=resolve_backend(broker, ws.result_backend),
-                 include=["workers.tasks"])
+    app = Celery(
+        "sohoa", broker=broker, backend=resolve_backend(broker, ws.result_backend), include=["workers.tasks"]
+    )
     visibility = ws.resolved_visibility_timeout
     app.conf.update(
         task_serializer="json",

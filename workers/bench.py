@@ -39,8 +39,15 @@ TARGET_EFFICIENCY = 0.85
 TARGET_OVERHEAD = 0.05
 
 
-def run_pipeline_bench(settings: Settings, *, counts: list[int], pages: int, size: str = "a4",
-                       broker: str | None = None, repeat: int = 1) -> dict[str, Any]:
+def run_pipeline_bench(
+    settings: Settings,
+    *,
+    counts: list[int],
+    pages: int,
+    size: str = "a4",
+    broker: str | None = None,
+    repeat: int = 1,
+) -> dict[str, Any]:
     """Each configuration ``repeat`` times, keeping the fastest: on shared machines the noise is all
     one-sided (someone else's work only ever slows a run down)."""
     broker = broker or BENCH_BROKER
@@ -52,8 +59,9 @@ def run_pipeline_bench(settings: Settings, *, counts: list[int], pages: int, siz
     best: dict[tuple[str, int], dict[str, Any]] = {}
     try:
         width, height, lines = SIZES[size]
-        paths = generate_batch(root / "batch", pages=pages, width=width, height=height, lines=lines,
-                               pages_per_document=2)
+        paths = generate_batch(
+            root / "batch", pages=pages, width=width, height=height, lines=lines, pages_per_document=2
+        )
         # Interleaved, so a burst of someone else's load hits both executors rather than one.
         for attempt in range(repeat):
             for n in counts:
@@ -71,9 +79,15 @@ def run_pipeline_bench(settings: Settings, *, counts: list[int], pages: int, siz
         for r in runs:
             if r["executor"] == kind and base is not None:
                 r["scaling_efficiency"] = r["pages_per_min"] / (r["workers"] * base["pages_per_min"])
-    return {"pages": pages, "size": size, "cores": os.cpu_count(), "broker": _safe(broker), "repeat": repeat,
-            "runs": runs,
-            "targets": {"scaling_efficiency": TARGET_EFFICIENCY, "broker_overhead": TARGET_OVERHEAD}}
+    return {
+        "pages": pages,
+        "size": size,
+        "cores": os.cpu_count(),
+        "broker": _safe(broker),
+        "repeat": repeat,
+        "runs": runs,
+        "targets": {"scaling_efficiency": TARGET_EFFICIENCY, "broker_overhead": TARGET_OVERHEAD},
+    }
 
 
 def _keep_best(best: dict[tuple[str, int], dict[str, Any]], run: dict[str, Any]) -> None:
@@ -110,19 +124,29 @@ def _safe(url: str) -> str:
 
 
 def _run_settings(settings: Settings, data_dir: Path, workers: int) -> Settings:
-    return settings.model_copy(update={"data_dir": data_dir, "database_url": None, "store_url": None,
-                                       "workers": workers})
+    return settings.model_copy(
+        update={"data_dir": data_dir, "database_url": None, "store_url": None, "workers": workers}
+    )
 
 
 def _in_process(paths: list[Path], settings: Settings, data_dir: Path, n: int) -> dict[str, Any]:
     """Run in a fresh interpreter: this process has Celery and upload threads, and forking a process
     pool from it can deadlock a child on a lock some thread held at the fork (seen here)."""
     job = {"paths": [str(p) for p in paths], "data_dir": str(data_dir), "workers": n}
-    env = {k: v for k, v in os.environ.items() if k not in ("SOHOA_DATABASE_URL", "SOHOA_STORE_URL",
-                                                            "SOHOA_BROKER_URL", "SOHOA_DATA_DIR")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SOHOA_DATABASE_URL", "SOHOA_STORE_URL", "SOHOA_BROKER_URL", "SOHOA_DATA_DIR")
+    }
     env["OMP_THREAD_LIMIT"] = "1"
-    done = subprocess.run([sys.executable, "-m", "workers.bench", json.dumps(job)], env=env, capture_output=True,
-                          text=True, timeout=3600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "workers.bench", json.dumps(job)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
     if done.returncode != 0:
         raise ExternalToolError(f"in-process run with {n} process(es) failed: {done.stderr.strip()[-500:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -140,11 +164,23 @@ def _in_process_here(job: dict[str, Any]) -> dict[str, Any]:
     # Open (and migrate) the database before the clock starts, as a running service would have.
     open_database(run_settings.resolved_database_url).dispose()
     started = time.perf_counter()
-    result = process_paths([Path(p) for p in job["paths"]], run_settings, dossier_code=f"BENCH-INPROC-{n}",
-                           certify=False, station="bench", executor=ProcessPoolPageExecutor(n))
+    result = process_paths(
+        [Path(p) for p in job["paths"]],
+        run_settings,
+        dossier_code=f"BENCH-INPROC-{n}",
+        certify=False,
+        station="bench",
+        executor=ProcessPoolPageExecutor(n),
+    )
     seconds = time.perf_counter() - started
-    return {"executor": "in-process", "workers": n, "pages": result.pages, "documents": len(result.documents),
-            "seconds": seconds, "pages_per_min": 60 * result.pages / seconds}
+    return {
+        "executor": "in-process",
+        "workers": n,
+        "pages": result.pages,
+        "documents": len(result.documents),
+        "seconds": seconds,
+        "pages_per_min": 60 * result.pages / seconds,
+    }
 
 
 def _celery(paths: list[Path], settings: Settings, data_dir: Path, n: int, broker: str) -> dict[str, Any]:
@@ -173,8 +209,12 @@ def _celery(paths: list[Path], settings: Settings, data_dir: Path, n: int, broke
     in_task = sum(t["total"] - t["compute"] for t in timings.values())
     phase = max(t["ended"] for t in timings.values()) - min(t["started"] for t in timings.values())
     return {
-        "executor": "celery", "workers": n, "pages": summary["pages_done"], "documents": len(summary["documents"]),
-        "seconds": seconds, "pages_per_min": 60 * summary["pages_done"] / seconds,
+        "executor": "celery",
+        "workers": n,
+        "pages": summary["pages_done"],
+        "documents": len(summary["documents"]),
+        "seconds": seconds,
+        "pages_per_min": 60 * summary["pages_done"] / seconds,
         "page_seconds": compute / max(1, len(timings)),
         "broker_overhead": max(0.0, (n * phase - compute) / compute) if compute else None,
         "blob_overhead": in_task / compute if compute else None,
@@ -189,11 +229,26 @@ def _start_workers(n: int, data_dir: Path, broker: str) -> list[subprocess.Popen
     procs = []
     for i in range(n):
         log_file = open(data_dir / f"worker-{i + 1}.log", "wb")  # noqa: SIM115 - handed to the child
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "worker", "--concurrency", "1", "--loglevel", "WARNING",
-             "--hostname", f"bench{i + 1}-{os.getpid()}@%h"],
-            env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-        ))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "pipeline.cli",
+                    "worker",
+                    "--concurrency",
+                    "1",
+                    "--loglevel",
+                    "WARNING",
+                    "--hostname",
+                    f"bench{i + 1}-{os.getpid()}@%h",
+                ],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
         log_file.close()
     return procs
 
@@ -221,10 +276,14 @@ def _stop_workers(procs: list[subprocess.Popen]) -> None:
 
 def format_report(report: dict[str, Any]) -> str:
     lines = [
-        (f"sohoa bench pipeline: {report['pages']} generated {report['size'].upper()} pages, "
-        f"{report['cores']} cores, broker {report['broker']}, best of {report.get('repeat', 1)}"),
-        (f"{'executor':<12}{'workers':>8}{'pages':>7}{'docs':>6}{'seconds':>9}{'pages/min':>11}"
-        f"{'scaling':>9}{'overhead':>10}{'of which blobs':>16}"),
+        (
+            f"sohoa bench pipeline: {report['pages']} generated {report['size'].upper()} pages, "
+            f"{report['cores']} cores, broker {report['broker']}, best of {report.get('repeat', 1)}"
+        ),
+        (
+            f"{'executor':<12}{'workers':>8}{'pages':>7}{'docs':>6}{'seconds':>9}{'pages/min':>11}"
+            f"{'scaling':>9}{'overhead':>10}{'of which blobs':>16}"
+        ),
     ]
     for r in report["runs"]:
         eff = r.get("scaling_efficiency")
@@ -233,10 +292,13 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(
             f"{r['executor']:<12}{r['workers']:>8}{r['pages']:>7}{r['documents']:>6}{r['seconds']:>9.1f}"
             f"{r['pages_per_min']:>11.1f}{(f'{eff:.0%}' if eff is not None else '-'):>9}"
-            f"{(f'{ovh:.1%}' if ovh is not None else '-'):>10}{(f'{blob:.1%}' if blob is not None else '-'):>16}"
+            f"{(f'{ovh:.1%}' if ovh is not None else '-'):>10}"
+            f"{(f'{blob:.1%}' if blob is not None else '-'):>16}"
         )
-    lines.append(f"targets: scaling efficiency ≥ {report['targets']['scaling_efficiency']:.0%} from 1 to 2 workers, "
-                 f"broker overhead ≤ {report['targets']['broker_overhead']:.0%} of page time")
+    lines.append(
+        f"targets: scaling efficiency ≥ {report['targets']['scaling_efficiency']:.0%} from 1 to 2 workers, "
+        f"broker overhead ≤ {report['targets']['broker_overhead']:.0%} of page time"
+    )
     return "\n".join(lines)
 
 

@@ -18,15 +18,26 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p = commands.add_parser(
         "worker",
         help="run a Celery worker (page OCR, documents, certification)",
-        description="Run a Celery worker against SOHOA_BROKER_URL (default redis://127.0.0.1:6379/0), sharing "
-        "SOHOA_STORE_URL and SOHOA_DATABASE_URL with every other worker and submitter.",
+        description="Run a Celery worker against SOHOA_BROKER_URL (default redis://127.0.0.1:6379/0), "
+        "sharing SOHOA_STORE_URL and SOHOA_DATABASE_URL with every other worker and submitter.",
     )
-    p.add_argument("--concurrency", "-c", type=int, default=None,
-                   help="pool processes (default: one per core; Tesseract runs single-threaded)")
-    p.add_argument("--queues", "-Q", default=DEFAULT_QUEUES, help=f"queues to consume (default: {DEFAULT_QUEUES})")
+    p.add_argument(
+        "--concurrency",
+        "-c",
+        type=int,
+        default=None,
+        help="pool processes (default: one per core; Tesseract runs single-threaded)",
+    )
+    p.add_argument(
+        "--queues", "-Q", default=DEFAULT_QUEUES, help=f"queues to consume (default: {DEFAULT_QUEUES})"
+    )
     p.add_argument("--hostname", "-n", default=None, help="worker name (default: sohoa-PID@host)")
-    p.add_argument("--max-tasks-per-child", type=int, default=None,
-                   help="recycle a pool process after this many tasks (default: SOHOA_WORKER_MAX_TASKS)")
+    p.add_argument(
+        "--max-tasks-per-child",
+        type=int,
+        default=None,
+        help="recycle a pool process after this many tasks (default: SOHOA_WORKER_MAX_TASKS)",
+    )
     p.add_argument("--loglevel", "-l", default="INFO")
     p.set_defaults(handler=_worker)
 
@@ -41,8 +52,12 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_submit)
 
-    p = commands.add_parser("status", help="progress of a batch: pages done/total, documents by state, errors")
-    p.add_argument("batch", type=int, metavar="BATCH", help="batch id (printed by sohoa submit / sohoa process)")
+    p = commands.add_parser(
+        "status", help="progress of a batch: pages done/total, documents by state, errors"
+    )
+    p.add_argument(
+        "batch", type=int, metavar="BATCH", help="batch id (printed by sohoa submit / sohoa process)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_status)
 
@@ -55,9 +70,15 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     b.add_argument("--workers", default="1,2", help="worker counts to measure, comma-separated (default 1,2)")
     b.add_argument("--pages", type=int, default=12, help="pages in the generated batch (default 12)")
     b.add_argument("--size", choices=("a5", "a4"), default="a4", help="page size at 150 dpi (default a4)")
-    b.add_argument("--broker", default=None, help="broker URL for the run (default: database 14 of the local "
-                   "Redis, never SOHOA_BROKER_URL: production workers there would take the bench's tasks)")
-    b.add_argument("--repeat", type=int, default=1, help="runs per configuration, the fastest kept (default 1)")
+    b.add_argument(
+        "--broker",
+        default=None,
+        help="broker URL for the run (default: database 14 of the local "
+        "Redis, never SOHOA_BROKER_URL: production workers there would take the bench's tasks)",
+    )
+    b.add_argument(
+        "--repeat", type=int, default=1, help="runs per configuration, the fastest kept (default 1)"
+    )
     b.add_argument("--json", action="store_true", help="print JSON")
     b.set_defaults(handler=_bench)
 
@@ -71,12 +92,23 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     root = logging.getLogger()
     root.setLevel(args.loglevel.upper())
     for handler in root.handlers:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s")
+        )
 
     # No mingle or gossip: sohoa revokes nothing and watches no events, and each costs a round of
     # broadcast traffic per worker start.
-    argv = ["worker", "--queues", args.queues, "--loglevel", args.loglevel, "--without-mingle", "--without-gossip",
-            "--hostname", args.hostname or f"sohoa-{os.getpid()}@{socket.gethostname()}"]
+    argv = [
+        "worker",
+        "--queues",
+        args.queues,
+        "--loglevel",
+        args.loglevel,
+        "--without-mingle",
+        "--without-gossip",
+        "--hostname",
+        args.hostname or f"sohoa-{os.getpid()}@{socket.gethostname()}",
+    ]
     if args.concurrency is not None:
         if args.concurrency < 1:
             raise InputError("--concurrency must be at least 1")
@@ -90,15 +122,30 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _submit(args: argparse.Namespace, settings: Settings) -> int:
     from workers.submit import submit_batch, wait_for_batch
 
-    submitted = submit_batch(args.paths, settings, dossier_code=args.dossier, procedure_code=args.procedure,
-                             station=args.station, certify=args.certify)
+    submitted = submit_batch(
+        args.paths,
+        settings,
+        dossier_code=args.dossier,
+        procedure_code=args.procedure,
+        station=args.station,
+        certify=args.certify,
+    )
     if not args.wait:
         if args.json:
-            print(json.dumps({"batch_id": submitted.batch_id, "dossier": submitted.dossier_code,
-                              "pages": submitted.pages}))
+            print(
+                json.dumps(
+                    {
+                        "batch_id": submitted.batch_id,
+                        "dossier": submitted.dossier_code,
+                        "pages": submitted.pages,
+                    }
+                )
+            )
         else:
-            print(f"batch {submitted.batch_id}: {submitted.pages} page(s) of dossier {submitted.dossier_code} sent; "
-                  f"follow it with: sohoa status {submitted.batch_id}")
+            print(
+                f"batch {submitted.batch_id}: {submitted.pages} page(s) of dossier "
+                f"{submitted.dossier_code} sent; follow it with: sohoa status {submitted.batch_id}"
+            )
         return 0
     try:
         wait_for_batch(submitted.batch, settings, timeout=args.timeout)
@@ -132,7 +179,8 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError("--pages must be at least 1")
     if args.repeat < 1:
         raise InputError("--repeat must be at least 1")
-    report = run_pipeline_bench(settings, counts=counts, pages=args.pages, size=args.size, broker=args.broker,
-                                repeat=args.repeat)
+    report = run_pipeline_bench(
+        settings, counts=counts, pages=args.pages, size=args.size, broker=args.broker, repeat=args.repeat
+    )
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

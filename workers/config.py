@@ -18,9 +18,18 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 # Stage modules a worker imports once in its main process, before the pool forks, so no task pays
 # for them (seconds on a busy machine).
 PRELOAD = (
-    "pipeline.run", "pipeline.pagework", "pipeline.qr", "pipeline.split", "pipeline.pdfa",
-    "classifiers.classify", "classifiers.extract", "storage.archive", "storage.db", "storage.objects",
-    "storage.s3", "storage.local",
+    "pipeline.run",
+    "pipeline.pagework",
+    "pipeline.qr",
+    "pipeline.split",
+    "pipeline.pdfa",
+    "classifiers.classify",
+    "classifiers.extract",
+    "storage.archive",
+    "storage.db",
+    "storage.objects",
+    "storage.s3",
+    "storage.local",
 )
 
 
@@ -46,15 +55,19 @@ class WorkerSettings(BaseSettings):
 
     def check(self) -> WorkerSettings:
         if min(self.page_time_limit, self.document_time_limit) < 5:
-            raise ConfigError("SOHOA_PAGE_TIME_LIMIT and SOHOA_DOCUMENT_TIME_LIMIT must be at least 5 seconds")
+            raise ConfigError(
+                "SOHOA_PAGE_TIME_LIMIT and SOHOA_DOCUMENT_TIME_LIMIT must be at least 5 seconds"
+            )
         if self.resolved_visibility_timeout <= self.longest_task:
             raise ConfigError(
-                f"SOHOA_VISIBILITY_TIMEOUT ({self.resolved_visibility_timeout} s) must exceed the longest task "
-                f"time limit ({self.longest_task} s), or Redis redelivers tasks that are still running"
+                f"SOHOA_VISIBILITY_TIMEOUT ({self.resolved_visibility_timeout} s) must exceed the longest "
+                f"task time limit ({self.longest_task} s), or Redis redelivers tasks that are still running"
             )
         if self.retry_backoff_max >= self.resolved_visibility_timeout:
-            raise ConfigError("SOHOA_RETRY_BACKOFF_MAX must be shorter than the visibility timeout: a worker holds "
-                              "a retry until it is due, and Redis would hand it to another worker meanwhile")
+            raise ConfigError(
+                "SOHOA_RETRY_BACKOFF_MAX must be shorter than the visibility timeout: a worker holds "
+                "a retry until it is due, and Redis would hand it to another worker meanwhile"
+            )
         if self.worker_max_tasks < 1:
             raise ConfigError("SOHOA_WORKER_MAX_TASKS must be at least 1")
         return self

@@ -74,8 +74,9 @@ class CeleryPageExecutor:
                         progress(page)
                 if pending:
                     if deadline is not None and time.monotonic() > deadline:
-                        raise ExternalToolError(f"{len(pending)} page(s) not done by the workers after "
-                                                f"{self.timeout:.0f} s")
+                        raise ExternalToolError(
+                            f"{len(pending)} page(s) not done by the workers after {self.timeout:.0f} s"
+                        )
                     time.sleep(self.poll)
         finally:
             result.forget()
@@ -88,5 +89,9 @@ class CeleryPageExecutor:
     @staticmethod
     def _load(store: Any, result_key: str, original: Page, original_key: str) -> Page:
         meta = loads(store.get_bytes(result_key))
-        image = original.image if meta["image_key"] == original_key else decode_png(store.get_bytes(meta["image_key"]))
+        image = (
+            original.image
+            if meta["image_key"] == original_key
+            else decode_png(store.get_bytes(meta["image_key"]))
+        )
         return page_from_json(meta, image)

@@ -12,10 +12,60 @@ _FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
 # Titles the document splitter recognises, so a generated batch splits into several documents.
 _TITLES = ("GIẤY KHAI SINH", "GIẤY CHỨNG NHẬN KẾT HÔN", "TRÍCH LỤC KHAI TỬ", "XÁC NHẬN THÔNG TIN VỀ CƯ TRÚ")
 _WORDS = (
-    "Cộng", "hòa", "xã", "hội", "chủ", "nghĩa", "Việt", "Nam", "độc", "lập", "tự", "do", "hạnh", "phúc",
-    "họ", "tên", "ngày", "tháng", "năm", "sinh", "nơi", "cư", "trú", "quốc", "tịch", "dân", "tộc", "Kinh",
-    "thường", "phường", "tỉnh", "thành", "phố", "Hà", "Nội", "Huế", "Đà", "Nẵng", "ủy", "ban", "nhân",
-    "đăng", "ký", "số", "quyển", "bản", "chính", "sao", "chứng", "thực", "giấy", "tờ", "hồ", "sơ",
+    "Cộng",
+    "hòa",
+    "xã",
+    "hội",
+    "chủ",
+    "nghĩa",
+    "Việt",
+    "Nam",
+    "độc",
+    "lập",
+    "tự",
+    "do",
+    "hạnh",
+    "phúc",
+    "họ",
+    "tên",
+    "ngày",
+    "tháng",
+    "năm",
+    "sinh",
+    "nơi",
+    "cư",
+    "trú",
+    "quốc",
+    "tịch",
+    "dân",
+    "tộc",
+    "Kinh",
+    "thường",
+    "phường",
+    "tỉnh",
+    "thành",
+    "phố",
+    "Hà",
+    "Nội",
+    "Huế",
+    "Đà",
+    "Nẵng",
+    "ủy",
+    "ban",
+    "nhân",
+    "đăng",
+    "ký",
+    "số",
+    "quyển",
+    "bản",
+    "chính",
+    "sao",
+    "chứng",
+    "thực",
+    "giấy",
+    "tờ",
+    "hồ",
+    "sơ",
 )
 
 
@@ -46,8 +96,17 @@ def render_page(rng: random.Random, *, title: str | None, width: int, height: in
     return image
 
 
-def generate_batch(folder: Path, *, pages: int, seed: int = 7, width: int = 1240, height: int = 1754,
-                   lines: int = 24, pages_per_document: int = 2, dpi: int = 150) -> list[Path]:
+def generate_batch(
+    folder: Path,
+    *,
+    pages: int,
+    seed: int = 7,
+    width: int = 1240,
+    height: int = 1754,
+    lines: int = 24,
+    pages_per_document: int = 2,
+    dpi: int = 150,
+) -> list[Path]:
     """One PNG file per page; every ``pages_per_document``-th page starts a document with a title."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)

@@ -45,8 +45,13 @@ def database(settings: Settings):  # -> Database
 
 
 def redis_client(url: str) -> redis.Redis:
-    return _cached("redis", url, lambda u: redis.Redis.from_url(u, socket_timeout=30, socket_connect_timeout=10,
-                                                                 health_check_interval=30))
+    return _cached(
+        "redis",
+        url,
+        lambda u: redis.Redis.from_url(
+            u, socket_timeout=30, socket_connect_timeout=10, health_check_interval=30
+        ),
+    )
 
 
 def forget() -> None:

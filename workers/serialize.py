@@ -99,7 +99,12 @@ def page_from_json(data: Mapping[str, Any], image: np.ndarray) -> Page:
         skew_angle=float(data.get("skew_angle", 0.0)),
         blank=bool(data.get("blank", False)),
         words=tuple(
-            Word(text=w[0], confidence=float(w[1]), box=Box(int(w[2]), int(w[3]), int(w[4]), int(w[5])), line=int(w[6]))
+            Word(
+                text=w[0],
+                confidence=float(w[1]),
+                box=Box(int(w[2]), int(w[3]), int(w[4]), int(w[5])),
+                line=int(w[6]),
+            )
             for w in data.get("words", ())
         ),
         text=data.get("text", ""),

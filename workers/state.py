@@ -53,11 +53,18 @@ class BatchState:
         raw = self.client.hgetall(_key(self.batch, "pages"))
         return {int(k): json.loads(v) for k, v in raw.items()}
 
-    def record_timing(self, position: int, compute: float, total: float, started: float, ended: float,
-                      worker: str) -> None:
-        """Seconds of stage work and of the whole task, wall-clock bounds and the worker (benchmark, tests)."""
-        self._hset("timing", str(position), json.dumps({"compute": compute, "total": total, "started": started,
-                                                        "ended": ended, "worker": worker}))
+    def record_timing(
+        self, position: int, compute: float, total: float, started: float, ended: float, worker: str
+    ) -> None:
+        """Seconds of stage work and of the whole task, wall-clock bounds and the worker (for the
+        benchmark and the tests)."""
+        self._hset(
+            "timing",
+            str(position),
+            json.dumps(
+                {"compute": compute, "total": total, "started": started, "ended": ended, "worker": worker}
+            ),
+        )
 
     def timings(self) -> dict[int, dict[str, float]]:
         return {int(k): json.loads(v) for k, v in self.client.hgetall(_key(self.batch, "timing")).items()}
@@ -89,8 +96,9 @@ class BatchState:
         return json.loads(value) if value else None
 
     def forget(self) -> None:
-        self.client.delete(*(_key(self.batch, p) for p in ("results", "pages", "timing", "planned", "documents",
-                                                          "summary")))
+        self.client.delete(
+            *(_key(self.batch, p) for p in ("results", "pages", "timing", "planned", "documents", "summary"))
+        )
 
     def _hset(self, part: str, field: str, value: str) -> None:
         key = _key(self.batch, part)

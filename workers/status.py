@@ -69,7 +69,10 @@ def format_status(status: dict[str, Any]) -> str:
     docs = ", ".join(f"{n} {state}" for state, n in sorted(status["documents"].items())) or "none yet"
     failed = f", {status['pages_failed']} failed" if status.get("pages_failed") else ""
     lines = [
-        f"batch {status['batch_id']} · dossier {status['dossier']} · station {status['station']} · {status['status']}",
+        (
+            f"batch {status['batch_id']} · dossier {status['dossier']} · station {status['station']} · "
+            f"{status['status']}"
+        ),
         f"pages: {status['pages_done']}/{status['pages_total']} done{failed}",
         f"documents: {docs}",
     ]

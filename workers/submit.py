@@ -97,11 +97,19 @@ def prepare_batch(
     dossier_code = dossier_code or default_dossier_code([s.data_sha256 for s in sources])
     store = resources.store(settings)
     db = resources.database(settings)
-    batch_id = start_batch(db, station=station, dossier_code=dossier_code, procedure_code=procedure_code,
-                           files=len(sources), agency=settings.agency, actor=station)
+    batch_id = start_batch(
+        db,
+        station=station,
+        dossier_code=dossier_code,
+        procedure_code=procedure_code,
+        files=len(sources),
+        agency=settings.agency,
+        actor=station,
+    )
     source_keys = [
-        record_source_file(db, store, batch_id=batch_id, name=s.name, data=s.path, media_type=s.media_type,
-                           actor=station).key
+        record_source_file(
+            db, store, batch_id=batch_id, name=s.name, data=s.path, media_type=s.media_type, actor=station
+        ).key
         for s in sources
     ]
     metas = store_pages(pages, store)
@@ -123,8 +131,10 @@ def dispatch_batch(prepared: PreparedBatch) -> Submitted:
     from workers.tasks import page_task, plan_documents
 
     batch = prepared.batch
-    header = group(page_task.s(batch, position, meta, prepared.lang, prepared.batch_id)
-                   for position, meta in enumerate(prepared.metas))
+    header = group(
+        page_task.s(batch, position, meta, prepared.lang, prepared.batch_id)
+        for position, meta in enumerate(prepared.metas)
+    )
     result = chord(header, plan_documents.s(batch, prepared.ctx)).apply_async(task_id=f"sohoa-{batch}-plan")
     log.info("batch %s: %d page(s) sent for dossier %s", batch, len(prepared.metas), prepared.dossier_code)
     return Submitted(prepared.batch_id, batch, prepared.dossier_code, len(prepared.metas), result)
@@ -140,8 +150,16 @@ def submit_batch(
     certify: bool = False,
 ) -> Submitted:
     """Record a batch, store its pages and send one task per page; returns without waiting."""
-    return dispatch_batch(prepare_batch(paths, settings, dossier_code=dossier_code, procedure_code=procedure_code,
-                                        station=station, certify=certify))
+    return dispatch_batch(
+        prepare_batch(
+            paths,
+            settings,
+            dossier_code=dossier_code,
+            procedure_code=procedure_code,
+            station=station,
+            certify=certify,
+        )
+    )
 
 
 def wait_for_batch(batch: str, settings: Settings, timeout: float | None = None, poll: float = 0.2) -> dict:

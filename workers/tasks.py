@@ -71,8 +71,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-
-
 @worker_init.connect
 def _preload(**_: Any) -> None:
     import importlib
@@ -143,9 +141,17 @@ def _give_up_batch(batch: str, ctx: dict[str, Any], reason: str) -> dict:
     that anyone waiting on the batch is polling for."""
     log.error("batch %s failed: %s", batch, reason)
     batch_id = ctx.get("batch_id")
-    summary = {"batch": batch, "batch_id": batch_id, "status": "failed", "dossier_status": "failed",
-               "pages_total": ctx.get("pages_total"), "pages_done": None, "pages_failed": None, "documents": [],
-               "reason": reason}
+    summary = {
+        "batch": batch,
+        "batch_id": batch_id,
+        "status": "failed",
+        "dossier_status": "failed",
+        "pages_total": ctx.get("pages_total"),
+        "pages_done": None,
+        "pages_failed": None,
+        "documents": [],
+        "reason": reason,
+    }
     try:
         if batch_id is not None:
             from storage.archive import update_batch
@@ -196,8 +202,16 @@ def page_task(self, batch: str, position: int, meta: dict[str, Any], lang: str, 
             result = _result_json(page, done, meta["image_key"], store)
             result_key = io("store the page result", store.put_bytes, dumps(result), JSON).key
             io("record the page result", state.set_page_result, page_sha, result_key)
-            io("record timings", state.record_timing, position, compute, time.perf_counter() - started,
-               started_wall, time.time(), self.request.hostname or "")
+            io(
+                "record timings",
+                state.record_timing,
+                position,
+                compute,
+                time.perf_counter() - started,
+                started_wall,
+                time.time(),
+                self.request.hostname or "",
+            )
             log.info("%s: page done in %.2f s (batch %s)", label, compute, batch)
         else:
             log.info("%s: already done in batch %s, result %s", label, batch, result_key)
@@ -297,7 +311,9 @@ def plan_documents(self, results: list[dict], batch: str, ctx: dict[str, Any]) -
     except Transient as exc:
         if self.request.retries < ws.task_max_retries:
             raise self.retry(countdown=backoff(self.request.retries), exc=exc) from exc
-        return _give_up_batch(batch, ctx, f"planning documents gave up after {self.request.retries} retries: {exc}")
+        return _give_up_batch(
+            batch, ctx, f"planning documents gave up after {self.request.retries} retries: {exc}"
+        )
     except Exception as exc:  # noqa: BLE001 - recorded as the batch's failure, so no one waits for ever
         return _give_up_batch(batch, ctx, _failure_reason(exc, "planning documents"))
     key_of = {(p.source_sha256, p.index): r["result_key"] for p, r in zip(pages, done, strict=True)}
@@ -310,8 +326,13 @@ def plan_documents(self, results: list[dict], batch: str, ctx: dict[str, Any]) -
         for number, refs in enumerate(plan, start=1)
     ).set(task_id=f"sohoa-{batch}-documents")
     chord(header, finish_batch.s(batch, ctx)).apply_async(task_id=f"sohoa-{batch}-finish")
-    log.info("batch %s: %d page(s) OCR'd, %d failed, %d document(s) planned",
-             batch, len(done), len(results) - len(done), len(plan))
+    log.info(
+        "batch %s: %d page(s) OCR'd, %d failed, %d document(s) planned",
+        batch,
+        len(done),
+        len(results) - len(done),
+        len(plan),
+    )
     return {"documents": len(plan), "pages_done": len(done), "pages_failed": len(results) - len(done)}
 
 
@@ -355,11 +376,24 @@ def document_task(self, batch: str, number: int, refs: list[dict], ctx: dict[str
                 documents=(document,),
                 status=DossierStatus.PROCESSING,
             )
-            archived = io("archive the document", archive_document, _db(), store, dossier=dossier, document=document,
-                          batch_id=batch_id, source_keys=ctx.get("source_keys", []), certified=None,
-                          actor=ctx.get("station", "worker"))
-            outcome.update(document_id=archived.document_id, pdf_key=archived.pdf_key,
-                           review_state=archived.review_state, reused_from=archived.reused_from)
+            archived = io(
+                "archive the document",
+                archive_document,
+                _db(),
+                store,
+                dossier=dossier,
+                document=document,
+                batch_id=batch_id,
+                source_keys=ctx.get("source_keys", []),
+                certified=None,
+                actor=ctx.get("station", "worker"),
+            )
+            outcome.update(
+                document_id=archived.document_id,
+                pdf_key=archived.pdf_key,
+                review_state=archived.review_state,
+                reused_from=archived.reused_from,
+            )
         else:
             assert document.pdf is not None
             outcome["pdf_key"] = io("store the PDF", store.put_bytes, document.pdf, "application/pdf").key
@@ -369,8 +403,14 @@ def document_task(self, batch: str, number: int, refs: list[dict], ctx: dict[str
     except Transient as exc:
         if self.request.retries < ws.task_max_retries:
             countdown = backoff(self.request.retries)
-            log.warning("batch %s document %d: %s; retry %d in %d s", batch, number, exc,
-                        self.request.retries + 1, countdown)
+            log.warning(
+                "batch %s document %d: %s; retry %d in %d s",
+                batch,
+                number,
+                exc,
+                self.request.retries + 1,
+                countdown,
+            )
             raise self.retry(countdown=countdown, exc=exc) from exc
         reason = f"gave up after {self.request.retries} retries: {exc}"
     except Exception as exc:  # noqa: BLE001 - permanent: recorded with its reason, the batch goes on
@@ -429,8 +469,12 @@ def finish_batch(self, results: list[dict], batch: str, ctx: dict[str, Any]) -> 
 
             def _dossier() -> None:
                 with db.transaction() as session:
-                    upsert_dossier(session, code=ctx["dossier_code"], status=dossier_status,
-                                   applicant_personal_id=applicant)
+                    upsert_dossier(
+                        session,
+                        code=ctx["dossier_code"],
+                        status=dossier_status,
+                        applicant_personal_id=applicant,
+                    )
 
             io("update the dossier", _dossier)
             io("finish the batch", update_batch, db, batch_id, pages_done=pages_done, status=batch_status)
@@ -440,10 +484,20 @@ def finish_batch(self, results: list[dict], batch: str, ctx: dict[str, Any]) -> 
             raise self.retry(countdown=backoff(self.request.retries), exc=exc) from exc
         return _give_up_batch(batch, ctx, f"finishing gave up after {self.request.retries} retries: {exc}")
     if ctx.get("certify") and batch_id is not None:
-        group(certify_task.s(d["document_id"], ctx.get("station", "worker")).set(
-            task_id=f"sohoa-{batch}-certify-{d['number']}") for d in ok).apply_async()
-    log.info("batch %s finished: %s, %d/%d page(s), %d document(s)", batch, batch_status, pages_done,
-             summary["pages_total"], len(ok))
+        group(
+            certify_task.s(d["document_id"], ctx.get("station", "worker")).set(
+                task_id=f"sohoa-{batch}-certify-{d['number']}"
+            )
+            for d in ok
+        ).apply_async()
+    log.info(
+        "batch %s finished: %s, %d/%d page(s), %d document(s)",
+        batch,
+        batch_status,
+        pages_done,
+        summary["pages_total"],
+        len(ok),
+    )
     return summary
 
 
@@ -488,8 +542,11 @@ def certify_task(self, document_id: int, actor: str = "worker") -> dict:
                 if row is None:
                     raise LookupError(f"no document {document_id}")
                 dossier = session.get(DossierRow, row.dossier_id)
-                ids = session.scalars(select(DocumentRow.id).where(DocumentRow.dossier_id == row.dossier_id)
-                                      .order_by(DocumentRow.id)).all()
+                ids = session.scalars(
+                    select(DocumentRow.id)
+                    .where(DocumentRow.dossier_id == row.dossier_id)
+                    .order_by(DocumentRow.id)
+                ).all()
                 return row, dossier, ids.index(document_id) + 1
 
         row, dossier, number = io("look up the document", _look_up)
@@ -502,8 +559,13 @@ def certify_task(self, document_id: int, actor: str = "worker") -> dict:
 
         existing = io("look up the certified copy", _existing)
         if existing is not None:
-            return {"document_id": document_id, "state": DONE, "certified_id": existing.id,
-                    "certified_key": existing.object_key, "certification_number": number_text}
+            return {
+                "document_id": document_id,
+                "state": DONE,
+                "certified_id": existing.id,
+                "certified_key": existing.object_key,
+                "certification_number": number_text,
+            }
         pdf = io("fetch the PDF", store.get_bytes, row.pdf_key)
         signer = _signer_cache.get(os.getpid())
         if signer is None:
@@ -513,14 +575,30 @@ def certify_task(self, document_id: int, actor: str = "worker") -> dict:
             officer=settings.certifying_officer,
             certification_number=number_text,
             signed_at=now,
-            qr_payload=result_qr_payload(dossier_code=dossier.code, procedure_code=dossier.procedure_code,
-                                         owner_id=row.personal_id, document_name=row.doc_type),
+            qr_payload=result_qr_payload(
+                dossier_code=dossier.code,
+                procedure_code=dossier.procedure_code,
+                owner_id=row.personal_id,
+                document_name=row.doc_type,
+            ),
         )
         copy = certify_copy(pdf, signer, stamp, tsa_url=settings.tsa_url, document_sha256=row.pdf_sha256)
-        certified_id, key = io("record the certified copy", record_certified_copy, db, store,
-                               document_id=document_id, certified=copy, actor=actor)
-        return {"document_id": document_id, "state": DONE, "certified_id": certified_id, "certified_key": key,
-                "certification_number": number_text}
+        certified_id, key = io(
+            "record the certified copy",
+            record_certified_copy,
+            db,
+            store,
+            document_id=document_id,
+            certified=copy,
+            actor=actor,
+        )
+        return {
+            "document_id": document_id,
+            "state": DONE,
+            "certified_id": certified_id,
+            "certified_key": key,
+            "certification_number": number_text,
+        }
     except Transient as exc:
         if self.request.retries < ws.task_max_retries:
             raise self.retry(countdown=backoff(self.request.retries), exc=exc) from exc

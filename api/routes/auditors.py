@@ -1,9 +1,10 @@
 """Auditors: verification reports for uploaded PDFs, the audit trail, and a small page for people.
 
-``SOHOA_API_VERIFY_FETCH=false`` stops verification from fetching revocation data from addresses
-named inside the uploaded file: a PDF's certificates are the uploader's choice, and letting them
-steer the server's outgoing requests hands any auditor key a way to probe the internal network. It
-is on by default only because the verifier cannot yet decide without embedded revocation data.
+Verification fetches nothing from addresses named inside the uploaded file: a PDF's certificates
+are the uploader's choice, and letting them steer the server's outgoing requests would hand any
+auditor key a way to probe the internal network. Only what the file embeds is used; a copy without
+embedded revocation data (B-B, B-T) gets ``could_not_check`` (``TRY_LATER``), a B-LT/B-LTA copy
+is checked completely. ``SOHOA_API_VERIFY_FETCH=true`` allows fetching, behind an egress policy.
 """
 
 from __future__ import annotations

@@ -61,6 +61,8 @@ def test_revocation_unknown_offline_is_indeterminate(live_pki, source_pdf, new_s
     report = verify_pdf(copy.pdf, roots=[live_pki.root], allow_fetching=False)
     assert report.status == INDETERMINATE, report.to_dict()
     assert report.exit_code == 2
+    assert report.reasons == ["TRY_LATER"]
+    assert any("checked offline" in m for m in report.signatures[0].messages)
 
 
 def test_dev_root_does_not_trust_test_pki(live_pki, source_pdf, dev_roots, new_stamp):
@@ -87,3 +89,19 @@ def test_b_t_without_preserved_evidence_is_indeterminate_years_later(live_pki, s
                         level=Level.B_T)
     report = verify_pdf(copy.pdf, roots=[live_pki.root], validation_time=YEARS_LATER)
     assert report.status == INDETERMINATE, report.to_dict()
+
+
+def test_b_b_signer_with_revocation_pointers_offline_is_indeterminate(live_pki, source_pdf, new_stamp):
+    # The signer's certificate names an OCSP responder and a CRL, the file embeds neither answer:
+    # offline this must be a report saying revocation could not be checked, never an exception.
+    copy = certify_copy(source_pdf, live_pki.signer("signer"), new_stamp(), level=Level.B_B)
+    report = verify_pdf(copy.pdf, roots=[live_pki.root], allow_fetching=False)
+    assert report.status == INDETERMINATE, report.to_dict()
+    assert report.exit_code == 2
+    assert report.level == "B-B"
+    assert report.reasons == ["TRY_LATER"]  # ETSI EN 319 102-1: revocation status not obtainable
+    sig = report.signatures[0]
+    assert sig.status == INDETERMINATE and sig.reasons == ("TRY_LATER",)
+    assert sig.intact and sig.valid and not sig.trusted
+    assert sig.revocation == "unknown"
+    assert any(m.startswith("revocation could not be checked offline") for m in sig.messages), sig.messages

@@ -57,3 +57,14 @@ def test_build_manifest_normalises_text(dev_signer, dev_roots):
     assert manifest["fields"]["doc-1"]["full_name"] == unicodedata.normalize("NFC", decomposed)
     report = verify_manifest(canonical(manifest), sign_manifest(manifest, dev_signer), dev_roots)
     assert report.status == PASSED
+
+
+def test_offline_without_revocation_data_is_indeterminate(live_pki):
+    # The signer's certificate names an OCSP responder and a CRL; a detached CMS carries neither.
+    cms = sign_manifest(MANIFEST, live_pki.signer("signer"))
+    report = verify_manifest(canonical(MANIFEST), cms, [live_pki.root], allow_fetching=False)
+    assert report.status == INDETERMINATE and report.reasons == ["TRY_LATER"], report
+    assert report.exit_code == 2 and report.intact and report.valid and not report.trusted
+    assert any(m.startswith("revocation could not be checked offline") for m in report.messages)
+    online = verify_manifest(canonical(MANIFEST), cms, [live_pki.root])
+    assert online.status == PASSED, online

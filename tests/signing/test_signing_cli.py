@@ -111,6 +111,22 @@ def test_verify_manifest(tmp_path, capsys):
     assert main(["verify", str(path)]) == 1
 
 
+
+def test_verify_manifest_offline_fetches_nothing(tmp_path, live_pki, capsys):
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    # Signed with a certificate that names an OCSP responder and a CRL: offline, nobody can tell.
+    manifest = {"dossier": "H99-0001", "objects": {"a": "b" * 64}}
+    path = tmp_path / "manifest.json"
+    path.write_bytes(canonical(manifest))
+    (tmp_path / "manifest.json.p7s").write_bytes(sign_manifest(manifest, live_pki.signer("signer")))
+    root = tmp_path / "test-root.pem"
+    root.write_bytes(live_pki.root.public_bytes(Encoding.PEM))
+    assert main(["verify", str(path), "--trust-root", str(root), "--offline"]) == 2
+    out = capsys.readouterr().out
+    assert "TRY_LATER" in out and "checked offline" in out
+    assert main(["verify", str(path), "--trust-root", str(root)]) == 0
+
 def test_bench_certify_runs(tmp_path, source_pdf, capsys):
     src = tmp_path / "in.pdf"
     src.write_bytes(source_pdf)

@@ -18,9 +18,15 @@ from pathlib import Path
 import pytest
 
 TEST_BROKER = "redis://127.0.0.1:6379/9"
+_previous = os.environ.get("SOHOA_BROKER_URL")
 os.environ["SOHOA_BROKER_URL"] = TEST_BROKER  # read once, when the Celery app is created
-
 from workers.app import app
+
+# Other tests must not see a broker: some code would switch to Celery when one is set.
+if _previous is None:
+    del os.environ["SOHOA_BROKER_URL"]
+else:
+    os.environ["SOHOA_BROKER_URL"] = _previous
 
 # Short limits so a killed worker's task comes back within seconds, not the production twenty minutes.
 WORKER_ENV = {
@@ -58,16 +64,39 @@ class RestartableS3:
         self.data.mkdir(parents=True, exist_ok=True)
         self.access_key, self.secret_key = "sohoa-test", secrets.token_hex(16)
         identities = folder / "s3-identities.json"
-        identities.write_text(json.dumps({"identities": [{
-            "name": "sohoa", "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+        identities.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "sohoa",
+                            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+                            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                        }
+                    ]
+                }
+            )
+        )
         master, volume, filer, self.port = free_ports(4)
         weed = Path(sys.executable).parent / "weed"
         self.cmd = [
-            str(weed), "server", f"-dir={self.data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            f"-master.port={master}", f"-volume.port={volume}", "-filer", f"-filer.port={filer}",
-            "-s3", f"-s3.port={self.port}", "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
-            f"-s3.config={identities}", "-volume.max=0", "-master.volumeSizeLimitMB=64",
+            str(weed),
+            "server",
+            f"-dir={self.data}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={master}",
+            f"-volume.port={volume}",
+            "-filer",
+            f"-filer.port={filer}",
+            "-s3",
+            f"-s3.port={self.port}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",
+            f"-s3.config={identities}",
+            "-volume.max=0",
+            "-master.volumeSizeLimitMB=64",
             "-volume.preStopSeconds=0",
         ]
         self.proc: subprocess.Popen | None = None
@@ -130,19 +159,30 @@ class Services:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SOHOA_")}
-        env.update(WORKER_ENV, SOHOA_BROKER_URL=self.broker, SOHOA_STORE_URL=self.store_url,
-                   SOHOA_DATABASE_URL=self.database_url, SOHOA_DATA_DIR=str(self.data_dir))
+        env.update(
+            WORKER_ENV,
+            SOHOA_BROKER_URL=self.broker,
+            SOHOA_STORE_URL=self.store_url,
+            SOHOA_DATABASE_URL=self.database_url,
+            SOHOA_DATA_DIR=str(self.data_dir),
+        )
         return env
 
     def settings(self):  # -> Settings
         from pipeline.settings import Settings
 
-        return Settings(broker_url=self.broker, store_url=self.store_url, database_url=self.database_url,
-                        data_dir=self.data_dir)
+        return Settings(
+            broker_url=self.broker,
+            store_url=self.store_url,
+            database_url=self.database_url,
+            data_dir=self.data_dir,
+        )
 
 
 @pytest.fixture(scope="module")
-def services(redis_db: str, s3: RestartableS3, pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Services:
+def services(
+    redis_db: str, s3: RestartableS3, pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Services:
     from workers import resources
 
     resources.forget()
@@ -181,9 +221,22 @@ class WorkerPool:
             log_path = self.folder / f"{name}.log"
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "pipeline.cli", "worker", "--concurrency", str(concurrency),
-                     "--hostname", f"{name}@test", "--loglevel", "INFO"],
-                    env=self.services.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    [
+                        sys.executable,
+                        "-m",
+                        "pipeline.cli",
+                        "worker",
+                        "--concurrency",
+                        str(concurrency),
+                        "--hostname",
+                        f"{name}@test",
+                        "--loglevel",
+                        "INFO",
+                    ],
+                    env=self.services.env(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
             worker = Worker(name, proc, log_path)
             self.workers.append(worker)

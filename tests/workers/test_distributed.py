@@ -36,9 +36,13 @@ def _records(database_url: str, batch_id: int) -> dict:
     db = open_database(database_url)
     try:
         with db.session() as session:
-            docs = session.scalars(select(Document).where(Document.batch_id == batch_id).order_by(Document.id)).all()
+            docs = session.scalars(
+                select(Document).where(Document.batch_id == batch_id).order_by(Document.id)
+            ).all()
             archived = session.scalar(
-                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "document.archived")
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "document.archived")
                 .where(AuditEvent.details["batch"].as_integer() == batch_id)
             )
             return {"documents": [(d.id, tuple(d.page_hashes)) for d in docs], "archived_events": archived}
@@ -54,8 +58,9 @@ def _assert_each_page_once(summary: dict, records: dict, pages: int) -> None:
     assert sum(len(d["pages"]) for d in summary["documents"]) == summary["pages_done"] == pages
 
 
-def test_batch_on_two_workers_with_one_bad_page(services, two_workers, tmp_path: Path, capsys,
-                                                 monkeypatch) -> None:
+def test_batch_on_two_workers_with_one_bad_page(
+    services, two_workers, tmp_path: Path, capsys, monkeypatch
+) -> None:
     """Both workers take pages; a page that cannot be read fails with its reason, the rest completes,
     and ``sohoa status`` reports it from the records."""
     from pipeline.cli import main

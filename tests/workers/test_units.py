@@ -19,12 +19,34 @@ def test_png_is_lossless(shape: tuple[int, ...]) -> None:
 
 def test_page_round_trip() -> None:
     image = np.full((20, 10), 255, np.uint8)
-    page = Page(source="a.pdf", source_sha256="ab" * 32, index=2, image=image, dpi=300.0, rotation=90,
-                skew_angle=0.5, words=(Word("Hà", 0.91, Box(1, 2, 3, 4), 0),), text="Hà", mean_confidence=0.91,
-                qr_payloads=("x",), image_sha256="cd" * 32)
+    page = Page(
+        source="a.pdf",
+        source_sha256="ab" * 32,
+        index=2,
+        image=image,
+        dpi=300.0,
+        rotation=90,
+        skew_angle=0.5,
+        words=(Word("Hà", 0.91, Box(1, 2, 3, 4), 0),),
+        text="Hà",
+        mean_confidence=0.91,
+        qr_payloads=("x",),
+        image_sha256="cd" * 32,
+    )
     back = page_from_json(loads(dumps(page_to_json(page, "sha256/key"))), image)
-    for name in ("source", "source_sha256", "index", "dpi", "rotation", "skew_angle", "words", "text",
-                 "mean_confidence", "qr_payloads", "image_sha256"):
+    for name in (
+        "source",
+        "source_sha256",
+        "index",
+        "dpi",
+        "rotation",
+        "skew_angle",
+        "words",
+        "text",
+        "mean_confidence",
+        "qr_payloads",
+        "image_sha256",
+    ):
         assert getattr(back, name) == getattr(page, name), name
     assert dumps(page_to_json(page, "k")) == dumps(page_to_json(back, "k"))  # same result, same blob key
 
@@ -32,7 +54,10 @@ def test_page_round_trip() -> None:
 def test_visibility_timeout_must_exceed_longest_task() -> None:
     with pytest.raises(ConfigError, match="VISIBILITY"):
         WorkerSettings(page_time_limit=100, document_time_limit=200, visibility_timeout=150).check()
-    assert WorkerSettings(page_time_limit=100, document_time_limit=200).check().resolved_visibility_timeout == 400
+    assert (
+        WorkerSettings(page_time_limit=100, document_time_limit=200).check().resolved_visibility_timeout
+        == 400
+    )
 
 
 def test_rabbitmq_broker_keeps_results_in_redis() -> None:
