@@ -106,7 +106,7 @@ def is_title_page(page: Page) -> bool:
 
 
 def page_type(page: Page) -> tuple[str, float]:
-    """The page's own type and confidence, and how sure the model is that it is none of ours."""
+    """The page's own type and confidence (for ``other``: the best real type's, so low means sure)."""
     from classifiers.classify import classify_text
 
     return classify_text(page_text(page))
