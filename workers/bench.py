@@ -102,7 +102,7 @@ def _warm_up() -> None:
 
     from workers.config import PRELOAD
 
-    for name in PRELOAD:
+    for name in (*PRELOAD, "pipeline.ingest"):
         importlib.import_module(name)
 
 
@@ -198,6 +198,8 @@ def _celery(paths: list[Path], settings: Settings, data_dir: Path, n: int, broke
     workers = _start_workers(n, data_dir, broker)
     try:
         _wait_ready(app, n, timeout=120)
+        with app.pool.acquire(block=True) as connection:  # the first message must not pay for connecting
+            connection.ensure_connection(max_retries=3)
         started = time.perf_counter()
         submitted = submit_batch(paths, run_settings, dossier_code=f"BENCH-CELERY-{n}", station="bench")
         summary = wait_for_batch(submitted.batch, run_settings, timeout=1800)
