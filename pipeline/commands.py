@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipeline.executor import PageExecutor
 from pipeline.run import ProcessResult, process_paths
 from pipeline.settings import Settings
 
@@ -57,6 +58,7 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
         result = process_paths(
             args.paths,
             settings,
+            executor=_executor(settings),
             dossier_code=args.dossier,
             procedure_code=args.procedure,
             certify=not args.no_certify,
@@ -72,6 +74,15 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
         # Piped output has no width of its own; a table folded to 80 columns is unreadable.
         print_result_table(result, out if out.is_terminal else Console(width=160))
     return 0
+
+
+def _executor(settings: Settings) -> PageExecutor | None:
+    """With a broker configured, pages go to the Celery workers; otherwise the local pool (None)."""
+    if not settings.broker_url:
+        return None
+    from workers.executor import CeleryPageExecutor
+
+    return CeleryPageExecutor(settings)
 
 
 def print_result_table(result: ProcessResult, console: Console) -> None:

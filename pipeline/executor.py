@@ -8,6 +8,7 @@ a Celery-backed executor (``workers/``) offers the same call, so stage code neve
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -48,8 +49,9 @@ class SerialExecutor:
 class ProcessPoolPageExecutor:
     """A pool of worker processes, one per core by default, created per call.
 
-    A pool per call costs ~50 ms of fork time, nothing next to a page of OCR, and leaves no idle
-    processes behind a CLI run or a test.
+    A pool per call leaves no idle processes behind a CLI run or a test. Workers come from a fork
+    server, not a plain fork: callers such as the API or a Celery client have threads, and a child
+    forked from a threaded process can inherit a held lock and deadlock.
     """
 
     def __init__(self, workers: int) -> None:
@@ -59,7 +61,10 @@ class ProcessPoolPageExecutor:
         if self.workers == 1 or len(pages) <= 1:
             return SerialExecutor().map_pages(fn, pages, progress)
         results: list[Page | None] = [None] * len(pages)
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(pages)), initializer=_init_worker) as pool:
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(
+            max_workers=min(self.workers, len(pages)), mp_context=context, initializer=_init_worker
+        ) as pool:
             futures: dict[Future[Page], int] = {pool.submit(fn, page): i for i, page in enumerate(pages)}
             try:
                 for future in as_completed(futures):

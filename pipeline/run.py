@@ -160,7 +160,7 @@ def work_on_page(page: Page, lang: str = "vie+eng") -> Page:
     return replace(page, ocr_image=None)
 
 
-class _PageJob:
+class PageJob:
     """A picklable page job bound to the OCR language (lambdas do not cross process boundaries)."""
 
     def __init__(self, lang: str) -> None:
@@ -177,7 +177,7 @@ def ocr_pages(
     progress: Callable[[Page], None] | None = None,
 ) -> list[Page]:
     executor = executor or default_executor(settings.workers)
-    return executor.map_pages(_PageJob(settings.ocr_lang), pages, progress)
+    return executor.map_pages(PageJob(settings.ocr_lang), pages, progress)
 
 
 def ocr_file(path: Path, settings: Settings, executor: PageExecutor | None = None) -> list[Page]:

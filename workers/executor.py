@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 
 def _lang_of(fn: PageFn, default: str) -> str:
     """Only the pipeline's own page work can run remotely: a worker cannot receive a function."""
-    from pipeline.run import _PageJob, work_on_page
+    from pipeline.run import PageJob, work_on_page
 
-    if isinstance(fn, _PageJob):
+    if isinstance(fn, PageJob):
         return fn.lang
     if fn is work_on_page:
         return default
