@@ -375,12 +375,11 @@ def ocr_image(flat: np.ndarray) -> np.ndarray:
     still drives every decision above (blank, orientation, skew, borders).
     """
     # Anything not paper counts here, so a border the flattening lightened is erased too.
-    binary = np.where(flat > PAPER_LEVEL, 255, 0).astype(np.uint8)
-    erase = (binary == 0) & (remove_borders(binary) == 255)
-    out = flat.copy()
-    out[out > PAPER_LEVEL] = 255
-    if erase.any():
-        out[cv2.dilate(erase.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0] = 255
+    _, paper = cv2.threshold(flat, PAPER_LEVEL, 255, cv2.THRESH_BINARY)
+    out = cv2.max(flat, paper)
+    erase = cv2.bitwise_xor(remove_borders(paper), paper)
+    if cv2.countNonZero(erase):
+        out = cv2.max(out, cv2.dilate(erase, np.ones((5, 5), np.uint8)))
     return out
 
 

@@ -29,8 +29,11 @@ class PageExecutor(Protocol):
 
 
 def _init_worker() -> None:
-    # Tesseract's OpenMP threads oversubscribe the cores when several pages run at once.
+    # Tesseract's OpenMP threads and OpenCV's pool oversubscribe the cores when pages run in parallel.
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    import cv2
+
+    cv2.setNumThreads(1)
 
 
 class SerialExecutor:

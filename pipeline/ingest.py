@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import logging
 import math
 import re
@@ -61,6 +62,19 @@ def read_source(
     max_bytes: int = 200 * 1024 * 1024,
 ) -> list[Page]:
     """Read every page of a PDF or image file."""
+    return list(iter_source(path, max_page_pixels=max_page_pixels, max_pages=max_pages, max_bytes=max_bytes))
+
+
+def iter_source(
+    path: Path,
+    *,
+    max_page_pixels: int = 120_000_000,
+    max_pages: int = 500,
+    max_bytes: int = 200 * 1024 * 1024,
+) -> Iterator[Page]:
+    """The pages of a file one at a time (a long scan need not be in memory all at once). The file
+    is checked (type, encryption, page count) before the first page comes; a page that cannot be
+    decoded raises when it is reached."""
     path = Path(path)
     name = path.name
     if not path.exists():
@@ -76,11 +90,16 @@ def read_source(
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    return read_bytes(data, name, max_page_pixels=max_page_pixels, max_pages=max_pages, max_bytes=max_bytes)
+    return iter_bytes(data, name, max_page_pixels=max_page_pixels, max_pages=max_pages, max_bytes=max_bytes)
 
 
 def read_bytes(data: bytes, name: str, **limits: int) -> list[Page]:
     """Read every page of an uploaded PDF or image (same rules as :func:`read_source`)."""
+    return list(iter_bytes(data, name, **limits))
+
+
+def iter_bytes(data: bytes, name: str, **limits: int) -> Iterator[Page]:
+    """The pages of an upload one at a time; the checks of the whole file happen before the first."""
     unknown = set(limits) - set(_DEFAULT_LIMITS)
     if unknown:
         raise TypeError(f"unknown limits: {', '.join(sorted(unknown))}")
@@ -93,13 +112,11 @@ def read_bytes(data: bytes, name: str, **limits: int) -> list[Page]:
     if kind is None:
         raise InputError(f"{name}: not a PDF, TIFF, JPEG or PNG file")
     sha = hashlib.sha256(data).hexdigest()
-    if kind == "pdf":
-        pages = list(_read_pdf(data, name, sha, lim))
-    else:
-        pages = list(_read_image(data, name, sha, kind, lim))
-    if not pages:
+    pages = _read_pdf(data, name, sha, lim) if kind == "pdf" else _read_image(data, name, sha, kind, lim)
+    first = next(pages, None)  # runs the whole-file checks now, not at the first page's turn
+    if first is None:
         raise InputError(f"{name}: has no pages")
-    return pages
+    return itertools.chain([first], pages)
 
 
 # --------------------------------------------------------------------------------------------- images

@@ -67,8 +67,8 @@ def page_json(page: Page) -> dict:
 
 def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline import tesseract
-    from pipeline.ingest import read_source
-    from pipeline.pagework import process_pages
+    from pipeline.ingest import iter_source
+    from pipeline.pagework import iter_processed
 
     lang = tesseract.check_lang(args.lang or settings.ocr_lang)
     workers = args.workers if args.workers is not None else settings.workers
@@ -76,27 +76,30 @@ def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError("--workers must be at least 1")
     if args.format == "pdf" and args.output is None and sys.stdout.isatty():
         raise InputError("--format pdf writes binary: give -o OUT.pdf")
-    pages = read_source(
+    pages = iter_source(
         args.file,
         max_page_pixels=settings.max_page_pixels,
         max_pages=settings.max_pages_per_file,
         max_bytes=settings.max_file_bytes,
     )
-    done = process_pages(pages, lang=lang, workers=workers)
-    if args.format == "text":
-        out = ("\f".join(p.text for p in done) + "\n").encode("utf-8")
-    elif args.format == "json":
-        doc = {
-            "source": pages[0].source,
-            "sha256": pages[0].source_sha256,
-            "lang": lang,
-            "pages": [page_json(p) for p in done],
-        }
-        out = (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-    else:
+    done = iter_processed(pages, lang=lang, workers=workers)
+    if args.format == "pdf":
         from pipeline.pdfa import build_searchable_pdf
 
-        out = build_searchable_pdf(done, title=Path(pages[0].source).stem, subject="OCR")
+        kept = list(done)
+        out = build_searchable_pdf(kept, title=Path(kept[0].source).stem, subject="OCR")
+    else:
+        # Text and JSON keep only what they print, so memory stays flat however long the file.
+        source = sha = ""
+        parts: list = []
+        for page in done:
+            source, sha = page.source, page.source_sha256
+            parts.append(page.text if args.format == "text" else page_json(page))
+        if args.format == "text":
+            out = ("\f".join(parts) + "\n").encode("utf-8")
+        else:
+            doc = {"source": source, "sha256": sha, "lang": lang, "pages": parts}
+            out = (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
     if args.output is None:
         sys.stdout.buffer.write(out)
         sys.stdout.buffer.flush()

@@ -33,6 +33,6 @@ def resources() -> Path:
 
 
 @pytest.fixture(scope="session")
-def make_page():  # noqa: ANN201 - a factory
+def make_page():
     """``make_page(seed, damage=None, *, lines=4, dpi=300) -> (Page, truth)``."""
     return small_page

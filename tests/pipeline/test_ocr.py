@@ -5,7 +5,6 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from pipeline.cleanup import to_grey

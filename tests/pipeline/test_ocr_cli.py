@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +32,7 @@ def _run(argv: list[str]) -> tuple[int, bytes, str, float]:
     wrapped = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
     wrapped_err = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
     sys.stdout, sys.stderr = wrapped, wrapped_err
+    logging.root.handlers.clear()  # main() sets logging up on the stderr of this call
     start = time.monotonic()
     try:
         try:
@@ -38,6 +41,7 @@ def _run(argv: list[str]) -> tuple[int, bytes, str, float]:
             code = int(exc.code or 0)
     finally:
         sys.stdout, sys.stderr = saved
+        logging.root.handlers.clear()
         wrapped.flush()
         wrapped_err.flush()
         wrapped.detach()
@@ -51,7 +55,7 @@ def test_every_corpus_file_is_processed_or_refused_cleanly(resources: Path) -> N
     argvs = [["ocr", str(path), "--format", "text", "--workers", "1", "--lang", "eng"] for path in files]
     # Slowest first, two at a time (the machine has two cores).
     order = sorted(range(len(files)), key=lambda i: -files[i].stat().st_size)
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("forkserver")) as pool:
         results = dict(zip(order, pool.map(_run, [argvs[i] for i in order]), strict=True))
     problems = []
     for i, path in enumerate(files):
@@ -69,7 +73,7 @@ def test_every_corpus_file_is_processed_or_refused_cleanly(resources: Path) -> N
 
 
 def test_text_json_and_pdf_formats(tmp_path: Path, make_page) -> None:
-    page, truth = make_page(31, Damage(rotation=270, skew_deg=-2.0, light=0.4), lines=3)
+    page, _truth = make_page(31, Damage(rotation=270, skew_deg=-2.0, light=0.4), lines=3)
     scan = tmp_path / "scan.png"
     Image.fromarray(page.image).save(scan, dpi=(300, 300))
 
