@@ -33,6 +33,10 @@ VIETNAMESE_NAMES: dict[str, str] = {
     OTHER: "Giấy tờ khác",
 }
 
+# The national public service portal names a paper by one name (TenGiayTo): the identity card by the
+# name it carried when most cards in circulation were issued.
+PORTAL_NAMES: dict[str, str] = {**VIETNAMESE_NAMES, "cccd": "Căn cước công dân"}
+
 FIELDS: dict[str, tuple[str, ...]] = {
     "cccd": (
         "personal_id", "full_name", "date_of_birth", "sex", "nationality", "place_of_origin",

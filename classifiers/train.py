@@ -25,7 +25,6 @@ from classifiers.doctypes import DOC_TYPES, OTHER
 from classifiers.features import EvidenceFeatures, model_text
 from classifiers.noise import noisy_text
 from classifiers.unknown import unknown_text
-from pipeline.model import nfc
 
 log = logging.getLogger(__name__)
 
@@ -70,43 +69,10 @@ def generated_texts(seed: int, per_type: int, layouts: Sequence[int], *, noise: 
 
 
 def sample_text(doc_type: str, rng: random.Random, layout: int) -> str:
-    """The printed text of one generated document, without drawing its pixels when possible.
+    """The printed text of one generated document; training needs only the words, not the pixels."""
+    from samples.generator import generate_text
 
-    Training needs only what is printed; laying a page out takes a fifth of the time of drawing it,
-    so the A4 builders are run with a layout-only renderer. Cards (small images) and any change in
-    the generator's internals fall back to generating the full document.
-    """
-    from samples.generator import generate_document
-
-    if doc_type != "cccd":
-        try:
-            return _layout_only_text(doc_type, rng, layout)
-        except (ImportError, AttributeError, KeyError, TypeError) as exc:
-            log.debug("layout-only generation unavailable (%s); drawing pages", exc)
-    sample = generate_document(doc_type, rng, layout=layout, damage=0.0, allow_rotation=False)
-    return sample.text
-
-
-def _layout_only_text(doc_type: str, rng: random.Random, layout: int) -> str:
-    from unittest import mock
-
-    from samples import documents, generator, render
-    from samples.wording import LAYOUT_STYLES
-
-    def lay_out_only(spec: render.PageSpec, page_rng: random.Random) -> tuple[np.ndarray, list[str]]:
-        size, seed = spec.size, page_rng.getrandbits(32)
-        for _ in range(12):
-            try:
-                laid = render._lay_out(spec, size, random.Random(seed))
-                break
-            except render._Overflow:
-                size = max(16, int(size * 0.92))
-        return np.zeros((1, 1, 3), np.uint8), [nfc(line) for line in laid.lines]
-
-    builder = generator._BUILDERS[doc_type]
-    with mock.patch.object(documents, "render_page", lay_out_only):
-        draft = builder(rng, LAYOUT_STYLES[layout], None)
-    return "\f".join("\n".join(lines) for _, lines in draft.pages)
+    return generate_text(doc_type, rng, layout=layout).text
 
 
 def _cut_short(text: str, rng: random.Random) -> str:

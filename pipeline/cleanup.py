@@ -9,7 +9,7 @@ adaptive thresholds and morphological openings eat).
 
 Steps, in order (each a small function, so "where does deskew happen?" has one answer):
 ``working_scale`` → ``flatten`` → ``binarize`` → ``remove_borders`` → ``is_blank`` →
-``detect_orientation`` → ``estimate_skew`` → ``deskew``.
+``detect_orientation`` (with the skew angle) → ``deskew`` → ``ocr_image``.
 
 Coordinates: ``ocr_image`` pixel (x, y) maps back to the upright original through
 :func:`ocr_to_image` (undo the deskew about the centres, then undo the working scale).
@@ -119,66 +119,6 @@ def remove_borders(binary: np.ndarray) -> np.ndarray:
         mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
     out = binary.copy()
     out[(mask > 0) & ink] = 255
-    return out
-
-
-def remove_rules(binary: np.ndarray, dpi: float = TARGET_DPI) -> np.ndarray:
-    """Erase thin horizontal and vertical rules (table lines, frames, underlines clear of the text)
-    and dashed separators: Tesseract reads them as underscores and bars, and they glue lines
-    together.
-
-    A solid rule is an unbroken run of at least 7 mm that stays under 0.6 mm thick; a dashed rule is
-    a row of at least six thin dashes on one level (a line of text holds a hyphen or two at most).
-    """
-    ink = cv2.bitwise_not(binary)
-    long_px = max(20, round(7 / 25.4 * dpi))
-    thin_px = max(3, round(0.6 / 25.4 * dpi))
-    remove = np.zeros(binary.shape, bool)
-    for horizontal in (True, False):
-        long_k = cv2.getStructuringElement(cv2.MORPH_RECT, (long_px, 1) if horizontal else (1, long_px))
-        runs = cv2.morphologyEx(ink, cv2.MORPH_OPEN, long_k)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
-        if count <= 1:
-            continue
-        thickness = stats[:, cv2.CC_STAT_HEIGHT] if horizontal else stats[:, cv2.CC_STAT_WIDTH]
-        rule = thickness <= thin_px
-        rule[0] = False
-        if rule.any():
-            grow = cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3) if horizontal else (3, 1))
-            remove |= cv2.dilate(rule[labels].astype(np.uint8), grow) > 0
-    # Dashed rules: thin, wide marks lined up on one level.
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    hs, ws = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH]
-    dash = (hs <= thin_px) & (ws >= 2 * hs) & (ws <= round(10 / 25.4 * dpi))
-    dash[0] = False
-    if dash.sum() >= 6:
-        idx = np.flatnonzero(dash)
-        level = (stats[idx, cv2.CC_STAT_TOP] + hs[idx] // 2) // thin_px
-        chosen = np.zeros_like(dash)
-        for value in np.unique(level):
-            members = idx[np.abs(level - value) <= 1]
-            if len(members) >= 6:
-                chosen[members] = True
-        if chosen.any():
-            remove |= chosen[labels]
-    if not remove.any():
-        return binary
-    out = binary.copy()
-    out[remove & (ink > 0)] = 255
-    return out
-
-
-def remove_speckles(binary: np.ndarray, dpi: float = TARGET_DPI) -> np.ndarray:
-    """Drop isolated specks smaller than the smallest diacritic dot (about 0.1 mm square)."""
-    max_area = max(2, round((dpi / 300) ** 2 * 6))
-    ink = (binary == 0).astype(np.uint8)
-    _count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    small = stats[:, cv2.CC_STAT_AREA] <= max_area
-    small[0] = False
-    if not small.any():
-        return binary
-    out = binary.copy()
-    out[small[labels]] = 255
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 
@@ -21,14 +22,27 @@ from pipeline.model import Box, Page, Word, nfc
 log = logging.getLogger(__name__)
 
 _JUNK_CONF = 35.0  # Tesseract reports specks and rules as low-confidence punctuation
+JUNK_LINE_CONF = 0.5  # lines whose best word is below this (0..1) are dropped
 
 
 def _is_junk(text: str, conf: float) -> bool:
     """Low-confidence tokens with no letter or digit are specks, rules or border remnants; runs of
     underscores and bars are pieces of table rules whatever Tesseract's confidence."""
     if not any(ch.isalnum() for ch in text):
-        return conf < _JUNK_CONF or set(text) <= set("_|~")
+        return conf < _JUNK_CONF or any(ch in "_|~" for ch in text)
     return False
+
+
+_SQUARE_METRES = re.compile(r"^(\d[\d.,]*)?m[2?]([.,;:)]?)$")
+
+
+def _fix_known_confusions(text: str, previous: str) -> str:
+    """Tesseract reads the superscript of m² (areas on land certificates) as "2" or "?": after a
+    number, "m2" is square metres."""
+    match = _SQUARE_METRES.match(text)
+    if match and (match.group(1) or previous[-1:].isdigit()):
+        return f"{match.group(1) or ''}m²{match.group(2)}"
+    return text
 
 
 ROW_TOLERANCE_PT = 3.5  # rows whose tops are closer than this are one row of text
@@ -148,9 +162,14 @@ def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
     h, w = page.image.shape[:2]
     scale = working_scale(h, w, page.dpi)
     items: list[tuple[str, float, Box, Hashable]] = []
+    previous: dict[Hashable, str] = {}
     for tw in found:
         text = nfc(tw.text)
         if not text or _is_junk(text, tw.confidence):
+            continue
+        text = _fix_known_confusions(text, previous.get(tw.line_key, ""))
+        previous[tw.line_key] = text
+        if not text:
             continue
         if cleaned:
             # The word's centre goes back through the deskew; its size only through the scale (a
@@ -164,6 +183,11 @@ def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
             left, top, right, bottom = tw.left, tw.top, tw.left + tw.width, tw.top + tw.height
         box = Box(left, top, max(1, right - left), max(1, bottom - top))
         items.append((text, max(0.0, min(1.0, tw.confidence / 100.0)), box, tw.line_key))
+    # A line in which Tesseract trusts no word at all is a stamp, a signature or a photo read as text.
+    best: dict[Hashable, float] = {}
+    for _, conf, _, key in items:
+        best[key] = max(best.get(key, 0.0), conf)
+    items = [item for item in items if best[item[3]] >= JUNK_LINE_CONF]
     frame = DisplayFrame.of(page.image.shape, page.skew_angle)
     words, text = arrange_rows(items, 72.0 / (page.dpi or TARGET_DPI), frame)
     mean = float(np.mean([wd.confidence for wd in words])) if words else 0.0

@@ -353,18 +353,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     rotations = sum(1 for p in pages if p.rotation)
     print(f"sohoa bench ocr: {len(pages)} damaged A4 pages at 300 dpi from {origin} "
           f"({rotations} turned, skew up to {max(abs(p.skew) for p in pages):.1f}°), lang {lang}, one core")
-    header = f"{'pipeline':28s} {'mean CER':>9s} {'worst':>7s} {'s/page':>7s} {'peak RSS':>9s}   reference (CER, worst, s/page)"
+    header = (
+        f"{'pipeline':28s} {'mean CER':>9s} {'worst':>7s} {'upright':>8s} {'s/page':>7s} {'peak RSS':>9s}"
+        "   reference (CER, worst, s/page)"
+    )
     print(header)
     print("-" * len(header))
     for res in results:
         ref = REFERENCE.get(res.name, ("", "", ""))
         ref_text = f"{ref[0]:>7s} {ref[1]:>7s} {ref[2]:>6s}" if ref[0] else ""
         if not res.texts:
-            print(f"{res.name:28s} {'-':>9s} {'-':>7s} {'-':>7s} {'-':>9s}   {ref_text}  {res.note}")
+            print(f"{res.name:28s} {'-':>9s} {'-':>7s} {'-':>8s} {'-':>7s} {'-':>9s}   {ref_text}  {res.note}")
             continue
         errors = [cer(t, p.truth) for t, p in zip(res.texts, pages, strict=False)]
         errors += [1.0] * (len(pages) - len(errors))
-        print(f"{res.name:28s} {100 * np.mean(errors):8.2f}% {100 * max(errors):6.2f}% "
+        upright = [e for e, p in zip(errors, pages, strict=True) if p.rotation == 0]
+        upright_text = f"{100 * np.mean(upright):7.2f}%" if upright else f"{'-':>8s}"
+        print(f"{res.name:28s} {100 * np.mean(errors):8.2f}% {100 * max(errors):6.2f}% {upright_text} "
               f"{res.seconds / len(pages):7.2f} {res.peak_rss_mb:7.0f}MB   {ref_text}  {res.note}")
     print(REFERENCE_NOTE)
+    print("upright: mean CER over the pages that were not turned (the baselines do not turn pages)")
     return 0

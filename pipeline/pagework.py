@@ -8,6 +8,7 @@ flagged and not OCR'd.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
@@ -59,6 +60,17 @@ def iter_processed(pages: Iterable[Page], *, lang: str = "vie+eng", workers: int
     """Process pages as they come, yielding them in order; with ``workers > 1`` in that many
     processes, never holding more than two pages per worker in flight (a 500-page file must not
     sit in memory twice)."""
+    pages = iter(pages)
+    if workers > 1:
+        # Starting worker processes costs about a second: not worth it for a single page to OCR.
+        head: list[Page] = []
+        for page in pages:
+            head.append(page)
+            if sum(1 for p in head if not p.born_digital) > 1:
+                break
+        else:
+            workers = 1
+        pages = itertools.chain(head, pages)
     if workers <= 1:
         init_worker()
         for page in pages:

@@ -308,8 +308,7 @@ def _dossier(code: str, procedure_code: str | None, settings: Settings, document
 
 
 def _certify_all(documents: Sequence[Document], dossier: Dossier, settings: Settings) -> list[CertifiedCopy]:
-    from pipeline.qr import result_qr_payload
-    from signing.certify import StampInfo, certify_copy
+    from signing.certify import certify_copy, dossier_stamp
     from signing.keys import load_signer
 
     copies = []
@@ -317,17 +316,14 @@ def _certify_all(documents: Sequence[Document], dossier: Dossier, settings: Sett
     with load_signer(settings) as signer:  # a PKCS#11 session must be closed
         for document in documents:
             assert document.pdf is not None and document.sha256 is not None
-            stamp = StampInfo(
-                agency=settings.agency,
-                officer=settings.certifying_officer,
+            stamp = dossier_stamp(
+                settings,
                 certification_number=certification_number(now),
                 signed_at=now,
-                qr_payload=result_qr_payload(
-                    dossier_code=dossier.code,
-                    procedure_code=dossier.procedure_code,
-                    owner_id=document.personal_id,
-                    document_name=document.doc_type,
-                ),
+                dossier_code=dossier.code,
+                procedure_code=dossier.procedure_code,
+                owner_id=document.personal_id,
+                doc_type=document.doc_type,
             )
             copies.append(
                 certify_copy(

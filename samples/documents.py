@@ -18,7 +18,18 @@ import numpy as np
 from pipeline.model import nfc
 from samples import facts
 from samples.facts import TODAY, Person, add_years, dmy, random_date, vn_date_line
-from samples.render import Block, Columns, Field, PageSpec, Pair, Signature, Table, Text, render_page
+from samples.render import (
+    Block,
+    Columns,
+    Field,
+    PageSpec,
+    Pair,
+    Signature,
+    Table,
+    Text,
+    lay_out_page,
+    render_page,
+)
 from samples.wording import (
     MOTTO,
     Layout,
@@ -41,6 +52,14 @@ class Draft:
     pages: tuple[RenderedPage, ...]
     qr_payloads: tuple[str, ...] = ()  # texts of QR codes printed on the pages (CCCD), in page order
 
+    @property
+    def text(self) -> str:
+        """The printed lines as one ground-truth text: pages joined by "\f", lines by "\n"."""
+        return "\f".join("\n".join(lines) for _, lines in self.pages)
+
+
+# The page image of a document laid out but not drawn (``Layout.draw`` False).
+_NOT_DRAWN = np.zeros((1, 1, 3), np.uint8)
 
 BLACK = (22, 22, 24)
 BLUE = (24, 36, 120)
@@ -59,7 +78,10 @@ def page_spec(lay: Layout, blocks: Sequence[Block], rng: random.Random, **kw) ->
 
 def render(lay: Layout, pages: Sequence[Sequence[Block]], rng: random.Random, **kw) -> tuple[RenderedPage, ...]:
     colour = ink(rng)
-    return tuple(render_page(page_spec(lay, blocks, rng, ink=colour, **kw), rng) for blocks in pages)
+    specs = (page_spec(lay, blocks, rng, ink=colour, **kw) for blocks in pages)
+    if lay.draw:
+        return tuple(render_page(spec, rng) for spec in specs)
+    return tuple((_NOT_DRAWN, lay_out_page(spec, rng)) for spec in specs)
 
 
 def header(lay: Layout, agency: Sequence[str], number: str | None = None) -> list[Block]:

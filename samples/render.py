@@ -133,16 +133,7 @@ def render_page(spec: PageSpec, rng: random.Random) -> tuple[np.ndarray, list[st
 def render_page_rows(spec: PageSpec, rng: random.Random) -> tuple[np.ndarray, list[tuple[float, str]]]:
     """Like :func:`render_page`, with each line's baseline (pixels from the top), so regions drawn
     separately (a card's photo column and text column) can be merged into visual lines."""
-    size = spec.size
-    seed = rng.getrandbits(32)
-    for _ in range(12):
-        try:
-            layout = _lay_out(spec, size, random.Random(seed))
-            break
-        except _Overflow:
-            size = max(16, int(size * 0.92))
-    else:  # pragma: no cover - a page spec far too long for any size
-        raise ValueError("page content does not fit even at the smallest size")
+    layout = _fit(spec, rng)
     image = Image.new("RGB", (spec.width, spec.height), spec.paper)
     draw = ImageDraw.Draw(image)
     if spec.frame:
@@ -161,6 +152,28 @@ def render_page_rows(spec: PageSpec, rng: random.Random) -> tuple[np.ndarray, li
             image = _seal(image, op[1], op[2], random.Random(op[3]))
             draw = ImageDraw.Draw(image)
     return np.asarray(image), [(y, nfc(line)) for y, line in zip(layout.baselines, layout.lines, strict=True)]
+
+
+def lay_out_page(spec: PageSpec, rng: random.Random) -> list[str]:
+    """The printed lines (NFC) :func:`render_page` would return, without drawing the page.
+
+    Line breaks and the font size that fits are decided in the layout pass alone, so the text is
+    the same; ``rng`` is consumed exactly as :func:`render_page` consumes it, so whatever a builder
+    draws after this page is the same too.
+    """
+    return [nfc(line) for line in _fit(spec, rng).lines]
+
+
+def _fit(spec: PageSpec, rng: random.Random) -> _Layout:
+    """Lay ``spec`` out at the largest size (from ``spec.size`` down) at which it fits the page."""
+    size = spec.size
+    seed = rng.getrandbits(32)
+    for _ in range(12):
+        try:
+            return _lay_out(spec, size, random.Random(seed))
+        except _Overflow:
+            size = max(16, int(size * 0.92))
+    raise ValueError("page content does not fit even at the smallest size")  # pragma: no cover
 
 
 def merge_rows(rows: Sequence[tuple[float, float, str]], tolerance: float) -> list[str]:
@@ -205,26 +218,21 @@ class _Ctx:
 def _lay_out(spec: PageSpec, size: int, rng: random.Random) -> _Layout:
     ctx = _Ctx(spec, size, rng)
     for block in spec.blocks:
+        if not isinstance(block, Block):  # pragma: no cover
+            raise TypeError(f"unknown block {block!r}")
+        ctx.advance(block.gap_before * ctx.pitch())
         if isinstance(block, Text):
-            ctx.advance(block.gap_before * ctx.pitch())
             _text(ctx, block, ctx.x0, ctx.x1)
         elif isinstance(block, Field):
-            ctx.advance(block.gap_before * ctx.pitch())
             _field(ctx, block)
         elif isinstance(block, Pair):
-            ctx.advance(block.gap_before * ctx.pitch())
             _pair(ctx, block)
         elif isinstance(block, Columns):
-            ctx.advance(block.gap_before * ctx.pitch())
             _columns(ctx, block.left, block.right, block.split)
         elif isinstance(block, Signature):
-            ctx.advance(block.gap_before * ctx.pitch())
             _signature(ctx, block)
-        elif isinstance(block, Table):
-            ctx.advance(block.gap_before * ctx.pitch())
+        else:
             _table(ctx, block)
-        else:  # pragma: no cover
-            raise TypeError(f"unknown block {block!r}")
     return ctx.out
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -39,6 +40,9 @@ from pipeline.model import CertifiedCopy, nfc
 from signing.keys import AgencySigner, Certificate, to_asn1
 from signing.normalize import prepare
 from signing.stamp import CERTIFICATION_PHRASE, StampText
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,27 @@ class StampInfo:
     certification_number: str
     signed_at: datetime
     qr_payload: str | None = None
+
+
+def dossier_stamp(settings: Settings, *, certification_number: str, signed_at: datetime, dossier_code: str,
+                  procedure_code: str | None, owner_id: str | None, doc_type: str) -> StampInfo:
+    """The stamp of a copy of a dossier's document: the configured agency and officer, and a QR code
+    with the portal's names for the dossier, so whoever made the copy (the in-process run or a
+    worker) prints the same one."""
+    from pipeline.qr import result_qr_payload  # OpenCV: only for callers that certify
+
+    return StampInfo(
+        agency=settings.agency,
+        officer=settings.certifying_officer,
+        certification_number=certification_number,
+        signed_at=signed_at,
+        qr_payload=result_qr_payload(
+            dossier_code=dossier_code,
+            procedure_code=procedure_code,
+            owner_id=owner_id,
+            document_name=doc_type,
+        ),
+    )
 
 
 def format_certification_number(sequence: int, year: int) -> str:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from pipeline import model
@@ -268,13 +268,20 @@ def record_source_file(
 # -- documents -----------------------------------------------------------------------------------------
 
 
-def _earlier(db: Database, pdf_sha: str, pages_sha: str | None) -> Document | None:
-    """The first document with the same PDF bytes or the same page images, if any."""
+def _same_content(pdf_sha: str, pages_sha: str | None) -> ColumnElement[bool]:
+    """Documents with the same PDF bytes or the same page images: one paper digitized again."""
     cond = Document.pdf_sha256 == pdf_sha
     if pages_sha:
         cond = or_(cond, Document.pages_sha256 == pages_sha)
+    return cond
+
+
+def _earlier(db: Database, pdf_sha: str, pages_sha: str | None) -> Document | None:
+    """The first document with the same content (:func:`_same_content`), if any."""
     with db.session() as session:
-        return session.scalar(select(Document).where(cond).order_by(Document.id).limit(1))
+        return session.scalar(
+            select(Document).where(_same_content(pdf_sha, pages_sha)).order_by(Document.id).limit(1)
+        )
 
 
 def _check_certified(certified: model.CertifiedCopy) -> str:
@@ -413,9 +420,7 @@ def archive_document(
             status=dossier.status,
         )
         same = select(Document).where(Document.dossier_id == drow.id)
-        cond = Document.pdf_sha256 == pdf_sha
-        if pages_sha:
-            cond = or_(cond, Document.pages_sha256 == pages_sha)
+        cond = _same_content(pdf_sha, pages_sha)
         mine = session.scalar(same.where(cond).order_by(Document.id).limit(1))
         if mine is None:
             # Re-read the earlier match inside the transaction: it may be new since the look-up above.

@@ -9,22 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from classifiers.doctypes import PORTAL_NAMES
 from pipeline.errors import InputError
 from storage.db import Database
 from storage.objects import ObjectStore
 from storage.records import DocumentInfo, dossier_by_code
-
-DOC_TYPE_NAMES = {
-    "cccd": "Căn cước công dân",
-    "birth_certificate": "Giấy khai sinh",
-    "marriage_certificate": "Giấy chứng nhận kết hôn",
-    "death_certificate": "Trích lục khai tử",
-    "residence_confirmation": "Xác nhận thông tin về cư trú",
-    "land_use_certificate": "Giấy chứng nhận quyền sử dụng đất",
-    "business_registration": "Giấy chứng nhận đăng ký doanh nghiệp",
-    "application_form": "Tờ khai / Đơn đề nghị",
-    "other": "Giấy tờ khác",
-}
 
 
 def result_code(doc: DocumentInfo) -> str:
@@ -38,7 +27,7 @@ def _document_entry(doc: DocumentInfo, store: ObjectStore, expires: timedelta) -
     key = doc.certified[-1].object_key if doc.certified else doc.pdf_key
     sha = doc.certified[-1].sha256 if doc.certified else doc.pdf_sha256
     return {
-        "TenGiayTo": DOC_TYPE_NAMES.get(doc.doc_type, doc.doc_type),
+        "TenGiayTo": PORTAL_NAMES.get(doc.doc_type, doc.doc_type),
         "LoaiGiayTo": doc.doc_type,
         "MaGiayToKetQua": result_code(doc),
         "DuongDanTepTinKetQua": store.presigned_url(key, expires),

@@ -21,10 +21,10 @@ from storage.objects import (
     ObjectInfo,
     StoredObject,
     check_bytes,
+    hash_upload,
     is_key,
     key_for,
     sha256_bytes,
-    sha256_file,
     sha256_of_key,
     sha256_stream,
 )
@@ -102,11 +102,7 @@ class LocalStore:
         return StoredObject(key, digest, len(data), existed=False)
 
     def put_file(self, path: Path, content_type: str = "application/octet-stream") -> StoredObject:
-        try:
-            digest, size = sha256_file(path)
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-        key = key_for(digest)
+        key, digest, size = hash_upload(path)
         if self._existing(self._path(key), size):
             return StoredObject(key, digest, size, existed=True)
 

@@ -112,6 +112,16 @@ def sha256_file(path: Path) -> tuple[str, int]:
         return sha256_stream(f)
 
 
+def hash_upload(path: Path) -> tuple[str, str, int]:
+    """(key, sha256, size) of a file about to be stored: the key depends on the content, so every
+    store hashes the whole file before writing; a file that cannot be read is the caller's bad input."""
+    try:
+        digest, size = sha256_file(path)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    return key_for(digest), digest, size
+
+
 def check_bytes(key: str, data: bytes, where: str) -> bytes:
     """Raise IntegrityError unless ``data`` hashes to what ``key`` promises."""
     expected = sha256_of_key(key)

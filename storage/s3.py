@@ -23,6 +23,7 @@ from storage.objects import (
     ObjectInfo,
     StoredObject,
     check_bytes,
+    hash_upload,
     is_key,
     key_for,
     sha256_bytes,
@@ -162,11 +163,7 @@ class S3Store:
 
     def put_file(self, path: Path, content_type: str = "application/octet-stream") -> StoredObject:
         """Hash the file first (the key depends on it), then stream it up in parts."""
-        try:
-            digest, size = sha256_file(path)
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-        key = key_for(digest)
+        key, digest, size = hash_upload(path)
         if self._already(key, size):
             return StoredObject(key, digest, size, existed=True)
         try:

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -94,6 +94,57 @@ def _wait_s3(host: str, port: int, proc: subprocess.Popen, deadline: float) -> N
     raise ExternalToolError("SeaweedFS S3 gateway not ready in time")
 
 
+def write_s3_identities(path: Path, access_key: str, secret_key: str) -> Path:
+    """An identities file that makes the S3 gateway require these credentials (anonymous gets 403)."""
+    identity = {
+        "name": "sohoa",
+        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }
+    path.write_text(json.dumps({"identities": [identity]}))
+    return path
+
+
+def weed_server_command(data: Path, identities: Path, ports: Sequence[int]) -> list[str]:
+    """``weed server`` with a filer and S3 gateway on loopback; ``ports`` are master, volume, filer, S3.
+
+    Fixed ports and data folder let a server be killed and started again on the same state."""
+    master, volume, filer, s3 = ports
+    return [
+        _weed_binary(),
+        "server",
+        f"-dir={data}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={master}",
+        f"-volume.port={volume}",
+        "-filer",
+        f"-filer.port={filer}",
+        "-s3",
+        f"-s3.port={s3}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-master.telemetry=false",
+        f"-s3.config={identities}",
+        "-volume.max=0",
+        "-master.volumeSizeLimitMB=64",
+        "-volume.preStopSeconds=0",
+    ]
+
+
+def start_weed(cmd: Sequence[str], log_path: Path, s3_port: int, timeout: float = 60.0) -> subprocess.Popen:
+    """Start ``cmd`` in its own session, output appended to ``log_path``, and return once its S3
+    gateway answers; a server that exits or is not ready in ``timeout`` is stopped and raises."""
+    with open(log_path, "ab") as log_file:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_s3("127.0.0.1", s3_port, proc, time.monotonic() + timeout)
+    except ExternalToolError:
+        _stop(proc)
+        raise
+    return proc
+
+
 @contextlib.contextmanager
 def seaweedfs_server(
     tmp_dir: Path, *, access_key: str = "sohoa-test", secret_key: str | None = None, timeout: float = 60.0
@@ -103,57 +154,19 @@ def seaweedfs_server(
     tmp_dir.mkdir(parents=True, exist_ok=True)
     data = tmp_dir / "weed-data"
     data.mkdir(exist_ok=True)
-    identities = tmp_dir / "s3-identities.json"
-    identities.write_text(
-        json.dumps(
-            {
-                "identities": [
-                    {
-                        "name": "sohoa",
-                        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                    }
-                ]
-            }
-        )
-    )
+    identities = write_s3_identities(tmp_dir / "s3-identities.json", access_key, secret_key)
     last_error: Exception | None = None
     for _attempt in range(3):  # a port taken between choosing and binding: choose again
-        master, volume, filer, s3 = free_ports(4)
-        cmd = [
-            _weed_binary(),
-            "server",
-            f"-dir={data}",
-            "-ip=127.0.0.1",
-            "-ip.bind=127.0.0.1",
-            f"-master.port={master}",
-            f"-volume.port={volume}",
-            "-filer",
-            f"-filer.port={filer}",
-            "-s3",
-            f"-s3.port={s3}",
-            "-s3.port.iceberg=0",
-            "-s3.port.lance=0",
-            "-master.telemetry=false",
-            f"-s3.config={identities}",
-            "-volume.max=0",
-            "-master.volumeSizeLimitMB=64",
-            "-volume.preStopSeconds=0",
-        ]
-        log_file = open(tmp_dir / "weed.log", "ab")  # noqa: SIM115 - outlives this block, closed in finally
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        ports = free_ports(4)
         try:
-            _wait_s3("127.0.0.1", s3, proc, time.monotonic() + timeout)
+            proc = start_weed(weed_server_command(data, identities, ports), tmp_dir / "weed.log", ports[3], timeout)
         except ExternalToolError as exc:
             last_error = exc
-            _stop(proc)
-            log_file.close()
             continue
         try:
-            yield S3Endpoint(f"127.0.0.1:{s3}", access_key, secret_key, "127.0.0.1", s3, data, proc.pid)
+            yield S3Endpoint(f"127.0.0.1:{ports[3]}", access_key, secret_key, "127.0.0.1", ports[3], data, proc.pid)
         finally:
             _stop(proc)
-            log_file.close()
         return
     raise ExternalToolError(f"could not start SeaweedFS: {last_error} (log: {tmp_dir / 'weed.log'})")
 

@@ -102,6 +102,18 @@ def backoff(retries: int) -> int:
     return min(ws.retry_backoff_max, 2**retries)
 
 
+def _retry_or_give_up(task: Any, exc: Transient, what: str | None = None) -> str:
+    """Retry ``task`` after a growing pause while it has retries left (raises Celery's Retry); past
+    them, the reason its work failed. ``what`` names the work in the warning logged before a retry."""
+    retries = task.request.retries
+    if retries < ws.task_max_retries:
+        countdown = backoff(retries)
+        if what is not None:
+            log.warning("%s: %s; retry %d in %d s", what, exc, retries + 1, countdown)
+        raise task.retry(countdown=countdown, exc=exc) from exc
+    return f"gave up after {retries} retries: {exc}"
+
+
 def _state(batch: str) -> BatchState:
     return BatchState(resources.redis_client(app.conf.result_backend), batch)
 
@@ -219,11 +231,7 @@ def page_task(self, batch: str, position: int, meta: dict[str, Any], lang: str, 
         _record_page(state, batch_id, outcome)
         return outcome
     except Transient as exc:
-        if self.request.retries < ws.task_max_retries:
-            countdown = backoff(self.request.retries)
-            log.warning("%s: %s; retry %d in %d s", label, exc, self.request.retries + 1, countdown)
-            raise self.retry(countdown=countdown, exc=exc) from exc
-        reason = f"gave up after {self.request.retries} retries: {exc}"
+        reason = _retry_or_give_up(self, exc, label)
     except Exception as exc:  # noqa: BLE001 - a permanent failure: this page fails, the batch goes on
         reason = _failure_reason(exc, label)
     log.error("%s: failed: %s", label, reason)
@@ -309,11 +317,7 @@ def plan_documents(self, results: list[dict], batch: str, ctx: dict[str, Any]) -
             pages.append(page)
         groups = split_documents(pages) if pages else []
     except Transient as exc:
-        if self.request.retries < ws.task_max_retries:
-            raise self.retry(countdown=backoff(self.request.retries), exc=exc) from exc
-        return _give_up_batch(
-            batch, ctx, f"planning documents gave up after {self.request.retries} retries: {exc}"
-        )
+        return _give_up_batch(batch, ctx, f"planning documents {_retry_or_give_up(self, exc)}")
     except Exception as exc:  # noqa: BLE001 - recorded as the batch's failure, so no one waits for ever
         return _give_up_batch(batch, ctx, _failure_reason(exc, "planning documents"))
     key_of = {(p.source_sha256, p.index): r["result_key"] for p, r in zip(pages, done, strict=True)}
@@ -401,18 +405,7 @@ def document_task(self, batch: str, number: int, refs: list[dict], ctx: dict[str
         log.info("batch %s: document %d (%s, %d page(s)) done", batch, number, document.doc_type, len(pages))
         return outcome
     except Transient as exc:
-        if self.request.retries < ws.task_max_retries:
-            countdown = backoff(self.request.retries)
-            log.warning(
-                "batch %s document %d: %s; retry %d in %d s",
-                batch,
-                number,
-                exc,
-                self.request.retries + 1,
-                countdown,
-            )
-            raise self.retry(countdown=countdown, exc=exc) from exc
-        reason = f"gave up after {self.request.retries} retries: {exc}"
+        reason = _retry_or_give_up(self, exc, f"batch {batch} document {number}")
     except Exception as exc:  # noqa: BLE001 - permanent: recorded with its reason, the batch goes on
         reason = _failure_reason(exc, f"document {number}")
     log.error("batch %s: document %d failed: %s", batch, number, reason)
@@ -480,9 +473,7 @@ def finish_batch(self, results: list[dict], batch: str, ctx: dict[str, Any]) -> 
             io("finish the batch", update_batch, db, batch_id, pages_done=pages_done, status=batch_status)
         io("record the summary", _state(batch).set_summary, summary)
     except Transient as exc:
-        if self.request.retries < ws.task_max_retries:
-            raise self.retry(countdown=backoff(self.request.retries), exc=exc) from exc
-        return _give_up_batch(batch, ctx, f"finishing gave up after {self.request.retries} retries: {exc}")
+        return _give_up_batch(batch, ctx, f"finishing {_retry_or_give_up(self, exc)}")
     if ctx.get("certify") and batch_id is not None:
         group(
             certify_task.s(d["document_id"], ctx.get("station", "worker")).set(
@@ -523,9 +514,8 @@ def certify_task(self, document_id: int, actor: str = "worker") -> dict:
 
     from sqlalchemy import select
 
-    from pipeline.qr import result_qr_payload
     from pipeline.run import certification_number
-    from signing.certify import StampInfo, certify_copy
+    from signing.certify import certify_copy, dossier_stamp
     from signing.keys import load_signer
     from storage.archive import record_certified_copy
     from storage.models import CertifiedCopy as CopyRow
@@ -570,17 +560,14 @@ def certify_task(self, document_id: int, actor: str = "worker") -> dict:
         signer = _signer_cache.get(os.getpid())
         if signer is None:
             signer = _signer_cache[os.getpid()] = load_signer(settings)
-        stamp = StampInfo(
-            agency=settings.agency,
-            officer=settings.certifying_officer,
+        stamp = dossier_stamp(
+            settings,
             certification_number=number_text,
             signed_at=now,
-            qr_payload=result_qr_payload(
-                dossier_code=dossier.code,
-                procedure_code=dossier.procedure_code,
-                owner_id=row.personal_id,
-                document_name=row.doc_type,
-            ),
+            dossier_code=dossier.code,
+            procedure_code=dossier.procedure_code,
+            owner_id=row.personal_id,
+            doc_type=row.doc_type,
         )
         copy = certify_copy(pdf, signer, stamp, tsa_url=settings.tsa_url, document_sha256=row.pdf_sha256)
         certified_id, key = io(
@@ -600,9 +587,7 @@ def certify_task(self, document_id: int, actor: str = "worker") -> dict:
             "certification_number": number_text,
         }
     except Transient as exc:
-        if self.request.retries < ws.task_max_retries:
-            raise self.retry(countdown=backoff(self.request.retries), exc=exc) from exc
-        reason = f"gave up after {self.request.retries} retries: {exc}"
+        reason = _retry_or_give_up(self, exc)
     except Exception as exc:  # noqa: BLE001 - permanent: recorded with its reason, the batch goes on
         reason = _failure_reason(exc, f"certifying document {document_id}")
     log.error("certifying document %d failed: %s", document_id, reason)

@@ -61,3 +61,27 @@ def test_pages_in_parallel_keep_their_order(make_page) -> None:
     assert [p.index for p in done] == [p.index for p, _ in made]
     for page, (_, truth) in zip(done, made, strict=True):
         assert cer(page.text, truth) < 0.05
+
+
+def test_rows_join_side_by_side_lines_and_keep_reading_order() -> None:
+    from pipeline.model import Box
+    from pipeline.ocr import arrange_rows
+
+    items = [
+        ("ỦY", 0.9, Box(100, 100, 60, 40), (1, 1, 1)),
+        ("BAN", 0.9, Box(170, 102, 80, 38), (1, 1, 1)),
+        ("CỘNG", 0.9, Box(1200, 98, 120, 44), (2, 1, 1)),  # the other half of the header, same row
+        ("HÒA", 0.9, Box(1330, 99, 90, 41), (2, 1, 1)),
+        ("Số:", 0.9, Box(100, 200, 70, 40), (1, 1, 2)),
+    ]
+    words, text = arrange_rows(items, 72 / 300)
+    assert text == "ỦY BAN CỘNG HÒA\nSố:"
+    assert [w.line for w in words] == [0, 0, 0, 0, 1]
+
+
+def test_square_metres_after_a_number() -> None:
+    from pipeline.ocr import _fix_known_confusions
+
+    assert _fix_known_confusions("m2", "1735,89") == "m²"
+    assert _fix_known_confusions("m2", "phòng") == "m2"
+    assert _fix_known_confusions("120m?", "") == "120m²"

@@ -4,7 +4,6 @@ and real ``sohoa worker`` processes started as subprocesses."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -57,48 +56,16 @@ class RestartableS3:
     def __init__(self, folder: Path) -> None:
         import secrets
 
-        from storage.testing import free_ports
+        from storage.testing import free_ports, weed_server_command, write_s3_identities
 
         self.folder = folder
         self.data = folder / "weed-data"
         self.data.mkdir(parents=True, exist_ok=True)
         self.access_key, self.secret_key = "sohoa-test", secrets.token_hex(16)
-        identities = folder / "s3-identities.json"
-        identities.write_text(
-            json.dumps(
-                {
-                    "identities": [
-                        {
-                            "name": "sohoa",
-                            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
-                            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                        }
-                    ]
-                }
-            )
-        )
-        master, volume, filer, self.port = free_ports(4)
-        weed = Path(sys.executable).parent / "weed"
-        self.cmd = [
-            str(weed),
-            "server",
-            f"-dir={self.data}",
-            "-ip=127.0.0.1",
-            "-ip.bind=127.0.0.1",
-            f"-master.port={master}",
-            f"-volume.port={volume}",
-            "-filer",
-            f"-filer.port={filer}",
-            "-s3",
-            f"-s3.port={self.port}",
-            "-s3.port.iceberg=0",
-            "-s3.port.lance=0",
-            "-master.telemetry=false",
-            f"-s3.config={identities}",
-            "-volume.max=0",
-            "-master.volumeSizeLimitMB=64",
-            "-volume.preStopSeconds=0",
-        ]
+        identities = write_s3_identities(folder / "s3-identities.json", self.access_key, self.secret_key)
+        ports = free_ports(4)
+        self.port = ports[3]
+        self.cmd = weed_server_command(self.data, identities, ports)
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -106,23 +73,9 @@ class RestartableS3:
         return f"s3://{self.access_key}:{self.secret_key}@127.0.0.1:{self.port}/sohoa-workers?secure=false"
 
     def start(self, timeout: float = 60) -> None:
-        import urllib.error
-        import urllib.request
+        from storage.testing import start_weed
 
-        log = open(self.folder / "weed.log", "ab")  # noqa: SIM115 - the server's log, for the whole run
-        self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"weed exited: see {self.folder / 'weed.log'}"
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=1)
-                return
-            except urllib.error.HTTPError:
-                return  # 403 without credentials: the gateway answers
-            except OSError:
-                time.sleep(0.2)
-        raise TimeoutError("S3 server not ready")
+        self.proc = start_weed(self.cmd, self.folder / "weed.log", self.port, timeout)
 
     def kill(self) -> None:
         """As if the machine died: SIGKILL, no goodbye."""
