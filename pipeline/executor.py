@@ -7,11 +7,13 @@ a Celery-backed executor (``workers/``) offers the same call, so stage code neve
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Protocol
 
 from pipeline.model import Page
@@ -36,50 +38,54 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)
 
 
-class SerialExecutor:
-    """Runs pages one after the other in this process: for one page, tests and debugging."""
+def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
+    """Apply ``fn`` to pages as they come and yield the results in order.
 
-    def map_pages(self, fn: PageFn, pages: Sequence[Page], progress: Progress | None = None) -> list[Page]:
-        results = []
-        for page in pages:
-            done = fn(page)
-            results.append(done)
-            if progress:
-                progress(done)
-        return results
+    With ``workers > 1`` the pages go to that many processes, never more than two pages per worker
+    in flight, so a 500-page file does not sit in memory twice. Workers come from a fork server,
+    not a plain fork: callers such as the API or a Celery client have threads, and a child forked
+    from a threaded process can inherit a held lock and deadlock. Starting workers costs about a
+    second, so a single page runs here.
+    """
+    pages = iter(pages)
+    if workers > 1:
+        head = list(itertools.islice(pages, 2))
+        if len(head) < 2:
+            workers = 1
+        pages = itertools.chain(head, pages)
+    if workers <= 1:
+        _init_worker()
+        yield from (fn(page) for page in pages)
+        return
+    context = multiprocessing.get_context("forkserver")
+    window: deque[Future[Page]] = deque()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
+        try:
+            for page in pages:
+                window.append(pool.submit(fn, page))
+                while len(window) > 2 * workers:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+        finally:
+            for future in window:
+                future.cancel()
 
 
 class ProcessPoolPageExecutor:
-    """A pool of worker processes, one per core by default, created per call.
-
-    A pool per call leaves no idle processes behind a CLI run or a test. Workers come from a fork
-    server, not a plain fork: callers such as the API or a Celery client have threads, and a child
-    forked from a threaded process can inherit a held lock and deadlock.
-    """
+    """The embedded executor: a pool of worker processes, one per core by default, per call, so no
+    idle processes stay behind a CLI run or a test."""
 
     def __init__(self, workers: int) -> None:
         self.workers = max(1, workers)
 
     def map_pages(self, fn: PageFn, pages: Sequence[Page], progress: Progress | None = None) -> list[Page]:
-        if self.workers == 1 or len(pages) <= 1:
-            return SerialExecutor().map_pages(fn, pages, progress)
-        results: list[Page | None] = [None] * len(pages)
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(
-            max_workers=min(self.workers, len(pages)), mp_context=context, initializer=_init_worker
-        ) as pool:
-            futures: dict[Future[Page], int] = {pool.submit(fn, page): i for i, page in enumerate(pages)}
-            try:
-                for future in as_completed(futures):
-                    done = future.result()
-                    results[futures[future]] = done
-                    if progress:
-                        progress(done)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-        return [page for page in results if page is not None]
+        results = []
+        for done in iter_map(fn, pages, self.workers):
+            results.append(done)
+            if progress:
+                progress(done)
+        return results
 
 
 def default_executor(workers: int) -> PageExecutor:

@@ -8,18 +8,15 @@ flagged and not OCR'd.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import multiprocessing
-import os
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
+from functools import partial
 
 import cv2
 
 from pipeline.cleanup import clean_page
+from pipeline.executor import ProcessPoolPageExecutor, iter_map
 from pipeline.model import Page
 from pipeline.ocr import ocr_page
 
@@ -45,70 +42,15 @@ def process_page(page: Page, *, lang: str = "vie+eng") -> Page:
     return replace(ocr_page(cleaned, lang=lang), ocr_image=None)
 
 
-def init_worker() -> None:
-    """Process-pool initializer: one thread per worker process for Tesseract and OpenCV, or the
-    workers fight over the cores (measured several times slower)."""
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    cv2.setNumThreads(1)
-
-
-def _process_for_pool(page: Page, lang: str) -> Page:
-    return process_page(page, lang=lang)
-
-
 def iter_processed(pages: Iterable[Page], *, lang: str = "vie+eng", workers: int = 1) -> Iterator[Page]:
-    """Process pages as they come, yielding them in order; with ``workers > 1`` in that many
-    processes, never holding more than two pages per worker in flight (a 500-page file must not
-    sit in memory twice)."""
-    pages = iter(pages)
-    if workers > 1:
-        # Starting worker processes costs about a second: not worth it for a single page to OCR.
-        head: list[Page] = []
-        for page in pages:
-            head.append(page)
-            if sum(1 for p in head if not p.born_digital) > 1:
-                break
-        else:
-            workers = 1
-        pages = itertools.chain(head, pages)
-    if workers <= 1:
-        init_worker()
-        for page in pages:
-            yield process_page(page, lang=lang)
-        return
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    # Not fork: this process may hold threads (OpenCV's pool, a web server's) whose locks a forked
-    # child would inherit locked. A fork server starts clean, once, and forks workers from there.
-    context = multiprocessing.get_context("forkserver")
-    window: deque[Future[Page]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, mp_context=context) as pool:
-        for page in pages:
-            if page.born_digital:
-                window.append(_done(page))
-            else:
-                window.append(pool.submit(_process_for_pool, page, lang))
-            while len(window) > 2 * workers:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
-
-
-def _done(page: Page) -> Future[Page]:
-    future: Future[Page] = Future()
-    future.set_result(page)
-    return future
+    """Process pages as they come, yielding them in order, in ``workers`` processes (see
+    :func:`pipeline.executor.iter_map`)."""
+    return iter_map(partial(process_page, lang=lang), pages, workers)
 
 
 def process_pages(
     pages: Sequence[Page], *, lang: str = "vie+eng", workers: int = 1,
     on_done: Callable[[Page], None] | None = None,
 ) -> list[Page]:
-    """All pages, in order; several worker processes when ``workers > 1`` and more than one page
-    needs OCR."""
-    todo = sum(1 for p in pages if not p.born_digital)
-    out = []
-    for done in iter_processed(pages, lang=lang, workers=workers if todo > 1 else 1):
-        if on_done:
-            on_done(done)
-        out.append(done)
-    return out
+    """All pages, in order; several worker processes when ``workers > 1``."""
+    return ProcessPoolPageExecutor(workers).map_pages(partial(process_page, lang=lang), pages, on_done)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -39,6 +39,8 @@ from storage.models import (
 from storage.objects import ObjectStore, StoredObject, sha256_bytes
 
 log = logging.getLogger(__name__)
+
+_Row = TypeVar("_Row", Batch, SourceFile, CertifiedCopy, Document)
 
 PDF = "application/pdf"
 _PERSONAL_ID = re.compile(r"\d{12}")
@@ -130,6 +132,16 @@ def _station(session: Session, code: str) -> Station:
     return station
 
 
+def _insert_audited(session: Session, row: _Row, *, actor: str, action: str, subject: str,
+                    details: dict[str, Any]) -> _Row:
+    """Insert ``row`` and its audit event in one transaction, so no record exists without its entry
+    in the log; the event's subject is ``subject:<new id>``."""
+    session.add(row)
+    session.flush()
+    append_event(session, actor=actor, action=action, subject=f"{subject}:{row.id}", details=details)
+    return row
+
+
 def upsert_dossier(
     session: Session,
     *,
@@ -184,14 +196,12 @@ def start_batch(
             agency=agency,
             status=model.DossierStatus.PROCESSING,
         )
-        batch = Batch(station_id=st.id, dossier_id=dossier.id, files=files, status="processing", errors=[])
-        session.add(batch)
-        session.flush()
-        append_event(
+        batch = _insert_audited(
             session,
+            Batch(station_id=st.id, dossier_id=dossier.id, files=files, status="processing", errors=[]),
             actor=actor,
             action="batch.started",
-            subject=f"batch:{batch.id}",
+            subject="batch",
             details={"station": st.code, "dossier": dossier.code, "files": files},
         )
         return batch.id
@@ -251,13 +261,12 @@ def record_source_file(
             sha256=stored.sha256,
             size=stored.size,
         )
-        session.add(row)
-        session.flush()
-        append_event(
+        _insert_audited(
             session,
+            row,
             actor=actor,
             action="source.recorded",
-            subject=f"source_file:{row.id}",
+            subject="source_file",
             details={"batch": batch_id, "name": row.name, "sha256": stored.sha256, "seen_before": earlier},
         )
         return SourceRecord(
@@ -319,16 +328,14 @@ def _add_certified(
         sha256=stored.sha256,
         size=stored.size,
     )
-    session.add(row)
-    session.flush()
-    append_event(
+    return _insert_audited(
         session,
+        row,
         actor=actor,
         action="certified_copy.recorded",
-        subject=f"certified_copy:{row.id}",
+        subject="certified_copy",
         details={"document": document_id, "number": number, "sha256": stored.sha256, "signer": row.signer},
     )
-    return row
 
 
 def write_blobs(
@@ -445,13 +452,12 @@ def archive_document(
                     pdf_obj = store.put_bytes(document.pdf, PDF)
                     new_blobs = (*new_blobs, pdf_obj.key) if not pdf_obj.existed else new_blobs
                 row = _new_row(document, pdf_obj, **common)
-            session.add(row)
-            session.flush()
-            append_event(
+            _insert_audited(
                 session,
+                row,
                 actor=actor,
                 action="document.archived",
-                subject=f"document:{row.id}",
+                subject="document",
                 details={
                     "dossier": drow.code,
                     "doc_type": row.doc_type,
