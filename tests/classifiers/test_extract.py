@@ -23,18 +23,15 @@ def text_document(doc_type: str, text: str) -> Document:
 @pytest.fixture(scope="module")
 def generated() -> list:
     """Documents of every type and layout with their ground truth (printed text only)."""
-    from samples import generator
-    from samples.wording import LAYOUT_STYLES
+    from samples.generator import DOC_TYPES, generate_text
 
     out = []
-    for doc_type in generator.DOC_TYPES:
+    for doc_type in DOC_TYPES:
         if doc_type in ("other", "cccd"):
             continue
         for layout in range(5):
-            draft = generator._BUILDERS[doc_type](random.Random(f"extract/{doc_type}/{layout}"),
-                                                  LAYOUT_STYLES[layout], None)
-            text = "\f".join("\n".join(lines) for _, lines in draft.pages)
-            out.append((doc_type, layout, text, draft.fields))
+            sample = generate_text(doc_type, random.Random(f"extract/{doc_type}/{layout}"), layout=layout)
+            out.append((doc_type, layout, sample.text, sample.fields))
     return out
 
 
