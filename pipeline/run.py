@@ -333,13 +333,15 @@ def _certify_all(documents: Sequence[Document], dossier: Dossier, settings: Sett
     return copies
 
 
-def certification_number(when: datetime) -> str:
-    """A certification number for the register of certified copies: the day, then 32 random bits.
+def certification_number(when: datetime, request_id: str | None = None) -> str:
+    """A certification number for the register of certified copies: the day, then 32 bits.
 
-    Random rather than derived from the document, so the same document certified twice gets two
-    numbers, as two entries in a paper register would.
+    The bits are random, so the same document certified twice gets two numbers as two entries in a
+    paper register would; a request that may be delivered again (a Celery task) passes its id, so a
+    redelivery finds the copy it already made instead of certifying a second time.
     """
-    return f"CT-{when:%Y%m%d}-{secrets.token_hex(4).upper()}"
+    tail = hashlib.sha256(request_id.encode()).hexdigest()[:8] if request_id else secrets.token_hex(4)
+    return f"CT-{when:%Y%m%d}-{tail.upper()}"
 
 
 def _store_sources(

@@ -507,8 +507,8 @@ _signer_cache: dict[int, Any] = {}
 def certify_task(self, document_id: int, actor: str = "worker") -> dict:
     """Certify an archived document as an electronic copy of its original, on request.
 
-    The certification number is derived from the dossier, the document's place in it, its hash and
-    the day, so a redelivered task finds the copy it already recorded instead of making a second.
+    The certification number is derived from the task id, which a redelivery keeps, so a redelivered
+    task finds the copy it already recorded instead of making a second.
     """
     import os
 
@@ -526,22 +526,16 @@ def certify_task(self, document_id: int, actor: str = "worker") -> dict:
         db = _db()
         store = _store()
 
-        def _look_up() -> tuple[Any, Any, int]:
+        def _look_up() -> tuple[Any, Any]:
             with db.session() as session:
                 row = session.get(DocumentRow, document_id)
                 if row is None:
                     raise LookupError(f"no document {document_id}")
-                dossier = session.get(DossierRow, row.dossier_id)
-                ids = session.scalars(
-                    select(DocumentRow.id)
-                    .where(DocumentRow.dossier_id == row.dossier_id)
-                    .order_by(DocumentRow.id)
-                ).all()
-                return row, dossier, ids.index(document_id) + 1
+                return row, session.get(DossierRow, row.dossier_id)
 
-        row, dossier, number = io("look up the document", _look_up)
+        row, dossier = io("look up the document", _look_up)
         now = datetime.now(UTC)
-        number_text = certification_number(dossier.code, number, row.pdf_sha256, now)
+        number_text = certification_number(now, request_id=self.request.id)
 
         def _existing() -> Any:
             with db.session() as session:
