@@ -39,6 +39,9 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     b.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     b.add_argument("--types", default=None, help="comma-separated types (default: all nine)")
     b.add_argument("--errors", action="store_true", help="also list every wrong or flagged value")
+    b.add_argument("--vocabulary", choices=("default", "held-out", "both"), default="default",
+                   help="names and places the generator draws: its default lists, a held-out list the "
+                        "lexicon does not know (samples/holdout.py), or both side by side (default: default)")
     b.set_defaults(handler=run_bench_extract)
 
 
@@ -101,7 +104,7 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_bench_extract(args: argparse.Namespace, settings: Settings) -> int:
-    from classifiers.bench import format_result, run_bench
+    from classifiers.bench import format_comparison, format_result, run_bench
     from classifiers.doctypes import DOC_TYPES
 
     if args.count < 1:
@@ -112,9 +115,17 @@ def run_bench_extract(args: argparse.Namespace, settings: Settings) -> int:
         unknown = [t for t in types if t not in DOC_TYPES]
         if unknown:
             raise InputError(f"unknown document type(s): {', '.join(unknown)}")
-    result = run_bench(args.count, args.seed, settings=settings, types=types)
-    print(format_result(result, count=args.count, seed=args.seed))
+    vocabularies = ("default", "held-out") if args.vocabulary == "both" else (args.vocabulary,)
+    results = {v: run_bench(args.count, args.seed, settings=settings, types=types, vocabulary=v)
+               for v in vocabularies}
+    if len(results) == 1:
+        print(format_result(results[args.vocabulary], count=args.count, seed=args.seed))
+    else:
+        print(format_comparison(results, count=args.count, seed=args.seed))
     if args.errors:
-        print()
-        print("\n".join(result.errors))
+        for vocabulary, result in results.items():
+            print()
+            if len(results) > 1:
+                print(f"{vocabulary} vocabulary:")
+            print("\n".join(result.errors))
     return 0

@@ -249,6 +249,9 @@ def _restored(f: Field, restored: lexicon.Restored, what: str) -> Field:
     f = replace(f, value=restored.text, reason="; ".join(reasons))
     if restored.unknown:
         f = flag(f, f"{what} word(s) not recognised: {', '.join(restored.unknown)}", invalid=False)
+    if restored.guessed:
+        f = flag(f, f"{what} marks restored from the vocabulary, not confirmed: {', '.join(restored.guessed)}",
+                 invalid=False)
     return f
 
 

@@ -4,7 +4,10 @@ Tesseract on a damaged scan reads "NGUYỄN" as "NGUYEN" or "Quỳnh Lưu" as "Q
 confidence, so confidence alone lets wrong names through. Names and addresses are drawn from small
 vocabularies (name syllables, administrative units, street names), so a word whose accent-folded form
 matches exactly one known word is restored to it, and a word that matches several or none is sent to
-review: a value is only trusted when every word of it is known.
+review: a value is only trusted when every word of it is known. Names and commune or street names
+are open sets, so a restoration of their marks is a proposal sent to review too: a real citizen's
+"TUÂN" or commune "Ân Phú" differs from the known "TUẤN" or "An Phú" only in its marks
+(``samples/holdout.py`` and ``sohoa bench extract --vocabulary held-out`` measure this).
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ class Restored:
     text: str
     repaired: tuple[str, ...] = ()  # "NGUYEN→NGUYỄN"
     unknown: tuple[str, ...] = ()  # words not in the vocabulary, or matching several known words
+    guessed: tuple[str, ...] = ()  # repairs the vocabulary cannot vouch for: the value is to be reviewed
 
 
 def _index(phrases: Iterable[str]) -> dict[tuple[str, ...], set[str]]:
@@ -148,6 +152,14 @@ def place_index() -> dict[tuple[str, ...], set[str]]:
 
 
 @lru_cache(maxsize=1)
+def open_place_keys() -> frozenset[tuple[str, ...]]:
+    """Folded keys of commune, district and street names, an open set (unlike administrative words
+    and provinces): a real name one mark away from a listed one is not the listed one."""
+    closed = _index(list(ADMIN_WORDS) + list(PROVINCES))
+    return frozenset(k for k in _index(PLACE_NAMES) if k not in closed)
+
+
+@lru_cache(maxsize=1)
 def business_index() -> dict[tuple[str, ...], set[str]]:
     return _index(list(BUSINESS_WORDS) + [p.upper() for p in PROVINCES + PLACE_NAMES])
 
@@ -166,7 +178,13 @@ def _cased(form: str, like: str) -> str:
 
 def restore_name(name: str) -> Restored:
     """An upper-case name, each syllable checked against the name vocabulary; the first one
-    against surnames, which settles "NGUYEN" (Nguyễn, not the given name Nguyên)."""
+    against surnames, which settles "NGUYEN" (Nguyễn, not the given name Nguyên).
+
+    A syllable read differently from its one known folding is rewritten into the known form, but
+    only as a proposal (``guessed``): name syllables are an open set, and many real ones differ from
+    a known one only in their marks ("LAM" beside "LÂM", "TUÂN" beside "TUẤN", "BÍNH" beside
+    "BÌNH"), so the word OCR read may be exactly what was printed. Only a name read exactly as
+    known words is trusted; anything the vocabulary had to change goes to review."""
     words = name.split()
     out, repaired, unknown = [], [], []
     for i, word in enumerate(words):
@@ -183,7 +201,7 @@ def restore_name(name: str) -> Restored:
         else:
             out.append(word)
             unknown.append(word)
-    return Restored(" ".join(out), tuple(repaired), tuple(unknown))
+    return Restored(" ".join(out), tuple(repaired), tuple(unknown), guessed=tuple(repaired))
 
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+|[^\w\s]|_", re.UNICODE)
@@ -191,12 +209,15 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+|[^\w\s]|_", re.UNICODE)
 
 def restore_place(text: str, index: dict[tuple[str, ...], set[str]] | None = None) -> Restored:
     """An address or place: known phrases (administrative words, units, streets) restored, words
-    outside them reported. Numbers and punctuation are kept as read."""
+    outside them reported. Numbers and punctuation are kept as read. With the place vocabulary, a
+    commune, district or street name whose marks had to be changed is only a proposal (``guessed``),
+    as for names: "Ân Phú" is a real commune, not a misread "An Phú"."""
+    open_keys = open_place_keys() if index is None else frozenset()
     index = index or place_index()
     longest = max(len(k) for k in index) + 2  # room for hyphens inside a name
     tokens = list(_TOKEN.finditer(text))
     out: list[str] = []
-    repaired, unknown = [], []
+    repaired, unknown, guessed = [], [], []
     pos, i = 0, 0
     while i < len(tokens):
         token = tokens[i]
@@ -222,6 +243,8 @@ def restore_place(text: str, index: dict[tuple[str, ...], set[str]] | None = Non
                 form = _cased(next(iter(forms)), read)
                 out.append(form)
                 repaired.append(f"{read}→{form}")
+                if key in open_keys:
+                    guessed.append(f"{read}→{form}")
             else:
                 out.append(read)
                 unknown.append(read)
@@ -241,15 +264,21 @@ def restore_place(text: str, index: dict[tuple[str, ...], set[str]] | None = Non
             unknown.append(word)
             pos, i = token.end(), i + 1
     out.append(text[pos:])
-    return Restored("".join(out), tuple(repaired), tuple(unknown))
+    return Restored("".join(out), tuple(repaired), tuple(unknown), tuple(guessed))
 
 
 def _fuzzy_phrase(index: dict[tuple[str, ...], set[str]], tokens: list[re.Match[str]],
                   i: int) -> tuple[int, str] | None:
-    """A known phrase one OCR slip away ("Vj Thủy" → "Vị Thủy"): a guess, still to be reviewed."""
+    """A known phrase one OCR slip away ("Vj Thủy" → "Vị Thủy"): a guess, still to be reviewed.
+
+    Not over words all read with marks: a word OCR read with its marks ("Bạch", "Huỳnh") is more
+    likely a real name the vocabulary lacks than a slip, and the clerk is better shown it as read
+    than a look-alike ("Bắc", "Huyện")."""
     for n in (3, 2, 1):
         span = tokens[i:i + n]
         if len(span) < n or any(not t.group(0)[0].isalpha() for t in span):
+            continue
+        if all(t.group(0).lower() != fold(t.group(0)) for t in span):
             continue
         read = " ".join(fold(t.group(0)) for t in span)
         if len(read) < 4:

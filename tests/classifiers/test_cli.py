@@ -38,3 +38,24 @@ def test_extract_refuses_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFi
 def test_bench_refuses_a_bad_count(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "extract", "--count", "0"]) == 2
     assert main(["bench", "extract", "--types", "passport"]) == 2
+
+
+def test_bench_refuses_an_unknown_vocabulary(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", "extract", "--vocabulary", "unknown"])
+    assert stop.value.code == 2
+    assert "held-out" in capsys.readouterr().err
+
+
+def test_bench_figures_per_kind_side_by_side() -> None:
+    from classifiers.bench import BenchResult, field_kind, format_comparison
+
+    assert [field_kind(n) for n in ("wife_name", "address", "issue_date", "owner_personal_id", "sex")] == [
+        "names", "places", "dates", "IDs", "other"]
+    default, held = BenchResult(), BenchResult(vocabulary="held-out")
+    default.kinds["names"].fields = held.kinds["names"].fields = 4
+    default.kinds["names"].exact, held.kinds["names"].exact, held.kinds["names"].review = 4, 2, 2
+    text = format_comparison({"default": default, "held-out": held}, count=1, seed=7)
+    assert "default vs held-out vocabulary" in text
+    line = next(row for row in text.splitlines() if "names: exact match" in row)
+    assert "100.0%" in line and "50.0%" in line

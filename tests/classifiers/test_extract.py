@@ -116,3 +116,34 @@ def test_real_ocr_fields_are_right_or_flagged(ocr_documents: list) -> None:
                 assert f.value == truth or f.needs_review, (name, f, truth)
         assert right >= len(sample.fields) - 2, document.fields
         assert fold(document.fields["full_name"].value or "") == fold(sample.fields["full_name"])
+
+
+def test_name_read_as_known_words_is_trusted() -> None:
+    from classifiers.extract import apply_vocabulary
+    from pipeline.model import Field
+
+    f = apply_vocabulary("full_name", Field("NGUYỄN VĂN TUẤN", 0.95))
+    assert f.value == "NGUYỄN VĂN TUẤN" and not f.needs_review
+
+
+@pytest.mark.parametrize("read", ["NGUYỄN VĂN TUÂN", "NGUYEN VAN TUAN", "NGUYỄN THỊ LAM"])
+def test_name_marks_the_vocabulary_had_to_change_go_to_review(read: str) -> None:
+    # Tuân and Lam are real names outside the vocabulary, one mark away from Tuấn and Lâm: a
+    # restoration is a proposal, never silently trusted.
+    from classifiers.extract import apply_vocabulary
+    from pipeline.model import Field
+
+    f = apply_vocabulary("full_name", Field(read, 0.95))
+    assert f.needs_review and "not confirmed" in f.reason
+
+
+@pytest.mark.parametrize(("read", "value"), [
+    ("xã Trúc Bạch, tỉnh Lai Châu", "xã Trúc Bạch, tỉnh Lai Châu"),  # unknown words kept as read, not "Bắc"
+    ("xã Ân Phú, tỉnh Hà Tĩnh", "xã An Phú, tỉnh Hà Tĩnh"),  # a real commune one mark from a known one
+])
+def test_place_words_the_vocabulary_cannot_confirm_go_to_review(read: str, value: str) -> None:
+    from classifiers.extract import apply_vocabulary
+    from pipeline.model import Field
+
+    f = apply_vocabulary("place_of_residence", Field(read, 0.95))
+    assert f.value == value and f.needs_review
