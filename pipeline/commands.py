@@ -6,14 +6,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
-from pipeline.executor import PageExecutor
-from pipeline.run import ProcessResult, process_paths
 from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    # Every ``sohoa`` command registers here; rich and the orchestration are imported by the handler
+    # that uses them, so ``sohoa ocr`` does not pay for them at start-up.
+    from rich.console import Console
+
+    from pipeline.executor import PageExecutor
+    from pipeline.run import ProcessResult
 
 
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -34,6 +37,11 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 
 
 def _process(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipeline.run import process_paths
+
     if args.workers:
         settings = settings.model_copy(update={"workers": args.workers})
     console = Console(stderr=True)
@@ -86,6 +94,8 @@ def _executor(settings: Settings) -> PageExecutor | None:
 
 
 def print_result_table(result: ProcessResult, console: Console) -> None:
+    from rich.table import Table
+
     table = Table(
         title=f"Hồ sơ {result.dossier_code}"
         + (f" · TTHC {result.procedure_code}" if result.procedure_code else "")

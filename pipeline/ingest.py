@@ -20,16 +20,21 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pdfplumber
-import pikepdf
-import pypdfium2 as pdfium
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from pipeline.errors import InputError
 from pipeline.model import Box, Page, Word, nfc
 from pipeline.ocr import arrange_rows
+
+if TYPE_CHECKING:
+    # The PDF libraries cost a tenth of a second to import; image files never need them, so the
+    # PDF functions import them where they are used.
+    import pdfplumber
+    import pikepdf
+    import pypdfium2 as pdfium
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +91,35 @@ def iter_source(
         raise InputError(f"{name}: the file is empty")
     if size > max_bytes:
         raise InputError(f"{name}: the file is {size / 2**20:.0f} MiB, above the {max_bytes / 2**20:.0f} MiB limit")
+    lim = {"max_page_pixels": max_page_pixels, "max_pages": max_pages, "max_bytes": max_bytes}
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            head = fh.read(1024)
+        kind = sniff(head)
+        if kind not in ("tiff", "png"):
+            return iter_bytes(path.read_bytes(), name, **lim)
+        sha = _file_sha256(path)
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    return iter_bytes(data, name, max_page_pixels=max_page_pixels, max_pages=max_pages, max_bytes=max_bytes)
+    # A multi-page TIFF is decoded straight from the file, a frame at a time: holding the whole
+    # file in memory beside the decoded page cost as much as the page itself.
+    return _first_checked(_read_image(path, name, sha, kind, lim), name)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _first_checked(pages: Iterator[Page], name: str) -> Iterator[Page]:
+    """Runs the whole-file checks now (they come before the first page), not at the first page's turn."""
+    first = next(pages, None)
+    if first is None:
+        raise InputError(f"{name}: has no pages")
+    return itertools.chain([first], pages)
 
 
 def read_bytes(data: bytes, name: str, **limits: int) -> list[Page]:
@@ -113,10 +142,7 @@ def iter_bytes(data: bytes, name: str, **limits: int) -> Iterator[Page]:
         raise InputError(f"{name}: not a PDF, TIFF, JPEG or PNG file")
     sha = hashlib.sha256(data).hexdigest()
     pages = _read_pdf(data, name, sha, lim) if kind == "pdf" else _read_image(data, name, sha, kind, lim)
-    first = next(pages, None)  # runs the whole-file checks now, not at the first page's turn
-    if first is None:
-        raise InputError(f"{name}: has no pages")
-    return itertools.chain([first], pages)
+    return _first_checked(pages, name)
 
 
 # --------------------------------------------------------------------------------------------- images
@@ -147,7 +173,8 @@ def _pil_to_array(im: Image.Image) -> np.ndarray:
         # Palette images of greys stay grey.
         pal = im.convert("RGB")
         return _maybe_grey(np.asarray(pal))
-    rgb = np.asarray(im.convert("RGB"))
+    # An RGB frame is read as it is: ``convert`` would first copy the whole decoded page.
+    rgb = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
     return _maybe_grey(rgb)
 
 
@@ -155,9 +182,15 @@ def _maybe_grey(rgb: np.ndarray) -> np.ndarray:
     """Keep a grey page grey: a third of the memory, and the searchable PDF stays small."""
     if rgb.ndim == 3 and rgb.shape[2] == 3:
         r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-        if np.array_equal(r, g) and np.array_equal(g, b):
+        if _same(r, g) and _same(g, b):
             return np.ascontiguousarray(r)
     return np.ascontiguousarray(rgb)
+
+
+def _same(a: np.ndarray, b: np.ndarray, rows: int = 256) -> bool:
+    """``array_equal`` a band of rows at a time: a colour page usually differs in the first band, and
+    no page-sized boolean temporary is made."""
+    return all(np.array_equal(a[i : i + rows], b[i : i + rows]) for i in range(0, a.shape[0], rows))
 
 
 def _dpi_of(info: dict, default: float = DEFAULT_DPI) -> float:
@@ -171,12 +204,20 @@ def _dpi_of(info: dict, default: float = DEFAULT_DPI) -> float:
     return value
 
 
-def _read_image(data: bytes, name: str, sha: str, kind: str, lim: dict) -> Iterator[Page]:
+def _read_image(source: bytes | Path, name: str, sha: str, kind: str, lim: dict) -> Iterator[Page]:
+    """Pages of an image file given as bytes or as a path (read frame by frame from the file)."""
     Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, before decoding
     try:
-        im = Image.open(io.BytesIO(data))
+        im = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError(f"{name}: not a readable {kind.upper()} image ({exc})") from exc
+    with im:
+        yield from _image_frames(im, source, name, sha, kind, lim)
+
+
+def _image_frames(
+    im: Image.Image, source: bytes | Path, name: str, sha: str, kind: str, lim: dict
+) -> Iterator[Page]:
     count = getattr(im, "n_frames", 1) if kind == "tiff" else 1
     if count > lim["max_pages"]:
         raise InputError(f"{name}: has {count} pages, above the limit of {lim['max_pages']}")
@@ -204,10 +245,13 @@ def _read_image(data: bytes, name: str, sha: str, kind: str, lim: dict) -> Itera
                         f"{lim['max_page_pixels']:,} (a pixel bomb or an oversized scan)"
                     )
             jpeg = None
-            if kind == "jpeg" and frame.mode in ("L", "RGB") and frame.size == (w, h):
-                jpeg = data
+            if kind == "jpeg" and frame.mode in ("L", "RGB") and frame.size == (w, h) and isinstance(source, bytes):
+                jpeg = source
             frame.load()
             arr = _pil_to_array(frame)
+            # The decoded frame is as large as the page: drop it before the page goes on its way.
+            if kind == "tiff":
+                frame.im = None  # type: ignore[assignment]
             yield Page(
                 source=name, source_sha256=sha, index=index, image=arr, dpi=dpi,
                 image_sha256=_image_hash(arr), source_jpeg=jpeg,
@@ -223,6 +267,10 @@ def _read_image(data: bytes, name: str, sha: str, kind: str, lim: dict) -> Itera
 
 
 def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
+    import pdfplumber
+    import pikepdf
+    import pypdfium2 as pdfium
+
     try:
         pdf = pikepdf.open(io.BytesIO(data))
     except pikepdf.PasswordError as exc:
@@ -300,6 +348,8 @@ _SHOW = {"Tj", "TJ", "'", '"'}
 def _single_image(page: pikepdf.Page) -> _Draw | None:
     """The one image drawn on a scanned page, with its matrix; None when the page draws anything else
     visible (paths, visible text, more images, forms)."""
+    import pikepdf
+
     ops = "q Q cm Do Tr " + " ".join(_PAINT | _SHOW)
     stack: list[tuple] = []
     ctm: tuple = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -352,6 +402,8 @@ def _pdf_page_pixels(
     page: pikepdf.Page, pdfium_page: pdfium.PdfPage, max_pixels: int, label: str
 ) -> tuple[np.ndarray, float, bytes | None]:
     """The original scan pixels when the page is one full-page image, else a 300 dpi rendering."""
+    import pikepdf
+
     width_pt, height_pt = pdfium_page.get_size()  # the crop box, as displayed (rotation applied)
     if width_pt <= 0 or height_pt <= 0:
         raise InputError(f"{label}: the page has no area")
@@ -395,6 +447,8 @@ def _pdf_page_pixels(
 
 def _is_mono(page: pikepdf.Page, draw: _Draw) -> bool:
     """A bilevel or grey scan renders to grey: a third of the memory of RGB on huge pages."""
+    import pikepdf
+
     try:
         xobj = page.obj.Resources.XObject[draw.name]
         if int(xobj.get("/BitsPerComponent", 8)) == 1 or xobj.get("/ImageMask", False):
@@ -420,6 +474,8 @@ def _native_dpi(page: pikepdf.Page, draw: _Draw, width_pt: float, height_pt: flo
 def _embedded_image(
     page: pikepdf.Page, draw: _Draw, rotate: int, width_pt: float, height_pt: float, max_pixels: int, label: str
 ) -> tuple[np.ndarray, float, bytes | None] | None:
+    import pikepdf
+
     try:
         xobj = page.obj.Resources.XObject[draw.name]
     except (AttributeError, KeyError, TypeError):

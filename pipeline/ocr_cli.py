@@ -86,8 +86,8 @@ def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "pdf":
         from pipeline.pdfa import build_searchable_pdf
 
-        kept = list(done)
-        out = build_searchable_pdf(kept, title=Path(kept[0].source).stem, subject="OCR")
+        # Pages go into the PDF as they are done; only their compressed pixels stay in memory.
+        out = build_searchable_pdf(done, title=Path(args.file).stem, subject="OCR")
     else:
         # Text and JSON keep only what they print, so memory stays flat however long the file.
         source = sha = ""

@@ -20,7 +20,7 @@ import logging
 import math
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -305,7 +305,7 @@ def _skew_matrix(frame: DisplayFrame, k: float) -> str:
 
 
 def build_searchable_pdf(
-    pages: Sequence[Page],
+    pages: Iterable[Page],
     *,
     title: str,
     author: str = "",
@@ -315,15 +315,17 @@ def build_searchable_pdf(
 ) -> bytes:
     """A PDF/A-2b of ``pages``: original pixels (upright) plus the invisible OCR text.
 
-    ``created`` fixes the document dates (and so the bytes) for reproducible output.
+    ``created`` fixes the document dates (and so the bytes) for reproducible output. ``pages`` may be
+    an iterator: each page's pixels are compressed into the PDF as it comes, so a caller that streams
+    pages never holds more than one decoded page.
     """
-    if not pages:
-        raise InputError("no pages to put into a PDF")
     created = (created or datetime.now(UTC)).replace(microsecond=0)
     pdf = pikepdf.new()
     chars = _CharMap()
     page_fonts: list[pikepdf.Dictionary] = []
+    count = 0
     for page in pages:
+        count += 1
         h, w = page.image.shape[:2]
         dpi = page.dpi if page.dpi and page.dpi > 0 else 300.0
         k = 72.0 / dpi
@@ -343,6 +345,8 @@ def build_searchable_pdf(
         )
         pdf.pages.append(pikepdf.Page(pdf_page))
         page_fonts.append(pdf.pages[-1].obj.Resources)
+    if not count:
+        raise InputError("no pages to put into a PDF")
     font = _font(pdf, chars)
     for resources in page_fonts:
         resources.Font = pikepdf.Dictionary(F1=font)
@@ -381,5 +385,5 @@ def build_searchable_pdf(
     buf = io.BytesIO()
     pdf.save(buf, static_id=False, deterministic_id=True, force_version="1.7",
              object_stream_mode=pikepdf.ObjectStreamMode.disable)
-    log.info("searchable PDF/A-2b of %d pages, %d bytes", len(pages), buf.tell())
+    log.info("searchable PDF/A-2b of %d pages, %d bytes", count, buf.tell())
     return buf.getvalue()
