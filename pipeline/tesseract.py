@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO
 
+import cv2
 import numpy as np
 import pytesseract
 from PIL import Image
@@ -82,16 +83,19 @@ def _to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(image)
 
 
-def _write_pnm(fh: IO[bytes], image: np.ndarray) -> None:
+def _write_tiff(fh: IO[bytes], image: np.ndarray) -> None:
+    """An uncompressed TIFF: cheap to write, and Leptonica reads it through libtiff in one go. (It
+    reads a PGM one byte per ``fread`` call, which cost a seventh of Tesseract's time on an A4
+    page; PNG costs a tenth of a second to encode.)"""
     if image.dtype == bool:
         image = np.where(image, 255, 0).astype(np.uint8)
     image = np.ascontiguousarray(image, dtype=np.uint8)
-    if image.ndim == 2:
-        fh.write(b"P5 %d %d 255\n" % (image.shape[1], image.shape[0]))
-    else:
-        image = np.ascontiguousarray(image[..., :3])
-        fh.write(b"P6 %d %d 255\n" % (image.shape[1], image.shape[0]))
-    fh.write(image.data)
+    if image.ndim == 3:
+        image = cv2.cvtColor(image[..., :3], cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".tif", image, [cv2.IMWRITE_TIFF_COMPRESSION, 1])
+    if not ok:
+        raise ExternalToolError("could not encode the page for tesseract")
+    fh.write(encoded.data)
     fh.flush()
 
 
@@ -100,9 +104,8 @@ def words(image: np.ndarray, *, lang: str, psm: int = 3, dpi: int = 300) -> list
     inverted-text pass, which doubles its time and only helps on uncleaned scans)."""
     config = f"--psm {psm} --dpi {dpi} -c tessedit_do_invert=0"
     try:
-        # An uncompressed PGM/PPM file: pytesseract's own PNG encoding costs a tenth of a second a page.
-        with tempfile.NamedTemporaryFile(suffix=".pnm", prefix="sohoa-") as tmp:
-            _write_pnm(tmp, image)
+        with tempfile.NamedTemporaryFile(suffix=".tif", prefix="sohoa-") as tmp:
+            _write_tiff(tmp, image)
             data = pytesseract.image_to_data(tmp.name, lang=lang, config=config, output_type=pytesseract.Output.DICT)
     except pytesseract.TesseractNotFoundError as exc:
         raise ExternalToolError("tesseract is not installed") from exc
