@@ -212,6 +212,12 @@ class Value:
     page: int
     start: int
     end: int
+    # every (line, start, end) the value was read from, when it wraps over several rows
+    parts: tuple[tuple[int, int, int], ...] = ()
+
+    @property
+    def spans(self) -> tuple[tuple[int, int, int], ...]:
+        return self.parts or ((self.line, self.start, self.end),)
 
 
 def value_cells(hit: Hit, hits: Sequence[Hit], line: Line) -> list[tuple[int, int]]:
@@ -273,7 +279,8 @@ def value_after(hit: Hit, hits: Sequence[Hit], lines: Sequence[Line], *, multili
     text = " ".join(lines[i].text[s:e].strip() for i, s, e in parts)
     confidence = min(lines[i].confidence(s, e, default_confidence) for i, s, e in parts)
     first_part = parts[0]
-    return Value(text, confidence, first_part[0], lines[first_part[0]].page, first_part[1], first_part[2])
+    return Value(text, confidence, first_part[0], lines[first_part[0]].page, first_part[1], first_part[2],
+                 tuple(parts))
 
 
 def _cell_below(hit: Hit, line: Line, below: Line) -> tuple[int, int] | None:

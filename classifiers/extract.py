@@ -20,8 +20,9 @@ from classifiers.doctypes import fields_of
 from classifiers.idcard import card_fields, parse_mrz
 from classifiers.labels import RULES, Rule
 from classifiers.normalise import NORMALISERS
+from classifiers.second import second_readings
 from classifiers.text import Line, fold, page_lines
-from classifiers.validate import flag, validate_fields
+from classifiers.validate import NAME_FIELDS, PLACE_FIELDS, flag, validate_fields
 from pipeline.model import Document, Field
 
 log = logging.getLogger(__name__)
@@ -41,14 +42,21 @@ def document_lines(document: Document) -> list[Line]:
     return lines
 
 
-def extract_fields(document: Document, *, today: date | None = None) -> Document:
-    """Fields of the document's type by contract names, normalised and validated."""
+def extract_fields(document: Document, *, today: date | None = None, reread: bool = True) -> Document:
+    """Fields of the document's type by contract names, normalised and validated. With ``reread``
+    a name, place or number the page OCR may have misread is read a second time from the scan
+    (``classifiers.second``)."""
     names = fields_of(document.doc_type)
     if not names:
         return replace(document, fields={})
     lines = document_lines(document)
-    fields = extract_from_lines(document.doc_type, lines)
-    fields = {name: apply_vocabulary(name, f) for name, f in fields.items()}
+    values: dict[str, Value] = {}
+    fields = extract_from_lines(document.doc_type, lines, values)
+    confirmed: dict[str, frozenset[str]] = {}
+    if reread:
+        fields, confirmed = second_readings(document.doc_type, fields, values, lines, document.pages,
+                                            lambda kind, text, value: field_from_text(kind, text, value, lines))
+    fields = {name: apply_vocabulary(name, f, confirmed.get(name)) for name, f in fields.items()}
     if document.doc_type == "cccd":
         fields = _with_card_qr(fields, document)
     fields = validate_fields(fields, today=today, min_confidence=MIN_CONFIDENCE)
@@ -58,38 +66,48 @@ def extract_fields(document: Document, *, today: date | None = None) -> Document
     return replace(document, fields=ordered)
 
 
-def extract_from_lines(doc_type: str, lines: Sequence[Line]) -> dict[str, Field]:
-    """Raw extraction (normalised, not yet validated) of every field of ``doc_type``."""
+def extract_from_lines(doc_type: str, lines: Sequence[Line],
+                       values: dict[str, Value] | None = None) -> dict[str, Field]:
+    """Raw extraction (normalised, not yet validated) of every field of ``doc_type``; ``values``,
+    when given, receives where each value was read (for a second reading)."""
     rules = RULES.get(doc_type, ())
     specs = [LabelSpec(rule.field, rule.labels) for rule in rules if rule.labels]
     hits = find_hits(lines, specs)
     out: dict[str, Field] = {}
     for rule in rules:
         if not rule.field.startswith("_"):  # distractors only bound other values
-            out[rule.field] = _extract_one(rule, hits, lines)
+            out[rule.field], value = _extract_one(rule, hits, lines)
+            if value is not None and values is not None:
+                values[rule.field] = value
     for name in fields_of(doc_type):
         out.setdefault(name, Field(None, 0.0, needs_review=True, valid=False, reason="no rule"))
     return out
 
 
-def _extract_one(rule: Rule, hits: Sequence[Hit], lines: Sequence[Line]) -> Field:
+def _extract_one(rule: Rule, hits: Sequence[Hit], lines: Sequence[Line]) -> tuple[Field, Value | None]:
     value = _labelled_value(rule, hits, lines) if rule.labels else None
     if value is None and rule.fallback:
         value = FALLBACKS[rule.fallback](lines)
     if value is None or not value.text.strip():
-        return Field(None, 0.0, needs_review=True, valid=False, reason="not found")
-    normalised, note = NORMALISERS[rule.kind](value.text)
+        return Field(None, 0.0, needs_review=True, valid=False, reason="not found"), None
+    return field_from_text(rule.kind, value.text, value, lines), value
+
+
+def field_from_text(kind: str, text: str, value: Value, lines: Sequence[Line]) -> Field:
+    """A field of ``kind`` from the raw ``text`` read at ``value``: normalised, with its first
+    doubts (guesses, low OCR confidence) already flagged."""
+    normalised, note = NORMALISERS[kind](text)
     box = lines[value.line].box(value.start, value.end)
     f = Field(normalised, round(value.confidence, 4), page=value.page, box=box, reason=note)
     if "guessed" in note:
         f = flag(f, "a guess from a damaged read", invalid=False)
-    if rule.kind in ("personal_id", "enterprise_code", "date", "serial") and note.startswith("repaired"):
+    if kind in ("personal_id", "enterprise_code", "date", "serial") and note.startswith("repaired"):
         # a repaired digit is a guess the rules may confirm; its word was misread, so cap its confidence
         f = replace(f, confidence=min(f.confidence, 0.9))
     if not normalised and not note:
         f = flag(f, "empty value")
-    elif f.confidence < KIND_MIN_CONFIDENCE.get(rule.kind, 0.0):
-        f = flag(f, f"low OCR confidence {f.confidence:.2f} for a {rule.kind}", invalid=False)
+    elif f.confidence < KIND_MIN_CONFIDENCE.get(kind, 0.0):
+        f = flag(f, f"low OCR confidence {f.confidence:.2f} for a {kind}", invalid=False)
     return f
 
 
@@ -195,10 +213,6 @@ def _authority(lines: Sequence[Line]) -> Value | None:
 FALLBACKS = {"signing_date": _signing_date, "title": _title_line, "authority": _authority}
 
 
-NAME_FIELDS = ("full_name", "mother_name", "father_name", "husband_name", "wife_name", "owner_name",
-               "legal_representative", "applicant_name")
-PLACE_FIELDS = ("place_of_origin", "place_of_residence", "place_of_birth", "place_of_death", "registration_place",
-                "address", "issuing_authority")
 CHOICES = {
     "ethnicity": (lexicon.ETHNICITIES, 80.0),
     "nationality": (lexicon.NATIONALITIES, 80.0),
@@ -207,20 +221,21 @@ CHOICES = {
 }
 
 
-def apply_vocabulary(name: str, f: Field) -> Field:
+def apply_vocabulary(name: str, f: Field, confirmed: frozenset[str] | None = None) -> Field:
     """Put back marks OCR lost where the vocabulary is unambiguous; send the rest to review.
 
     OCR reads "NGUYỄN" as "NGUYEN" with high confidence, so a name or address is trusted only when
     each of its words is a known one (after restoration); anything else is flagged with the words
-    that were not recognised, for the clerk to check.
+    that were not recognised, for the clerk to check. ``confirmed``: the words a second reading
+    read exactly alike (None without one), see ``lexicon.kept_as_read``.
     """
     if not f.value:
         return f
     if name in NAME_FIELDS:
-        restored = lexicon.restore_name(f.value)
+        restored = lexicon.restore_name(f.value, confirmed)
         return _restored(f, restored, "name")
     if name in PLACE_FIELDS:
-        f = _restored(f, lexicon.restore_place(f.value), "place")
+        f = _restored(f, lexicon.restore_place(f.value, confirmed=confirmed), "place")
         if re.search(r"\d{6,}", f.value or ""):
             f = flag(f, "a long number inside a place: another field ran into it")
         if re.search(r"(?:^|[\s,])(?:xã|phường|huyện|quận|tỉnh|thành phố|thị xã|thị trấn)$", f.value or "",

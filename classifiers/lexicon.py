@@ -20,6 +20,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from classifiers.personal_id import PROVINCE_CODES
+from classifiers.syllable import is_syllable, marks_within
 from classifiers.text import fold
 from pipeline.model import nfc
 
@@ -176,7 +177,33 @@ def _cased(form: str, like: str) -> str:
     return form
 
 
-def restore_name(name: str) -> Restored:
+def _undotted(word: str) -> str:
+    return word.replace("ỉ", "i").replace("Ỉ", "I")
+
+
+def kept_as_read(read: str, known: str, confirmed: frozenset[str] | None = None) -> bool:
+    """Whether ``read``, one known word once folded but not that word, is kept as read instead of
+    rewritten into the known word (either way it goes to review).
+
+    OCR loses marks far more often than it adds them: a read with fewer marks than the known word
+    ("NGUYEN", "NGUYÊN" for "NGUYỄN") is that word with marks lost, but a read that carries a mark
+    the known word lacks ("TOÁN" beside "TOÀN", "CHÍ" beside "CHI") is more likely a real name the
+    vocabulary does not list, as long as each of its words can be a syllable at all; a hook on an
+    "i" is the exception, the dot of the i as Tesseract often reads it on a scan. ``confirmed``
+    holds the words (lower-case) a second reading read exactly alike, None when there was none: with
+    a second reading only a read both readings share is kept, and then even one with fewer marks
+    ("LAM" twice is Lam, not a misread Lâm)."""
+    words = read.replace("-", " ").split()
+    if not all(is_syllable(w) for w in words):
+        return False
+    if confirmed is not None and not all(w.lower() in confirmed for w in words):
+        return False
+    if marks_within(read, known):
+        return confirmed is not None
+    return not marks_within(_undotted(read), known)
+
+
+def restore_name(name: str, confirmed: frozenset[str] | None = None) -> Restored:
     """An upper-case name, each syllable checked against the name vocabulary; the first one
     against surnames, which settles "NGUYEN" (Nguyễn, not the given name Nguyên).
 
@@ -184,20 +211,26 @@ def restore_name(name: str) -> Restored:
     only as a proposal (``guessed``): name syllables are an open set, and many real ones differ from
     a known one only in their marks ("LAM" beside "LÂM", "TUÂN" beside "TUẤN", "BÍNH" beside
     "BÌNH"), so the word OCR read may be exactly what was printed. Only a name read exactly as
-    known words is trusted; anything the vocabulary had to change goes to review."""
+    known words is trusted; anything the vocabulary had to change goes to review. A syllable
+    :func:`kept_as_read` stays as read and goes to review as an unknown word instead; a surname
+    the surname list knows is always restored (surnames are nearly a closed set)."""
     words = name.split()
     out, repaired, unknown = [], [], []
     for i, word in enumerate(words):
         key = (fold(word),)
         known = name_index().get(key, set())
-        if i == 0 and surname_index().get(key):
+        surname = i == 0 and bool(surname_index().get(key))
+        if surname:
             known = surname_index()[key]  # the first word of a name is a surname
         if word in known:
             out.append(word)
-        elif len(known) == 1:
+        elif len(known) == 1 and (surname or not kept_as_read(word, next(iter(known)), confirmed)):
             form = next(iter(known))
             out.append(form)
             repaired.append(f"{word}→{form}")
+        elif len(known) == 1:
+            out.append(word)
+            unknown.append(f"{word} (not {next(iter(known))})")
         else:
             out.append(word)
             unknown.append(word)
@@ -207,7 +240,8 @@ def restore_name(name: str) -> Restored:
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+|[^\w\s]|_", re.UNICODE)
 
 
-def restore_place(text: str, index: dict[tuple[str, ...], set[str]] | None = None) -> Restored:
+def restore_place(text: str, index: dict[tuple[str, ...], set[str]] | None = None,
+                  confirmed: frozenset[str] | None = None) -> Restored:
     """An address or place: known phrases (administrative words, units, streets) restored, words
     outside them reported. Numbers and punctuation are kept as read. With the place vocabulary, a
     commune, district or street name whose marks had to be changed is only a proposal (``guessed``),
@@ -239,6 +273,10 @@ def restore_place(text: str, index: dict[tuple[str, ...], set[str]] | None = Non
             read = text[span[0].start():span[-1].end()]
             if read in forms or any(read == _cased(f, read) for f in forms):
                 out.append(read)
+            elif key in open_keys and len(forms) == 1 and kept_as_read(read, _cased(next(iter(forms)), read),
+                                                                       confirmed):
+                out.append(read)
+                unknown.append(f"{read} (not {'/'.join(sorted(_cased(f, read) for f in forms))})")
             elif len({_cased(f, read) for f in forms}) == 1:
                 form = _cased(next(iter(forms)), read)
                 out.append(form)

@@ -32,6 +32,8 @@ DATE_FIELDS = (
 )
 NAME_FIELDS = ("full_name", "mother_name", "father_name", "husband_name", "wife_name", "owner_name",
                "legal_representative", "applicant_name")
+PLACE_FIELDS = ("place_of_origin", "place_of_residence", "place_of_birth", "place_of_death", "registration_place",
+                "address", "issuing_authority")
 
 # (earlier, later): the earlier date may not come after the later one.
 DATE_ORDER = (
