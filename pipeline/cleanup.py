@@ -2,14 +2,15 @@
 
 Two images per page. ``Page.image`` stays the original pixels, only turned upright by a lossless
 quarter turn (a certified copy must show what the original shows). ``Page.ocr_image`` is made for
-Tesseract alone: resampled to about 300 dpi, illumination flattened (uneven light defeats Tesseract's
-global threshold), deskewed, black scanner borders and speckles removed, binarised with Otsu after
+Tesseract alone: the red ink of seals dropped out, resampled to about 300 dpi, illumination flattened
+(uneven light defeats Tesseract's global threshold), deskewed, black scanner borders, signatures and
+speckles removed, binarised with Otsu after
 flattening (a global threshold on a flat background keeps the small Vietnamese diacritics that
 adaptive thresholds and morphological openings eat).
 
 Steps, in order (each a small function, so "where does deskew happen?" has one answer):
-``working_scale`` → ``flatten`` → ``binarize`` → ``remove_borders`` → ``is_blank`` →
-``detect_orientation`` (with the skew angle) → ``deskew`` → ``ocr_image``.
+``drop_red_ink`` → ``working_scale`` → ``flatten`` → ``binarize`` → ``remove_borders`` → ``is_blank`` →
+``detect_orientation`` (with the skew angle) → ``deskew`` → ``ocr_image`` (with ``remove_scribbles``).
 
 Coordinates: ``ocr_image`` pixel (x, y) maps back to the upright original through
 :func:`ocr_to_image` (undo the deskew about the centres, then undo the working scale).
@@ -53,6 +54,29 @@ def to_grey(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return image
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+RED_INK_MARGIN = 35  # red exceeds both green and blue by this much: a seal's ink, not print
+
+
+def drop_red_ink(image: np.ndarray) -> np.ndarray:
+    """Grey page with the red ink of seals (con dấu) dropped out, for OCR and its decisions only.
+
+    A seal is stamped over the signer's title and name; left in, Tesseract takes seal, signature
+    and name for one picture and reads none of it. In the red channel red ink is as light as the
+    paper while black print stays dark, even where the seal covers it, so a pixel that is clearly
+    red takes its red value. Blue is kept: signatures and hand- or typed-in values are blue ink.
+    """
+    grey = to_grey(image)
+    if image.ndim != 3 or image.shape[2] < 3:
+        return grey
+    red = np.ascontiguousarray(image[..., 0])
+    redness = cv2.subtract(red, cv2.max(image[..., 1], image[..., 2]))  # saturates at 0
+    mask = cv2.compare(redness, RED_INK_MARGIN, cv2.CMP_GT)
+    if not cv2.countNonZero(mask):
+        return grey
+    cv2.copyTo(red, mask, grey)  # ``grey`` is cvtColor's new array: nothing else holds it
+    return grey
 
 
 def resample(grey: np.ndarray, scale: float) -> np.ndarray:
@@ -335,9 +359,45 @@ def turn(image: np.ndarray, degrees: int) -> np.ndarray:
 _CV_TURNS = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
+SCRIBBLE_MIN_PX = 110  # at 300 dpi, about 9 mm: taller and wider than any glyph with its marks
+SCRIBBLE_MAX_FILL = 0.25  # share of its bounding box a mark covers: strokes, not a solid blob
+SCRIBBLE_MAX_STRAIGHT = 0.65  # share of its ink on long straight runs: below, not a rule or frame
+
+
+def remove_scribbles(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> np.ndarray:
+    """Erase signatures and other hand-drawn strokes larger than any glyph.
+
+    A signature sits just above the signer's printed name; Tesseract joins the two into one line
+    and either reads the scribble as a row of letters ("-YYY>") or drops the whole line, name and
+    all. A signature is one connected mark far taller and wider than a glyph, thin (it covers
+    little of its box) and curved. Frames, tables and rules are as large and as thin but lie on
+    long straight runs, and stay.
+    """
+    ink = cv2.compare(ocr, paper_level, cv2.CMP_LT)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    x, y, w, h, area = (stats[:, i] for i in range(5))
+    big = (h >= SCRIBBLE_MIN_PX) & (w >= SCRIBBLE_MIN_PX) & (area < SCRIBBLE_MAX_FILL * w * h)
+    big[0] = False
+    out = ocr
+    run = 41  # px: a straight run longer than strokes of handwriting at 300 dpi
+    horizontal = cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1))
+    vertical = cv2.getStructuringElement(cv2.MORPH_RECT, (1, run))
+    for k in np.flatnonzero(big):
+        box = (slice(y[k], y[k] + h[k]), slice(x[k], x[k] + w[k]))
+        mark = cv2.compare(labels[box], int(k), cv2.CMP_EQ)
+        straight = cv2.bitwise_or(cv2.morphologyEx(mark, cv2.MORPH_OPEN, horizontal),
+                                  cv2.morphologyEx(mark, cv2.MORPH_OPEN, vertical))
+        if cv2.countNonZero(straight) >= SCRIBBLE_MAX_STRAIGHT * area[k]:
+            continue
+        if out is ocr:
+            out = ocr.copy()
+        out[box][mark > 0] = 255
+    return out
+
+
 def ocr_image(flat: np.ndarray) -> np.ndarray:
-    """What Tesseract reads: the flattened, deskewed grey page with the paper pushed to white and
-    scanner borders erased.
+    """What Tesseract reads: the flattened, deskewed grey page with the paper pushed to white,
+    scanner borders and signatures erased.
 
     Grey rather than our own binary image: Tesseract's recogniser reads grey levels, and with the
     light made even its own threshold works; on our damaged test pages grey gave about half the
@@ -350,14 +410,14 @@ def ocr_image(flat: np.ndarray) -> np.ndarray:
     erase = cv2.bitwise_xor(remove_borders(paper), paper)
     if cv2.countNonZero(erase):
         out = cv2.max(out, cv2.dilate(erase, np.ones((5, 5), np.uint8)))
-    return out
+    return remove_scribbles(out)
 
 
 def clean_page(page: Page) -> Page:
     """Upright original + OCR image, rotation, skew angle and the blank flag of one page."""
     h, w = page.image.shape[:2]
     # Intermediate page-sized images are not kept in locals: each one is as large as the page.
-    flat = flatten(resample(to_grey(page.image), working_scale(h, w, page.dpi)))
+    flat = flatten(resample(drop_red_ink(page.image), working_scale(h, w, page.dpi)))
     binary = remove_borders(binarize(flat))
     if is_blank(binary):
         log.info("%s: blank page", page.label)

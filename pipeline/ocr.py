@@ -45,6 +45,12 @@ def _fix_known_confusions(text: str, previous: str) -> str:
     return text
 
 
+# Tesseract's page segmentation: one column of text of varying sizes (4), not its full layout analysis
+# (3). On administrative documents the full analysis takes the column of item numbers of a numbered
+# form ("1.", "2.", ...) for a line of vertical text and reads it as a row of symbols; 4 keeps them
+# on their lines and was as good or better for every document type in our samples.
+PAGE_PSM = 4
+
 ROW_TOLERANCE_PT = 3.5  # rows whose tops are closer than this are one row of text
 MIN_SKEW = 0.05  # degrees; below this nothing is turned
 
@@ -158,7 +164,7 @@ def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
         return replace(page, words=(), text="", mean_confidence=0.0)
     image = page.ocr_image if page.ocr_image is not None else to_grey(page.image)
     cleaned = page.ocr_image is not None
-    found = tesseract.words(image, lang=lang, dpi=round(TARGET_DPI if cleaned else page.dpi))
+    found = tesseract.words(image, lang=lang, psm=PAGE_PSM, dpi=round(TARGET_DPI if cleaned else page.dpi))
     h, w = page.image.shape[:2]
     scale = working_scale(h, w, page.dpi)
     items: list[tuple[str, float, Box, Hashable]] = []

@@ -5,10 +5,21 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
-from pipeline.cleanup import binarize, clean_page, flatten, ocr_to_image, to_grey, turn, working_scale
+from pipeline.cleanup import (
+    binarize,
+    clean_page,
+    drop_red_ink,
+    flatten,
+    ocr_to_image,
+    remove_scribbles,
+    to_grey,
+    turn,
+    working_scale,
+)
 from pipeline.ingest import read_source
 from pipeline.model import Page
 from pipeline.ocr_bench import Damage
@@ -85,3 +96,54 @@ def test_clean_page_is_pure(make_page) -> None:
     cleaned = clean_page(page)
     assert np.array_equal(page.image, before) and page.rotation == 0
     assert replace(cleaned, image=page.image).source == page.source
+
+
+def test_red_seal_ink_is_dropped_and_black_print_under_it_stays() -> None:
+    page = np.full((400, 600, 3), 245, np.uint8)
+    cv2.putText(page, "CHU TICH", (40, 220), cv2.FONT_HERSHEY_SIMPLEX, 2.2, (20, 20, 20), 6)
+    seal = np.full_like(page, 255)
+    cv2.circle(seal, (300, 200), 150, (215, 70, 80), 14)
+    cv2.circle(seal, (300, 200), 60, (215, 70, 80), -1)
+    text = to_grey(page) < 60  # the print's strokes, edges left out
+    page = cv2.multiply(page, seal, scale=1 / 255)  # the seal's ink over the print, as stamped
+    grey = drop_red_ink(page)
+    ring = (np.hypot(*np.mgrid[-200:200, -300:300]) - 150).__abs__() < 4
+    near_text = cv2.dilate(text.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    assert grey[ring & ~near_text].min() > 180  # the seal is as light as the paper
+    assert grey[text].max() < 110  # black print stays dark, under the seal too
+    assert (text & ring).any()
+    # Blue ink (signatures, filled-in values) and black print are left as they were.
+    blue = np.full((50, 50, 3), (25, 35, 120), np.uint8)
+    assert np.array_equal(drop_red_ink(blue), to_grey(blue))
+
+
+def test_signature_is_erased_but_frames_rules_and_text_stay() -> None:
+    ocr = np.full((900, 1400), 255, np.uint8)
+    cv2.rectangle(ocr, (20, 20), (1380, 880), 0, 4)  # a certificate's frame
+    cv2.line(ocr, (100, 700), (1300, 700), 0, 3)  # a rule
+    cv2.putText(ocr, "Nguyen Van An", (600, 640), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 0, 5)
+    xs = np.arange(620, 1100)
+    loops = (420 + 90 * np.sin((xs - 620) / 18.0) * np.cos((xs - 620) / 70.0)).astype(np.int32)
+    cv2.polylines(ocr, [np.stack([xs, loops], axis=1).reshape(-1, 1, 2)], False, 0, 4)
+    cv2.line(ocr, (600, 470), (1150, 455), 0, 3)  # the fast stroke across it
+    out = remove_scribbles(ocr)
+    assert out[340:510, 620:1100].min() == 255  # the signature is gone
+    assert out[19:22, 30:1370].max() == 0 and out[700, 110:1290].max() == 0  # frame and rule stay
+    assert np.array_equal(out[580:660, 580:1200], ocr[580:660, 580:1200])  # the name stays
+
+
+def test_signer_name_under_seal_and_signature_is_read() -> None:
+    """A generated marriage certificate whose seal and signature once swallowed the signer's title
+    and name: both lines are read now, and no row of symbols stands for the signature."""
+    import random
+
+    from pipeline.ocr import ocr_page
+    from samples.generator import generate_document
+
+    doc = generate_document("marriage_certificate", random.Random("sohoa-bench-ocr/7/17"))
+    truth = doc.text.split("\f")[0].splitlines()
+    page = Page(source="kethon.png", source_sha256="0" * 64, index=0, image=doc.pages[0], dpi=300)
+    lines = ocr_page(clean_page(page), lang="vie").text.splitlines()
+    signer, title = truth[-1], truth[-2]
+    assert signer in lines and title in lines
+    assert all(any(ch.isalnum() for ch in line) and "YY" not in line for line in lines)
