@@ -1,10 +1,11 @@
 """Second readings of the values the page OCR may have misread, and what they change.
 
 Names and places are read again (``classifiers.reread``) unless the vocabulary knows every word
-exactly as the page OCR read it; the two readings are merged word by word (``classifiers.merge``)
-and a value whose readings did not agree goes to review, whatever the vocabulary later says.
+exactly as the page OCR read it; where the row's reading and the page's disagree the row is read
+once more, the readings are merged word by word (``classifiers.merge``) and the value goes to
+review, whatever the vocabulary later says.
 Numbers without a check digit (parcel, map sheet, certificate numbers, serials, areas) are always
-read again: where the two readings give different values neither is trusted.
+read again, at several sizes: where the readings give different values none is trusted.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from classifiers.anchors import Value
 from classifiers.labels import RULES
 from classifiers.merge import Merged, merge_reads
 from classifiers.normalise import NORMALISERS
-from classifiers.reread import reread_row
+from classifiers.reread import SCALES, reread_row
 from classifiers.syllable import marks_within
 from classifiers.text import Line
 from classifiers.validate import NAME_FIELDS, PLACE_FIELDS, flag
@@ -26,6 +27,9 @@ from pipeline.model import Field, Page
 log = logging.getLogger(__name__)
 
 NUMBER_KINDS = ("number", "serial", "area")
+# A digit misread with confidence ("578" as "378") is often misread alike at one size and not at
+# another: numbers are read at three sizes, and any disagreement sends them to review.
+NUMBER_SCALES = (0.7, 0.8, 1.0)
 
 Remake = Callable[[str, str, Value], Field]  # (kind, raw text, where it was read) → field
 
@@ -46,31 +50,33 @@ def second_readings(doc_type: str, fields: Mapping[str, Field], values: Mapping[
         if name in NAME_FIELDS or name in PLACE_FIELDS:
             if _known_as_read(name, f.value):
                 continue
-            second = read_again(value, lines, pages)
-            if second is not None:
-                merged = merge_reads(value.text, second)
-                out[name] = _merged(f, kind, value, second, merged, remake)
-                confirmed[name] = merged.confirmed
+            second = read_again(value, lines, pages, SCALES[0])
+            if second is None:
+                continue
+            merged = merge_reads(value.text, second)
+            if not merged.agreed:
+                third = read_again(value, lines, pages, SCALES[1])
+                if third is not None:
+                    merged = merge_reads(value.text, second, third)
+            out[name] = _merged(f, kind, value, second, merged, remake)
+            confirmed[name] = merged.confirmed
         elif kind in NUMBER_KINDS:
-            second = read_again(value, lines, pages)
-            if second is not None:
-                out[name] = _checked(f, kind, second)
+            for scale in NUMBER_SCALES:
+                second = read_again(value, lines, pages, scale)
+                if second is not None:
+                    out[name] = _checked(out[name], kind, second)
     return out, confirmed
 
 
-def read_again(value: Value, lines: Sequence[Line], pages: Sequence[Page]) -> str | None:
-    """The value's rows read again from the scan, joined as the value's text is."""
+def read_again(value: Value, lines: Sequence[Line], pages: Sequence[Page], scale: float = 1.0) -> str | None:
+    """The value's rows read again from the scan (resized by ``scale``), joined as the value's text is."""
     texts = []
     for index, start, end in value.spans:
         line = lines[index]
         words = line.words_in(start, end)
-        if not words or line.page >= len(pages):
-            return None
-        read = reread_row(pages[line.page], words)
-        if read is None:
-            return None
-        texts.append(read[0])
-    return " ".join(texts)
+        read = reread_row(pages[line.page], words, scale) if words and line.page < len(pages) else None
+        texts.append(read[0] if read else "")  # a row read as nothing leaves its words unconfirmed
+    return " ".join(texts) if any(texts) else None
 
 
 def _known_as_read(name: str, text: str) -> bool:
