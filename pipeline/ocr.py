@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,6 +18,7 @@ import numpy as np
 from pipeline import tesseract
 from pipeline.cleanup import TARGET_DPI, ocr_to_image, to_grey, working_scale
 from pipeline.model import Box, Page, Word, nfc
+from pipeline.spacing import restore_spaces
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,16 @@ def arrange_rows(
     return tuple(words), "\n".join(texts)
 
 
+def dictionary_words(lang: str) -> Callable[[str], bool]:
+    """Whether a lower-cased word is in the dictionary of one of the page's languages or of English
+    (Vietnamese documents carry English labels). The word lists load at the first question, so a
+    page with nothing to ask costs nothing."""
+    langs = [part for part in lang.split("+") if part]
+    if "eng" not in langs and "eng" in tesseract.languages():
+        langs.append("eng")
+    return lambda word: any(word in tesseract.word_list(part) for part in langs)
+
+
 def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
     """Word boxes (in the upright original's pixel frame), text and mean confidence of one page."""
     if page.blank:
@@ -165,6 +176,7 @@ def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
     image = page.ocr_image if page.ocr_image is not None else to_grey(page.image)
     cleaned = page.ocr_image is not None
     found = tesseract.words(image, lang=lang, psm=PAGE_PSM, dpi=round(TARGET_DPI if cleaned else page.dpi))
+    found = restore_spaces(found, image, dictionary_words(lang))
     h, w = page.image.shape[:2]
     scale = working_scale(h, w, page.dpi)
     items: list[tuple[str, float, Box, Hashable]] = []

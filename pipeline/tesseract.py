@@ -14,6 +14,7 @@ import functools
 import logging
 import os
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from typing import IO
@@ -147,3 +148,44 @@ def orientation(image: np.ndarray) -> tuple[int, float] | None:
         log.debug("OSD gave no answer: %s", str(exc.message).strip()[:200])
         return None
     return int(osd.get("rotate", 0)) % 360, float(osd.get("orientation_conf", 0.0))
+
+
+@functools.cache
+def tessdata_dir() -> str:
+    """Where the installed language data lives, as Tesseract itself reports it."""
+    version()
+    try:
+        out = subprocess.run(["tesseract", "--list-langs"], check=False, capture_output=True, text=True,
+                             timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ExternalToolError(f"tesseract cannot list its languages: {exc}") from exc
+    first = (out.stdout or out.stderr).splitlines()[:1]
+    if first and '"' in first[0]:
+        return first[0].split('"')[1]
+    return os.environ.get("TESSDATA_PREFIX", "/usr/share/tesseract-ocr/5/tessdata")
+
+
+@functools.cache
+def word_list(lang: str) -> frozenset[str]:
+    """The words of a language's own dictionary (the one Tesseract's recogniser uses), lower-cased.
+
+    Unpacked from the installed ``LANG.traineddata`` with Tesseract's own ``combine_tessdata`` and
+    ``dawg2wordlist``: the same data on every machine with the language installed, nothing to ship.
+    Empty when the language or those programs are missing (callers then simply know no words).
+    """
+    data = os.path.join(tessdata_dir(), f"{lang}.traineddata")
+    if not os.path.isfile(data) or not (shutil.which("combine_tessdata") and shutil.which("dawg2wordlist")):
+        log.warning("no word list for %s (language data or Tesseract's tools missing)", lang)
+        return frozenset()
+    with tempfile.TemporaryDirectory(prefix="sohoa-words-") as tmp:
+        dawg, charset, words_file = (os.path.join(tmp, name) for name in (f"{lang}.lstm-word-dawg", f"{lang}.lstm-unicharset", "words"))
+        try:
+            subprocess.run(["combine_tessdata", "-e", data, dawg, charset], capture_output=True, check=True,
+                           timeout=60)
+            subprocess.run(["dawg2wordlist", charset, dawg, words_file], capture_output=True, check=True,
+                           timeout=60)
+            with open(words_file, encoding="utf-8") as fh:
+                return frozenset(word.strip().lower() for word in fh if word.strip())
+        except (OSError, subprocess.SubprocessError, UnicodeDecodeError) as exc:
+            log.warning("no word list for %s: %s", lang, exc)
+            return frozenset()
