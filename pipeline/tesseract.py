@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import mmap
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import IO
 
@@ -165,27 +167,75 @@ def tessdata_dir() -> str:
     return os.environ.get("TESSDATA_PREFIX", "/usr/share/tesseract-ocr/5/tessdata")
 
 
+class SortedWords:
+    """A sorted file of words, one a line, searched in place (binary search over the mapped bytes):
+    no set of two hundred thousand strings to build in every worker process for the few look-ups
+    a page makes. UTF-8 byte order is code point order, so the file is sorted on its bytes."""
+
+    def __init__(self, path: str) -> None:
+        with open(path, "rb") as fh:
+            self._data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(fh.fileno()).st_size else b""
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str) or not word or "\n" in word:
+            return False
+        key, data = word.encode("utf-8"), self._data
+        lo, hi = 0, len(data)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            start = data.rfind(b"\n", 0, mid) + 1
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end
+            line = data[start:end]
+            if line == key:
+                return True
+            if line < key:
+                lo = end + 1
+            else:
+                hi = start
+        return False
+
+
+def _cache_dir() -> str:
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sohoa", "words")
+
+
+def _extract_words(data: str, lang: str, out_path: str) -> None:
+    """Unpack the dictionary of ``data`` into ``out_path``: lower-cased, sorted by bytes, unique."""
+    with tempfile.TemporaryDirectory(prefix="sohoa-words-") as tmp:
+        # combine_tessdata names what it extracts by the component's file ending.
+        dawg, charset, listed = (os.path.join(tmp, name)
+                                 for name in (f"{lang}.lstm-word-dawg", f"{lang}.lstm-unicharset", "words"))
+        subprocess.run(["combine_tessdata", "-e", data, dawg, charset], capture_output=True, check=True, timeout=60)
+        subprocess.run(["dawg2wordlist", charset, dawg, listed], capture_output=True, check=True, timeout=60)
+        with open(listed, encoding="utf-8") as fh:
+            words = sorted({w.strip().lower().encode("utf-8") for w in fh if w.strip()})
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    partial = f"{out_path}.{os.getpid()}.tmp"
+    with open(partial, "wb") as fh:
+        fh.write(b"\n".join(words))
+    os.replace(partial, out_path)  # atomic: a concurrent reader sees the whole list or none
+
+
 @functools.cache
-def word_list(lang: str) -> frozenset[str]:
+def word_list(lang: str) -> Container[str]:
     """The words of a language's own dictionary (the one Tesseract's recogniser uses), lower-cased.
 
     Unpacked from the installed ``LANG.traineddata`` with Tesseract's own ``combine_tessdata`` and
-    ``dawg2wordlist``: the same data on every machine with the language installed, nothing to ship.
-    Empty when the language or those programs are missing (callers then simply know no words).
+    ``dawg2wordlist`` once per machine into the user's cache (keyed by the data file's size and
+    time), then searched in place. Empty when the language or those programs are missing: callers
+    then simply know no words.
     """
     data = os.path.join(tessdata_dir(), f"{lang}.traineddata")
     if not os.path.isfile(data) or not (shutil.which("combine_tessdata") and shutil.which("dawg2wordlist")):
         log.warning("no word list for %s (language data or Tesseract's tools missing)", lang)
         return frozenset()
-    with tempfile.TemporaryDirectory(prefix="sohoa-words-") as tmp:
-        dawg, charset, words_file = (os.path.join(tmp, name) for name in (f"{lang}.lstm-word-dawg", f"{lang}.lstm-unicharset", "words"))
-        try:
-            subprocess.run(["combine_tessdata", "-e", data, dawg, charset], capture_output=True, check=True,
-                           timeout=60)
-            subprocess.run(["dawg2wordlist", charset, dawg, words_file], capture_output=True, check=True,
-                           timeout=60)
-            with open(words_file, encoding="utf-8") as fh:
-                return frozenset(word.strip().lower() for word in fh if word.strip())
-        except (OSError, subprocess.SubprocessError, UnicodeDecodeError) as exc:
-            log.warning("no word list for %s: %s", lang, exc)
-            return frozenset()
+    stat = os.stat(data)
+    path = os.path.join(_cache_dir(), f"{lang}-{stat.st_size}-{int(stat.st_mtime)}.words")
+    try:
+        if not os.path.isfile(path):
+            _extract_words(data, lang, path)
+        return SortedWords(path)
+    except (OSError, subprocess.SubprocessError, UnicodeDecodeError, ValueError) as exc:
+        log.warning("no word list for %s: %s", lang, exc)
+        return frozenset()

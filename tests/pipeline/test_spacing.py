@@ -100,3 +100,16 @@ def test_a_space_inside_a_word_is_closed_when_only_the_join_is_a_word(known) -> 
     # "AN TOÀN" stays two words: both are words on their own.
     assert texts(out) == ["Họ", "tên", "ĐẶNG", "TRỌNG", "TRUNG", "AN", "TOÀN"]
     assert out[2].left == boxes[2][1] and out[2].left + out[2].width == boxes[3][1] + boxes[3][3]
+
+
+def test_sorted_word_file_is_searched_exactly(tmp_path) -> None:
+    from pipeline.tesseract import SortedWords, word_list
+
+    words = sorted({"a", "an", "ánh", "đặng", "người", "of", "zebra", "ư", "birth"}, key=lambda w: w.encode())
+    path = tmp_path / "w.words"
+    path.write_bytes(b"\n".join(w.encode() for w in words))
+    found = SortedWords(str(path))
+    assert all(w in found for w in words)
+    assert not any(w in found for w in ("", "b", "anh", "ngườ", "zebras", "aa", "đặ", "of\nbirth"))
+    # The recogniser's own dictionaries, as installed.
+    assert "người" in word_list("vie") and "birth" in word_list("eng") and "ofbirth" not in word_list("eng")
