@@ -57,6 +57,7 @@ def to_grey(image: np.ndarray) -> np.ndarray:
 
 
 RED_INK_MARGIN = 35  # red exceeds both green and blue by this much: a seal's ink, not print
+RED_BAND_ROWS = 256
 
 
 def _redness(rgb: np.ndarray) -> np.ndarray:
@@ -89,11 +90,15 @@ def drop_red_ink(image: np.ndarray) -> np.ndarray:
         x, y, bw, bh = (int(v) for v in stats[k, :4])
         x0, y0 = max(0, (x - 1) * factor), max(0, (y - 1) * factor)
         x1, y1 = min(w, (x + bw + 1) * factor), min(h, (y + bh + 1) * factor)
-        region = image[y0:y1, x0:x1]
-        mask = cv2.compare(_redness(region), RED_INK_MARGIN, cv2.CMP_GT)
-        target = grey[y0:y1, x0:x1]  # a view: ``grey`` is cvtColor's new array, nothing else holds it
-        cv2.copyTo(np.ascontiguousarray(region[..., 0]), mask, target)
-        grey[y0:y1, x0:x1] = target
+        # In bands of rows: a seal can span the page (a certificate's red frame), and a page-sized
+        # temporary per colour channel would double clean-up's peak memory.
+        for top in range(y0, y1, RED_BAND_ROWS):
+            bottom = min(y1, top + RED_BAND_ROWS)
+            region = image[top:bottom, x0:x1]
+            mask = cv2.compare(_redness(region), RED_INK_MARGIN, cv2.CMP_GT)
+            target = grey[top:bottom, x0:x1]  # a view into cvtColor's new array, nothing else holds it
+            cv2.copyTo(np.ascontiguousarray(region[..., 0]), mask, target)
+            grey[top:bottom, x0:x1] = target
     return grey
 
 
@@ -383,29 +388,33 @@ SCRIBBLE_MAX_STRAIGHT = 0.65  # share of its ink on long straight runs: below, n
 
 
 def remove_scribbles(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> np.ndarray:
-    """Erase signatures and other hand-drawn strokes larger than any glyph.
+    """Erase signatures and other hand-drawn strokes larger than any glyph (a new image).
 
     A signature sits just above the signer's printed name; Tesseract joins the two into one line
     and either reads the scribble as a row of letters ("-YYY>") or drops the whole line, name and
     all. A signature is one connected mark far taller and wider than a glyph, thin (it covers
     little of its box) and curved. Frames, tables and rules are as large and as thin but lie on
-    long straight runs, and stay. Marks are found and judged at half size (they are large) and
-    erased at full size.
+    long straight runs, and stay.
     """
-    factor = 2
+    out = ocr.copy()
+    _erase_scribbles(out, paper_level)
+    return out
+
+
+def _erase_scribbles(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> None:
+    """:func:`remove_scribbles` in place. Marks are found and judged at a quarter of the size (they
+    are large, and a page-sized label image would be the largest array of the clean-up) and
+    erased at full size."""
+    factor = 4
     ink = cv2.compare(shrink(ocr, factor), paper_level, cv2.CMP_LT)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     x, y, w, h, area = (stats[:, i] for i in range(5))
     least = SCRIBBLE_MIN_PX // factor
     big = (h >= least) & (w >= least) & (area < SCRIBBLE_MAX_FILL * w * h)
     big[0] = False
-    if not big.any():
-        return ocr
-    out = ocr.copy()
     run = 41 // factor  # a straight run longer than strokes of handwriting
     horizontal = cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1))
     vertical = cv2.getStructuringElement(cv2.MORPH_RECT, (1, run))
-    grow = np.ones((3, 3), np.uint8)
     for k in np.flatnonzero(big):
         box = (slice(y[k], y[k] + h[k]), slice(x[k], x[k] + w[k]))
         mark = cv2.compare(labels[box], int(k), cv2.CMP_EQ)
@@ -413,11 +422,10 @@ def remove_scribbles(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> np.ndar
                                   cv2.morphologyEx(mark, cv2.MORPH_OPEN, vertical))
         if cv2.countNonZero(straight) >= SCRIBBLE_MAX_STRAIGHT * area[k]:
             continue
-        big_box = (slice(y[k] * factor, (y[k] + h[k]) * factor), slice(x[k] * factor, (x[k] + w[k]) * factor))
-        region = out[big_box]
-        full = cv2.dilate(cv2.resize(mark, (region.shape[1], region.shape[0]), interpolation=cv2.INTER_NEAREST), grow)
+        region = ocr[y[k] * factor:(y[k] + h[k]) * factor, x[k] * factor:(x[k] + w[k]) * factor]
+        full = cv2.resize(cv2.dilate(mark, np.ones((3, 3), np.uint8)), (region.shape[1], region.shape[0]),
+                          interpolation=cv2.INTER_NEAREST)
         region[full > 0] = 255
-    return out
 
 
 def ocr_image(flat: np.ndarray) -> np.ndarray:
@@ -430,12 +438,16 @@ def ocr_image(flat: np.ndarray) -> np.ndarray:
     still drives every decision above (blank, orientation, skew, borders).
     """
     # Anything not paper counts here, so a border the flattening lightened is erased too.
+    # Page-sized temporaries are dropped as soon as they are used: this is clean-up's peak.
     _, paper = cv2.threshold(flat, PAPER_LEVEL, 255, cv2.THRESH_BINARY)
     out = cv2.max(flat, paper)
     erase = cv2.bitwise_xor(remove_borders(paper), paper)
+    del paper
     if cv2.countNonZero(erase):
-        out = cv2.max(out, cv2.dilate(erase, np.ones((5, 5), np.uint8)))
-    return remove_scribbles(out)
+        cv2.max(out, cv2.dilate(erase, np.ones((5, 5), np.uint8)), dst=out)
+    del erase
+    _erase_scribbles(out)
+    return out
 
 
 def clean_page(page: Page) -> Page:

@@ -55,7 +55,11 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
         pages = itertools.chain(head, pages)
     if workers <= 1:
         _init_worker()
-        yield from (fn(page) for page in pages)
+        for page in pages:
+            done = fn(page)
+            del page  # neither the page nor its result is held while the next page is read
+            yield done
+            del done
         return
     context = multiprocessing.get_context("forkserver")
     window: deque[Future[Page]] = deque()

@@ -252,10 +252,15 @@ def _image_frames(
             # The decoded frame is as large as the page: drop it before the page goes on its way.
             if kind == "tiff":
                 frame.im = None  # type: ignore[assignment]
-            yield Page(
+            page = Page(
                 source=name, source_sha256=sha, index=index, image=arr, dpi=dpi,
                 image_sha256=_image_hash(arr), source_jpeg=jpeg,
             )
+            # Hold no pixels while suspended: the consumer may be done with this page before it
+            # asks for the next, which is decoded while this generator waits.
+            del arr
+            yield page
+            del page
             index += 1
     except InputError:
         raise
@@ -312,11 +317,14 @@ def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
                         text_layer, words = _text_layer(plumber.pages[index], image.shape[1], image.shape[0])
                     except Exception as exc:  # noqa: BLE001 - the libraries raise anything on broken files
                         log.warning("%s: text layer unreadable (%s); the page will be OCR'd", label, _short(exc))
-                yield Page(
+                page = Page(
                     source=name, source_sha256=sha, index=index, image=image, dpi=dpi,
                     text_layer=text_layer, words=words, text=text_layer or "",
                     image_sha256=_image_hash(image), source_jpeg=jpeg,
                 )
+                del image, jpeg  # no pixels held while suspended (see _image_frames)
+                yield page
+                del page
         finally:
             if plumber is not None:
                 plumber.close()

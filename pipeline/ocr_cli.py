@@ -95,6 +95,7 @@ def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
         for page in done:
             source, sha = page.source, page.source_sha256
             parts.append(page.text if args.format == "text" else page_json(page))
+            del page  # its pixels go before the next page is decoded
         if args.format == "text":
             out = ("\f".join(parts) + "\n").encode("utf-8")
         else:
