@@ -37,7 +37,10 @@ class Merged:
 
 
 def _cased(form: str, like: str) -> str:
-    """``form`` in the case of ``like`` (the second reading's case is Tesseract's guess)."""
+    """``form`` in the case of ``like`` (the second reading's case is Tesseract's guess), unless
+    ``like`` is no word at all ("D6" for "Đô", "S6" for "Số")."""
+    if not like.isalpha():
+        return form
     if like.isupper():
         return form.upper()
     if like[:1].isupper():
@@ -93,14 +96,14 @@ def _decide(word: str, others: list[str]) -> tuple[str, bool]:
     the form. (A vote mark by mark over three readings was tried and lost more words than it won.)"""
     readings = [word, *others]
     lowered = [r.lower() for r in readings]
-    for form in dict.fromkeys(lowered):
-        if lowered.count(form) >= 2:
-            return _cased(form, word), True
+    for form, reading in dict(zip(reversed(lowered), reversed(readings), strict=True)).items():
+        if lowered.count(form) >= 2 and form.isalpha():
+            return _cased(reading, word), True
     if not others:
         return word, False
     rows = lowered[1:]
-    if len(rows) >= 2 and fold(rows[0]) == fold(rows[1]) != fold(word):
-        return _cased(choose(rows[0], rows[1]), word), False
+    if len(rows) >= 2 and fold(rows[0]) == fold(rows[1]) != fold(word) and is_syllable(rows[0]):
+        return _cased(choose(others[0], others[1]), word), False
     other = others[0]
     if fold(other) == fold(word):
         return choose(word, other), False
