@@ -450,6 +450,24 @@ def ocr_image(flat: np.ndarray) -> np.ndarray:
     return out
 
 
+def content_box(ocr: np.ndarray, margin: int = 60) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of what is printed on the OCR image, with a white margin.
+
+    Tesseract's layout analysis costs in proportion to the pixels it is given, blank margins
+    included: reading only this box saves about a twelfth of its time on an A4 page. Found on a
+    quarter-size copy; a row or column counts when two of its small pixels hold ink.
+    """
+    h, w = ocr.shape[:2]
+    factor = 4
+    ink = cv2.compare(shrink(ocr, factor), PAPER_LEVEL, cv2.CMP_LT)
+    rows = np.flatnonzero(cv2.reduce(ink, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() >= 2 * 255)
+    cols = np.flatnonzero(cv2.reduce(ink, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() >= 2 * 255)
+    if not len(rows) or not len(cols):
+        return 0, 0, w, h
+    return (max(0, int(cols[0]) * factor - margin), max(0, int(rows[0]) * factor - margin),
+            min(w, (int(cols[-1]) + 1) * factor + margin), min(h, (int(rows[-1]) + 1) * factor + margin))
+
+
 def clean_page(page: Page) -> Page:
     """Upright original + OCR image, rotation, skew angle and the blank flag of one page."""
     h, w = page.image.shape[:2]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pipeline import tesseract
-from pipeline.cleanup import TARGET_DPI, ocr_to_image, to_grey, working_scale
+from pipeline.cleanup import TARGET_DPI, content_box, ocr_to_image, to_grey, working_scale
 from pipeline.model import Box, Page, Word, nfc
 from pipeline.spacing import restore_spaces
 
@@ -175,7 +175,11 @@ def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
         return replace(page, words=(), text="", mean_confidence=0.0)
     image = page.ocr_image if page.ocr_image is not None else to_grey(page.image)
     cleaned = page.ocr_image is not None
-    found = tesseract.words(image, lang=lang, psm=PAGE_PSM, dpi=round(TARGET_DPI if cleaned else page.dpi))
+    left, top, right, bottom = content_box(image) if cleaned else (0, 0, image.shape[1], image.shape[0])
+    found = tesseract.words(image[top:bottom, left:right], lang=lang, psm=PAGE_PSM,
+                            dpi=round(TARGET_DPI if cleaned else page.dpi))
+    if left or top:
+        found = [replace(tw, left=tw.left + left, top=tw.top + top) for tw in found]
     found = restore_spaces(found, image, dictionary_words(lang))
     h, w = page.image.shape[:2]
     scale = working_scale(h, w, page.dpi)

@@ -12,6 +12,7 @@ import pytest
 from pipeline.cleanup import (
     binarize,
     clean_page,
+    content_box,
     drop_red_ink,
     flatten,
     ocr_to_image,
@@ -147,3 +148,19 @@ def test_signer_name_under_seal_and_signature_is_read() -> None:
     signer, title = truth[-1], truth[-2]
     assert signer in lines and title in lines
     assert all(any(ch.isalnum() for ch in line) and "YY" not in line for line in lines)
+
+
+def test_content_box_holds_all_the_print_and_little_else(make_page) -> None:
+    page, _ = make_page(12, Damage(skew_deg=1.5, light=0.4, noise=6), lines=3)
+    big = np.full((3000, 2400, 3), 250, np.uint8)
+    h, w = page.image.shape[:2]
+    big[900 : 900 + h, 700 : 700 + w] = page.image if page.image.ndim == 3 else page.image[..., None]
+    ocr = clean_page(replace(page, image=big)).ocr_image
+    assert ocr is not None
+    left, top, right, bottom = content_box(ocr)
+    ink = np.argwhere(ocr < 200)
+    assert left <= ink[:, 1].min() - 40 and right >= ink[:, 1].max() + 40
+    assert top <= ink[:, 0].min() - 40 and bottom >= ink[:, 0].max() + 40
+    assert (right - left) * (bottom - top) < 0.5 * ocr.size
+    blank = np.full((800, 600), 255, np.uint8)
+    assert content_box(blank) == (0, 0, 600, 800)
