@@ -34,12 +34,16 @@ def _is_junk(text: str, conf: float) -> bool:
     return False
 
 
-_SQUARE_METRES = re.compile(r"^(\d[\d.,]*)?m[2?]([.,;:)]?)$")
+_SQUARE_METRES = re.compile(r"^(\d[\d.,]*)?m(?:2\??|\?|°)([.,;:)]?)$")
+_RULE_STUB = re.compile(r"^_+(?=\w)|(?<=\w)_+$")
 
 
 def _fix_known_confusions(text: str, previous: str) -> str:
-    """Tesseract reads the superscript of m² (areas on land certificates) as "2" or "?": after a
-    number, "m2" is square metres."""
+    """Tesseract reads the superscript of m² (areas on land certificates) as "2", "?", "2?" or "°":
+    after a number, "m2" is square metres. A stub of a fill-in rule glued to a word ("_HUNG") is
+    not part of it."""
+    if "_" in text and any(ch.isalnum() for ch in text):
+        text = _RULE_STUB.sub("", text)
     match = _SQUARE_METRES.match(text)
     if match and (match.group(1) or previous[-1:].isdigit()):
         return f"{match.group(1) or ''}m²{match.group(2)}"

@@ -79,9 +79,12 @@ def test_rows_join_side_by_side_lines_and_keep_reading_order() -> None:
     assert [w.line for w in words] == [0, 0, 0, 0, 1]
 
 
-def test_square_metres_after_a_number() -> None:
+def test_known_confusions_are_mended() -> None:
     from pipeline.ocr import _fix_known_confusions
 
     assert _fix_known_confusions("m2", "1735,89") == "m²"
     assert _fix_known_confusions("m2", "phòng") == "m2"
     assert _fix_known_confusions("120m?", "") == "120m²"
+    assert _fix_known_confusions("m2?", "1164,26") == "m²" and _fix_known_confusions("m°", "442") == "m²"
+    assert _fix_known_confusions("_HUNG", "tiếng") == "HUNG" and _fix_known_confusions("____", "") == "____"
+    assert _fix_known_confusions("ho_ten", "") == "ho_ten"
