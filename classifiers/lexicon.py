@@ -7,7 +7,11 @@ matches exactly one known word is restored to it, and a word that matches severa
 review: a value is only trusted when every word of it is known. Names and commune or street names
 are open sets, so a restoration of their marks is a proposal sent to review too: a real citizen's
 "TUÂN" or commune "Ân Phú" differs from the known "TUẤN" or "An Phú" only in its marks
-(``samples/holdout.py`` and ``sohoa bench extract --vocabulary held-out`` measure this).
+(``samples/holdout.py`` and ``sohoa bench extract --vocabulary held-out`` measure this). And only
+a read with fewer marks than the known word is rewritten into it: a read with a mark the known word
+lacks, or one two readings of the scan share (``classifiers.second``), is kept as read
+(:func:`kept_as_read`); on the held-out bench, rewriting those turned right reads such as "TOÁN",
+"HẢO", "ĐẠO" into the known "TOÀN", "HÀO", "ĐÀO" and was most of the names' errors.
 """
 
 from __future__ import annotations
