@@ -72,3 +72,20 @@ def test_merge_of_two_equal_readings_agrees() -> None:
 def test_merge_prefers_a_possible_syllable_on_conflict() -> None:
     assert merge_reads("HOÀNG UÚC", "HOÀNG ƯỚC").text == "HOÀNG ƯỚC"
     assert merge_reads("HOÀNG ƯỚC", "HOÀNG UÚC").text == "HOÀNG ƯỚC"
+
+
+def test_merge_takes_the_form_two_readings_share() -> None:
+    merged = merge_reads("LÒ KHUE TRÚC THEU", "LÒ KHUẾ TRÚC THÊU", "LÒ KHUÊ TRÚC THÊU.")
+    assert merged.text == "LÒ KHUẾ TRÚC THÊU"  # KHUẾ/KHUÊ: no majority, the first row reading's marks
+    assert "thêu" in merged.confirmed and "khuế" not in merged.confirmed and not merged.agreed
+    assert merge_reads("NGUYEN THU HẢO", "NGUYỄN THU HẢO", "NGUYÊN THU HẢO").text == "NGUYỄN THU HẢO"
+
+
+def test_merge_lets_two_row_readings_outvote_the_page_on_letters() -> None:
+    assert merge_reads("BANG HỮU KHÔI DỰ", ": ĐẶNG HỮU KHÔI DỰ", ": ĐĂNG HỮU KHÔI DỰ").text == "ĐẶNG HỮU KHÔI DỰ"
+    # never in favour of something that is no word
+    assert merge_reads("LÃ DIỆP LAM", "1Ã DIỆP LAM", "1Ã DIỆP LAM").text == "LÃ DIỆP LAM"
+
+
+def test_merge_repairs_a_word_with_a_digit_in_the_row_readings_case() -> None:
+    assert merge_reads("S6 141/15, đường Cầu Giấy", "Số 141/15, đường Cầu Giấy").text == "Số 141/15, đường Cầu Giấy"
