@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -140,8 +141,17 @@ def _label_hits(field: str, label: str, line: Line, folded: str, index: int, max
             continue  # a label inside a value ("…Giấy chứng nhận quyền sử dụng…") has no colon after it
         if _eats_value(line.text, folded, begin, end, label):
             continue
+        if score < 100 and folded[begin:end].strip() in _province_keys():
+            continue  # "Nam Định" wrapped onto its own row is a province, not a misread "Năm sinh"
         found.append(Hit(field, index, begin, end, score, len(label)))
     return found
+
+
+@lru_cache(maxsize=1)
+def _province_keys() -> frozenset[str]:
+    from classifiers.lexicon import PROVINCES
+
+    return frozenset(fold(p) for p in PROVINCES)
 
 
 def _exact_word(text: str, label: str) -> int:
@@ -315,11 +325,13 @@ def _continuation(first: Line, start: int, label_left: float | None, candidate: 
     # inline ("Nơi sinh: xã …" wraps to the margin) or tab layout (wraps under the value column)
     inline = first.cell_at(start) == first.cell_at(max(0, start - 2))
     anchor = label_left if inline else value_left
+    # a numbered label ("9. Nơi chết: …") wraps to the margin, under its number
+    margin = first.left_at(first.cell_at(start)[0]) if inline else None
     for cell_start, cell_end in candidate.cells or ((0, len(candidate.text)),):
         left = candidate.left_at(cell_start)
         if left is None:
             continue
-        aligned = anchor is not None and abs(left - anchor) < 1.5 * height
+        aligned = any(a is not None and abs(left - a) < 1.5 * height for a in (anchor, margin))
         if not aligned:
             if not inline and anchor is not None and left < anchor and not _label_tail(candidate, cell_start, cell_end):
                 return None  # something in the label column: a new (unrecognised) field starts here

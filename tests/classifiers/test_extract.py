@@ -165,3 +165,12 @@ def test_place_words_the_vocabulary_cannot_confirm_go_to_review(read: str, value
 
     f = apply_vocabulary("place_of_residence", Field(read, 0.95))
     assert f.value == value and f.needs_review
+
+
+def test_a_province_wrapped_onto_its_own_row_is_not_a_label() -> None:
+    # "Nam Định" folds to within one letter of the label "Năm sinh"
+    text = ("TRÍCH LỤC KHAI TỬ\n1. Họ, chữ đệm và tên: NGUYỄN THU HUYỀN\n"
+            "9. Nơi chết: Số 144/18, đường Nguyễn Chí Thanh, phường Bến Thành, quận Cái Nước, tỉnh\n"
+            "Nam Định\n10. Nguyên nhân chết: Nhồi máu cơ tim\n")
+    f = extract_fields(text_document("death_certificate", text)).fields["place_of_death"]
+    assert f.value == "Số 144/18, đường Nguyễn Chí Thanh, phường Bến Thành, quận Cái Nước, tỉnh Nam Định"
