@@ -325,13 +325,11 @@ def _continuation(first: Line, start: int, label_left: float | None, candidate: 
     # inline ("Nơi sinh: xã …" wraps to the margin) or tab layout (wraps under the value column)
     inline = first.cell_at(start) == first.cell_at(max(0, start - 2))
     anchor = label_left if inline else value_left
-    # a numbered label ("9. Nơi chết: …") wraps to the margin, under its number
-    margin = first.left_at(first.cell_at(start)[0]) if inline else None
     for cell_start, cell_end in candidate.cells or ((0, len(candidate.text)),):
         left = candidate.left_at(cell_start)
         if left is None:
             continue
-        aligned = any(a is not None and abs(left - a) < 1.5 * height for a in (anchor, margin))
+        aligned = anchor is not None and abs(left - anchor) < 1.5 * height
         if not aligned:
             if not inline and anchor is not None and left < anchor and not _label_tail(candidate, cell_start, cell_end):
                 return None  # something in the label column: a new (unrecognised) field starts here
