@@ -278,12 +278,16 @@ def _glyphs_only(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
 
 def _up_down(mask: np.ndarray) -> tuple[float, int]:
     """Evidence that text is upright: per text line, ink above the x-height band (capitals,
-    ascenders, Vietnamese tone marks) against ink below it (descenders, dot-below). Returns
-    ((above - below) / (above + below), number of lines used)."""
+    ascenders, Vietnamese tone marks) against ink below it (descenders, dot-below), as
+    (above - below) / (above + below). Returns (the median over the lines, number of lines used).
+
+    The median, not the pooled ink: a QR code, a fingerprint or a photo on a copied ID card is one
+    "line" heavy with ink and no up or down to it, and pooled it outweighed the card's real lines
+    (5 of 199 pages of the extraction bench turned the wrong way; none with the median).
+    """
     rows = mask.sum(axis=1).astype(np.float64)
     on = rows > 0
-    lines = 0
-    above = below = 0.0
+    evidence: list[float] = []
     n = len(rows)
     i = 0
     while i < n:
@@ -302,11 +306,10 @@ def _up_down(mask: np.ndarray) -> tuple[float, int]:
         top, bottom = core[0], core[-1]
         if bottom - top < 2:
             continue
-        above += seg[:top].sum()
-        below += seg[bottom + 1 :].sum()
-        lines += 1
-    total = above + below
-    return ((above - below) / total if total else 0.0), lines
+        above, below = seg[:top].sum(), seg[bottom + 1 :].sum()
+        if above + below:
+            evidence.append((above - below) / (above + below))
+    return (float(np.median(evidence)) if evidence else 0.0), len(evidence)
 
 
 def deskew(image: np.ndarray, angle: float, fill: int = 255) -> np.ndarray:

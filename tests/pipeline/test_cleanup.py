@@ -164,3 +164,18 @@ def test_content_box_holds_all_the_print_and_little_else(make_page) -> None:
     assert (right - left) * (bottom - top) < 0.5 * ocr.size
     blank = np.full((800, 600), 255, np.uint8)
     assert content_box(blank) == (0, 0, 600, 800)
+
+
+def test_copied_id_card_and_upside_down_certificate_are_turned_right() -> None:
+    """Pages the pooled up/down test got wrong: a copied ID card (QR code, fingerprints and photo
+    outweighed its text lines, so it was turned upside down) and an upside-down business
+    registration left as it was."""
+    from classifiers.bench import bench_documents
+
+    cards = bench_documents(8, 202, ["cccd"], vocabulary="held-out")
+    firms = bench_documents(8, 202, ["business_registration"], vocabulary="held-out")
+    for doc in (cards[5], cards[7], firms[7]):
+        applied = int(doc.damage[0].get("rotation", 0))
+        page = Page(source=f"{doc.doc_type}.png", source_sha256="0" * 64, index=0, image=doc.pages[0], dpi=300)
+        assert clean_page(page).rotation == (360 - applied) % 360, doc.doc_type
+    assert int(firms[7].damage[0]["rotation"]) == 180
