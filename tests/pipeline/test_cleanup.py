@@ -179,3 +179,24 @@ def test_copied_id_card_and_upside_down_certificate_are_turned_right() -> None:
         page = Page(source=f"{doc.doc_type}.png", source_sha256="0" * 64, index=0, image=doc.pages[0], dpi=300)
         assert clean_page(page).rotation == (360 - applied) % 360, doc.doc_type
     assert int(firms[7].damage[0]["rotation"]) == 180
+
+
+def test_rules_under_values_are_erased_and_the_values_read() -> None:
+    """A ruled form (a prescription) whose rules touch the values printed on them: Tesseract read
+    "PHANHÔNGHOÀI HẠNH -" and lost "Viêm mũi dị ứng" before the rules were erased."""
+    import random
+
+    from pipeline.ocr import ocr_page
+    from samples.generator import generate_document
+
+    doc = generate_document("other", random.Random("sohoa-bench-ocr/5/7"))
+    truth = doc.text.split("\f")[0].splitlines()
+    page = Page(source="donthuoc.png", source_sha256="0" * 64, index=0, image=doc.pages[0], dpi=300)
+    cleaned = clean_page(page)
+    assert cleaned.ocr_image is not None
+    # No ink run as long as a rule is left on the OCR image.
+    ink = (cleaned.ocr_image < 200).astype(np.uint8)
+    assert not cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, 120), np.uint8)).any()
+    text = ocr_page(cleaned, lang="vie").text.splitlines()
+    for wanted in ("Họ tên người bệnh: PHAN HỒNG HOÀI HẠNH", "Chẩn đoán: Viêm mũi dị ứng"):
+        assert wanted in truth and wanted in text
