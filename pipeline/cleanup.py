@@ -411,7 +411,7 @@ def _erase_rules(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> None:
     """
     ink = cv2.compare(ocr, paper_level, cv2.CMP_LT)
     rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (RULE_MIN_PX, 1)))
-    ocr[rules > 0] = 255
+    cv2.max(ocr, rules, dst=ocr)  # rules are 255: paper there; elsewhere the page as it was
 
 
 def remove_scribbles(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> np.ndarray:
