@@ -1,7 +1,7 @@
 """Readings of one value's row alone: cut out of the original scan, straightened, read by Tesseract.
 
-The page OCR reads the cleaned, binarised page, where the small marks above upper-case letters are
-often lost ("PHÙNG" read "PHUNG", "THÊU" read "THEU") and a lexicon can only guess them back. The
+The page OCR reads the cleaned page (flattened, paper pushed to white, resampled), where the small
+marks above upper-case letters are often lost ("PHÙNG" read "PHUNG", "THÊU" read "THEU") and a lexicon can only guess them back. The
 original grey pixels still hold those marks: the value's row, cut out along the page's skew and read
 as one text line (``--psm 7``), gives them back far more often. Measured on the rows where the page
 OCR and a row reading disagreed (held-out bench names and places, seed 101): of 295 words, the page
