@@ -18,6 +18,7 @@ import numpy as np
 from pipeline import tesseract
 from pipeline.cleanup import TARGET_DPI, content_box, ocr_to_image, to_grey, working_scale
 from pipeline.model import Box, Page, Word, nfc
+from pipeline.punctuation import mend_number_marks
 from pipeline.spacing import restore_spaces
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
                             dpi=round(TARGET_DPI if cleaned else page.dpi))
     if left or top:
         found = [replace(tw, left=tw.left + left, top=tw.top + top) for tw in found]
-    found = restore_spaces(found, image, dictionary_words(lang))
+    found = mend_number_marks(restore_spaces(found, image, dictionary_words(lang)), image)
     h, w = page.image.shape[:2]
     scale = working_scale(h, w, page.dpi)
     items: list[tuple[str, float, Box, Hashable]] = []
