@@ -236,6 +236,18 @@ def word_list(lang: str) -> Container[str]:
         if not os.path.isfile(path):
             _extract_words(data, lang, path)
         return SortedWords(path)
+    except OSError as exc:
+        log.info("word list of %s not cached (%s); kept in memory", lang, exc)
+    except (subprocess.SubprocessError, UnicodeDecodeError, ValueError) as exc:
+        log.warning("no word list for %s: %s", lang, exc)
+        return frozenset()
+    # No writable cache (a read-only home, say): unpack into a temporary folder and keep the set.
+    try:
+        with tempfile.TemporaryDirectory(prefix="sohoa-words-") as tmp:
+            listed = os.path.join(tmp, f"{lang}.words")
+            _extract_words(data, lang, listed)
+            with open(listed, encoding="utf-8") as fh:
+                return frozenset(fh.read().split("\n"))
     except (OSError, subprocess.SubprocessError, UnicodeDecodeError, ValueError) as exc:
         log.warning("no word list for %s: %s", lang, exc)
         return frozenset()

@@ -113,3 +113,17 @@ def test_sorted_word_file_is_searched_exactly(tmp_path) -> None:
     assert not any(w in found for w in ("", "b", "anh", "ngườ", "zebras", "aa", "đặ", "of\nbirth"))
     # The recogniser's own dictionaries, as installed.
     assert "người" in word_list("vie") and "birth" in word_list("eng") and "ofbirth" not in word_list("eng")
+
+
+def test_word_lists_without_a_writable_cache(tmp_path, monkeypatch) -> None:
+    from pipeline import tesseract
+
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    tesseract.word_list.cache_clear()
+    try:
+        words = tesseract.word_list("vie")
+        assert isinstance(words, frozenset) and "người" in words and "ofbirth" not in words
+    finally:
+        tesseract.word_list.cache_clear()
