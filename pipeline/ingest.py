@@ -76,10 +76,12 @@ def iter_source(
     max_page_pixels: int = 120_000_000,
     max_pages: int = 500,
     max_bytes: int = 200 * 1024 * 1024,
+    hash_pixels: bool = True,
 ) -> Iterator[Page]:
     """The pages of a file one at a time (a long scan need not be in memory all at once). The file
     is checked (type, encryption, page count) before the first page comes; a page that cannot be
-    decoded raises when it is reached."""
+    decoded raises when it is reached. ``hash_pixels=False`` leaves ``image_sha256`` empty, for a
+    caller that stores nothing (hashing an A4 page's pixels costs a fortieth of a second)."""
     path = Path(path)
     name = path.name
     if not path.exists():
@@ -97,13 +99,13 @@ def iter_source(
             head = fh.read(1024)
         kind = sniff(head)
         if kind not in ("tiff", "png"):
-            return iter_bytes(path.read_bytes(), name, **lim)
+            return iter_bytes(path.read_bytes(), name, hash_pixels=hash_pixels, **lim)
         sha = _file_sha256(path)
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     # A multi-page TIFF is decoded straight from the file, a frame at a time: holding the whole
     # file in memory beside the decoded page cost as much as the page itself.
-    return _first_checked(_read_image(path, name, sha, kind, lim), name)
+    return _first_checked(_read_image(path, name, sha, kind, {**lim, "hash_pixels": hash_pixels}), name)
 
 
 def _file_sha256(path: Path) -> str:
@@ -127,12 +129,12 @@ def read_bytes(data: bytes, name: str, **limits: int) -> list[Page]:
     return list(iter_bytes(data, name, **limits))
 
 
-def iter_bytes(data: bytes, name: str, **limits: int) -> Iterator[Page]:
+def iter_bytes(data: bytes, name: str, *, hash_pixels: bool = True, **limits: int) -> Iterator[Page]:
     """The pages of an upload one at a time; the checks of the whole file happen before the first."""
     unknown = set(limits) - set(_DEFAULT_LIMITS)
     if unknown:
         raise TypeError(f"unknown limits: {', '.join(sorted(unknown))}")
-    lim = {**_DEFAULT_LIMITS, **limits}
+    lim = {**_DEFAULT_LIMITS, **limits, "hash_pixels": hash_pixels}
     if not data:
         raise InputError(f"{name}: the file is empty")
     if len(data) > lim["max_bytes"]:
@@ -254,7 +256,7 @@ def _image_frames(
                 frame.im = None  # type: ignore[assignment]
             page = Page(
                 source=name, source_sha256=sha, index=index, image=arr, dpi=dpi,
-                image_sha256=_image_hash(arr), source_jpeg=jpeg,
+                image_sha256=_image_hash(arr) if lim.get("hash_pixels", True) else "", source_jpeg=jpeg,
             )
             # Hold no pixels while suspended: the consumer may be done with this page before it
             # asks for the next, which is decoded while this generator waits.
@@ -320,7 +322,8 @@ def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
                 page = Page(
                     source=name, source_sha256=sha, index=index, image=image, dpi=dpi,
                     text_layer=text_layer, words=words, text=text_layer or "",
-                    image_sha256=_image_hash(image), source_jpeg=jpeg,
+                    image_sha256=_image_hash(image) if lim.get("hash_pixels", True) else "",
+                    source_jpeg=jpeg,
                 )
                 del image, jpeg  # no pixels held while suspended (see _image_frames)
                 yield page

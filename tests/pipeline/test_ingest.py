@@ -141,3 +141,16 @@ def test_corrupt_png_is_refused() -> None:
     data = buf.getvalue()[:200]
     with pytest.raises(InputError, match="broken.png"):
         read_bytes(data, "broken.png")
+
+
+def test_pixel_hash_can_be_left_out(tmp_path) -> None:
+    from pipeline.ingest import iter_source
+
+    pixels = (np.arange(300 * 200) % 251).astype(np.uint8).reshape(300, 200)
+    for name in ("page.png", "page.pdf"):
+        path = tmp_path / name
+        Image.fromarray(pixels).save(path, resolution=300.0)
+        [hashed] = iter_source(path)
+        [bare] = iter_source(path, hash_pixels=False)
+        assert len(hashed.image_sha256) == 64 and bare.image_sha256 == ""
+        assert np.array_equal(hashed.image, bare.image) and hashed.source_sha256 == bare.source_sha256
