@@ -96,10 +96,9 @@ def drop_red_ink(image: np.ndarray) -> np.ndarray:
         for top in range(y0, y1, RED_BAND_ROWS):
             bottom = min(y1, top + RED_BAND_ROWS)
             region = image[top:bottom, x0:x1]
-            mask = cv2.compare(_redness(region), RED_INK_MARGIN, cv2.CMP_GT)
-            target = grey[top:bottom, x0:x1]  # a view into cvtColor's new array, nothing else holds it
-            cv2.copyTo(np.ascontiguousarray(region[..., 0]), mask, target)
-            grey[top:bottom, x0:x1] = target
+            red = _redness(region) > RED_INK_MARGIN
+            # In place: ``grey`` is cvtColor's new array, nothing else holds it.
+            np.copyto(grey[top:bottom, x0:x1], region[..., 0], where=red)
     return grey
 
 
@@ -397,23 +396,6 @@ SCRIBBLE_MAX_FILL = 0.25  # share of its bounding box a mark covers: strokes, no
 SCRIBBLE_MAX_STRAIGHT = 0.65  # share of its ink on long straight runs: below, not a rule or frame
 
 
-RULE_MIN_PX = 100  # at 300 dpi, 8.5 mm: longer than any horizontal stroke of a letter
-
-
-def _erase_rules(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> None:
-    """Erase horizontal rules in place: the lines of a ruled form, table borders, underlines.
-
-    A value printed on a form's rule touches it with its descenders and dot-below marks, and
-    Tesseract then reads the line as part of the text ("PHANHÔNGHOÀI HẠNH -") or drops the value
-    altogether. Only the rule's own pixels go (a morphological opening along rows finds ink runs
-    longer than any letter), so marks touching it keep everything but the rows they share with
-    it. Vertical rules stay: removing them lost more than it gained on our samples.
-    """
-    ink = cv2.compare(ocr, paper_level, cv2.CMP_LT)
-    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (RULE_MIN_PX, 1)))
-    cv2.max(ocr, rules, dst=ocr)  # rules are 255: paper there; elsewhere the page as it was
-
-
 def remove_scribbles(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> np.ndarray:
     """Erase signatures and other hand-drawn strokes larger than any glyph (a new image).
 
@@ -453,6 +435,23 @@ def _erase_scribbles(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> None:
         full = cv2.resize(cv2.dilate(mark, np.ones((3, 3), np.uint8)), (region.shape[1], region.shape[0]),
                           interpolation=cv2.INTER_NEAREST)
         region[full > 0] = 255
+
+
+RULE_MIN_PX = 100  # at 300 dpi, 8.5 mm: longer than any horizontal stroke of a letter
+
+
+def _erase_rules(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> None:
+    """Erase horizontal rules in place: the lines of a ruled form, table borders, underlines.
+
+    A value printed on a form's rule touches it with its descenders and dot-below marks, and
+    Tesseract then reads the line as part of the text ("PHANHÔNGHOÀI HẠNH -") or drops the value
+    altogether. Only the rule's own pixels go (a morphological opening along rows finds ink runs
+    longer than any letter), so marks touching it keep everything but the rows they share with
+    it. Vertical rules stay: removing them lost more than it gained on our samples.
+    """
+    ink = cv2.compare(ocr, paper_level, cv2.CMP_LT)
+    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (RULE_MIN_PX, 1)))
+    cv2.max(ocr, rules, dst=ocr)  # rules are 255: paper there; elsewhere the page as it was
 
 
 def ocr_image(flat: np.ndarray) -> np.ndarray:

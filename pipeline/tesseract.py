@@ -59,11 +59,21 @@ def version() -> str:
 
 @functools.cache
 def languages() -> frozenset[str]:
+    return frozenset(_list_langs()[1:])
+
+
+@functools.cache
+def _list_langs() -> tuple[str, ...]:
+    """The lines of ``tesseract --list-langs``: where the language data lives, then one language a
+    line. One run serves both :func:`languages` and :func:`tessdata_dir`."""
     version()
     try:
-        return frozenset(pytesseract.get_languages(config=""))
-    except Exception as exc:
+        out = subprocess.run(["tesseract", "--list-langs"], check=True, capture_output=True, text=True,
+                             timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
         raise ExternalToolError(f"tesseract cannot list its languages: {exc}") from exc
+    lines = [line.strip() for line in (out.stdout or out.stderr).splitlines() if line.strip()]
+    return tuple(lines) if lines else ("",)
 
 
 def check_lang(lang: str) -> str:
@@ -155,15 +165,9 @@ def orientation(image: np.ndarray) -> tuple[int, float] | None:
 @functools.cache
 def tessdata_dir() -> str:
     """Where the installed language data lives, as Tesseract itself reports it."""
-    version()
-    try:
-        out = subprocess.run(["tesseract", "--list-langs"], check=False, capture_output=True, text=True,
-                             timeout=30)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise ExternalToolError(f"tesseract cannot list its languages: {exc}") from exc
-    first = (out.stdout or out.stderr).splitlines()[:1]
-    if first and '"' in first[0]:
-        return first[0].split('"')[1]
+    first = _list_langs()[0]
+    if '"' in first:
+        return first.split('"')[1]
     return os.environ.get("TESSDATA_PREFIX", "/usr/share/tesseract-ocr/5/tessdata")
 
 
