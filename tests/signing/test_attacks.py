@@ -106,6 +106,15 @@ def flip_byte(signed: bytes, offset: int) -> bytes:
     return bytes(data)
 
 
+def flip_hex_digit(signed: bytes, offset: int) -> bytes:
+    """Change the hex digit at ``offset`` to another hex digit (one bit of the value it encodes):
+    a plain byte flip turns "F" into "G", and the file then fails to parse instead of to verify."""
+    data = bytearray(signed)
+    digit = int(chr(data[offset]), 16) ^ 0x01
+    data[offset] = ord(format(digit, "X" if chr(data[offset]).isupper() else "x"))
+    return bytes(data)
+
+
 def _verify(data: bytes, roots):
     return verify_pdf(data, roots=roots, allow_fetching=False)
 
@@ -141,7 +150,7 @@ def test_flipped_byte_in_signature_value_is_rejected(certified, dev_roots):
     cms_der = bytes.fromhex(certified.pdf[a1 + 1: b0 - 1].decode())
     signature_value = PdfFileReader(io.BytesIO(certified.pdf)).embedded_signatures[0].signer_info["signature"].native
     where = cms_der.find(signature_value) + 10  # a byte of the RSA signature itself, as hex in the file
-    report = _verify(flip_byte(certified.pdf, a1 + 1 + 2 * where), dev_roots)
+    report = _verify(flip_hex_digit(certified.pdf, a1 + 1 + 2 * where), dev_roots)
     assert report.status == FAILED
     assert "SIG_CRYPTO_FAILURE" in report.reasons
 
