@@ -85,7 +85,7 @@ def drop_red_ink(image: np.ndarray) -> np.ndarray:
                         cv2.CMP_GT)
     if not cv2.countNonZero(small):
         return grey
-    count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(small, np.ones((5, 5), np.uint8)))
+    count, _, stats = components(cv2.dilate(small, np.ones((5, 5), np.uint8)))
     h, w = grey.shape
     for k in range(1, count):
         x, y, bw, bh = (int(v) for v in stats[k, :4])
@@ -100,6 +100,15 @@ def drop_red_ink(image: np.ndarray) -> np.ndarray:
             # In place: ``grey`` is cvtColor's new array, nothing else holds it.
             np.copyto(grey[top:bottom, x0:x1], region[..., 0], where=red)
     return grey
+
+
+def components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """(count, labels, stats) of the 8-connected marks of a 0/non-0 mask, label 0 the background.
+
+    Block-based labelling (BBDT): on one thread it labels a page with statistics about three times
+    faster than OpenCV's default algorithm, and clean-up labels five masks a page."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
+    return count, labels, stats
 
 
 def resample(grey: np.ndarray, scale: float) -> np.ndarray:
@@ -138,7 +147,10 @@ def flatten(grey: np.ndarray) -> np.ndarray:
     a median smooths the rest) and scaled back up: cheap, and shading varies slowly anyway.
     """
     h, w = grey.shape
-    factor = max(1, min(h, w) // 400)
+    # Blocks of at least 4x4 pixels: the max filter below must see averaged paper, not the grain of
+    # its noise, or on a small page (an ID card, a receipt) it takes the brightest speck for the
+    # paper and leaves the shaded side a field of grey specks.
+    factor = max(4, min(h, w) // 400)
     small = shrink(grey, factor)
     k = max(3, (31 // factor) | 1)
     bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
@@ -171,7 +183,7 @@ def remove_borders(binary: np.ndarray) -> np.ndarray:
     # page-sized ink mask is made for this.
     small = (shrink(binary, factor) < 128).astype(np.uint8)
     sh, sw = small.shape
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(small, connectivity=8)
+    count, labels, stats = components(small)
     if count <= 1:
         return binary
     x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
@@ -195,20 +207,20 @@ def is_blank(binary: np.ndarray, dpi: float = TARGET_DPI) -> bool:
         return True
     # Ink is 0 in ``binary``; a half-size pixel is ink when three of its four pixels were.
     half = shrink(binary, 2)
-    _, _, stats, _ = cv2.connectedComponentsWithStats((half < 96).astype(np.uint8), connectivity=8)
+    _, _, stats = components((half < 96).astype(np.uint8))
     min_h = 0.5 * dpi / 25.4 / 2  # half a millimetre high, at half size
     glyphs = int(np.sum((stats[1:, cv2.CC_STAT_HEIGHT] >= min_h) & (stats[1:, cv2.CC_STAT_AREA] >= 4)))
     return glyphs < 5
 
 
-def _ink_small(binary: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    """A small 0/1 ink mask (for angle and orientation searches) and its downscale factor."""
-    h, w = binary.shape
-    factor = max(1.0, max(h, w) / max_side)
+def _ink_small(binary: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
+    """A small 0/1 ink mask (for angle and orientation searches) and its downscale factor, a whole
+    number so OpenCV averages whole blocks (a fractional area resize of the page cost five times
+    as much, and the searches ran two of them a page)."""
+    factor = max(1, round(max(binary.shape[:2]) / max_side))
     # Ink is 0 in ``binary``: a small pixel is ink when more than 40/255 of it was, read straight off
     # the shrunk binary page (no page-sized 0/255 ink copy to make first).
-    small = cv2.resize(binary, (max(1, round(w / factor)), max(1, round(h / factor))), interpolation=cv2.INTER_AREA)
-    return (small < 255 - 40).astype(np.uint8), factor
+    return (shrink(binary, factor) < 255 - 40).astype(np.uint8), factor
 
 
 def _rotate_small(mask: np.ndarray, angle: float) -> np.ndarray:
@@ -265,7 +277,7 @@ def estimate_skew(binary: np.ndarray) -> float:
 def _glyphs_only(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
     """Keep marks of glyph size: frames, rules, photos and hatching would otherwise join whole
     blocks into one 'line' and swamp the profiles."""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    _, labels, stats = components(mask)
     hs, ws = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH]
     area = stats[:, cv2.CC_STAT_AREA]
     keep = (
@@ -358,8 +370,10 @@ def detect_orientation(binary: np.ndarray, label: str) -> tuple[int, float]:
     angle, score = _best_angle(small)
     _, score_t = _best_angle(np.ascontiguousarray(small.T), fine=False)
     turned = 90 if score_t > 1.3 * score else 0
-    half, factor = _ink_small(turn(binary, turned), 1800)
-    half = _glyphs_only(half, px_per_mm / factor)
+    # The finer mask is turned, not the page: a quarter turn of a page-sized array costs more than
+    # making the mask.
+    half, factor = _ink_small(binary, 1800)
+    half = _glyphs_only(turn(half, turned), px_per_mm / factor)
     if turned:
         # Turned 90° clockwise; whether it should have been 270° the up/down test tells next.
         angle = _best_angle(np.ascontiguousarray(np.rot90(small, k=-1)))[0]
@@ -416,7 +430,7 @@ def _erase_scribbles(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> None:
     erased at full size."""
     factor = 4
     ink = cv2.compare(shrink(ocr, factor), paper_level, cv2.CMP_LT)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    _, labels, stats = components(ink)
     x, y, w, h, area = (stats[:, i] for i in range(5))
     least = SCRIBBLE_MIN_PX // factor
     big = (h >= least) & (w >= least) & (area < SCRIBBLE_MAX_FILL * w * h)
@@ -448,10 +462,30 @@ def _erase_rules(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> None:
     altogether. Only the rule's own pixels go (a morphological opening along rows finds ink runs
     longer than any letter), so marks touching it keep everything but the rows they share with
     it. Vertical rules stay: removing them lost more than it gained on our samples.
+
+    The opening runs only on the rows that can hold a rule: a copy a quarter as wide, where a
+    small pixel is ink when any of its four was, has a run of at least a quarter of the length
+    wherever the page has one (most pages have no rule, and a page-wide opening cost 30 ms).
     """
-    ink = cv2.compare(ocr, paper_level, cv2.CMP_LT)
-    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (RULE_MIN_PX, 1)))
-    cv2.max(ocr, rules, dst=ocr)  # rules are 255: paper there; elsewhere the page as it was
+    h, w = ocr.shape
+    factor = 4
+    narrow = cv2.erode(ocr, np.ones((1, factor), np.uint8), anchor=(0, 0))[:, : w - w % factor: factor]
+    if narrow.size == 0:
+        return
+    ink = cv2.compare(narrow, paper_level, cv2.CMP_LT)
+    length = RULE_MIN_PX // factor - 1  # a run of RULE_MIN_PX covers at least this many whole blocks
+    found = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    rows = np.flatnonzero(cv2.reduce(found, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel())
+    if not len(rows):
+        return
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (RULE_MIN_PX, 1))
+    # Consecutive candidate rows are opened together; the kernel is one row high, so each band
+    # gives exactly what the page-wide opening gives on its rows.
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    for start, stop in zip(np.r_[rows[0], rows[breaks + 1]], np.r_[rows[breaks], rows[-1]], strict=True):
+        band = ocr[start:stop + 1]
+        rules = cv2.morphologyEx(cv2.compare(band, paper_level, cv2.CMP_LT), cv2.MORPH_OPEN, kernel)
+        cv2.max(band, rules, dst=band)  # rules are 255: paper there; elsewhere the page as it was
 
 
 def ocr_image(flat: np.ndarray) -> np.ndarray:
@@ -475,6 +509,7 @@ def ocr_image(flat: np.ndarray) -> np.ndarray:
     _erase_scribbles(out)
     _erase_rules(out)
     return out
+
 
 
 def content_box(ocr: np.ndarray, margin: int = 60) -> tuple[int, int, int, int]:
