@@ -32,8 +32,11 @@ def test_bench_prints_one_table_measured_in_this_run() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "best of 2 runs" in proc.stdout
-    rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line.startswith(("sohoa ", "bare "))}
-    assert set(rows) == {"sohoa", "bare"}
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines()
+            if line.startswith(("sohoa ", "bare ", "simple ")) and "MB" in line}
+    assert set(rows) == {"sohoa", "bare", "simple"}
     sohoa = re.match(r"sohoa\s+([\d.]+)%\s+([\d.]+)%", rows["sohoa"])
     assert sohoa is not None, rows["sohoa"]
     assert float(sohoa.group(1)) < 1.0  # a damaged page read with under 1% character errors
+    simple = re.match(r"simple OpenCV \+ tesseract\s+([\d.]+)%", rows["simple"])
+    assert simple is not None, rows["simple"]  # the plain baseline ran and read something
