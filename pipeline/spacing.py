@@ -152,8 +152,14 @@ def restore_spaces(words: Sequence[TessWord], image: np.ndarray, known: Callable
         metrics[key] = (float(np.median(spaces)) if spaces else 0.4 * height, height)
     lower_known: Callable[[str], bool] = lambda w: known(w.lower())
     out: list[TessWord] = []
-    for word in words:
+    for i, word in enumerate(words):
         space, height = metrics[word.line_key]
+        following = words[i + 1] if i + 1 < len(words) else None
+        if following is not None and following.line_key == word.line_key \
+                and word.left < following.left < word.left + word.width:
+            # Tesseract's box can reach over the next word's ink ("tính" over the "/" after it);
+            # the space before that word is then no gap inside this one.
+            word = replace(word, width=following.left - word.left)
         if out and out[-1].line_key == word.line_key:
             joined = _join_close(out[-1], word, space, lower_known)
             if joined is not None:

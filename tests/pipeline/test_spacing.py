@@ -127,3 +127,15 @@ def test_word_lists_without_a_writable_cache(tmp_path, monkeypatch) -> None:
         assert isinstance(words, frozenset) and "người" in words and "ofbirth" not in words
     finally:
         tesseract.word_list.cache_clear()
+
+
+def test_a_box_reaching_over_the_next_word_is_not_split_at_the_space_before_it(known) -> None:
+    # Tesseract's box for "tính" ran on over the "/" after it; the space between the two then lay
+    # inside the box and "tính" came out as "tí" + "nh".
+    image, boxes = draw_line([("Giới", 0), ("tính", SPACE), ("/", SPACE), ("Sex:", SPACE)])
+    words = [word(*b) for b in boxes]
+    slash = boxes[2]
+    words[1] = word("tính", boxes[1][1], boxes[1][2], slash[1] + slash[3] - boxes[1][1], boxes[1][4])
+    out = restore_spaces(words, image, known)
+    assert texts(out) == ["Giới", "tính", "/", "Sex:"]
+    assert out[1].left + out[1].width <= out[2].left
