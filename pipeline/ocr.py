@@ -27,9 +27,15 @@ _JUNK_CONF = 35.0  # Tesseract reports specks and rules as low-confidence punctu
 JUNK_LINE_CONF = 0.5  # lines whose best word is below this (0..1) are dropped
 
 
+_LONE_MARKS = frozenset("ˆ˜`´¨ˇ˘˙˚^~'")  # a tone or vowel mark read on its own, away from its letter
+
+
 def _is_junk(text: str, conf: float) -> bool:
     """Low-confidence tokens with no letter or digit are specks, rules or border remnants; runs of
-    underscores and bars are pieces of table rules whatever Tesseract's confidence."""
+    underscores and bars are pieces of table rules whatever Tesseract's confidence; a mark with no
+    letter under it is a speck read as a circumflex or a tilde."""
+    if all(ch in _LONE_MARKS for ch in text):
+        return True  # (the circumflex and the caron are modifier letters to Python: alphabetic)
     if not any(ch.isalnum() for ch in text):
         return conf < _JUNK_CONF or any(ch in "_|~" for ch in text)
     return False
@@ -45,10 +51,30 @@ def _fix_known_confusions(text: str, previous: str) -> str:
     not part of it."""
     if "_" in text and any(ch.isalnum() for ch in text):
         text = _RULE_STUB.sub("", text)
+    text = text.replace("\u2044", "/")  # a fraction slash: documents print the plain one ("V/v")
     match = _SQUARE_METRES.match(text)
     if match and (match.group(1) or previous[-1:].isdigit()):
         return f"{match.group(1) or ''}m²{match.group(2)}"
     return text
+
+
+_DIGIT_AS_LETTER = {"1": "i", "0": "o"}
+_DIGIT_IN_WORD = re.compile(r"^([^\W\d_]+)([10])([^\W\d_]+)([.,;:)]?)$")
+
+
+def _mend_digit_in_word(text: str, known: Callable[[str], bool]) -> str:
+    """A 1 or 0 between letters of a word ("g1ờ") is the i or o Tesseract took for a digit, when
+    the word with the letter is in a dictionary. Numbers, codes and dates have no letters on both
+    sides and are never touched."""
+    match = _DIGIT_IN_WORD.match(text)
+    if not match:
+        return text
+    before, digit, after, tail = match.groups()
+    letter = _DIGIT_AS_LETTER[digit]
+    if before.isupper() and after.isupper():
+        letter = letter.upper()
+    word = before + letter + after
+    return word + tail if known(word.lower()) else text
 
 
 # Tesseract's page segmentation: one column of text of varying sizes (4), not its full layout analysis
@@ -185,7 +211,8 @@ def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
                             dpi=round(TARGET_DPI if cleaned else page.dpi))
     if left or top:
         found = [replace(tw, left=tw.left + left, top=tw.top + top) for tw in found]
-    found = mend_number_marks(restore_spaces(found, image, dictionary_words(lang)), image)
+    known = dictionary_words(lang)
+    found = mend_number_marks(restore_spaces(found, image, known), image)
     h, w = page.image.shape[:2]
     scale = working_scale(h, w, page.dpi)
     items: list[tuple[str, float, Box, Hashable]] = []
@@ -194,7 +221,7 @@ def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
         text = nfc(tw.text)
         if not text or _is_junk(text, tw.confidence):
             continue
-        text = _fix_known_confusions(text, previous.get(tw.line_key, ""))
+        text = _mend_digit_in_word(_fix_known_confusions(text, previous.get(tw.line_key, "")), known)
         previous[tw.line_key] = text
         if not text:
             continue

@@ -88,3 +88,15 @@ def test_known_confusions_are_mended() -> None:
     assert _fix_known_confusions("m2?", "1164,26") == "m²" and _fix_known_confusions("m°", "442") == "m²"
     assert _fix_known_confusions("_HUNG", "tiếng") == "HUNG" and _fix_known_confusions("____", "") == "____"
     assert _fix_known_confusions("ho_ten", "") == "ho_ten"
+
+
+def test_a_digit_between_letters_becomes_the_letter_only_when_that_makes_a_word() -> None:
+    from pipeline.ocr import _is_junk, _mend_digit_in_word, dictionary_words
+
+    known = dictionary_words("vie")
+    assert _mend_digit_in_word("g1ờ", known) == "giờ"
+    assert _mend_digit_in_word("g1ờ,", known) == "giờ,"
+    assert _mend_digit_in_word("ch0", known) == "ch0"  # no letter after the digit
+    assert _mend_digit_in_word("A1B", known) == "A1B"  # "AIB" is no word: a code stays as read
+    assert _mend_digit_in_word("2020", known) == "2020" and _mend_digit_in_word("6/31", known) == "6/31"
+    assert _is_junk("ˆ", 80.0) and not _is_junk("-", 80.0) and not _is_junk("/", 80.0)
