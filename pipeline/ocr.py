@@ -19,6 +19,7 @@ from pipeline import tesseract
 from pipeline.cleanup import TARGET_DPI, content_box, ocr_to_image, to_grey, working_scale
 from pipeline.model import Box, Page, Word, nfc
 from pipeline.punctuation import mend_number_marks
+from pipeline.second_reading import reread_unsure_lines
 from pipeline.spacing import restore_spaces
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,8 @@ def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
                             dpi=round(TARGET_DPI if cleaned else page.dpi))
     if left or top:
         found = [replace(tw, left=tw.left + left, top=tw.top + top) for tw in found]
+    if cleaned:
+        found = reread_unsure_lines(found, page, image.shape, lang=lang)
     known = dictionary_words(lang)
     found = mend_number_marks(restore_spaces(found, image, known), image)
     h, w = page.image.shape[:2]
