@@ -5,7 +5,8 @@ read well as a whole, but it thins the small marks of Vietnamese (SAO read "SẠ
 "LIÊN", "hai" read "hat"). The original scan still holds them. Lines in which Tesseract trusts some
 word less than ``LOW_CONFIDENCE`` are cut out of the original along the page's skew, at 0.8 of
 their size (what the field re-reader in ``classifiers`` found best for marks), stacked into one
-image and read in one more Tesseract run. On 24 bench pages about one line in ten is read again.
+image and read in one more Tesseract run (about 0.1 s on a page that has such a line; 7 of 12
+bench pages had one). On 96 damaged bench pages the mean character error went from 0.108% to 0.093%.
 
 A second reading replaces the first only where it is the same kind of text and Tesseract trusts
 it more: the same digits (numbers are never changed here: a digit misread the other way would be
@@ -29,7 +30,7 @@ from pipeline.tesseract import TessWord
 
 log = logging.getLogger(__name__)
 
-LOW_CONFIDENCE = 80.0  # Tesseract's 0..100: a line holding a word below this is read again
+LOW_CONFIDENCE = 70.0  # Tesseract's 0..100: a line holding a word below this is read again
 SCALE = 0.8  # of the OCR image's size
 PAD = 0.45  # of the line's height, around its words: room for the marks above and below
 GAP = 0.6  # of the tallest line, white between the stacked lines
