@@ -98,7 +98,10 @@ def reread_unsure_lines(found: list[TessWord], page: Page, ocr_shape: tuple[int,
     lines: dict[tuple[int, int, int], list[TessWord]] = {}
     for word in found:
         lines.setdefault(word.line_key, []).append(word)
-    unsure = [key for key, words in lines.items() if min(w.confidence for w in words) < LOW_CONFIDENCE]
+    # Only words with letters count: digits are never changed here, so a line unsure only of a
+    # number or of a speck of punctuation gains nothing from another run of Tesseract.
+    unsure = [key for key, words in lines.items()
+              if any(w.confidence < LOW_CONFIDENCE and sum(ch.isalpha() for ch in w.text) >= 2 for w in words)]
     if not unsure or page.image is None:
         return found
     grey = to_grey(page.image)
