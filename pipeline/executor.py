@@ -14,6 +14,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from functools import partial
 from typing import Protocol
 
 from pipeline.model import Page
@@ -22,6 +23,27 @@ log = logging.getLogger(__name__)
 
 PageFn = Callable[[Page], Page]
 Progress = Callable[[Page], None]
+
+
+class BatchPageFn(Protocol):
+    """A page function that also works on several pages at once, faster than one by one (one
+    Tesseract start for all of them); the executor hands it up to ``batch_pages`` pages."""
+
+    batch_pages: int
+
+    def __call__(self, page: Page) -> Page: ...
+
+    def many(self, pages: Sequence[Page]) -> list[Page]: ...
+
+
+def _batch_size(fn: PageFn) -> int:
+    many = getattr(fn, "many", None)
+    return max(1, int(getattr(fn, "batch_pages", 1))) if callable(many) else 1
+
+
+def _batches(pages: Iterator[Page], size: int) -> Iterator[list[Page]]:
+    while batch := list(itertools.islice(pages, size)):
+        yield batch
 
 
 class PageExecutor(Protocol):
@@ -41,39 +63,49 @@ def _init_worker() -> None:
 def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     """Apply ``fn`` to pages as they come and yield the results in order.
 
-    With ``workers > 1`` the pages go to that many processes, never more than two pages per worker
-    in flight, so a 500-page file does not sit in memory twice. Workers come from a fork server,
-    not a plain fork: callers such as the API or a Celery client have threads, and a child forked
-    from a threaded process can inherit a held lock and deadlock. Starting workers costs about a
-    second, so a single page runs here.
+    A :class:`BatchPageFn` gets its pages in batches of ``batch_pages``; a file with fewer pages
+    than that for every worker is shared out evenly instead, so two pages on two workers still run
+    side by side. With ``workers > 1`` the batches go to that many processes, never more than two
+    batches per worker in flight, so a 500-page file does not sit in memory twice. Workers come
+    from a fork server, not a plain fork: callers such as the API or a Celery client have threads,
+    and a child forked from a threaded process can inherit a held lock and deadlock. Starting
+    workers costs about a second, so a single page runs here.
     """
     pages = iter(pages)
-    if workers > 1:
-        head = list(itertools.islice(pages, 2))
-        if len(head) < 2:
-            workers = 1
-        pages = itertools.chain(head, pages)
+    size = _batch_size(fn)
+    head = list(itertools.islice(pages, max(2, size * workers)))
+    if workers > 1 and len(head) < 2:
+        workers = 1
+    if len(head) < size * workers:
+        size = max(1, -(-len(head) // workers))
+    pages = itertools.chain(head, pages)
+    run: Callable[[list[Page]], list[Page]] = fn.many if size > 1 else partial(_one, fn)  # type: ignore[attr-defined]
     if workers <= 1:
         _init_worker()
-        for page in pages:
-            done = fn(page)
-            del page  # neither the page nor its result is held while the next page is read
-            yield done
+        for batch in _batches(pages, size):
+            done = run(batch)
+            del batch  # neither the pages nor their results are held while the next ones are read
+            yield from done
             del done
         return
     context = multiprocessing.get_context("forkserver")
-    window: deque[Future[Page]] = deque()
+    window: deque[Future[list[Page]]] = deque()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
         try:
-            for page in pages:
-                window.append(pool.submit(fn, page))
+            for batch in _batches(pages, size):
+                window.append(pool.submit(run, batch))
+                del batch
                 while len(window) > 2 * workers:
-                    yield window.popleft().result()
+                    yield from window.popleft().result()
             while window:
-                yield window.popleft().result()
+                yield from window.popleft().result()
         finally:
             for future in window:
                 future.cancel()
+
+
+def _one(fn: PageFn, batch: list[Page]) -> list[Page]:
+    return [fn(page) for page in batch]
 
 
 class ProcessPoolPageExecutor:

@@ -19,7 +19,7 @@ from pipeline import tesseract
 from pipeline.cleanup import TARGET_DPI, content_box, ocr_to_image, to_grey, working_scale
 from pipeline.model import Box, Page, Word, nfc
 from pipeline.punctuation import mend_number_marks
-from pipeline.second_reading import reread_unsure_lines
+from pipeline.second_reading import apply_rereading, plan_rereading, read_again
 from pipeline.spacing import restore_spaces
 
 log = logging.getLogger(__name__)
@@ -201,19 +201,64 @@ def dictionary_words(lang: str) -> Callable[[str], bool]:
     return lambda word: any(word in tesseract.word_list(part) for part in langs)
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """One page on its way through Tesseract: the image it reads and where the read part sits."""
+
+    page: Page
+    image: np.ndarray  # the OCR image, or the page's own pixels in grey when it was not cleaned
+    cleaned: bool
+    crop: tuple[int, int, int, int]  # (left, top, right, bottom) of what Tesseract is given
+
+    @classmethod
+    def of(cls, page: Page) -> _Reading:
+        image = page.ocr_image if page.ocr_image is not None else to_grey(page.image)
+        cleaned = page.ocr_image is not None
+        crop = content_box(image) if cleaned else (0, 0, image.shape[1], image.shape[0])
+        return cls(page, image, cleaned, crop)
+
+    @property
+    def dpi(self) -> int:
+        return round(TARGET_DPI if self.cleaned else self.page.dpi)
+
+    def tesseract_image(self) -> np.ndarray:
+        left, top, right, bottom = self.crop
+        return self.image[top:bottom, left:right]
+
+
 def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
     """Word boxes (in the upright original's pixel frame), text and mean confidence of one page."""
-    if page.blank:
-        return replace(page, words=(), text="", mean_confidence=0.0)
-    image = page.ocr_image if page.ocr_image is not None else to_grey(page.image)
-    cleaned = page.ocr_image is not None
-    left, top, right, bottom = content_box(image) if cleaned else (0, 0, image.shape[1], image.shape[0])
-    found = tesseract.words(image[top:bottom, left:right], lang=lang, psm=PAGE_PSM,
-                            dpi=round(TARGET_DPI if cleaned else page.dpi))
-    if left or top:
-        found = [replace(tw, left=tw.left + left, top=tw.top + top) for tw in found]
-    if cleaned:
-        found = reread_unsure_lines(found, page, image.shape, lang=lang)
+    return ocr_pages([page], lang=lang)[0]
+
+
+def ocr_pages(pages: Sequence[Page], *, lang: str = "vie+eng") -> list[Page]:
+    """:func:`ocr_page` of several pages, with one Tesseract run for all their first readings and
+    one for all their second readings (Tesseract's start-up is paid once, not once a page)."""
+    readings = [_Reading.of(page) for page in pages if not page.blank]
+    found: dict[int, list[tesseract.TessWord]] = {}
+    for dpi in sorted({r.dpi for r in readings}):
+        group = [n for n, r in enumerate(readings) if r.dpi == dpi]
+        results = tesseract.words_of_images([readings[n].tesseract_image() for n in group], lang=lang,
+                                            psm=PAGE_PSM, dpi=dpi)
+        for n, words in zip(group, results, strict=True):
+            left, top = readings[n].crop[:2]
+            found[n] = [replace(tw, left=tw.left + left, top=tw.top + top) for tw in words] if left or top else words
+    plans = {n: plan for n, r in enumerate(readings) if r.cleaned
+             and (plan := plan_rereading(found[n], r.page, r.image.shape)) is not None}
+    if plans:
+        again = read_again(list(plans.values()), lang=lang)
+        if again is not None:
+            for (n, plan), words in zip(plans.items(), again, strict=True):
+                found[n] = apply_rereading(found[n], plan, words)
+    finished = iter([_finish(r, found[n], lang) for n, r in enumerate(readings)])
+    return [replace(page, words=(), text="", mean_confidence=0.0) if page.blank else next(finished)
+            for page in pages]
+
+
+def _finish(reading: _Reading, found: list[tesseract.TessWord], lang: str) -> Page:
+    """The page's words from Tesseract's: spaces restored, junk dropped, known confusions mended,
+    boxes mapped back into the original's frame, arranged in rows."""
+    page, image, cleaned = reading.page, reading.image, reading.cleaned
     known = dictionary_words(lang)
     found = mend_number_marks(restore_spaces(found, image, known), image)
     h, w = page.image.shape[:2]

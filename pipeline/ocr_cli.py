@@ -85,7 +85,7 @@ def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
         max_bytes=settings.max_file_bytes,
         hash_pixels=False,  # nothing is stored: no idempotency key is needed
     )
-    done = iter_processed(pages, lang=lang, workers=workers)
+    done = iter_processed(pages, lang=lang, workers=workers, batch_pages=settings.ocr_batch_pages)
     if args.format == "pdf":
         from pipeline.pdfa import build_searchable_pdf
 

@@ -145,29 +145,45 @@ def read_sources(paths: Sequence[Path], settings: Settings) -> list[Source]:
     return sources
 
 
-def work_on_page(page: Page, lang: str = "vie+eng") -> Page:
-    """The unit of page work, run on an executor: clean-up, OCR, and QR codes on the page."""
-    from pipeline.pagework import process_page
+def _with_qr_codes(page: Page) -> Page:
     from pipeline.qr import read_qr_codes
 
-    page = process_page(page, lang=lang)
     if not page.qr_payloads:
         try:
             page = replace(page, qr_payloads=read_qr_codes(page.image))
         except Exception:  # a QR decoder failure must not cost the page its OCR
             log.warning("%s: QR decoding failed", page.label, exc_info=True)
-    # The cleaned image was for OCR only; dropping it halves what travels back from the worker.
-    return replace(page, ocr_image=None)
+    return page
+
+
+def work_on_page(page: Page, lang: str = "vie+eng") -> Page:
+    """The unit of page work, run on an executor: clean-up, OCR, and QR codes on the page (the
+    cleaned image, for OCR only, is not in the result: half of what travels back from a worker)."""
+    from pipeline.pagework import process_page
+
+    return _with_qr_codes(process_page(page, lang=lang))
+
+
+def work_on_pages(pages: Sequence[Page], lang: str = "vie+eng") -> list[Page]:
+    """:func:`work_on_page` of several pages, OCR'd together (one Tesseract start for all)."""
+    from pipeline.pagework import process_pages_together
+
+    return [_with_qr_codes(page) for page in process_pages_together(pages, lang=lang)]
 
 
 class PageJob:
-    """A picklable page job bound to the OCR language (lambdas do not cross process boundaries)."""
+    """A picklable page job bound to the OCR language (lambdas do not cross process boundaries);
+    an in-process executor hands it ``batch_pages`` pages at a time."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, batch_pages: int = 1) -> None:
         self.lang = lang
+        self.batch_pages = batch_pages
 
     def __call__(self, page: Page) -> Page:
         return work_on_page(page, self.lang)
+
+    def many(self, pages: Sequence[Page]) -> list[Page]:
+        return work_on_pages(pages, self.lang)
 
 
 def ocr_pages(
@@ -177,7 +193,7 @@ def ocr_pages(
     progress: Callable[[Page], None] | None = None,
 ) -> list[Page]:
     executor = executor or default_executor(settings.workers)
-    return executor.map_pages(PageJob(settings.ocr_lang), pages, progress)
+    return executor.map_pages(PageJob(settings.ocr_lang, settings.ocr_batch_pages), pages, progress)
 
 
 def ocr_file(path: Path, settings: Settings, executor: PageExecutor | None = None) -> list[Page]:

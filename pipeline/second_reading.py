@@ -93,8 +93,19 @@ def _groups(first: list[TessWord], second: list[TessWord]) -> list[tuple[list[Te
     return [(ones, twos) for _, ones, twos in stretches if ones and twos]
 
 
-def reread_unsure_lines(found: list[TessWord], page: Page, ocr_shape: tuple[int, ...], *, lang: str) -> list[TessWord]:
-    """``found`` (words in the OCR image's frame) with its unsure lines read again, see the module."""
+@dataclass(frozen=True)
+class Rereading:
+    """What a page's second reading needs: the stacked image of its unsure lines, where each line
+    sits in it, and the first reading's words by line."""
+
+    stacked: np.ndarray
+    cuts: tuple[_Cut, ...]
+    lines: dict[tuple[int, int, int], list[TessWord]]
+
+
+def plan_rereading(found: list[TessWord], page: Page, ocr_shape: tuple[int, ...]) -> Rereading | None:
+    """The unsure lines of ``found`` (words in the OCR image's frame) cut from the original and
+    stacked, or None when the page has none."""
     lines: dict[tuple[int, int, int], list[TessWord]] = {}
     for word in found:
         lines.setdefault(word.line_key, []).append(word)
@@ -103,7 +114,7 @@ def reread_unsure_lines(found: list[TessWord], page: Page, ocr_shape: tuple[int,
     unsure = [key for key, words in lines.items()
               if any(w.confidence < LOW_CONFIDENCE and sum(ch.isalpha() for ch in w.text) >= 2 for w in words)]
     if not unsure or page.image is None:
-        return found
+        return None
     grey = to_grey(page.image)
     cuts: list[_Cut] = []
     pieces: list[np.ndarray] = []
@@ -120,15 +131,16 @@ def reread_unsure_lines(found: list[TessWord], page: Page, ocr_shape: tuple[int,
     stacked = np.full((top, max(p.shape[1] for p in pieces)), 255, np.uint8)
     for cut, piece in zip(cuts, pieces, strict=True):
         stacked[cut.top:cut.top + cut.height, :piece.shape[1]] = piece
-    try:
-        again = tesseract.words(stacked, lang=lang, psm=6, dpi=round(TARGET_DPI * SCALE))
-    except ExternalToolError as exc:
-        log.warning("%s: second reading failed (%s); the first is kept", page.label, exc)
-        return found
+    return Rereading(stacked, tuple(cuts), {key: lines[key] for key in unsure})
+
+
+def apply_rereading(found: list[TessWord], plan: Rereading, again: list[TessWord]) -> list[TessWord]:
+    """``found`` with the stretches that ``again`` (Tesseract's words of ``plan.stacked``) reads
+    better put in their place, see :func:`better`."""
     second: dict[tuple[int, int, int], list[TessWord]] = {}
     for word in again:
         middle = word.top + word.height / 2
-        cut = next((c for c in cuts if c.top <= middle < c.top + c.height), None)
+        cut = next((c for c in plan.cuts if c.top <= middle < c.top + c.height), None)
         if cut is None:
             continue
         second.setdefault(cut.key, []).append(replace(
@@ -136,16 +148,34 @@ def reread_unsure_lines(found: list[TessWord], page: Page, ocr_shape: tuple[int,
             width=max(1, round(word.width / SCALE)), height=max(1, round(word.height / SCALE)), line_key=cut.key))
     replaced: dict[int, list[TessWord]] = {}  # id of a first-reading word -> what stands in its place
     dropped: set[int] = set()
-    for key in unsure:
-        for ones, twos in _groups(lines[key], second.get(key, [])):
+    for key, first in plan.lines.items():
+        for ones, twos in _groups(first, second.get(key, [])):
             if better(ones, twos):
                 replaced[id(ones[0])] = twos
                 dropped.update(id(w) for w in ones[1:])
-    if replaced:
-        log.debug("%s: %d stretches read better a second time", page.label, len(replaced))
     out: list[TessWord] = []
     for word in found:
         if id(word) in dropped:
             continue
         out.extend(replaced.get(id(word), [word]))
     return out
+
+
+def read_again(plans: Sequence[Rereading], *, lang: str) -> list[list[TessWord]] | None:
+    """Tesseract's words of every plan's stacked lines, in one run for all of them (a page's lines
+    are one block of text: ``--psm 6``); None when Tesseract fails, and the first readings stand."""
+    try:
+        return tesseract.words_of_images([plan.stacked for plan in plans], lang=lang, psm=6,
+                                         dpi=round(TARGET_DPI * SCALE))
+    except ExternalToolError as exc:
+        log.warning("second reading failed (%s); the first is kept", exc)
+        return None
+
+
+def reread_unsure_lines(found: list[TessWord], page: Page, ocr_shape: tuple[int, ...], *, lang: str) -> list[TessWord]:
+    """``found`` (words in the OCR image's frame) with its unsure lines read again, see the module."""
+    plan = plan_rereading(found, page, ocr_shape)
+    if plan is None:
+        return found
+    again = read_again([plan], lang=lang)
+    return found if again is None else apply_rereading(found, plan, again[0])

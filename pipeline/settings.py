@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     # OCR
     ocr_lang: str = "vie+eng"
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    ocr_batch_pages: int = Field(default=3, ge=1)  # pages a worker OCRs together (one Tesseract start)
     max_page_pixels: int = 120_000_000  # larger pages are downsampled at ingest
     max_pages_per_file: int = 500
     max_file_bytes: int = 200 * 1024 * 1024

@@ -17,7 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -112,19 +112,24 @@ def _write_tiff(fh: IO[bytes], image: np.ndarray) -> None:
     fh.flush()
 
 
-def words(image: np.ndarray, *, lang: str, psm: int = 3, dpi: int = 300) -> list[TessWord]:
-    """Word boxes and confidences of ``image`` (already cleaned: we switch off Tesseract's own
-    inverted-text pass, which doubles its time and only helps on uncleaned scans)."""
-    config = f"--psm {psm} --dpi {dpi} -c tessedit_do_invert=0"
+def _config(psm: int, dpi: int) -> str:
+    # The pages are already cleaned: Tesseract's own inverted-text pass, which doubles its time and
+    # only helps on uncleaned scans, is switched off.
+    return f"--psm {psm} --dpi {dpi} -c tessedit_do_invert=0"
+
+
+def _image_to_data(path: str, lang: str, config: str) -> dict[str, list]:
     try:
-        with tempfile.NamedTemporaryFile(suffix=".tif", prefix="sohoa-") as tmp:
-            _write_tiff(tmp, image)
-            data = pytesseract.image_to_data(tmp.name, lang=lang, config=config, output_type=pytesseract.Output.DICT)
+        return pytesseract.image_to_data(path, lang=lang, config=config, output_type=pytesseract.Output.DICT)
     except pytesseract.TesseractNotFoundError as exc:
         raise ExternalToolError("tesseract is not installed") from exc
     except pytesseract.TesseractError as exc:
         raise ExternalToolError(f"tesseract failed: {str(exc.message).strip()[:200]}") from exc
-    out: list[TessWord] = []
+
+
+def _tess_words(data: dict[str, list], pages: int) -> list[list[TessWord]]:
+    """The words of Tesseract's TSV, split by its page number (1-based, one per image read)."""
+    out: list[list[TessWord]] = [[] for _ in range(pages)]
     for i, text in enumerate(data["text"]):
         if not text or not text.strip():
             continue
@@ -134,7 +139,10 @@ def words(image: np.ndarray, *, lang: str, psm: int = 3, dpi: int = 300) -> list
             conf = -1.0
         if conf < 0:
             continue
-        out.append(
+        page = int(data["page_num"][i]) - 1
+        if not 0 <= page < pages:
+            raise ExternalToolError(f"tesseract reported page {page + 1} of {pages}")
+        out[page].append(
             TessWord(
                 text=text.strip(),
                 confidence=conf,
@@ -146,6 +154,42 @@ def words(image: np.ndarray, *, lang: str, psm: int = 3, dpi: int = 300) -> list
             )
         )
     return out
+
+
+def words(image: np.ndarray, *, lang: str, psm: int = 3, dpi: int = 300) -> list[TessWord]:
+    """Word boxes and confidences of one cleaned image."""
+    return words_of_images([image], lang=lang, psm=psm, dpi=dpi)[0]
+
+
+def words_of_images(images: Sequence[np.ndarray], *, lang: str, psm: int = 3, dpi: int = 300) -> list[list[TessWord]]:
+    """Word boxes and confidences of each image, from one run of Tesseract.
+
+    Several images go to Tesseract as a list file: it loads its language data and warms up once,
+    which saves about a tenth of a second an image on this kind of machine (a seventh of a page's
+    OCR). The images are written to one temporary folder and read from it in order. When a run
+    over several images fails, each is read alone, so a failure is reported for the image that
+    caused it and the other images still get their words.
+    """
+    if not images:
+        return []
+    config = _config(psm, dpi)
+    with tempfile.TemporaryDirectory(prefix="sohoa-tess-") as tmp:
+        paths = []
+        for n, image in enumerate(images):
+            path = os.path.join(tmp, f"{n:04d}.tif")
+            with open(path, "wb") as fh:
+                _write_tiff(fh, image)
+            paths.append(path)
+        if len(paths) == 1:
+            return _tess_words(_image_to_data(paths[0], lang, config), 1)
+        listing = os.path.join(tmp, "images.txt")
+        with open(listing, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(paths) + "\n")
+        try:
+            return _tess_words(_image_to_data(listing, lang, config), len(paths))
+        except ExternalToolError as exc:
+            log.warning("tesseract failed on %d images at once (%s); reading them one by one", len(paths), exc)
+        return [_tess_words(_image_to_data(path, lang, config), 1)[0] for path in paths]
 
 
 def orientation(image: np.ndarray) -> tuple[int, float] | None:
