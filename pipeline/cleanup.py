@@ -467,7 +467,7 @@ def _erase_rules(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> None:
     small pixel is ink when any of its four was, has a run of at least a quarter of the length
     wherever the page has one (most pages have no rule, and a page-wide opening cost 30 ms).
     """
-    h, w = ocr.shape
+    w = ocr.shape[1]
     factor = 4
     narrow = cv2.erode(ocr, np.ones((1, factor), np.uint8), anchor=(0, 0))[:, : w - w % factor: factor]
     if narrow.size == 0:

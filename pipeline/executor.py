@@ -17,6 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
 from typing import Protocol
 
+from pipeline.iters import prepend
 from pipeline.model import Page
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,6 @@ class BatchPageFn(Protocol):
 def _batch_size(fn: PageFn) -> int:
     many = getattr(fn, "many", None)
     return max(1, int(getattr(fn, "batch_pages", 1))) if callable(many) else 1
-
-
-def _batches(pages: Iterator[Page], size: int) -> Iterator[list[Page]]:
-    while batch := list(itertools.islice(pages, size)):
-        yield batch
 
 
 class PageExecutor(Protocol):
@@ -78,11 +74,11 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
         workers = 1
     if len(head) < size * workers:
         size = max(1, -(-len(head) // workers))
-    pages = itertools.chain(head, pages)
+    pages = prepend(head, pages)
     run: Callable[[list[Page]], list[Page]] = fn.many if size > 1 else partial(_one, fn)  # type: ignore[attr-defined]
     if workers <= 1:
         _init_worker()
-        for batch in _batches(pages, size):
+        while batch := list(itertools.islice(pages, size)):
             done = run(batch)
             del batch  # neither the pages nor their results are held while the next ones are read
             yield from done
@@ -92,7 +88,7 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     window: deque[Future[list[Page]]] = deque()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
         try:
-            for batch in _batches(pages, size):
+            while batch := list(itertools.islice(pages, size)):
                 window.append(pool.submit(run, batch))
                 del batch
                 while len(window) > 2 * workers:

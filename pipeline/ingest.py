@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import logging
 import math
 import re
@@ -26,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from pipeline.errors import InputError
+from pipeline.iters import prepend
 from pipeline.model import Box, Page, Word, nfc
 from pipeline.ocr import arrange_rows
 
@@ -121,7 +121,7 @@ def _first_checked(pages: Iterator[Page], name: str) -> Iterator[Page]:
     first = next(pages, None)
     if first is None:
         raise InputError(f"{name}: has no pages")
-    return itertools.chain([first], pages)
+    return prepend([first], pages)
 
 
 def read_bytes(data: bytes, name: str, **limits: int) -> list[Page]:
