@@ -128,9 +128,10 @@ def _image_to_data(path: str, lang: str, config: str) -> dict[str, list]:
 
 
 def _tess_words(data: dict[str, list], pages: int) -> list[list[TessWord]]:
-    """The words of Tesseract's TSV, split by its page number (1-based, one per image read)."""
+    """The words of Tesseract's TSV, split by its page number (1-based, one per image read). An
+    image Tesseract could not read at all leaves the TSV empty: no words."""
     out: list[list[TessWord]] = [[] for _ in range(pages)]
-    for i, text in enumerate(data["text"]):
+    for i, text in enumerate(data.get("text", [])):
         if not text or not text.strip():
             continue
         try:

@@ -1,0 +1,78 @@
+"""Pages read together: one Tesseract run for several pages gives each page what it gets alone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from pipeline import tesseract
+from pipeline.executor import iter_map
+from pipeline.model import Page
+from pipeline.ocr_bench import Damage
+from pipeline.pagework import process_page, process_pages_together
+
+
+def _line(text: str) -> np.ndarray:
+    image = np.full((90, 900), 255, np.uint8)
+    return cv2.putText(image, text, (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+
+
+def test_several_images_in_one_run_read_as_each_alone() -> None:
+    images = [_line("Hello world"), _line("Second page 2024"), _line("Third one")]
+    together = tesseract.words_of_images(images, lang="eng", psm=6)
+    alone = [tesseract.words(image, lang="eng", psm=6) for image in images]
+    assert together == alone
+    assert [" ".join(w.text for w in words) for words in together] == ["Hello world", "Second page 2024", "Third one"]
+
+
+def test_an_unreadable_image_does_not_cost_the_others_their_words() -> None:
+    # Leptonica refuses a TIFF over a million pixels wide: the run over all three fails, and each is read alone.
+    images = [_line("Hello world"), np.full((2, 1_100_000), 255, np.uint8), _line("Third one")]
+    together = tesseract.words_of_images(images, lang="eng", psm=6)
+    assert len(together) == 3
+    assert " ".join(w.text for w in together[0]) == "Hello world"
+    assert together[1] == []
+    assert " ".join(w.text for w in together[2]) == "Third one"
+
+
+def test_pages_processed_together_equal_pages_processed_alone(make_page) -> None:
+    first, _ = make_page(21, Damage(rotation=180, skew_deg=1.5, light=0.7, noise=8), lines=2)
+    blank = Page(source="blank.png", source_sha256="", index=1, image=np.full((900, 1400), 250, np.uint8), dpi=300)
+    third, truth = make_page(22, Damage(skew_deg=-2.0, blur=0.8, jpeg_quality=70), lines=2)
+    third = replace(third, index=2)
+    together = process_pages_together([first, blank, third], lang="vie")
+    alone = [process_page(page, lang="vie") for page in (first, blank, third)]
+    assert [p.index for p in together] == [0, 1, 2]
+    assert [p.blank for p in together] == [False, True, False]
+    assert [(p.text, p.words, p.rotation, p.skew_angle) for p in together] == \
+        [(p.text, p.words, p.rotation, p.skew_angle) for p in alone]
+    assert together[2].text.split() == truth.split()
+    assert all(p.ocr_image is None for p in together)
+
+
+class _Sizes:
+    """A page function that takes batches and marks each page with the size of its batch."""
+
+    def __init__(self, batch_pages: int) -> None:
+        self.batch_pages = batch_pages
+
+    def __call__(self, page: Page) -> Page:
+        return replace(page, text="1")
+
+    def many(self, pages: list[Page]) -> list[Page]:
+        return [replace(page, text=str(len(pages))) for page in pages]
+
+
+def _pages(count: int) -> list[Page]:
+    return [Page(source="f.tif", source_sha256="", index=i, image=np.zeros((4, 4), np.uint8), dpi=300)
+            for i in range(count)]
+
+
+def test_the_executor_hands_out_batches_in_order() -> None:
+    done = list(iter_map(_Sizes(3), _pages(7), workers=1))
+    assert [p.index for p in done] == list(range(7))
+    assert [p.text for p in done] == ["3", "3", "3", "3", "3", "3", "1"]
+    assert [p.text for p in iter_map(_Sizes(3), _pages(2), workers=1)] == ["2", "2"]
+    assert [p.text for p in iter_map(_Sizes(1), _pages(2), workers=1)] == ["1", "1"]
