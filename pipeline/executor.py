@@ -37,9 +37,24 @@ class BatchPageFn(Protocol):
     def many(self, pages: Sequence[Page]) -> list[Page]: ...
 
 
+# Pixels a batch may hold: three A4 colour pages at 300 dpi (26 MB each). A 600 dpi colour scan is
+# four times that and goes alone, so a worker stays within its 300 MB whatever the scans.
+BATCH_IMAGE_BYTES = 80 * 2**20
+
+
 def _batch_size(fn: PageFn) -> int:
     many = getattr(fn, "many", None)
     return max(1, int(getattr(fn, "batch_pages", 1))) if callable(many) else 1
+
+
+def _next_batch(pages: Iterator[Page], size: int) -> list[Page]:
+    """Up to ``size`` pages, fewer when the first is so large that ``size`` of its kind would
+    exceed :data:`BATCH_IMAGE_BYTES`; empty when the pages are done."""
+    first = next(pages, None)
+    if first is None:
+        return []
+    fits = max(1, BATCH_IMAGE_BYTES // max(1, first.image.nbytes))
+    return [first, *itertools.islice(pages, min(size, fits) - 1)]
 
 
 class PageExecutor(Protocol):
@@ -59,26 +74,27 @@ def _init_worker() -> None:
 def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     """Apply ``fn`` to pages as they come and yield the results in order.
 
-    A :class:`BatchPageFn` gets its pages in batches of ``batch_pages``; a file with fewer pages
-    than that for every worker is shared out evenly instead, so two pages on two workers still run
-    side by side. With ``workers > 1`` the batches go to that many processes, never more than two
-    batches per worker in flight, so a 500-page file does not sit in memory twice. Workers come
-    from a fork server, not a plain fork: callers such as the API or a Celery client have threads,
+    A :class:`BatchPageFn` gets its pages in batches of ``batch_pages`` (fewer for very large
+    pages, see :func:`_next_batch`); a file with fewer pages than that for every worker is shared
+    out evenly instead, so two pages on two workers still run side by side. With ``workers > 1``
+    the batches go to that many processes, never more than two batches per worker in flight, so a
+    500-page file does not sit in memory twice. Workers come from a fork server, not a plain fork: callers such as the API or a Celery client have threads,
     and a child forked from a threaded process can inherit a held lock and deadlock. Starting
     workers costs about a second, so a single page runs here.
     """
     pages = iter(pages)
     size = _batch_size(fn)
-    head = list(itertools.islice(pages, max(2, size * workers)))
-    if workers > 1 and len(head) < 2:
-        workers = 1
-    if len(head) < size * workers:
-        size = max(1, -(-len(head) // workers))
-    pages = prepend(head, pages)
+    if workers > 1:
+        head = list(itertools.islice(pages, max(2, size * workers)))
+        if len(head) < 2:
+            workers = 1
+        elif len(head) < size * workers:
+            size = -(-len(head) // workers)
+        pages = prepend(head, pages)
     run: Callable[[list[Page]], list[Page]] = fn.many if size > 1 else partial(_one, fn)  # type: ignore[attr-defined]
     if workers <= 1:
         _init_worker()
-        while batch := list(itertools.islice(pages, size)):
+        while batch := _next_batch(pages, size):
             done = run(batch)
             del batch  # neither the pages nor their results are held while the next ones are read
             yield from done
@@ -88,7 +104,7 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     window: deque[Future[list[Page]]] = deque()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
         try:
-            while batch := list(itertools.islice(pages, size)):
+            while batch := _next_batch(pages, size):
                 window.append(pool.submit(run, batch))
                 del batch
                 while len(window) > 2 * workers:

@@ -65,8 +65,8 @@ class _Sizes:
         return [replace(page, text=str(len(pages))) for page in pages]
 
 
-def _pages(count: int) -> list[Page]:
-    return [Page(source="f.tif", source_sha256="", index=i, image=np.zeros((4, 4), np.uint8), dpi=300)
+def _pages(count: int, shape: tuple[int, ...] = (4, 4)) -> list[Page]:
+    return [Page(source="f.tif", source_sha256="", index=i, image=np.zeros(shape, np.uint8), dpi=300)
             for i in range(count)]
 
 
@@ -76,3 +76,9 @@ def test_the_executor_hands_out_batches_in_order() -> None:
     assert [p.text for p in done] == ["3", "3", "3", "3", "3", "3", "1"]
     assert [p.text for p in iter_map(_Sizes(3), _pages(2), workers=1)] == ["2", "2"]
     assert [p.text for p in iter_map(_Sizes(1), _pages(2), workers=1)] == ["1", "1"]
+
+
+def test_very_large_pages_are_not_held_three_at_a_time() -> None:
+    a4_colour, a4_colour_600dpi = (3508, 2480, 3), (7016, 4960, 3)
+    assert [p.text for p in iter_map(_Sizes(3), _pages(4, a4_colour), workers=1)] == ["3", "3", "3", "1"]
+    assert [p.text for p in iter_map(_Sizes(3), _pages(2, a4_colour_600dpi), workers=1)] == ["1", "1"]
