@@ -41,6 +41,6 @@ def test_the_cli_reports_a_bad_setting_in_one_line(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "ocr", str(tmp_path / "x.png")], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
-        "sohoa: error: SOHOA_WORKERS: Input should be a valid integer, unable to parse string as an integer "
-        "(got 'two')"]
+    expected = ("sohoa: error: SOHOA_WORKERS: Input should be a valid integer, unable to parse string as an "
+                "integer (got 'two')")
+    assert proc.stderr.strip().splitlines() == [expected]
