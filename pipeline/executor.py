@@ -17,7 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
 from typing import Protocol
 
-from pipeline.iters import prepend
+from pipeline.iters import drain, prepend
 from pipeline.model import Page
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class BatchPageFn(Protocol):
 
     def __call__(self, page: Page) -> Page: ...
 
-    def many(self, pages: Sequence[Page]) -> list[Page]: ...
+    def many(self, pages: Iterable[Page]) -> list[Page]: ...
 
 
 # Pixels a batch may hold: three A4 colour pages at 300 dpi (26 MB each). A 600 dpi colour scan is
@@ -47,13 +47,13 @@ def _batch_size(fn: PageFn) -> int:
     return max(1, int(getattr(fn, "batch_pages", 1))) if callable(many) else 1
 
 
-def _next_batch(pages: Iterator[Page], size: int) -> list[Page]:
+def _next_batch(pages: Iterator[Page], size: int, budget: int = BATCH_IMAGE_BYTES) -> list[Page]:
     """Up to ``size`` pages, fewer when the first is so large that ``size`` of its kind would
-    exceed :data:`BATCH_IMAGE_BYTES`; empty when the pages are done."""
+    exceed ``budget`` bytes of pixels; empty when the pages are done."""
     first = next(pages, None)
     if first is None:
         return []
-    fits = max(1, BATCH_IMAGE_BYTES // max(1, first.image.nbytes))
+    fits = max(1, budget // max(1, first.image.nbytes))
     return [first, *itertools.islice(pages, min(size, fits) - 1)]
 
 
@@ -77,8 +77,8 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     A :class:`BatchPageFn` gets its pages in batches of ``batch_pages`` (fewer for very large
     pages, see :func:`_next_batch`); a file with fewer pages than that for every worker is shared
     out evenly instead, so two pages on two workers still run side by side. With ``workers > 1``
-    the batches go to that many processes, never more than two batches per worker in flight, so a
-    500-page file does not sit in memory twice. Workers come from a fork server, not a plain fork: callers such as the API or a Celery client have threads,
+    the batches go to that many processes, about two pages per worker in flight, so a 500-page
+    file does not sit in memory twice. Workers come from a fork server, not a plain fork: callers such as the API or a Celery client have threads,
     and a child forked from a threaded process can inherit a held lock and deadlock. Starting
     workers costs about a second, so a single page runs here.
     """
@@ -91,12 +91,13 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
         elif len(head) < size * workers:
             size = -(-len(head) // workers)
         pages = prepend(head, pages)
-    run: Callable[[list[Page]], list[Page]] = fn.many if size > 1 else partial(_one, fn)  # type: ignore[attr-defined]
+    run: Callable[[Iterable[Page]], list[Page]] = fn.many if size > 1 else partial(_one, fn)  # type: ignore[attr-defined]
     if workers <= 1:
         _init_worker()
         while batch := _next_batch(pages, size):
-            done = run(batch)
-            del batch  # neither the pages nor their results are held while the next ones are read
+            # Handed over one by one and forgotten here: a page turned upright by the clean-up is
+            # a new image, and the original need not wait for the rest of the batch.
+            done = run(drain(batch))
             yield from done
             del done
         return
@@ -104,10 +105,14 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     window: deque[Future[list[Page]]] = deque()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
         try:
-            while batch := _next_batch(pages, size):
+            # About two pages per worker in flight, and never fewer batches than workers.
+            in_flight = max(workers, 2 * workers // size)
+            # A batch sent to a worker is also pickled there and back: half the pixels per batch
+            # keep a worker within its 300 MB (colour A4 pages then go one at a time).
+            while batch := _next_batch(pages, size, BATCH_IMAGE_BYTES // 2):
                 window.append(pool.submit(run, batch))
                 del batch
-                while len(window) > 2 * workers:
+                while len(window) > in_flight:
                     yield from window.popleft().result()
             while window:
                 yield from window.popleft().result()
@@ -116,7 +121,7 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
                 future.cancel()
 
 
-def _one(fn: PageFn, batch: list[Page]) -> list[Page]:
+def _one(fn: PageFn, batch: Iterable[Page]) -> list[Page]:
     return [fn(page) for page in batch]
 
 

@@ -15,6 +15,12 @@ T = TypeVar("T")
 
 def prepend(head: list[T], rest: Iterator[T]) -> Iterator[T]:
     """The items of ``head`` (emptied as they go), then those of ``rest``."""
-    while head:
-        yield head.pop(0)
+    yield from drain(head)
     yield from rest
+
+
+def drain(items: list[T]) -> Iterator[T]:
+    """The items of a list, each removed from it as it is handed out: a consumer that replaces
+    a page by its result lets the page go."""
+    while items:
+        yield items.pop(0)

@@ -40,7 +40,7 @@ def process_page(page: Page, *, lang: str = "vie+eng") -> Page:
     return process_pages_together([page], lang=lang)[0]
 
 
-def process_pages_together(pages: Sequence[Page], *, lang: str = "vie+eng") -> list[Page]:
+def process_pages_together(pages: Iterable[Page], *, lang: str = "vie+eng") -> list[Page]:
     """Clean-up of each page, then the OCR of all of them with one Tesseract run (see
     :func:`pipeline.ocr.ocr_pages`).
 
@@ -68,7 +68,7 @@ class PageWork:
     def __call__(self, page: Page) -> Page:
         return process_page(page, lang=self.lang)
 
-    def many(self, pages: Sequence[Page]) -> list[Page]:
+    def many(self, pages: Iterable[Page]) -> list[Page]:
         return process_pages_together(pages, lang=self.lang)
 
 

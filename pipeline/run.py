@@ -12,7 +12,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,7 +164,7 @@ def work_on_page(page: Page, lang: str = "vie+eng") -> Page:
     return _with_qr_codes(process_page(page, lang=lang))
 
 
-def work_on_pages(pages: Sequence[Page], lang: str = "vie+eng") -> list[Page]:
+def work_on_pages(pages: Iterable[Page], lang: str = "vie+eng") -> list[Page]:
     """:func:`work_on_page` of several pages, OCR'd together (one Tesseract start for all)."""
     from pipeline.pagework import process_pages_together
 
@@ -182,7 +182,7 @@ class PageJob:
     def __call__(self, page: Page) -> Page:
         return work_on_page(page, self.lang)
 
-    def many(self, pages: Sequence[Page]) -> list[Page]:
+    def many(self, pages: Iterable[Page]) -> list[Page]:
         return work_on_pages(pages, self.lang)
 
 

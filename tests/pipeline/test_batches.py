@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 import cv2
@@ -61,8 +62,9 @@ class _Sizes:
     def __call__(self, page: Page) -> Page:
         return replace(page, text="1")
 
-    def many(self, pages: list[Page]) -> list[Page]:
-        return [replace(page, text=str(len(pages))) for page in pages]
+    def many(self, pages: Iterable[Page]) -> list[Page]:
+        batch = list(pages)
+        return [replace(page, text=str(len(batch))) for page in batch]
 
 
 def _pages(count: int, shape: tuple[int, ...] = (4, 4)) -> list[Page]:
