@@ -7,24 +7,20 @@ process pool, a development signer). Setting ``SOHOA_DATABASE_URL``, ``SOHOA_STO
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping
+import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from pipeline.errors import ConfigError
 
 ENV_PREFIX = "SOHOA_"
 
 
-class Settings(BaseModel):
-    """Every setting, validated; :func:`load_settings` reads them from the environment. (A plain
-    model, not ``pydantic_settings``: importing that costs a seventh of a second at every start of
-    the CLI and of every worker, more than reading a few variables.)"""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     data_dir: Path = Path("./sohoa-data")
     database_url: str | None = None  # default: sqlite under data_dir
@@ -65,30 +61,17 @@ class Settings(BaseModel):
         return self.data_dir / "pki"
 
 
-def _from_env(environ: Mapping[str, str]) -> dict[str, object]:
-    """``SOHOA_NAME`` for every field ``name``; a list is given as JSON (``["a.pem", "b.pem"]``)."""
-    values: dict[str, object] = {}
-    for name, field in Settings.model_fields.items():
-        raw = environ.get(f"{ENV_PREFIX}{name.upper()}")
-        if raw is None:
-            continue
-        if "list[" in str(field.annotation):
-            try:
-                values[name] = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{ENV_PREFIX}{name.upper()}: not a JSON list ({exc.msg})") from exc
-        else:
-            values[name] = raw
-    return values
-
-
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, with explicit overrides (CLI flags) on top; a value
-    that does not validate is a :class:`ConfigError` naming its variable."""
-    values = {**_from_env(os.environ), **{k: v for k, v in overrides.items() if v is not None}}
+    that does not validate is a :class:`ConfigError` naming its variable (lists are JSON:
+    ``SOHOA_TRUST_ROOTS='["a.pem", "b.pem"]'``)."""
     try:
-        return Settings(**values)
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]) if first.get("loc") else "?"
         raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {first['msg']} (got {first.get('input')!r})") from exc
+    except SettingsError as exc:  # a list given in the environment that is not JSON
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = f"{ENV_PREFIX}{match.group(1).upper()}" if match else "a setting"
+        raise ConfigError(f"{name}: not a JSON value ({exc.__cause__ or exc})") from exc

@@ -27,7 +27,7 @@ def test_variables_are_read_typed_and_overridden(monkeypatch: pytest.MonkeyPatch
 @pytest.mark.parametrize(("name", "value", "message"), [
     ("SOHOA_WORKERS", "many", "SOHOA_WORKERS: Input should be a valid integer"),
     ("SOHOA_OCR_BATCH_PAGES", "0", "SOHOA_OCR_BATCH_PAGES: Input should be greater than or equal to 1"),
-    ("SOHOA_TRUST_ROOTS", "root.pem", "SOHOA_TRUST_ROOTS: not a JSON list"),
+    ("SOHOA_TRUST_ROOTS", "root.pem", "SOHOA_TRUST_ROOTS: not a JSON value"),
 ])
 def test_a_bad_value_is_a_config_error_naming_its_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str,
                                                            message: str) -> None:
