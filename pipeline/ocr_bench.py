@@ -461,7 +461,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
               f"{res.seconds / len(pages):7.2f} {res.peak_rss_mb:7.0f}MB   {ref_text}  {res.note}")
     print(REFERENCE_NOTE)
     print("upright: mean CER over the pages that were not turned (the baselines do not turn pages)")
+    ratio = speed_ratio(results)
+    if ratio is not None:
+        print(f"sohoa took {ratio:.2f}x the time of bare tesseract on the same pages (this machine's speed "
+              "drifts; the ratio of runs taken in turns does much less)")
     return 0
+
+
+def speed_ratio(results: list[BenchResult]) -> float | None:
+    """sohoa's time over bare tesseract's, when both ran."""
+    times = {r.name: r.seconds for r in results if r.texts and not r.note}
+    if times.get("sohoa") and times.get("bare tesseract"):
+        return times["sohoa"] / times["bare tesseract"]
+    return None
 
 
 if __name__ == "__main__":

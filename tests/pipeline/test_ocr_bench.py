@@ -40,3 +40,8 @@ def test_bench_prints_one_table_measured_in_this_run() -> None:
     assert float(sohoa.group(1)) < 1.0  # a damaged page read with under 1% character errors
     simple = re.match(r"simple OpenCV \+ tesseract\s+([\d.]+)%", rows["simple"])
     assert simple is not None, rows["simple"]  # the plain baseline ran and read something
+    # The ratio line agrees with the two rows' s/page (each rounded to hundredths).
+    ratio = re.search(r"sohoa took ([\d.]+)x the time of bare tesseract", proc.stdout)
+    assert ratio is not None, proc.stdout
+    per_page = {name: float(re.search(r"([\d.]+)\s+\d+MB", rows[name]).group(1)) for name in ("sohoa", "bare")}
+    assert abs(float(ratio.group(1)) - per_page["sohoa"] / per_page["bare"]) < 0.05
