@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from pipeline.errors import SohoaError
+from pipeline.memory import keep_freed_memory
 from pipeline.settings import Settings, load_settings
 
 log = logging.getLogger("sohoa")
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    keep_freed_memory()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -68,7 +68,10 @@ def _init_worker() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     import cv2
 
+    from pipeline.memory import keep_freed_memory
+
     cv2.setNumThreads(1)
+    keep_freed_memory()
 
 
 def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
