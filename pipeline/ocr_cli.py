@@ -35,8 +35,8 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     b.add_argument("--pages", type=int, default=6, help="number of generated pages (default 6)")
     b.add_argument("--seed", type=int, default=2024)
     b.add_argument("--lang", default="vie", help="Tesseract languages for every pipeline (default vie)")
-    b.add_argument("--repeat", type=int, default=3,
-                   help="runs of every pipeline, taken in turns; s/page is the best run (default 3)")
+    b.add_argument("--repeat", type=int, default=5,
+                   help="runs of every pipeline, taken in turns; s/page is the best run (default 5)")
     b.add_argument("--no-ocrmypdf", action="store_true", help="skip the OCRmyPDF rows")
     b.add_argument("--ocrmypdf-clean", action="store_true", help="also run OCRmyPDF --deskew --clean (slow)")
     b.set_defaults(handler=run_bench)
