@@ -81,9 +81,10 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     pages, see :func:`_next_batch`); a file with fewer pages than that for every worker is shared
     out evenly instead, so two pages on two workers still run side by side. With ``workers > 1``
     the batches go to that many processes, about two pages per worker in flight, so a 500-page
-    file does not sit in memory twice. Workers come from a fork server, not a plain fork: callers such as the API or a Celery client have threads,
-    and a child forked from a threaded process can inherit a held lock and deadlock. Starting
-    workers costs about a second, so a single page runs here.
+    file does not sit in memory twice. Workers come from a fork server, not a plain fork: callers
+    such as the API or a Celery client have threads, and a child forked from a threaded process
+    can inherit a held lock and deadlock. Starting workers costs about a second, so a single page
+    runs here.
     """
     pages = iter(pages)
     size = _batch_size(fn)
