@@ -1,4 +1,10 @@
-"""Freed page-sized memory is reused by the next page, not faulted in again."""
+"""Freed page-sized memory is reused by the next page, not faulted in again.
+
+glibc's own default moves its mmap threshold up as large blocks are freed, so whether it gives a
+page's memory back depends on the order of earlier allocations (on one machine three clean-ups
+faulted 11 397 pages in, on another 9). The comparison is therefore against a process that gives
+freed memory back at once, which always faults every page in again.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,10 @@ import numpy as np
 if sys.argv[1] == "keep":
     from pipeline.memory import keep_freed_memory
     assert keep_freed_memory()
+elif sys.argv[1] == "give back":
+    import ctypes
+    libc = ctypes.CDLL("libc.so.6")
+    assert libc.mallopt(-3, 128 * 1024) and libc.mallopt(-1, 128 * 1024)  # mmap and trim thresholds
 from pipeline.cleanup import clean_page
 from pipeline.model import Page
 from pipeline.ocr_bench import Damage, damage_page, render_text_page
@@ -34,6 +44,8 @@ def _faults(mode: str) -> int:
 
 
 def test_the_next_page_reuses_the_memory_the_last_one_freed() -> None:
-    default, keep = _faults("default"), _faults("keep")
-    print(f"minor page faults for three clean-ups: {default} by default, {keep} keeping freed memory")
-    assert keep < 0.5 * default
+    give_back, default, keep = _faults("give back"), _faults("default"), _faults("keep")
+    print(f"minor page faults for three clean-ups: {give_back} giving freed memory back, {default} by "
+          f"glibc's default, {keep} keeping freed memory")
+    assert give_back > 5000  # about 26 MB of fresh pages a clean-up: the measurement sees them
+    assert keep < 0.05 * give_back
