@@ -547,10 +547,14 @@ def clean_page(page: Page) -> Page:
     if abs(angle) >= 0.05:
         log.info("%s: deskewed by %.2f°", page.label, angle)
         flat = deskew(flat, angle)
+    ocr = ocr_image(flat)
+    del flat
+    # The original is turned last, when the OCR image's temporaries are gone: its upright copy is
+    # the largest array of the clean-up, and the original is still held beside it.
     return replace(
         page,
         image=turn(page.image, rotation),
-        ocr_image=ocr_image(flat),
+        ocr_image=ocr,
         rotation=rotation,
         skew_angle=angle,
         blank=False,

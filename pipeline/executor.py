@@ -47,14 +47,30 @@ def _batch_size(fn: PageFn) -> int:
     return max(1, int(getattr(fn, "batch_pages", 1))) if callable(many) else 1
 
 
+def _fits(first: Page, size: int, budget: int) -> int:
+    """Pages in a batch that starts with ``first``: ``size``, fewer when ``size`` pages of its kind
+    would exceed ``budget`` bytes of pixels."""
+    return min(size, max(1, budget // max(1, first.image.nbytes)))
+
+
 def _next_batch(pages: Iterator[Page], size: int, budget: int = BATCH_IMAGE_BYTES) -> list[Page]:
-    """Up to ``size`` pages, fewer when the first is so large that ``size`` of its kind would
-    exceed ``budget`` bytes of pixels; empty when the pages are done."""
+    """Up to ``size`` pages (see :func:`_fits`); empty when the pages are done."""
     first = next(pages, None)
     if first is None:
         return []
-    fits = max(1, budget // max(1, first.image.nbytes))
-    return [first, *itertools.islice(pages, min(size, fits) - 1)]
+    return [first, *itertools.islice(pages, _fits(first, size, budget) - 1)]
+
+
+def _lazy_batches(pages: Iterator[Page], size: int, budget: int = BATCH_IMAGE_BYTES) -> Iterator[Iterator[Page]]:
+    """The batches of :func:`_next_batch`, each an iterator that reads its pages only as they are
+    asked for (each batch must be used up before the next is asked for). In this process a page
+    is then decoded after the one before it is cleaned: with the whole batch read first, three
+    colour originals waited beside the first page's clean-up."""
+    while (first := next(pages, None)) is not None:
+        count = _fits(first, size, budget)
+        head = [first]
+        del first
+        yield itertools.chain(drain(head), itertools.islice(pages, count - 1))
 
 
 class PageExecutor(Protocol):
@@ -98,10 +114,11 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     run: Callable[[Iterable[Page]], list[Page]] = fn.many if size > 1 else partial(_one, fn)  # type: ignore[attr-defined]
     if workers <= 1:
         _init_worker()
-        while batch := _next_batch(pages, size):
+        for batch in _lazy_batches(pages, size):
             # Handed over one by one and forgotten here: a page turned upright by the clean-up is
             # a new image, and the original need not wait for the rest of the batch.
-            done = run(drain(batch))
+            done = run(batch)
+            del batch
             yield from done
             del done
         return

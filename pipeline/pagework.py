@@ -51,6 +51,9 @@ def process_pages_together(pages: Iterable[Page], *, lang: str = "vie+eng") -> l
         if page.born_digital:
             log.info("%s: born-digital text layer kept, OCR skipped", page.label)
         out.append(page if page.born_digital else _cleaned(page))
+        # The next page is decoded while this loop waits for it: the original, replaced by its
+        # upright copy, is not held meanwhile.
+        del page
     to_read = [n for n, page in enumerate(out) if not page.born_digital and not page.blank]
     for n, done in zip(to_read, ocr_pages([out[n] for n in to_read], lang=lang), strict=True):
         out[n] = done

@@ -84,3 +84,34 @@ def test_very_large_pages_are_not_held_three_at_a_time() -> None:
     a4_colour, a4_colour_600dpi = (3508, 2480, 3), (7016, 4960, 3)
     assert [p.text for p in iter_map(_Sizes(3), _pages(4, a4_colour), workers=1)] == ["3", "3", "3", "1"]
     assert [p.text for p in iter_map(_Sizes(3), _pages(2, a4_colour_600dpi), workers=1)] == ["1", "1"]
+
+
+class _Ordered:
+    """A batch page function that notes when it receives each page."""
+
+    batch_pages = 3
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+
+    def __call__(self, page: Page) -> Page:
+        return page
+
+    def many(self, pages: Iterable[Page]) -> list[Page]:
+        out = []
+        for page in pages:
+            self.events.append(f"clean {page.index}")
+            out.append(page)
+        return out
+
+
+def test_a_batch_reads_its_next_page_only_when_the_last_is_cleaned() -> None:
+    events: list[str] = []
+
+    def read() -> Iterable[Page]:
+        for page in _pages(4):
+            events.append(f"read {page.index}")
+            yield page
+
+    assert [p.index for p in iter_map(_Ordered(events), read(), workers=1)] == [0, 1, 2, 3]
+    assert events == ["read 0", "clean 0", "read 1", "clean 1", "read 2", "clean 2", "read 3", "clean 3"]
