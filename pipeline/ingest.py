@@ -16,6 +16,7 @@ import io
 import logging
 import math
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -522,13 +523,17 @@ def _embedded_image(
         filters = filters[0] if len(filters) == 1 else None
     if filters in (pikepdf.Name.JBIG2Decode, pikepdf.Name.JPXDecode):
         return None  # pikepdf needs external decoders for these; pdfium has its own
-    try:
-        pim = pikepdf.PdfImage(xobj)
-        im = pim.as_pil_image()
-    except Exception as exc:  # noqa: BLE001 - the libraries raise anything on broken files
-        log.debug("%s: embedded image not decoded (%s); rendering", label, _short(exc))
-        return None
-    arr = _pil_to_array(im)
+    arr = _inflated_pixels(xobj, filters, w, h, label)
+    mode = None
+    if arr is None:
+        try:
+            im = pikepdf.PdfImage(xobj).as_pil_image()
+        except Exception as exc:  # noqa: BLE001 - the libraries raise anything on broken files
+            log.debug("%s: embedded image not decoded (%s); rendering", label, _short(exc))
+            return None
+        mode = im.mode
+        arr = _pil_to_array(im)
+        del im
     if arr.shape[0] != h or arr.shape[1] != w:
         return None
     total = (turn + rotate) % 360
@@ -542,13 +547,78 @@ def _embedded_image(
     if (
         total == 0
         and filters == pikepdf.Name.DCTDecode
-        and im.mode in ("L", "RGB")
+        and mode in ("L", "RGB")
         and "/Decode" not in xobj
         and int(xobj.get("/BitsPerComponent", 8)) == 8
     ):
         jpeg = bytes(xobj.read_raw_bytes())
     log.debug("%s: page is one %dx%d image (turned %d), %.0f dpi", label, w, h, total, dpi)
     return arr, dpi, jpeg
+
+
+INFLATE_CHUNK = 16 * 2**20  # bytes inflated at a time into the page array
+
+
+def _channels(colour_space: object) -> int | None:
+    """1 or 3 for a grey or RGB colour space (an ICC profile's pixels are read as they are, as the
+    image decoders do); None for anything that needs converting."""
+    import pikepdf
+
+    if colour_space == pikepdf.Name.DeviceGray:
+        return 1
+    if colour_space == pikepdf.Name.DeviceRGB:
+        return 3
+    try:
+        if isinstance(colour_space, pikepdf.Array) and colour_space[0] == pikepdf.Name.ICCBased:
+            n = int(colour_space[1].get("/N", 0))
+            return n if n in (1, 3) else None
+    except (IndexError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return None
+
+
+def _inflated_pixels(xobj: pikepdf.Object, filters: object, w: int, h: int, label: str) -> np.ndarray | None:
+    """The pixels of an 8-bit grey or RGB image stored with Flate alone and no predictor, inflated
+    straight into the page's array; None for any other image (the general decoder takes it).
+
+    Big scans and plans are stored so. Through pikepdf and PIL a 9000x9000 colour page was held
+    four times over at once (qpdf's buffer, its bytes, PIL's four bytes a pixel, the array): 880 MB
+    for a 243 MB image. Here it is held once, and the compressed stream beside it."""
+    import pikepdf
+
+    channels = _channels(xobj.get("/ColorSpace"))
+    if filters != pikepdf.Name.FlateDecode or channels is None or "/Decode" in xobj:
+        return None
+    try:
+        if int(xobj.get("/BitsPerComponent", 0)) != 8:
+            return None
+        parms = xobj.get("/DecodeParms")
+        if isinstance(parms, pikepdf.Array):
+            parms = parms[0] if len(parms) == 1 else None
+        if parms is not None and int(parms.get("/Predictor", 1)) > 1:
+            return None
+        raw = xobj.read_raw_bytes()
+    except (pikepdf.PdfError, TypeError, ValueError, AttributeError, KeyError) as exc:
+        log.debug("%s: image stream not read (%s)", label, _short(exc))
+        return None
+    out = np.empty(h * w * channels, np.uint8)
+    inflate = zlib.decompressobj()
+    filled = 0
+    try:
+        data: bytes = raw
+        while filled < out.size:
+            chunk = inflate.decompress(data, min(INFLATE_CHUNK, out.size - filled))
+            if not chunk:
+                break
+            out[filled:filled + len(chunk)] = np.frombuffer(chunk, np.uint8)
+            filled += len(chunk)
+            data = inflate.unconsumed_tail
+    except zlib.error as exc:
+        log.debug("%s: image stream not inflated (%s)", label, _short(exc))
+        return None
+    if filled < out.size:
+        return None  # a short stream: the general decoder decides what shows
+    return _maybe_grey(out.reshape((h, w) if channels == 1 else (h, w, 3)))
 
 
 # ---------------------------------------------------------------------------------------- text layer
