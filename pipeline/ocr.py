@@ -78,6 +78,26 @@ def _mend_digit_in_word(text: str, known: Callable[[str], bool]) -> str:
     return word + tail if known(word.lower()) else text
 
 
+# A closing parenthesis after an i is read as one capital U, the i's dot as its tone mark ("hai)" read
+# "haÙ"): the i-forms to try for each, the one the mark suggests first.
+_U_FOR_I_PAREN = {"U": "i", "Ù": "ìi", "Ú": "íi", "Ủ": "ỉi", "Ũ": "ĩi", "Ụ": "ịi"}
+
+
+def _mend_closing_paren(text: str, open_parens: int, known: Callable[[str], bool]) -> str:
+    """A lower-case word ending in a capital U-form, on a line with a parenthesis still open, is
+    the word ending in i and the parenthesis closing it, when that word is in a dictionary
+    (Vietnamese writes no capital after small letters)."""
+    if open_parens <= 0 or len(text) < 2 or text[-1] not in _U_FOR_I_PAREN:
+        return text
+    stem = text[:-1]
+    if not (stem.isalpha() and stem.islower()):
+        return text
+    for letter in _U_FOR_I_PAREN[text[-1]]:
+        if known((stem + letter).lower()):
+            return stem + letter + ")"
+    return text
+
+
 # Tesseract's page segmentation: one column of text of varying sizes (4), not its full layout analysis
 # (3). On administrative documents the full analysis takes the column of item numbers of a numbered
 # form ("1.", "2.", ...) for a line of vertical text and reads it as a row of symbols; 4 keeps them
@@ -265,12 +285,15 @@ def _finish(reading: _Reading, found: list[tesseract.TessWord], lang: str) -> Pa
     scale = working_scale(h, w, page.dpi)
     items: list[tuple[str, float, Box, Hashable]] = []
     previous: dict[Hashable, str] = {}
+    open_parens: dict[Hashable, int] = {}  # "(" less ")" so far on each line
     for tw in found:
         text = nfc(tw.text)
         if not text or _is_junk(text, tw.confidence):
             continue
         text = _mend_digit_in_word(_fix_known_confusions(text, previous.get(tw.line_key, "")), known)
+        text = _mend_closing_paren(text, open_parens.get(tw.line_key, 0), known)
         previous[tw.line_key] = text
+        open_parens[tw.line_key] = open_parens.get(tw.line_key, 0) + text.count("(") - text.count(")")
         if not text:
             continue
         if cleaned:

@@ -90,6 +90,17 @@ def test_known_confusions_are_mended() -> None:
     assert _fix_known_confusions("ho_ten", "") == "ho_ten"
 
 
+def test_a_capital_u_closing_a_parenthesis_is_the_i_and_the_parenthesis() -> None:
+    from pipeline.ocr import _mend_closing_paren, dictionary_words
+
+    known = dictionary_words("vie")
+    assert _mend_closing_paren("haÙ", 1, known) == "hai)"  # "(... mươi hai)" read "haÙ"
+    assert _mend_closing_paren("mươU", 1, known) == "mươi)"
+    assert _mend_closing_paren("haÙ", 0, known) == "haÙ"  # no parenthesis open on the line
+    assert _mend_closing_paren("xqÙ", 1, known) == "xqÙ"  # "xqi" is no word
+    assert _mend_closing_paren("HÙ", 1, known) == "HÙ" and _mend_closing_paren("Ù", 1, known) == "Ù"
+
+
 def test_a_digit_between_letters_becomes_the_letter_only_when_that_makes_a_word() -> None:
     from pipeline.ocr import _is_junk, _mend_digit_in_word, dictionary_words
 
