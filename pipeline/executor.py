@@ -96,8 +96,8 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     A :class:`BatchPageFn` gets its pages in batches of ``batch_pages`` (fewer for very large
     pages, see :func:`_next_batch`); a file with fewer pages than that for every worker is shared
     out evenly instead, so two pages on two workers still run side by side. With ``workers > 1``
-    the batches go to that many processes, about two pages per worker in flight, so a 500-page
-    file does not sit in memory twice. Workers come from a fork server, not a plain fork: callers
+    the batches go to that many processes, one batch per worker in flight and one queued, so a
+    500-page file does not sit in memory twice. Workers come from a fork server, not a plain fork: callers
     such as the API or a Celery client have threads, and a child forked from a threaded process
     can inherit a held lock and deadlock. Starting workers costs about a second, so a single page
     runs here.
@@ -105,7 +105,14 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     pages = iter(pages)
     size = _batch_size(fn)
     if workers > 1:
-        head = list(itertools.islice(pages, max(2, size * workers)))
+        first = next(pages, None)
+        head = [] if first is None else [first]
+        if first is not None:
+            # Batches sent to workers hold half the pixels (see below): colour A4 pages go one at a
+            # time, and reading six of them ahead only to count them held 160 MB here.
+            size = _fits(first, size, BATCH_IMAGE_BYTES // 2)
+            del first
+            head.extend(itertools.islice(pages, max(2, size * workers) - 1))
         if len(head) < 2:
             workers = 1
         elif len(head) < size * workers:
@@ -126,8 +133,10 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     window: deque[Future[list[Page]]] = deque()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
         try:
-            # About two pages per worker in flight, and never fewer batches than workers.
-            in_flight = max(workers, 2 * workers // size)
+            # Every worker busy and one more batch queued (the window holds one above this before it
+            # is emptied): each batch waits here as pages and as their pickle, and comes back with
+            # its pixels. Two batches a worker held colour A4 pages at 337 MB here; this, 312.
+            in_flight = workers
             # A batch sent to a worker is also pickled there and back: half the pixels per batch
             # keep a worker within its 300 MB (colour A4 pages then go one at a time).
             while batch := _next_batch(pages, size, BATCH_IMAGE_BYTES // 2):

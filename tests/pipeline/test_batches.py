@@ -115,3 +115,21 @@ def test_a_batch_reads_its_next_page_only_when_the_last_is_cleaned() -> None:
 
     assert [p.index for p in iter_map(_Ordered(events), read(), workers=1)] == [0, 1, 2, 3]
     assert events == ["read 0", "clean 0", "read 1", "clean 1", "read 2", "clean 2", "read 3", "clean 3"]
+
+
+def test_workers_do_not_wait_on_colour_pages_read_far_ahead() -> None:
+    from pipeline.pagework import PageWork
+
+    read = []
+
+    def pages() -> Iterable[Page]:
+        for n in range(8):  # blank colour A4 pages: each 26 MB, flagged blank without OCR
+            read.append(n)
+            yield Page(source="a4.tif", source_sha256="", index=n, image=np.full((3508, 2480, 3), 250, np.uint8),
+                       dpi=300)
+
+    done = iter_map(PageWork("eng"), pages(), workers=2)
+    first = next(done)
+    # Two pages in the workers and one queued, not six read ahead to count the file's pages first.
+    assert first.index == 0 and first.blank and len(read) <= 3
+    assert [p.index for p in done] == list(range(1, 8))
