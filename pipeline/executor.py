@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pipeline.iters import drain, prepend
 from pipeline.model import Page
@@ -35,6 +35,16 @@ class BatchPageFn(Protocol):
     def __call__(self, page: Page) -> Page: ...
 
     def many(self, pages: Iterable[Page]) -> list[Page]: ...
+
+
+@runtime_checkable
+class PixelsLeftHere(Protocol):
+    """A page function whose results a worker may send back without their pixels, because the
+    caller can make them again from the pages it sent (see :class:`pipeline.pagework.UprightOriginal`)."""
+
+    def without_pixels(self, page: Page) -> Page: ...
+
+    def with_pixels(self, sent: Page, done: Page) -> Page: ...
 
 
 # Pixels a batch may hold: three A4 colour pages at 300 dpi (26 MB each). A 600 dpi colour scan is
@@ -130,7 +140,9 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
             del done
         return
     context = multiprocessing.get_context("forkserver")
-    window: deque[Future[list[Page]]] = deque()
+    light = fn if isinstance(fn, PixelsLeftHere) else None
+    task = partial(_in_worker, run, light)
+    window: deque[tuple[Future[list[Page]], list[Page] | None]] = deque()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
         try:
             # Every worker busy and one more batch queued (the window holds one above this before it
@@ -140,15 +152,30 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
             # A batch sent to a worker is also pickled there and back: half the pixels per batch
             # keep a worker within its 300 MB (colour A4 pages then go one at a time).
             while batch := _next_batch(pages, size, BATCH_IMAGE_BYTES // 2):
-                window.append(pool.submit(run, batch))
+                # The pool holds the batch until its result is in anyway; kept here too, it gives
+                # back the pixels a light result leaves out.
+                window.append((pool.submit(task, batch), batch if light else None))
                 del batch
                 while len(window) > in_flight:
-                    yield from window.popleft().result()
+                    yield from _returned(*window.popleft(), light)
             while window:
-                yield from window.popleft().result()
+                yield from _returned(*window.popleft(), light)
         finally:
-            for future in window:
+            for future, _ in window:
                 future.cancel()
+
+
+def _in_worker(run: Callable[[Iterable[Page]], list[Page]], light: PixelsLeftHere | None,
+               batch: list[Page]) -> list[Page]:
+    done = run(batch)
+    return done if light is None else [light.without_pixels(page) for page in done]
+
+
+def _returned(future: Future[list[Page]], sent: list[Page] | None, light: PixelsLeftHere | None) -> list[Page]:
+    done = future.result()
+    if light is None or sent is None:
+        return done
+    return [light.with_pixels(page, result) for page, result in zip(sent, done, strict=True)]
 
 
 def _one(fn: PageFn, batch: Iterable[Page]) -> list[Page]:

@@ -18,6 +18,7 @@ from pipeline.cleanup import clean_page
 from pipeline.executor import ProcessPoolPageExecutor, iter_map
 from pipeline.model import Page
 from pipeline.ocr import ocr_pages
+from pipeline.upright import UprightOriginal
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def process_pages_together(pages: Iterable[Page], *, lang: str = "vie+eng") -> l
     return [page if page.ocr_image is None else replace(page, ocr_image=None) for page in out]
 
 
-class PageWork:
+class PageWork(UprightOriginal):
     """Clean-up and OCR as the executor's page function (picklable, bound to the language), which
     takes ``batch_pages`` pages at a time where the executor can give it several."""
 

@@ -22,6 +22,7 @@ from pipeline.errors import InputError
 from pipeline.executor import PageExecutor, default_executor
 from pipeline.model import CertifiedCopy, Document, Dossier, DossierStatus, Page
 from pipeline.settings import Settings
+from pipeline.upright import UprightOriginal
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -171,7 +172,7 @@ def work_on_pages(pages: Iterable[Page], lang: str = "vie+eng") -> list[Page]:
     return [_with_qr_codes(page) for page in process_pages_together(pages, lang=lang)]
 
 
-class PageJob:
+class PageJob(UprightOriginal):
     """A picklable page job bound to the OCR language (lambdas do not cross process boundaries);
     an in-process executor hands it ``batch_pages`` pages at a time."""
 

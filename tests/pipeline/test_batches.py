@@ -133,3 +133,17 @@ def test_workers_do_not_wait_on_colour_pages_read_far_ahead() -> None:
     # Two pages in the workers and one queued, not six read ahead to count the file's pages first.
     assert first.index == 0 and first.blank and len(read) <= 3
     assert [p.index for p in done] == list(range(1, 8))
+
+
+def test_pages_from_workers_show_the_pixels_they_show_here(make_page) -> None:
+    from pipeline.pagework import iter_processed
+
+    turned, _ = make_page(31, Damage(rotation=90, skew_deg=1.0), lines=2)
+    upright, _ = make_page(32, Damage(skew_deg=-1.0), lines=2)
+    pages = [turned, replace(upright, index=1)]
+    # Workers send their results back without the pixels; the pages sent are turned here instead.
+    there = list(iter_processed(pages, lang="vie", workers=2))
+    here = list(iter_processed(pages, lang="vie", workers=1))
+    assert [p.rotation for p in there] == [p.rotation for p in here] and here[0].rotation == 270
+    for a, b in zip(there, here, strict=True):
+        assert np.array_equal(a.image, b.image) and a.text == b.text and a.words == b.words

@@ -1,0 +1,29 @@
+"""Results that a worker can send back without the page's pixels (see ``executor.PixelsLeftHere``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from pipeline.model import Page
+
+_NO_PIXELS = np.empty((0, 0), np.uint8)
+
+
+class UprightOriginal:
+    """Page work whose result shows the page's own pixels, only turned by its ``rotation`` (as
+    :func:`pipeline.cleanup.clean_page` leaves them). A worker then leaves them out of what it
+    sends back and the caller, which sent them, turns its own copy: an A4 colour page (26 MB)
+    crosses between the processes once, not twice, and the caller holds it once while the result
+    comes in."""
+
+    def without_pixels(self, page: Page) -> Page:
+        return replace(page, image=_NO_PIXELS)
+
+    def with_pixels(self, sent: Page, done: Page) -> Page:
+        if (sent.source, sent.index) != (done.source, done.index):
+            raise ValueError(f"{done.label} came back for {sent.label}")
+        from pipeline.cleanup import turn
+
+        return replace(done, image=turn(sent.image, done.rotation))
