@@ -40,7 +40,7 @@ class BatchPageFn(Protocol):
 @runtime_checkable
 class PixelsLeftHere(Protocol):
     """A page function whose results a worker may send back without their pixels, because the
-    caller can make them again from the pages it sent (see :class:`pipeline.pagework.UprightOriginal`)."""
+    caller can make them again from the pages it sent (see :class:`pipeline.upright.UprightOriginal`)."""
 
     def without_pixels(self, page: Page) -> Page: ...
 
@@ -107,10 +107,10 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     pages, see :func:`_next_batch`); a file with fewer pages than that for every worker is shared
     out evenly instead, so two pages on two workers still run side by side. With ``workers > 1``
     the batches go to that many processes, one batch per worker in flight and one queued, so a
-    500-page file does not sit in memory twice. Workers come from a fork server, not a plain fork: callers
-    such as the API or a Celery client have threads, and a child forked from a threaded process
-    can inherit a held lock and deadlock. Starting workers costs about a second, so a single page
-    runs here.
+    500-page file does not sit in memory twice. Workers come from a fork server, not a plain
+    fork: callers such as the API or a Celery client have threads, and a child forked from a
+    threaded process can inherit a held lock and deadlock. Starting workers costs about a second,
+    so a single page runs here.
     """
     pages = iter(pages)
     size = _batch_size(fn)
@@ -146,8 +146,8 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
         try:
             # Every worker busy and one more batch queued (the window holds one above this before it
-            # is emptied): each batch waits here as pages and as their pickle, and comes back with
-            # its pixels. Two batches a worker held colour A4 pages at 337 MB here; this, 312.
+            # is emptied): each batch waits here as pages and as their pickle. Two batches a worker
+            # held colour A4 pages at 337 MB here; this, 312 (250 with light results).
             in_flight = workers
             # A batch sent to a worker is also pickled there and back: half the pixels per batch
             # keep a worker within its 300 MB (colour A4 pages then go one at a time).
