@@ -19,7 +19,8 @@ from pipeline import tesseract
 from pipeline.cleanup import TARGET_DPI, content_box, ocr_to_image, to_grey, working_scale
 from pipeline.model import Box, Page, Word, nfc
 from pipeline.punctuation import mend_number_marks
-from pipeline.second_reading import apply_rereading, plan_rereading, read_again
+from pipeline.second_reading import Rereading, apply_rereading, plan_rereading, read_again
+from pipeline.stacked_marks import MarkReading, apply_mark_reading, plan_mark_reading, read_marks
 from pipeline.spacing import restore_spaces
 
 log = logging.getLogger(__name__)
@@ -252,8 +253,9 @@ def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
 
 
 def ocr_pages(pages: Sequence[Page], *, lang: str = "vie+eng") -> list[Page]:
-    """:func:`ocr_page` of several pages, with one Tesseract run for all their first readings and
-    one for all their second readings (Tesseract's start-up is paid once, not once a page)."""
+    """:func:`ocr_page` of several pages, with one Tesseract run for all their first readings, one
+    for all their unsure lines (:mod:`pipeline.second_reading`) and one for all their capitals with
+    stacked marks (:mod:`pipeline.stacked_marks`): Tesseract's start-up is paid once, not once a page."""
     readings = [_Reading.of(page) for page in pages if not page.blank]
     found: dict[int, list[tesseract.TessWord]] = {}
     for dpi in sorted({r.dpi for r in readings}):
@@ -263,13 +265,27 @@ def ocr_pages(pages: Sequence[Page], *, lang: str = "vie+eng") -> list[Page]:
         for n, words in zip(group, results, strict=True):
             left, top = readings[n].crop[:2]
             found[n] = [replace(tw, left=tw.left + left, top=tw.top + top) for tw in words] if left or top else words
-    plans = {n: plan for n, r in enumerate(readings) if r.cleaned
-             and (plan := plan_rereading(found[n], r.page, r.image.shape)) is not None}
+    plans: dict[int, Rereading] = {}
+    mark_plans: dict[int, MarkReading] = {}
+    for n, r in enumerate(readings):
+        if not r.cleaned:
+            continue
+        grey = to_grey(r.page.image)  # one page's grey original at a time: both plans cut from it
+        if (plan := plan_rereading(found[n], r.page, r.image.shape, grey)) is not None:
+            plans[n] = plan
+        if (marks := plan_mark_reading(found[n], r.page, grey, r.image.shape)) is not None:
+            mark_plans[n] = marks
+        del grey
     if plans:
         again = read_again(list(plans.values()), lang=lang)
         if again is not None:
             for (n, plan), words in zip(plans.items(), again, strict=True):
                 found[n] = apply_rereading(found[n], plan, words)
+    if mark_plans:
+        marks_again = read_marks(list(mark_plans.values()), lang=lang)
+        if marks_again is not None:
+            for (n, marks), words in zip(mark_plans.items(), marks_again, strict=True):
+                found[n] = apply_mark_reading(found[n], marks, words)
     finished = iter([_finish(r, found[n], lang) for n, r in enumerate(readings)])
     return [replace(page, words=(), text="", mean_confidence=0.0) if page.blank else next(finished)
             for page in pages]

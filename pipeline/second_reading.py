@@ -46,14 +46,16 @@ class _Cut:
     height: int
 
 
-def _cut(page: Page, grey: np.ndarray, ocr_shape: tuple[int, ...], box: tuple[float, float, float, float]) -> np.ndarray:
-    """The OCR-image rectangle ``box`` sampled from the original at ``SCALE``: the OCR image is the
-    original scaled and deskewed, an affine map, so three corners fix it."""
+def cut_from_original(page: Page, grey: np.ndarray, ocr_shape: tuple[int, ...], box: tuple[float, float, float, float],
+                      *, scale: float = SCALE) -> np.ndarray:
+    """The OCR-image rectangle ``box`` sampled from ``grey`` (the upright original in grey) at
+    ``scale`` of the OCR image's size: the OCR image is the original scaled and deskewed, an affine
+    map, so three corners fix it."""
     x0, y0, x1, y1 = box
     corners = [(x0, y0), (x1, y0), (x0, y1)]
     source = np.float32([ocr_to_image(x, y, ocr_shape=ocr_shape, image_shape=page.image.shape, dpi=page.dpi,
                                       angle=page.skew_angle) for x, y in corners])
-    w, h = max(4, round((x1 - x0) * SCALE)), max(4, round((y1 - y0) * SCALE))
+    w, h = max(4, round((x1 - x0) * scale)), max(4, round((y1 - y0) * scale))
     target = np.float32([(0, 0), (w, 0), (0, h)])
     matrix = cv2.getAffineTransform(target, source)
     return cv2.warpAffine(grey, matrix, (w, h), flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP, borderValue=255)
@@ -104,9 +106,10 @@ class Rereading:
     lines: dict[tuple[int, int, int], list[TessWord]]
 
 
-def plan_rereading(found: list[TessWord], page: Page, ocr_shape: tuple[int, ...]) -> Rereading | None:
-    """The unsure lines of ``found`` (words in the OCR image's frame) cut from the original and
-    stacked, or None when the page has none."""
+def plan_rereading(found: list[TessWord], page: Page, ocr_shape: tuple[int, ...],
+                   grey: np.ndarray | None = None) -> Rereading | None:
+    """The unsure lines of ``found`` (words in the OCR image's frame) cut from the original (in
+    grey: ``grey`` when the caller has it) and stacked, or None when the page has none."""
     lines: dict[tuple[int, int, int], list[TessWord]] = {}
     for word in found:
         lines.setdefault(word.line_key, []).append(word)
@@ -116,7 +119,7 @@ def plan_rereading(found: list[TessWord], page: Page, ocr_shape: tuple[int, ...]
               if any(w.confidence < LOW_CONFIDENCE and sum(ch.isalpha() for ch in w.text) >= 2 for w in words)]
     if not unsure or page.image is None:
         return None
-    grey = to_grey(page.image)
+    grey = to_grey(page.image) if grey is None else grey
     cuts: list[_Cut] = []
     pieces: list[np.ndarray] = []
     top = 0
@@ -125,7 +128,7 @@ def plan_rereading(found: list[TessWord], page: Page, ocr_shape: tuple[int, ...]
         height = float(np.median([w.height for w in words]))
         box = (min(w.left for w in words) - PAD * height, min(w.top for w in words) - PAD * height,
                max(w.left + w.width for w in words) + PAD * height, max(w.top + w.height for w in words) + PAD * height)
-        piece = _cut(page, grey, ocr_shape, box)
+        piece = cut_from_original(page, grey, ocr_shape, box)
         cuts.append(_Cut(key, box[0], box[1], top, piece.shape[0]))
         pieces.append(piece)
         top += piece.shape[0] + round(GAP * max(p.shape[0] for p in pieces))

@@ -1,0 +1,70 @@
+"""Capitals with stacked marks, read again each alone from the original scan."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import ocr
+from pipeline.model import Page
+from pipeline.ocr_bench import bench_pages
+from pipeline.pagework import process_page
+from pipeline.stacked_marks import better_marks, is_candidate
+from pipeline.tesseract import TessWord
+
+
+def tw(text: str, conf: float) -> TessWord:
+    return TessWord(text=text, confidence=conf, left=0, top=0, width=80, height=30, line_key=(1, 1, 1))
+
+
+def test_only_unsure_capitals_with_a_mark_that_carries_a_tone_on_top_are_read_again() -> None:
+    assert is_candidate(tw("NGUYÊN", 31))
+    assert is_candidate(tw("QUYỂN,", 89))  # punctuation does not count
+    assert is_candidate(tw("ĐẮK", 80))
+    assert not is_candidate(tw("NGUYỄN", 96))  # sure
+    assert not is_candidate(tw("Nguyễn", 40))  # not upper case: its tone has room
+    assert not is_candidate(tw("VIỆT", 60))  # the dot of nặng sits below
+    assert not is_candidate(tw("TRUNG", 50))  # no circumflex or breve
+    assert not is_candidate(tw("Ê", 50))  # one letter
+
+
+def test_a_reading_wins_only_with_other_tones_none_dropped_and_trusted_more() -> None:
+    assert better_marks(tw("NGUYÊN", 31), [tw("NGUYỄN", 89)])
+    assert better_marks(tw("HIẾN", 81), [tw("HIỀN", 90)])
+    assert better_marks(tw("QUYỂN,", 89), [tw("QUYỀN,", 95)])
+    assert not better_marks(tw("LIỀN", 94), [tw("LIÊN", 96)])  # a tone dropped
+    assert not better_marks(tw("CỔ", 93), [tw("cổ", 96)])  # another letter case
+    assert not better_marks(tw("HIỂN", 52), [tw("HIỀN", 13)])  # trusted less
+    assert not better_marks(tw("LÂẦM", 48), [tw("LÂM", 91)])  # other letters
+    assert not better_marks(tw("NGUYÊN", 31), [tw("NGUYỄN", 89), tw("VĂN", 90)])  # two words
+    assert not better_marks(tw("QUYỀN,", 89), [tw("QUYỀN.", 95)])  # other punctuation
+    assert not better_marks(tw("NGUYỄN", 60), [tw("NGUYỄN", 90)])  # the same reading
+
+
+@pytest.fixture(scope="module")
+def marriage_certificate() -> tuple[Page, str]:
+    """A damaged, upside-down bench page on which the first reading loses the stacked tone of the
+    husband's surname (NGUYỄN read "NGUYÊN") and misreads the wife's name."""
+    bench = bench_pages(2, 99)[0][1]
+    page = Page(source="kethon.png", source_sha256="0" * 64, index=0, image=bench.image, dpi=300.0)
+    return page, bench.truth
+
+
+def test_a_name_losing_its_stacked_tone_is_mended(marriage_certificate, monkeypatch) -> None:
+    page, truth = marriage_certificate
+    assert "NGUYỄN VĂN TRUNG" in truth and "TRẦN KHÁNH HIỀN" in truth
+    done = process_page(page, lang="vie")
+    lines = done.text.splitlines()
+    assert "Họ và tên khai sinh chồng: NGUYỄN VĂN TRUNG" in lines
+    assert "Họ và tên khai sinh vợ: TRẦN KHÁNH HIỀN" in lines
+    mended = next(w for w in done.words if w.line == next(n for n, line in enumerate(lines) if "chồng:" in line)
+                  and w.text == "NGUYỄN")
+    assert mended.confidence > 0.8  # the confidence of the reading that won
+    # Without the capitals' own reading the first reading stands, with its lost marks: this page
+    # shows the error the stage is for.
+    monkeypatch.setattr(ocr, "plan_mark_reading", lambda *args, **kwargs: None)
+    first = process_page(page, lang="vie").text.splitlines()
+    assert "Họ và tên khai sinh chồng: NGUYỄN VĂN TRUNG" not in first
+    assert "Họ và tên khai sinh vợ: TRẦN KHÁNH HIỀN" not in first
+    # Nothing else on the page changed.
+    assert len(first) == len(lines)
+    assert sum(a != b for a, b in zip(first, lines, strict=True)) == 2
