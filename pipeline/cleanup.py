@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import replace
+from statistics import median
 
 import cv2
 import numpy as np
@@ -321,7 +322,7 @@ def _up_down(mask: np.ndarray) -> tuple[float, int]:
         above, below = seg[:top].sum(), seg[bottom + 1 :].sum()
         if above + below:
             evidence.append((above - below) / (above + below))
-    return (float(np.median(evidence)) if evidence else 0.0), len(evidence)
+    return (float(median(evidence)) if evidence else 0.0), len(evidence)
 
 
 def deskew(image: np.ndarray, angle: float, fill: int = 255) -> np.ndarray:

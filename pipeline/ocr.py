@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
+from statistics import median
 
 import numpy as np
 
@@ -20,8 +21,8 @@ from pipeline.cleanup import TARGET_DPI, content_box, ocr_to_image, to_grey, wor
 from pipeline.model import Box, Page, Word, nfc
 from pipeline.punctuation import mend_number_marks
 from pipeline.second_reading import Rereading, apply_rereading, plan_rereading, read_again
-from pipeline.stacked_marks import MarkReading, apply_mark_reading, plan_mark_reading, read_marks
 from pipeline.spacing import restore_spaces
+from pipeline.stacked_marks import MarkReading, apply_mark_reading, plan_mark_reading, read_marks
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,8 @@ def row_geometry(boxes: Sequence[tuple[float, float, float, float]]) -> tuple[fl
     """(top, bottom) in pixels of one row of text as the searchable PDF draws it, from the words'
     display boxes: the median word bottom as baseline, the median word height as size (robust to a
     tall capital or a stray mark)."""
-    bottom = float(np.median([b[3] for b in boxes]))
-    height = float(np.median([b[3] - b[1] for b in boxes]))
+    bottom = float(median([b[3] for b in boxes]))
+    height = float(median([b[3] - b[1] for b in boxes]))
     return bottom - height, bottom
 
 
@@ -174,7 +175,7 @@ def arrange_rows(
     # table, the two halves of a header); then rows drawn closer than the tolerance are merged too,
     # which is what makes the PDF read back exactly.
     def extent(ws: list) -> tuple[float, float]:
-        return float(np.median([d[1] for *_, d in ws])), float(np.median([d[3] for *_, d in ws]))
+        return float(median([d[1] for *_, d in ws])), float(median([d[3] for *_, d in ws]))
 
     lines = sorted(groups.values(), key=lambda ws: extent(ws)[0])
     rows: list[list[tuple[str, float, Box, tuple[float, float, float, float]]]] = []

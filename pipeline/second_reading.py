@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from statistics import median
 
 import cv2
 import numpy as np
@@ -125,7 +126,7 @@ def plan_rereading(found: list[TessWord], page: Page, ocr_shape: tuple[int, ...]
     top = 0
     for key in unsure:
         words = lines[key]
-        height = float(np.median([w.height for w in words]))
+        height = float(median([w.height for w in words]))
         box = (min(w.left for w in words) - PAD * height, min(w.top for w in words) - PAD * height,
                max(w.left + w.width for w in words) + PAD * height, max(w.top + w.height for w in words) + PAD * height)
         piece = cut_from_original(page, grey, ocr_shape, box)

@@ -25,6 +25,7 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from statistics import median
 
 import numpy as np
 
@@ -145,11 +146,11 @@ def restore_spaces(words: Sequence[TessWord], image: np.ndarray, known: Callable
     metrics: dict[tuple[int, int, int], tuple[float, float]] = {}
     for key, line in lines.items():
         ordered = sorted(line, key=lambda w: w.left)
-        height = float(np.median([w.height for w in line]))
+        height = float(median([w.height for w in line]))
         # Word spaces are narrower than a glyph is high; wider gaps part columns or tab stops.
         spaces = [b.left - (a.left + a.width) for a, b in itertools.pairwise(ordered)]
         spaces = [gap for gap in spaces if 0 < gap < height]
-        metrics[key] = (float(np.median(spaces)) if spaces else 0.4 * height, height)
+        metrics[key] = (float(median(spaces)) if spaces else 0.4 * height, height)
     lower_known: Callable[[str], bool] = lambda w: known(w.lower())
     out: list[TessWord] = []
     for i, word in enumerate(words):
