@@ -111,3 +111,19 @@ def test_a_digit_between_letters_becomes_the_letter_only_when_that_makes_a_word(
     assert _mend_digit_in_word("A1B", known) == "A1B"  # "AIB" is no word: a code stays as read
     assert _mend_digit_in_word("2020", known) == "2020" and _mend_digit_in_word("6/31", known) == "6/31"
     assert _is_junk("ˆ", 80.0) and not _is_junk("-", 80.0) and not _is_junk("/", 80.0)
+
+
+def test_a_misread_letter_is_mended_only_into_a_dictionary_word() -> None:
+    from pipeline.ocr import _mend_misread_letter, dictionary_words
+
+    known = dictionary_words("vie")
+    assert _mend_misread_letter("ghỉ", known) == "ghi"  # the i's dot read as a hỏi tone
+    assert _mend_misread_letter("(tỉm),", known) == "(tim),"
+    assert _mend_misread_letter("GHỈ", known) == "GHI"
+    assert _mend_misread_letter("Eull", known) == "Full"  # "Full name" on an ID card
+    # Dictionary words stay as read, whichever the document meant.
+    assert _mend_misread_letter("chỉ", known) == "chỉ" and _mend_misread_letter("nghỉ", known) == "nghỉ"
+    assert _mend_misread_letter("Em", known) == "Em"
+    # A word no dictionary knows stays too unless the mended word is one.
+    assert _mend_misread_letter("Tày", known) == "Tày" and _mend_misread_letter("Eakar", known) == "Eakar"
+    assert _mend_misread_letter("6/31", known) == "6/31" and _mend_misread_letter("E", known) == "E"
