@@ -7,6 +7,7 @@ the words the reader sees and extractors can point at them. All text is NFC.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -104,8 +105,8 @@ _WORD_IN_PUNCTUATION = re.compile(r"^(\W*)(\w+)(\W*)$")
 # Letters Tesseract reads for others, the letter meant: the dot of an i taken for a hỏi tone ("ghi"
 # read "ghỉ", "tim" read "tỉm"), an F whose foot is lost to noise read as an E ("Full name" read
 # "Eull name" on ID cards).
-_READ_FOR = {"ỉ": "i", "Ỉ": "I"}
-_FIRST_READ_FOR = {"E": "F"}
+_READ_FOR = str.maketrans({"ỉ": "i", "Ỉ": "I"})
+_FIRST_READ_FOR = str.maketrans({"E": "F"})
 
 
 def _mend_misread_letter(text: str, known: Callable[[str], bool]) -> str:
@@ -120,8 +121,7 @@ def _mend_misread_letter(text: str, known: Callable[[str], bool]) -> str:
     before, word, after = match.groups()
     if not word.isalpha() or known(word.lower()):
         return text
-    mended = word[0].translate(str.maketrans(_FIRST_READ_FOR)) + word[1:]
-    mended = mended.translate(str.maketrans(_READ_FOR))
+    mended = (word[0].translate(_FIRST_READ_FOR) + word[1:]).translate(_READ_FOR)
     return before + mended + after if mended != word and known(mended.lower()) else text
 
 
@@ -296,7 +296,8 @@ def ocr_pages(pages: Sequence[Page], *, lang: str = "vie+eng") -> list[Page]:
     for n, r in enumerate(readings):
         if not r.cleaned:
             continue
-        grey = to_grey(r.page.image)  # one page's grey original at a time: both plans cut from it
+        # One page's grey original at a time, made only when a plan has something to cut from it.
+        grey = functools.cache(functools.partial(to_grey, r.page.image))
         if (plan := plan_rereading(found[n], r.page, r.image.shape, grey)) is not None:
             plans[n] = plan
         if (marks := plan_mark_reading(found[n], r.page, grey, r.image.shape)) is not None:

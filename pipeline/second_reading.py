@@ -17,7 +17,7 @@ worse than a lost mark), the same punctuation, no letter fewer ("Kim" is not rep
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from statistics import median
 
@@ -108,9 +108,9 @@ class Rereading:
 
 
 def plan_rereading(found: list[TessWord], page: Page, ocr_shape: tuple[int, ...],
-                   grey: np.ndarray | None = None) -> Rereading | None:
+                   grey: Callable[[], np.ndarray] | None = None) -> Rereading | None:
     """The unsure lines of ``found`` (words in the OCR image's frame) cut from the original (in
-    grey: ``grey`` when the caller has it) and stacked, or None when the page has none."""
+    grey: what ``grey()`` gives, when the caller has it) and stacked, or None when the page has none."""
     lines: dict[tuple[int, int, int], list[TessWord]] = {}
     for word in found:
         lines.setdefault(word.line_key, []).append(word)
@@ -120,7 +120,7 @@ def plan_rereading(found: list[TessWord], page: Page, ocr_shape: tuple[int, ...]
               if any(w.confidence < LOW_CONFIDENCE and sum(ch.isalpha() for ch in w.text) >= 2 for w in words)]
     if not unsure or page.image is None:
         return None
-    grey = to_grey(page.image) if grey is None else grey
+    pixels = to_grey(page.image) if grey is None else grey()
     cuts: list[_Cut] = []
     pieces: list[np.ndarray] = []
     top = 0
@@ -129,7 +129,7 @@ def plan_rereading(found: list[TessWord], page: Page, ocr_shape: tuple[int, ...]
         height = float(median([w.height for w in words]))
         box = (min(w.left for w in words) - PAD * height, min(w.top for w in words) - PAD * height,
                max(w.left + w.width for w in words) + PAD * height, max(w.top + w.height for w in words) + PAD * height)
-        piece = cut_from_original(page, grey, ocr_shape, box)
+        piece = cut_from_original(page, pixels, ocr_shape, box)
         cuts.append(_Cut(key, box[0], box[1], top, piece.shape[0]))
         pieces.append(piece)
         top += piece.shape[0] + round(GAP * max(p.shape[0] for p in pieces))

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -90,18 +90,19 @@ class MarkReading:
     cuts: tuple[np.ndarray, ...]
 
 
-def plan_mark_reading(found: Sequence[TessWord], page: Page, grey: np.ndarray,
+def plan_mark_reading(found: Sequence[TessWord], page: Page, grey: Callable[[], np.ndarray],
                       ocr_shape: tuple[int, ...]) -> MarkReading | None:
-    """The candidates of ``found`` (words in the OCR image's frame) cut from ``grey``, the upright
-    original in grey; None when the page has none."""
+    """The candidates of ``found`` (words in the OCR image's frame) cut from ``grey()``, the upright
+    original in grey (asked for only when there are candidates); None when the page has none."""
     words = tuple(word for word in found if is_candidate(word))
     if not words:
         return None
+    pixels = grey()
     cuts = []
     for w in words:
         box = (w.left - PAD_ENDS * w.height, w.top - PAD_ABOVE_BELOW * w.height,
                w.left + w.width + PAD_ENDS * w.height, w.top + w.height + PAD_ABOVE_BELOW * w.height)
-        cuts.append(cut_from_original(page, grey, ocr_shape, box, scale=1.0))
+        cuts.append(cut_from_original(page, pixels, ocr_shape, box, scale=1.0))
     return MarkReading(words, tuple(cuts))
 
 
