@@ -25,8 +25,8 @@ from api.db import engine_for
 from api.jobs import JobRunner
 from api.schemas import Health
 from api.uploads import UploadRefused
-from pipeline.errors import ConfigError, ExternalToolError, InputError, IntegrityError, SohoaError
-from pipeline.settings import Settings, load_settings
+from core.errors import ConfigError, ExternalToolError, InputError, IntegrityError, SohoaError
+from core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 

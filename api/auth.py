@@ -27,7 +27,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import Engine, insert, select, update
 
 from api.db import api_keys, utcnow
-from pipeline.errors import InputError
+from core.errors import InputError
 
 KEY_PREFIX = "sohoa"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.uploads import UploadLimits
-from pipeline.settings import Settings
+from core.settings import Settings
 
 
 class ApiSettings(BaseSettings):

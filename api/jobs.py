@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 
 from api.db import BatchStatus, api_batches, engine_for, utcnow
 from api.uploads import remove_spool
-from pipeline.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +153,8 @@ def _finish(settings: Settings, batch_id: str, **values: Any) -> None:
 
 def run_batch(batch_id: str, settings: Settings) -> str:
     """Run the pipeline over one uploaded batch and record the outcome in its row."""
-    from pipeline.errors import SohoaError
-    from pipeline.run import process_paths
+    from core.errors import SohoaError
+    from flow.run import process_paths
 
     engine = engine_for(settings.resolved_database_url)
     with engine.begin() as conn:
@@ -276,7 +276,7 @@ def _dispatch_to_workers(
     """With a broker configured, hand the batch to the Celery workers (``workers.submit``): the
     originals and page images go to the object store and one task per page to the broker. The
     row stays ``processing`` and points at the record batch; ``sync_from_records`` finishes it."""
-    from pipeline.errors import SohoaError
+    from core.errors import SohoaError
     from workers.submit import submit_batch
 
     try:

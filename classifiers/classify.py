@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.doctypes import OTHER
 from classifiers.features import keyword_scores, title_scores
 from classifiers.idcard import parse_cccd_qr
-from pipeline.model import Document
+from core.doctypes import OTHER
+from core.model import Document
 
 log = logging.getLogger(__name__)
 

@@ -16,14 +16,15 @@ from datetime import date
 
 from classifiers import lexicon
 from classifiers.anchors import Hit, LabelSpec, Value, find_hits, value_after, value_cells
-from classifiers.doctypes import fields_of
 from classifiers.idcard import card_fields, parse_mrz
 from classifiers.labels import RULES, Rule
 from classifiers.normalise import NORMALISERS
+from classifiers.reread import LineReader
 from classifiers.second import second_readings
 from classifiers.text import Line, fold, page_lines
 from classifiers.validate import NAME_FIELDS, PLACE_FIELDS, flag, validate_fields
-from pipeline.model import Document, Field
+from core.doctypes import fields_of
+from core.model import Document, Field
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,12 @@ def document_lines(document: Document) -> list[Line]:
     return lines
 
 
-def extract_fields(document: Document, *, today: date | None = None, reread: bool = True) -> Document:
-    """Fields of the document's type by contract names, normalised and validated. With ``reread``
-    a name, place or number the page OCR may have misread is read a second time from the scan
-    (``classifiers.second``)."""
+def extract_fields(document: Document, *, today: date | None = None,
+                   read_line: LineReader | None = None) -> Document:
+    """Fields of the document's type by contract names, normalised and validated. Given a
+    ``read_line`` (the flow passes Tesseract's), a name, place or number the page OCR may have
+    misread is read a second time from the scan (``classifiers.second``); without one, the page
+    OCR's reading stands alone."""
     names = fields_of(document.doc_type)
     if not names:
         return replace(document, fields={})
@@ -53,9 +56,10 @@ def extract_fields(document: Document, *, today: date | None = None, reread: boo
     values: dict[str, Value] = {}
     fields = extract_from_lines(document.doc_type, lines, values)
     confirmed: dict[str, frozenset[str]] = {}
-    if reread:
+    if read_line is not None:
         fields, confirmed = second_readings(document.doc_type, fields, values, lines, document.pages,
-                                            lambda kind, text, value: field_from_text(kind, text, value, lines))
+                                            lambda kind, text, value: field_from_text(kind, text, value, lines),
+                                            read_line)
     fields = {name: apply_vocabulary(name, f, confirmed.get(name)) for name, f in fields.items()}
     if document.doc_type == "cccd":
         fields = _with_card_qr(fields, document)

@@ -15,8 +15,8 @@ import numpy as np
 from rapidfuzz import fuzz
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from classifiers.doctypes import KEYWORDS, TITLES
 from classifiers.text import fold, squash
+from core.doctypes import KEYWORDS, TITLES
 
 TYPES_WITH_TITLES: tuple[str, ...] = tuple(TITLES)
 _FOLDED_TITLES = {t: tuple(squash(title) for title in titles) for t, titles in TITLES.items()}

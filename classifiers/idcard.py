@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from pipeline.model import nfc
+from core.model import nfc
 
 _ID = re.compile(r"^\d{12}$")
 _DMY = re.compile(r"^(\d{2})(\d{2})(\d{4})$")

@@ -23,10 +23,10 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from classifiers.personal_id import PROVINCE_CODES
 from classifiers.syllable import is_syllable, marks_within
 from classifiers.text import fold
-from pipeline.model import nfc
+from core.model import nfc
+from core.personal_id import PROVINCE_CODES
 
 SURNAMES = (
     "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô",

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz
 
 from classifiers.syllable import is_syllable, marks_within
 from classifiers.text import fold
-from pipeline.model import nfc
+from core.model import nfc
 
 _WORD = re.compile(r"[^\W_]*[^\W\d_][^\W_]*", re.UNICODE)  # a word, with any digits misread in it
 

@@ -11,7 +11,7 @@ import re
 from datetime import date
 
 from classifiers.text import fold
-from pipeline.model import nfc
+from core.model import nfc
 
 # OCR confusions that are unambiguous inside a field that can only hold digits.
 DIGIT_REPAIRS: dict[str, str] = {

@@ -14,16 +14,25 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
+import cv2
 import numpy as np
 
-from pipeline.errors import ExternalToolError
-from pipeline.model import Page, Word, nfc
+from core.errors import ExternalToolError
+from core.model import Page, Word, nfc
 
 log = logging.getLogger(__name__)
 
-REREAD_LANG = "vie"  # names and places are Vietnamese; English guesses only hurt here
+class OcrWord(Protocol):
+    text: str
+    confidence: float  # 0..100, as the OCR engine reports it
+
+
+# Reads one row cut from the scan at the given dpi (``pipeline.tesseract.read_line`` in the flow):
+# the OCR engine is handed in, so field extraction stays a function of its arguments.
+LineReader = Callable[[np.ndarray, int], Sequence[OcrWord]]
 SCALES = (0.8, 1.0)
 _PAD = 0.45  # of the row height, around the words: room for the marks above and below
 
@@ -31,8 +40,6 @@ _PAD = 0.45  # of the row height, around the words: room for the marks above and
 def row_crop(page: Page, words: Sequence[Word]) -> np.ndarray | None:
     """The rectangle around ``words`` (one row) in the deskewed frame, sampled from the original
     page pixels in grey, or None without an image or words."""
-    import cv2
-
     if page.image is None or not words:
         return None
     image = page.image if page.image.ndim == 2 else cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
@@ -62,13 +69,9 @@ def row_crop(page: Page, words: Sequence[Word]) -> np.ndarray | None:
                           borderValue=255)
 
 
-def reread_row(page: Page, words: Sequence[Word], scale: float = 1.0) -> tuple[str, float] | None:
+def reread_row(page: Page, words: Sequence[Word], read_line: LineReader, scale: float = 1.0) -> tuple[str, float] | None:
     """The row's text as Tesseract reads it alone from the crop resized by ``scale``, with its
     weakest word's confidence (0..1); None when there is nothing to read or Tesseract gave nothing."""
-    import cv2
-
-    from pipeline import tesseract
-
     crop = row_crop(page, words)
     if crop is None:
         return None
@@ -76,9 +79,7 @@ def reread_row(page: Page, words: Sequence[Word], scale: float = 1.0) -> tuple[s
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     dpi = round((page.dpi or 300) * scale)
     try:
-        found = tesseract.words(crop, lang=REREAD_LANG, psm=7, dpi=dpi)
-        if not found:  # Tesseract's single-line mode now and then gives up on a row it can read as a block
-            found = tesseract.words(crop, lang=REREAD_LANG, psm=6, dpi=dpi)
+        found = read_line(crop, dpi)
     except ExternalToolError as exc:
         log.warning("second reading failed: %s", exc)
         return None

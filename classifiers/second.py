@@ -19,11 +19,11 @@ from classifiers.anchors import Value
 from classifiers.labels import RULES
 from classifiers.merge import Merged, merge_reads
 from classifiers.normalise import NORMALISERS
-from classifiers.reread import SCALES, reread_row
+from classifiers.reread import SCALES, LineReader, reread_row
 from classifiers.syllable import marks_within
 from classifiers.text import Line
 from classifiers.validate import NAME_FIELDS, PLACE_FIELDS, flag
-from pipeline.model import Field, Page
+from core.model import Field, Page
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ Remake = Callable[[str, str, Value], Field]  # (kind, raw text, where it was rea
 
 def second_readings(doc_type: str, fields: Mapping[str, Field], values: Mapping[str, Value],
                     lines: Sequence[Line], pages: Sequence[Page],
-                    remake: Remake) -> tuple[dict[str, Field], dict[str, frozenset[str]]]:
+                    remake: Remake, read_line: LineReader) -> tuple[dict[str, Field], dict[str, frozenset[str]]]:
     """``fields`` with names, places and numbers checked against a second reading, and per name or
     place the words both readings read exactly alike (which the vocabulary must not rewrite)."""
     kinds = {rule.field: rule.kind for rule in RULES.get(doc_type, ())}
@@ -55,31 +55,32 @@ def second_readings(doc_type: str, fields: Mapping[str, Field], values: Mapping[
         if name in NAME_FIELDS or name in PLACE_FIELDS:
             if _known_as_read(name, f.value):
                 continue
-            second = read_again(value, lines, pages, SCALES[0])
+            second = read_again(value, lines, pages, read_line, SCALES[0])
             if second is None:
                 continue
             merged = merge_reads(value.text, second)
             if not merged.agreed:
-                third = read_again(value, lines, pages, SCALES[1])
+                third = read_again(value, lines, pages, read_line, SCALES[1])
                 if third is not None:
                     merged = merge_reads(value.text, second, third)
             out[name] = _merged(f, kind, value, second, merged, remake)
             confirmed[name] = merged.confirmed
         elif kind in NUMBER_KINDS:
             for scale in NUMBER_SCALES:
-                second = read_again(value, lines, pages, scale)
+                second = read_again(value, lines, pages, read_line, scale)
                 if second is not None:
                     out[name] = _checked(out[name], kind, second)
     return out, confirmed
 
 
-def read_again(value: Value, lines: Sequence[Line], pages: Sequence[Page], scale: float = 1.0) -> str | None:
+def read_again(value: Value, lines: Sequence[Line], pages: Sequence[Page], read_line: LineReader,
+               scale: float = 1.0) -> str | None:
     """The value's rows read again from the scan (resized by ``scale``), joined as the value's text is."""
     texts = []
     for index, start, end in value.spans:
         line = lines[index]
         words = line.words_in(start, end)
-        read = reread_row(pages[line.page], words, scale) if words and line.page < len(pages) else None
+        read = reread_row(pages[line.page], words, read_line, scale) if words and line.page < len(pages) else None
         texts.append(read[0] if read else "")  # a row read as nothing leaves its words unconfirmed
     return " ".join(texts) if any(texts) else None
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from pipeline.model import nfc
+from core.model import nfc
 
 # Combining marks of the tones (huyền, sắc, hỏi, ngã, nặng); the rest are vowel letters' own marks.
 TONES = {"\u0300": "huyen", "\u0301": "sac", "\u0309": "hoi", "\u0303": "nga", "\u0323": "nang"}

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from pipeline.model import Box, Page, Word, nfc
+from core.model import Box, Page, Word, nfc
 
 _SPECIAL = {"đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "ơ": "o", "ư": "u"}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from pipeline.model import nfc
+from core.model import nfc
 
 TITLES = (
     "HÓA ĐƠN GIÁ TRỊ GIA TĂNG", "BIÊN LAI THU TIỀN PHÍ, LỆ PHÍ", "HỢP ĐỒNG THUÊ NHÀ", "GIẤY MỜI", "THÔNG BÁO",

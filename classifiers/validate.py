@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 
-from classifiers.personal_id import check_personal_id
-from pipeline.model import Field
+from core.model import Field
+from core.personal_id import check_personal_id
 
 # Which ID is checked against which sex and birth date (the same person on the same paper).
 ID_OWNERS: dict[str, tuple[str | None, str | None, str | None]] = {

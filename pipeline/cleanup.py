@@ -27,8 +27,8 @@ from statistics import median
 import cv2
 import numpy as np
 
+from core.model import Page
 from pipeline import tesseract
-from pipeline.model import Page
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
 from typing import Protocol, runtime_checkable
 
-from pipeline.iters import drain, prepend
-from pipeline.model import Page
+from core.iters import drain, prepend
+from core.model import Page
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def _init_worker() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     import cv2
 
-    from pipeline.memory import keep_freed_memory
+    from core.memory import keep_freed_memory
 
     cv2.setNumThreads(1)
     keep_freed_memory()

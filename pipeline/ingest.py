@@ -1,11 +1,11 @@
-"""Ingest: turn a PDF, TIFF, JPEG or PNG into :class:`~pipeline.model.Page` values.
+"""Ingest: turn a PDF, TIFF, JPEG or PNG into :class:`~core.model.Page` values.
 
 The untouched page pixels go into ``Page.image``: a certified copy must show what the original
 shows, so a scanned PDF page that is one full-page image gives that image's exact pixels (through
 ``pikepdf.PdfImage``), and only pages that are something else (vector art, text, several images) are
 rendered, with pdfium at 300 dpi. Born-digital pages keep their text layer (pdfplumber) so OCR can be
 skipped. Everything a user can hand in wrongly (missing, empty, wrong type, encrypted, corrupt, too
-many pages, pixel bombs) becomes one :class:`~pipeline.errors.InputError` line naming the file; huge
+many pages, pixel bombs) becomes one :class:`~core.errors.InputError` line naming the file; huge
 pages are rendered at a reduced resolution instead of being decoded at full size.
 """
 
@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from pipeline.errors import InputError
-from pipeline.iters import prepend
-from pipeline.model import Box, Page, Word, nfc
+from core.errors import InputError
+from core.iters import prepend
+from core.model import Box, Page, Word, nfc
 from pipeline.ocr import arrange_rows
 
 if TYPE_CHECKING:

@@ -17,9 +17,9 @@ from statistics import median
 
 import numpy as np
 
+from core.model import Box, Page, Word, nfc
 from pipeline import tesseract
 from pipeline.cleanup import TARGET_DPI, content_box, ocr_to_image, to_grey, working_scale
-from pipeline.model import Box, Page, Word, nfc
 from pipeline.punctuation import mend_number_marks
 from pipeline.second_reading import Rereading, apply_rereading, plan_rereading, read_again
 from pipeline.spacing import restore_spaces

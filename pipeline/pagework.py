@@ -14,9 +14,9 @@ from dataclasses import replace
 
 import cv2
 
+from core.model import Page
 from pipeline.cleanup import clean_page
 from pipeline.executor import ProcessPoolPageExecutor, iter_map
-from pipeline.model import Page
 from pipeline.ocr import ocr_pages
 from pipeline.upright import UprightOriginal
 

@@ -27,8 +27,8 @@ import numpy as np
 import pikepdf
 from PIL import Image, ImageCms
 
-from pipeline.errors import InputError
-from pipeline.model import Page, Word, nfc
+from core.errors import InputError
+from core.model import Page, Word, nfc
 from pipeline.ocr import DisplayFrame, row_geometry
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,6 @@ read back, so the document is recognised instead of being treated as new paper.
 
 from __future__ import annotations
 
-import json
 import logging
 
 import cv2
@@ -16,8 +15,6 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-RESULT_QR_VERSION = 1
-_RESULT_KEYS = ("MaHoSo", "MaTTHC", "SoDinhDanh", "TenGiayTo")
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -95,47 +92,3 @@ def read_qr_codes(image: np.ndarray) -> tuple[str, ...]:
         if scale == 1.0:
             break
     return ()
-
-
-def result_qr_payload(*, dossier_code: str, procedure_code: str | None, owner_id: str | None,
-                      document_name: str) -> str:
-    """The payload printed on a digitized result: compact JSON with the national portal's names."""
-    if not dossier_code or not document_name:
-        raise ValueError("a result QR needs a dossier code and a document name")
-    payload = {
-        "v": RESULT_QR_VERSION,
-        "MaHoSo": dossier_code,
-        "MaTTHC": procedure_code or "",
-        "SoDinhDanh": owner_id or "",
-        "TenGiayTo": document_name,
-    }
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-
-
-def parse_result_qr(payload: str) -> dict[str, str] | None:
-    """The fields of a result payload, or None when the payload is something else (a separator)."""
-    try:
-        data = json.loads(payload)
-    except (ValueError, TypeError):
-        return None
-    if not isinstance(data, dict) or data.get("v") != RESULT_QR_VERSION or "MaHoSo" not in data:
-        return None
-    return {key: str(data.get(key, "")) for key in _RESULT_KEYS}
-
-
-def make_qr_image(payload: str, box_px: int) -> np.ndarray:
-    """A grey uint8 square of ``box_px`` pixels with the code and its quiet zone, ready to paste."""
-    import qrcode
-    from qrcode.constants import ERROR_CORRECT_M
-
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=1)
-    code.add_data(payload.encode("utf-8"))
-    code.make(fit=True)
-    modules = np.asarray(code.get_matrix(), dtype=bool)
-    if box_px < modules.shape[0]:
-        raise ValueError(f"{box_px} px is too small for a QR code of {modules.shape[0]} modules")
-    cell = box_px // modules.shape[0]
-    image = np.where(modules, 0, 255).astype(np.uint8)
-    image = np.kron(image, np.ones((cell, cell), dtype=np.uint8))
-    pad = box_px - image.shape[0]
-    return np.pad(image, ((pad // 2, pad - pad // 2), (pad // 2, pad - pad // 2)), constant_values=255)

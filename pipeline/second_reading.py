@@ -24,10 +24,10 @@ from statistics import median
 import cv2
 import numpy as np
 
+from core.errors import ExternalToolError
+from core.model import Page
 from pipeline import tesseract
 from pipeline.cleanup import TARGET_DPI, ocr_to_image, to_grey
-from pipeline.errors import ExternalToolError
-from pipeline.model import Page
 from pipeline.tesseract import TessWord
 
 log = logging.getLogger(__name__)

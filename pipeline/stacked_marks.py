@@ -36,10 +36,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from core.errors import ExternalToolError
+from core.model import Page, nfc
 from pipeline import tesseract
 from pipeline.cleanup import TARGET_DPI
-from pipeline.errors import ExternalToolError
-from pipeline.model import Page, nfc
 from pipeline.second_reading import cut_from_original
 from pipeline.tesseract import TessWord
 

@@ -2,7 +2,7 @@
 
 Nothing else in the project shells out to Tesseract: this module probes the version, runs word-level
 OCR and orientation detection through pytesseract, and maps every failure of the program to
-:class:`pipeline.errors.ExternalToolError`, so the CLI shows one line instead of a traceback.
+:class:`core.errors.ExternalToolError`, so the CLI shows one line instead of a traceback.
 
 Tesseract starts OpenMP threads of its own; with several page workers on a small machine they
 oversubscribe the cores badly, so every call runs with ``OMP_THREAD_LIMIT=1`` unless the caller set it.
@@ -26,7 +26,7 @@ import numpy as np
 import pytesseract
 from PIL import Image
 
-from pipeline.errors import ExternalToolError, InputError
+from core.errors import ExternalToolError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,16 @@ def _tess_words(data: dict[str, list], pages: int) -> list[list[TessWord]]:
 def words(image: np.ndarray, *, lang: str, psm: int = 3, dpi: int = 300) -> list[TessWord]:
     """Word boxes and confidences of one cleaned image."""
     return words_of_images([image], lang=lang, psm=psm, dpi=dpi)[0]
+
+
+def read_line(image: np.ndarray, dpi: int) -> list[TessWord]:
+    """One row of Vietnamese text, cut from a scan, read alone as a single line (``--psm 7``).
+
+    Tesseract's single-line mode now and then gives up on a row it can read as a block, hence the
+    second try. Names and places are Vietnamese; English guesses only hurt here, so ``vie`` alone.
+    """
+    found = words(image, lang="vie", psm=7, dpi=dpi)
+    return found or words(image, lang="vie", psm=6, dpi=dpi)
 
 
 def words_of_images(images: Sequence[np.ndarray], *, lang: str, psm: int = 3, dpi: int = 300) -> list[list[TessWord]]:

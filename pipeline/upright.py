@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from pipeline.model import Page
+from core.model import Page
 
 _NO_PIXELS = np.empty((0, 0), np.uint8)
 

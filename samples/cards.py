@@ -17,7 +17,7 @@ import numpy as np
 import qrcode
 from PIL import Image, ImageChops, ImageDraw
 
-from pipeline.model import nfc
+from core.model import nfc
 from samples import facts
 from samples.documents import Draft, RenderedPage
 from samples.facts import TODAY, Person, add_years, dmy, random_date

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from pipeline.model import nfc
+from core.model import nfc
 from samples import facts
 from samples.facts import TODAY, Person, add_years, dmy, random_date, vn_date_line
 from samples.render import (

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from classifiers.personal_id import PROVINCE_CODES, make_personal_id
-from pipeline.model import nfc
+from core.model import nfc
+from core.personal_id import PROVINCE_CODES, make_personal_id
 
 TODAY = date(2026, 11, 24)
 # Two-level local government (xã/phường under tỉnh) replaced districts on this day.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import ImageFont
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 
 _DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 _NOTO = Path("/usr/share/fonts/truetype/noto")

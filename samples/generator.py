@@ -21,8 +21,8 @@ import numpy as np
 import pikepdf
 from PIL import Image
 
-from classifiers.doctypes import DOC_TYPES, FIELDS
-from pipeline.errors import InputError
+from core.doctypes import DOC_TYPES, FIELDS
+from core.errors import InputError
 from samples import documents
 from samples.cards import cccd
 from samples.damage import apply_damage

@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.model import nfc
+from core.model import nfc
 from samples.fonts import font
 
 RGB = tuple[int, int, int]

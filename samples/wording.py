@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from pipeline.model import nfc
+from core.model import nfc
 
 
 @dataclass(frozen=True)

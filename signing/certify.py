@@ -35,14 +35,15 @@ from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator import ValidationContext
 
-from pipeline.errors import ConfigError, ExternalToolError, InputError
-from pipeline.model import CertifiedCopy, nfc
+from core.errors import ConfigError, ExternalToolError, InputError
+from core.model import CertifiedCopy, nfc
+from core.result_code import result_qr_payload
 from signing.keys import AgencySigner, Certificate, to_asn1
 from signing.normalize import prepare
 from signing.stamp import CERTIFICATION_PHRASE, StampText
 
 if TYPE_CHECKING:
-    from pipeline.settings import Settings
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,6 @@ def dossier_stamp(settings: Settings, *, certification_number: str, signed_at: d
     """The stamp of a copy of a dossier's document: the configured agency and officer, and a QR code
     with the portal's names for the dossier, so whoever made the copy (the in-process run or a
     worker) prints the same one."""
-    from pipeline.qr import result_qr_payload  # OpenCV: only for callers that certify
 
     return StampInfo(
         agency=settings.agency,

@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.sign.signers import Signer, SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from pipeline.errors import ConfigError
-from pipeline.settings import Settings
+from core.errors import ConfigError
+from core.settings import Settings
 from signing.devpki import ensure_dev_pki
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from pyhanko.sign.validation import async_validate_detached_cms
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
 
-from pipeline.errors import InputError
+from core.errors import InputError
 from signing.keys import AgencySigner, Certificate, to_asn1
 from signing.verify import FAILED, INDETERMINATE, PASSED, chain_reason, revocation_context_kwargs
 
@@ -41,7 +41,7 @@ def build_manifest(
 ) -> dict[str, Any]:
     """A manifest in the shape sohoa signs: ``objects`` maps object keys (or roles) to sha256 hex,
     ``fields`` maps a document to its extracted fields. Text is NFC, so equal text is equal bytes."""
-    from pipeline.model import nfc
+    from core.model import nfc
 
     def norm(value: Any) -> Any:
         if isinstance(value, str):

@@ -13,7 +13,7 @@ import logging
 
 import pikepdf
 
-from pipeline.errors import InputError
+from core.errors import InputError
 from signing.stamp import StampText, apply_stamp
 
 log = logging.getLogger(__name__)

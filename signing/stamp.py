@@ -19,7 +19,7 @@ import pikepdf
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.model import nfc
+from core.model import nfc
 
 CERTIFICATION_PHRASE = nfc("Chứng thực bản sao điện tử từ bản chính")
 DEVELOPMENT_LINE = nfc("BẢN THỬ NGHIỆM - CHỈ DÙNG THỬ NGHIỆM / DEVELOPMENT ONLY")

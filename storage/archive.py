@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from pipeline import model
-from pipeline.errors import InputError, IntegrityError
-from pipeline.model import nfc
+from core import model
+from core.errors import InputError, IntegrityError
+from core.model import nfc
 from storage.audit import append_event, lock_chain
 from storage.db import Database
 from storage.models import (

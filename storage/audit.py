@@ -18,7 +18,7 @@ import rfc8785
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pipeline.model import nfc
+from core.model import nfc
 from storage.db import Database
 from storage.models import AuditEvent, AuditHead
 

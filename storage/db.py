@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.errors import ConfigError, ExternalToolError
+from core.errors import ConfigError, ExternalToolError
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from classifiers.doctypes import PORTAL_NAMES
-from pipeline.errors import InputError
+from core.doctypes import PORTAL_NAMES
+from core.errors import InputError
 from storage.db import Database
 from storage.objects import ObjectStore
 from storage.records import DocumentInfo, dossier_by_code

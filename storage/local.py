@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipeline.errors import ConfigError, InputError, IntegrityError
+from core.errors import ConfigError, InputError, IntegrityError
 from storage.objects import (
     CHUNK,
     ObjectInfo,

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from pipeline.errors import ConfigError, InputError, IntegrityError
+from core.errors import ConfigError, InputError, IntegrityError
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 _KEY = re.compile(r"sha256/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})")

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from pipeline.errors import InputError
-from pipeline.model import nfc
+from core.errors import InputError
+from core.model import nfc
 from storage.db import Database
 from storage.models import Batch, CertifiedCopy, Document, Dossier
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, or_, select
 
-from pipeline.errors import InputError
+from core.errors import InputError
 from storage.db import Database
 from storage.models import CertifiedCopy, Document, Dossier, ReviewState
 

@@ -17,7 +17,7 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from pipeline.errors import ConfigError, ExternalToolError, InputError, IntegrityError
+from core.errors import ConfigError, ExternalToolError, InputError, IntegrityError
 from storage.objects import (
     CHUNK,
     ObjectInfo,

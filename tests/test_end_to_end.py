@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
-from pipeline.settings import load_settings
+from cli.main import main
+from core.settings import load_settings
 from signing.keys import trust_roots
 from signing.verify import verify_pdf
 from storage.db import open_database

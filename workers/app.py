@@ -19,7 +19,7 @@ import os
 from celery import Celery
 from kombu import Exchange, Queue
 
-from pipeline.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 from workers.config import WorkerSettings, resolve_backend, resolve_broker
 
 # Tesseract's OpenMP threads oversubscribe the cores when several pages run at once.

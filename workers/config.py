@@ -1,6 +1,6 @@
 """Settings that only the Celery side needs, read from the same ``SOHOA_*`` environment.
 
-They live here rather than in :mod:`pipeline.settings` because nothing in-process uses them: time
+They live here rather than in :mod:`core.settings` because nothing in-process uses them: time
 limits, how long Redis hides a delivered message, when a worker process is recycled, how often a
 transient fault is retried. The one rule they must keep between them is checked on load: Redis
 redelivers an unacknowledged message once the visibility timeout passes, so a task still running
@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 
 # Stage modules a worker imports once in its main process, before the pool forks, so no task pays
 # for them (seconds on a busy machine).
 PRELOAD = (
-    "pipeline.run",
+    "flow.run",
     "pipeline.pagework",
     "pipeline.qr",
-    "pipeline.split",
+    "classifiers.split",
     "pipeline.pdfa",
     "classifiers.classify",
     "classifiers.extract",

@@ -15,10 +15,10 @@ from typing import Any
 
 from celery import group
 
-from pipeline.errors import ConfigError, ExternalToolError
+from core.errors import ConfigError, ExternalToolError
+from core.model import Page
+from core.settings import Settings
 from pipeline.executor import PageFn, Progress
-from pipeline.model import Page
-from pipeline.settings import Settings
 from workers.serialize import decode_png, loads, page_from_json
 from workers.state import DONE
 
@@ -27,13 +27,13 @@ log = logging.getLogger(__name__)
 
 def _lang_of(fn: PageFn, default: str) -> str:
     """Only the pipeline's own page work can run remotely: a worker cannot receive a function."""
-    from pipeline.run import PageJob, work_on_page
+    from flow.run import PageJob, work_on_page
 
     if isinstance(fn, PageJob):
         return fn.lang
     if fn is work_on_page:
         return default
-    raise ConfigError("the Celery executor runs the pipeline's page work only (pipeline.run.work_on_page)")
+    raise ConfigError("the Celery executor runs the pipeline's page work only (flow.run.work_on_page)")
 
 
 class CeleryPageExecutor:

@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from pipeline.settings import Settings
+from core.settings import Settings
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str, int], Any] = {}

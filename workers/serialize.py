@@ -1,4 +1,4 @@
-"""``pipeline.model`` values to JSON and back, and page images to lossless PNG.
+"""``core.model`` values to JSON and back, and page images to lossless PNG.
 
 Nothing but JSON crosses the broker: a page travels as the object key of its PNG image plus these
 metadata, and comes back as the key of a JSON blob holding its OCR result. PNG because it is
@@ -16,8 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pipeline.errors import InputError
-from pipeline.model import Box, Document, Field, Page, Word
+from core.errors import InputError
+from core.model import Box, Document, Field, Page, Word
 
 PNG = "image/png"
 JSON = "application/json"

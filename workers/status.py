@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pipeline.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from typing import Any
 from celery import chord, group
 from celery.result import AsyncResult
 
-from pipeline.model import Page
-from pipeline.settings import Settings
+from core.model import Page
+from core.settings import Settings
 from workers.serialize import PNG, encode_png, image_sha256, page_to_json
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def prepare_batch(
     certify: bool = False,
 ) -> PreparedBatch:
     """Read the files, record the batch and its originals, store every page image."""
-    from pipeline.run import read_sources
+    from flow.run import read_sources
     from storage.archive import record_source_file, start_batch, update_batch
     from workers import resources
 

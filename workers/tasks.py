@@ -1,5 +1,5 @@
 """The Celery tasks: thin wrappers that fetch inputs by object key, call the same stage functions as
-:mod:`pipeline.run`, and put outputs back by key.
+:mod:`flow.run`, and put outputs back by key.
 
 A batch is one chord per phase::
 
@@ -33,8 +33,8 @@ from celery import chord, group
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init
 
-from pipeline.errors import ExternalToolError, SohoaError
-from pipeline.model import Dossier, DossierStatus, Page
+from core.errors import ExternalToolError, SohoaError
+from core.model import Dossier, DossierStatus, Page
 from workers import resources
 from workers.app import app, soft_limit
 from workers.config import PRELOAD
@@ -190,12 +190,12 @@ def _give_up_batch(batch: str, ctx: dict[str, Any], reason: str) -> dict:
     max_retries=None,
 )
 def page_task(self, batch: str, position: int, meta: dict[str, Any], lang: str, batch_id: int | None) -> dict:
-    """Clean-up, OCR and QR of one page (:func:`pipeline.run.work_on_page`).
+    """Clean-up, OCR and QR of one page (:func:`flow.run.work_on_page`).
 
     Returns ``{position, label, page_sha, state, result_key | reason}``; the result blob holds the
     page's JSON (words, text, rotation, skew, blank, qr) and the key of its upright image.
     """
-    from pipeline.run import work_on_page
+    from flow.run import work_on_page
 
     page_sha = meta["image_sha256"]
     label = page_label(meta)
@@ -281,7 +281,7 @@ def _load_page(store: Any, result_key: str, *, with_image: bool = True) -> Page:
 
 
 def _needs_pixels_to_split(page: Page) -> bool:
-    from pipeline import split
+    from classifiers import split
 
     threshold = getattr(split, "NEARLY_BLANK_LETTERS", 60)
     return page.blank or sum(c.isalpha() for c in (page.text or page.text_layer or "")) < threshold
@@ -304,7 +304,7 @@ def plan_documents(self, results: list[dict], batch: str, ctx: dict[str, Any]) -
     The plan is a pure function of the page results and its tasks have fixed ids, so a redelivered
     callback dispatches the very same chord again and each document is counted once.
     """
-    from pipeline.split import split_documents
+    from classifiers.split import split_documents
 
     done = sorted((r for r in results if r.get("state") == DONE), key=lambda r: r["position"])
     try:
@@ -349,8 +349,8 @@ def plan_documents(self, results: list[dict], batch: str, ctx: dict[str, Any]) -
 )
 def document_task(self, batch: str, number: int, refs: list[dict], ctx: dict[str, Any]) -> dict:
     """Classify, extract, assemble the searchable PDF/A and store one document
-    (:func:`pipeline.run.analyse_document`, :func:`pipeline.run.assemble_pdf`, ``archive_document``)."""
-    from pipeline.run import analyse_document, assemble_pdf
+    (:func:`flow.run.analyse_document`, :func:`flow.run.assemble_pdf`, ``archive_document``)."""
+    from flow.run import analyse_document, assemble_pdf
 
     batch_id: int | None = ctx.get("batch_id")
     outcome: dict[str, Any] = {"number": number}
@@ -514,7 +514,7 @@ def certify_task(self, document_id: int, actor: str = "worker") -> dict:
 
     from sqlalchemy import select
 
-    from pipeline.run import certification_number
+    from flow.run import certification_number
     from signing.certify import certify_copy, dossier_stamp
     from signing.keys import load_signer
     from storage.archive import record_certified_copy

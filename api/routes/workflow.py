@@ -30,7 +30,8 @@ from api.schemas import (
     ReusableOut,
     ReuseOut,
 )
-from classifiers.doctypes import DOC_TYPES
+from core.doctypes import DOC_TYPES
+from core.result_code import result_qr_payload
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def create_certified_copy(
     """Stamp + PAdES certification signature by the agency ("chứng thực bản sao điện tử từ bản
     chính", Decree 45/2020), stored and recorded with an audit event naming the caller. Each call
     makes a new copy with its own certification number, unless it repeats an Idempotency-Key."""
-    from pipeline.run import certification_number
+    from flow.run import certification_number
     from signing.certify import StampInfo, certify_copy
     from storage.archive import record_certified_copy
 
@@ -283,7 +284,6 @@ def _certified_row(state: AppState, copy_id: int) -> dict[str, Any]:
 
 def _qr_payload(document: Any) -> str | None:
     try:
-        from pipeline.qr import result_qr_payload
 
         return result_qr_payload(
             dossier_code=document.dossier_code, procedure_code=None, owner_id=document.personal_id,

@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 
 from api.auth import create_key
-from api.bench import free_port, start_server, stop_server
 from api.db import dispose_engines, engine_for
-from pipeline.settings import Settings
+from bench.api import free_port, start_server, stop_server
+from core.settings import Settings
 
 LIMITS = {
     "SOHOA_MAX_FILE_BYTES": str(3 * 1024 * 1024),

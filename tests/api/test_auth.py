@@ -99,7 +99,7 @@ def test_keys_are_stored_hashed(server: Server) -> None:
 
 
 def test_keys_create_command(capsys: pytest.CaptureFixture[str]) -> None:
-    from pipeline.cli import main
+    from cli.main import main
 
     assert main(["keys", "create", "--role", "station", "--name", "quay-01"]) == 0
     out = capsys.readouterr()
@@ -119,7 +119,7 @@ def test_keys_create_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_serve_on_a_busy_port_is_one_line_exit_2(server: Server, capsys: pytest.CaptureFixture[str]) -> None:
-    from pipeline.cli import main
+    from cli.main import main
 
     port = server.url.rsplit(":", 1)[1]
     assert main(["serve", "--port", port]) == 2

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.bench import run_bench
-from pipeline.settings import load_settings
+from bench.api import run_bench
+from core.settings import load_settings
 from tests.api.conftest import small_page
 
 
@@ -24,7 +24,7 @@ def test_concurrent_stations_each_batch_processed_once(monkeypatch: pytest.Monke
 
 
 def test_bench_command_refuses_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
-    from pipeline.cli import main
+    from cli.main import main
 
     assert main(["bench", "api", "--stations", "0"]) == 2
     err = capsys.readouterr().err

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from classifiers.train import sample_text
+from bench.train_types import sample_text
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.train_types import TRAIN_LAYOUTS, train_model
 from classifiers.classify import classify_document, classify_text, decide, load_model
 from classifiers.noise import noisy_text
-from classifiers.train import TRAIN_LAYOUTS, train_model
 from classifiers.unknown import unknown_text
-from pipeline.model import Document, Page
+from core.model import Document, Page
 
 
 def test_shipped_model_is_versioned_with_its_seed_and_metrics() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.cli import main
+from cli.main import main
 
 
 @pytest.mark.timeout(300)
@@ -48,7 +48,7 @@ def test_bench_refuses_an_unknown_vocabulary(capsys: pytest.CaptureFixture[str])
 
 
 def test_bench_figures_per_kind_side_by_side() -> None:
-    from classifiers.bench import BenchResult, field_kind, format_comparison
+    from bench.extract import BenchResult, field_kind, format_comparison
 
     assert [field_kind(n) for n in ("wife_name", "address", "issue_date", "owner_personal_id", "sex")] == [
         "names", "places", "dates", "IDs", "other"]

@@ -10,7 +10,8 @@ import pytest
 
 from classifiers.extract import extract_fields
 from classifiers.text import fold
-from pipeline.model import Box, Document, Page, Word
+from core.model import Box, Document, Page, Word
+from pipeline import tesseract
 
 IDS = ("personal_id", "husband_personal_id", "wife_personal_id", "owner_personal_id", "applicant_personal_id")
 
@@ -106,7 +107,7 @@ def test_real_ocr_fields_are_right_or_flagged(ocr_documents: list) -> None:
     from classifiers.classify import classify_document
 
     for sample, pages in ocr_documents:
-        document = extract_fields(classify_document(Document(pages)))
+        document = extract_fields(classify_document(Document(pages)), read_line=tesseract.read_line)
         assert document.doc_type == sample.doc_type
         right = 0
         for name, truth in sample.fields.items():
@@ -120,7 +121,7 @@ def test_real_ocr_fields_are_right_or_flagged(ocr_documents: list) -> None:
 
 def test_name_read_as_known_words_is_trusted() -> None:
     from classifiers.extract import apply_vocabulary
-    from pipeline.model import Field
+    from core.model import Field
 
     f = apply_vocabulary("full_name", Field("NGUYỄN VĂN TUẤN", 0.95))
     assert f.value == "NGUYỄN VĂN TUẤN" and not f.needs_review
@@ -131,7 +132,7 @@ def test_name_marks_the_vocabulary_had_to_change_go_to_review(read: str) -> None
     # Tuân and Lam are real names outside the vocabulary, one mark away from Tuấn and Lâm: a
     # restoration is a proposal, never silently trusted.
     from classifiers.extract import apply_vocabulary
-    from pipeline.model import Field
+    from core.model import Field
 
     f = apply_vocabulary("full_name", Field(read, 0.95))
     assert f.needs_review and "not confirmed" in f.reason
@@ -147,7 +148,7 @@ def test_name_marks_the_vocabulary_had_to_change_go_to_review(read: str) -> None
 def test_a_read_the_vocabulary_does_not_know_is_kept_or_restored(read: str, confirmed: frozenset[str] | None,
                                                                   value: str) -> None:
     from classifiers.extract import apply_vocabulary
-    from pipeline.model import Field
+    from core.model import Field
 
     f = apply_vocabulary("full_name", Field(read, 0.95), confirmed)
     assert f.value == value and f.needs_review
@@ -161,7 +162,7 @@ def test_a_read_the_vocabulary_does_not_know_is_kept_or_restored(read: str, conf
 ])
 def test_place_words_the_vocabulary_cannot_confirm_go_to_review(read: str, value: str) -> None:
     from classifiers.extract import apply_vocabulary
-    from pipeline.model import Field
+    from core.model import Field
 
     f = apply_vocabulary("place_of_residence", Field(read, 0.95))
     assert f.value == value and f.needs_review

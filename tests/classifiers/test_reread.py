@@ -12,7 +12,8 @@ import pytest
 from classifiers.extract import NAME_FIELDS, PLACE_FIELDS, document_lines, extract_fields, extract_from_lines
 from classifiers.second import read_again
 from classifiers.text import fold
-from pipeline.model import Document, Page
+from core.model import Document, Page
+from pipeline import tesseract
 
 CASES = (("residence_confirmation", 3), ("birth_certificate", 4), ("application_form", 3), ("death_certificate", 3))
 
@@ -44,7 +45,7 @@ def test_a_row_read_again_has_the_letters_printed(held_out_scans: list) -> None:
         extract_from_lines(sample.doc_type, lines, values)
         for name in NAME_FIELDS:
             if name in sample.fields and name in values:
-                again = read_again(values[name], lines, pages, 0.8)
+                again = read_again(values[name], lines, pages, tesseract.read_line, 0.8)
                 assert again is not None, name
                 letters = " ".join(re.findall(r"[A-Z]+", fold(again).upper()))  # punctuation aside
                 assert letters == fold(sample.fields[name]).upper(), (name, again, sample.fields[name])
@@ -57,7 +58,8 @@ def test_second_readings_make_held_out_names_and_places_right_never_silently_wro
     right = {True: 0, False: 0}
     for sample, pages in held_out_scans:
         for reread in (True, False):
-            fields = extract_fields(Document(pages, doc_type=sample.doc_type), reread=reread).fields
+            fields = extract_fields(Document(pages, doc_type=sample.doc_type), 
+                                    read_line=tesseract.read_line if reread else None).fields
             for name, truth in sample.fields.items():
                 f = fields[name]
                 if name in NAME_FIELDS or name in PLACE_FIELDS:

@@ -4,7 +4,7 @@ the same shape sends the value to review, a failed reading is no evidence."""
 from __future__ import annotations
 
 from classifiers.second import _checked
-from pipeline.model import Field
+from core.model import Field
 
 
 def test_a_number_read_otherwise_goes_to_review() -> None:

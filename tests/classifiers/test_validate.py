@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from classifiers.validate import validate_fields
-from pipeline.model import Field
+from core.model import Field
 
 TODAY = date(2026, 11, 24)
 

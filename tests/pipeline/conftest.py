@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.model import Page
-from pipeline.ocr_bench import Damage, damage_page, render_text_page
+from bench.ocr import Damage, damage_page, render_text_page
+from core.model import Page
 
 RESOURCES = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "ocrmypdf-resources"
 

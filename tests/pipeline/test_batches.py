@@ -8,10 +8,10 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
+from bench.ocr import Damage
+from core.model import Page
 from pipeline import tesseract
 from pipeline.executor import iter_map
-from pipeline.model import Page
-from pipeline.ocr_bench import Damage
 from pipeline.pagework import process_page, process_pages_together
 
 

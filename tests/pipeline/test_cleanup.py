@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
+from bench.ocr import Damage
+from core.model import Page
 from pipeline.cleanup import (
     binarize,
     clean_page,
@@ -22,8 +24,6 @@ from pipeline.cleanup import (
     working_scale,
 )
 from pipeline.ingest import read_source
-from pipeline.model import Page
-from pipeline.ocr_bench import Damage
 
 
 @pytest.mark.parametrize(("rotation", "skew"), [(0, 2.3), (90, -1.7), (180, 0.6), (270, -3.4)])
@@ -170,7 +170,7 @@ def test_copied_id_card_and_upside_down_certificate_are_turned_right() -> None:
     """Pages the pooled up/down test got wrong: a copied ID card (QR code, fingerprints and photo
     outweighed its text lines, so it was turned upside down) and an upside-down business
     registration left as it was."""
-    from classifiers.bench import bench_documents
+    from bench.extract import bench_documents
 
     cards = bench_documents(8, 202, ["cccd"], vocabulary="held-out")
     firms = bench_documents(8, 202, ["business_registration"], vocabulary="held-out")

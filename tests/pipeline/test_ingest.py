@@ -15,7 +15,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from pipeline.errors import InputError
+from core.errors import InputError
 from pipeline.ingest import read_bytes, read_source
 
 

@@ -15,15 +15,15 @@ SCRIPT = """
 import resource, sys
 import numpy as np
 if sys.argv[1] == "keep":
-    from pipeline.memory import keep_freed_memory
+    from core.memory import keep_freed_memory
     assert keep_freed_memory()
 elif sys.argv[1] == "give back":
     import ctypes
     libc = ctypes.CDLL("libc.so.6")
     assert libc.mallopt(-3, 128 * 1024) and libc.mallopt(-1, 128 * 1024)  # mmap and trim thresholds
 from pipeline.cleanup import clean_page
-from pipeline.model import Page
-from pipeline.ocr_bench import Damage, damage_page, render_text_page
+from core.model import Page
+from bench.ocr import Damage, damage_page, render_text_page
 rng = np.random.default_rng(5)
 clean, _ = render_text_page(rng, lines=30)
 image = damage_page(clean, Damage(skew_deg=1.5, light=0.7, noise=8), rng)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
+from bench.ocr import Damage
 from pipeline.cleanup import to_grey
 from pipeline.ingest import read_source
-from pipeline.ocr_bench import Damage
 from pipeline.pagework import process_page, process_pages
 
 
@@ -64,7 +64,7 @@ def test_pages_in_parallel_keep_their_order(make_page) -> None:
 
 
 def test_rows_join_side_by_side_lines_and_keep_reading_order() -> None:
-    from pipeline.model import Box
+    from core.model import Box
     from pipeline.ocr import arrange_rows
 
     items = [

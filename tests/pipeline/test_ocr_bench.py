@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from pipeline.ocr_bench import BenchResult, run_in_turns
+from bench.ocr import BenchResult, run_in_turns
 
 
 def test_pipelines_run_in_turns_and_keep_their_best_time() -> None:
@@ -27,7 +27,7 @@ def test_pipelines_run_in_turns_and_keep_their_best_time() -> None:
 
 def test_bench_prints_one_table_measured_in_this_run() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "bench", "ocr", "--pages", "1", "--repeat", "2", "--no-ocrmypdf"],
+        [sys.executable, "-m", "cli.main", "bench", "ocr", "--pages", "1", "--repeat", "2", "--no-ocrmypdf"],
         capture_output=True, text=True, timeout=300, check=False,
     )
     assert proc.returncode == 0, proc.stderr

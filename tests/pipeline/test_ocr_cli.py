@@ -16,8 +16,8 @@ import pdfplumber
 import pytest
 from PIL import Image
 
-from pipeline.cli import main
-from pipeline.ocr_bench import Damage
+from bench.ocr import Damage
+from cli.main import main
 
 REFUSED = {
     "README.rst", "REUSE.toml", "arabic.hocr", "cjk.hocr", "devanagari.hocr", "hello_world_scripts.hocr",

@@ -12,10 +12,10 @@ import pdfplumber
 import pikepdf
 import pytest
 
-from pipeline.errors import InputError
+from bench.ocr import Damage
+from core.errors import InputError
 from pipeline.ingest import read_source
 from pipeline.ocr import DisplayFrame
-from pipeline.ocr_bench import Damage
 from pipeline.pagework import process_page
 from pipeline.pdfa import build_searchable_pdf
 

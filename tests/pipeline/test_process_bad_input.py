@@ -7,7 +7,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from pipeline.cli import main
+from cli.main import main
 
 SHARED_TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.ocr_bench import FONT_DIR
+from bench.ocr import FONT_DIR
 from pipeline.punctuation import mend_number_marks
 from pipeline.tesseract import TessWord
 

@@ -8,7 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.qr import make_qr_image, parse_result_qr, read_qr_codes, result_qr_payload
+from core.result_code import parse_result_qr, result_qr_payload
+from pipeline.qr import read_qr_codes
+from tests.support.qr_image import make_qr_image
 
 
 def _page_with(code: np.ndarray, at: tuple[int, int], *, noise: bool = False) -> np.ndarray:

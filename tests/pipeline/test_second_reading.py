@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bench.ocr import Damage
 from pipeline import tesseract
 from pipeline.cleanup import clean_page, content_box
-from pipeline.ocr_bench import Damage
 from pipeline.second_reading import better, reread_unsure_lines
 from pipeline.tesseract import TessWord
 

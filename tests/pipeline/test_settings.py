@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.settings import load_settings
+from core.errors import ConfigError
+from core.settings import load_settings
 
 
 def test_variables_are_read_typed_and_overridden(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,7 +38,7 @@ def test_a_bad_value_is_a_config_error_naming_its_variable(monkeypatch: pytest.M
 
 def test_the_cli_reports_a_bad_setting_in_one_line(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "SOHOA_WORKERS": "two", "HOME": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "ocr", str(tmp_path / "x.png")], env=env,
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "ocr", str(tmp_path / "x.png")], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2
     expected = ("sohoa: error: SOHOA_WORKERS: Input should be a valid integer, unable to parse string as an "

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from bench.ocr import FONT_DIR
 from pipeline.ocr import dictionary_words
-from pipeline.ocr_bench import FONT_DIR
 from pipeline.spacing import restore_spaces
 from pipeline.tesseract import TessWord
 

@@ -7,10 +7,10 @@ import random
 import numpy as np
 import pytest
 
-from classifiers.train import sample_text
-from pipeline.model import Page
-from pipeline.qr import make_qr_image
-from pipeline.split import split_documents
+from bench.train_types import sample_text
+from classifiers.split import split_documents
+from core.model import Page
+from tests.support.qr_image import make_qr_image
 
 WHITE = np.full((700, 500), 255, np.uint8)
 

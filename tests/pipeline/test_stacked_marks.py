@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bench.ocr import bench_pages
+from core.model import Page
 from pipeline import ocr
-from pipeline.model import Page
-from pipeline.ocr_bench import bench_pages
 from pipeline.pagework import process_page
 from pipeline.stacked_marks import better_marks, is_candidate
 from pipeline.tesseract import TessWord

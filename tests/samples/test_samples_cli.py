@@ -9,7 +9,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from pipeline.cli import main
+from cli.main import main
 
 
 def test_generate_writes_files_with_ground_truth(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pikepdf
 from PIL import Image
 
-from classifiers.personal_id import check_personal_id
+from core.personal_id import check_personal_id
 from samples.generator import generate_document, pages_to_pdf, write_sample_dossier
 
 COMMITTED = Path(__file__).resolve().parents[2] / "samples" / "dossier"

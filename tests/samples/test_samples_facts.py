@@ -6,7 +6,7 @@ import random
 import unicodedata
 from datetime import date
 
-from classifiers.personal_id import check_personal_id
+from core.personal_id import check_personal_id
 from samples.cards import _check_digit, _mrz, expiry_for
 from samples.facts import REFORM_DATE, family, person, place
 from samples.render import merge_rows

@@ -10,8 +10,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from classifiers.personal_id import check_personal_id
-from pipeline.errors import InputError
+from core.errors import InputError
+from core.personal_id import check_personal_id
 from samples.facts import TODAY
 from samples.generator import CONTRACT_FIELDS, DOC_TYPES, LAYOUTS, generate_document
 

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from PIL import Image, ImageDraw
 
-from pipeline.model import CertifiedCopy
+from core.model import CertifiedCopy
 from signing.certify import StampInfo, certify_copy
 from signing.devpki import DevPki, ensure_dev_pki
 from signing.keys import AgencySigner, load_certificates, load_pkcs12_signer
@@ -121,8 +121,8 @@ class TokenSigner:
 
 @pytest.fixture(scope="session")
 def softhsm_signer(tmp_path_factory: pytest.TempPathFactory, dev_pki: DevPki) -> Iterator[TokenSigner]:
-    from signing.hsm import init_softhsm_token, provision_token_signer
     from signing.keys import load_pkcs11_signer
+    from tests.support.hsm import init_softhsm_token, provision_token_signer
 
     previous = os.environ.get("SOFTHSM2_CONF")
     token = init_softhsm_token(tmp_path_factory.mktemp("softhsm"))

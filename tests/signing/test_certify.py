@@ -12,7 +12,7 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 
-from pipeline.errors import InputError
+from core.errors import InputError
 from signing.certify import certify_copy, format_certification_number, next_certification_number
 from signing.stamp import MARGIN_PT, STAMP_HEIGHT_PT, STAMP_WIDTH_PT
 from signing.verify import PASSED, verify_pdf

@@ -6,7 +6,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-from pipeline.settings import Settings
+from core.settings import Settings
 from signing.devpki import ensure_dev_pki
 from signing.keys import load_signer, trust_roots
 

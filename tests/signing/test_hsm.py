@@ -6,7 +6,7 @@ import pkcs11
 import pytest
 from pkcs11 import Attribute, ObjectClass
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 from signing.certify import certify_copy
 from signing.keys import load_pkcs11_signer
 from signing.verify import PASSED, verify_pdf

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pipeline.cli import main
-from pipeline.settings import load_settings
+from cli.main import main
+from core.settings import load_settings
 from signing.keys import load_signer
 from signing.manifest import canonical, sign_manifest
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from pipeline import model
+from core import model
 
 
 def make_page(seed: int, index: int = 0) -> model.Page:

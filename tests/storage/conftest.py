@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from storage.db import Database, open_database
 from storage.objects import ObjectStore, open_store
-from storage.testing import S3Endpoint, postgres_database, seaweedfs_server
+from tests.support.servers import S3Endpoint, postgres_database, seaweedfs_server
 
 TABLES = "audit_events, audit_head, certified_copies, documents, source_files, batches, dossiers, stations"
 

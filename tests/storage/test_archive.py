@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from pipeline.errors import InputError, IntegrityError
+from core.errors import InputError, IntegrityError
 from storage.archive import (
     archive_document,
     record_certified_copy,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from pipeline.cli import main
+from cli.main import main
 from storage.audit import record_event, verify_chain
 from storage.db import Database, open_database
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
-from storage.bench import bench_objects, bench_reuse
+from bench.store import bench_objects, bench_reuse
+from cli.main import main
 from storage.db import Database
 from storage.objects import ObjectStore
 

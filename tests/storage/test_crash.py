@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from pipeline.cli import main
+from cli.main import main
 from storage.audit import verify_chain
 from storage.db import Database
 from storage.gc import collect_garbage

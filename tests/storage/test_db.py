@@ -10,7 +10,7 @@ import pytest
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from pipeline.errors import ExternalToolError
+from core.errors import ExternalToolError
 from storage.db import Database, head_revision, open_database
 
 TABLES = {

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from minio import Minio
 
-from pipeline.errors import ConfigError, InputError, IntegrityError
+from core.errors import ConfigError, InputError, IntegrityError
 from storage.objects import ObjectStore, key_for, open_store, sha256_of_key
 from storage.s3 import PART_SIZE, S3Store
-from storage.testing import S3Endpoint
+from tests.support.servers import S3Endpoint
 
 
 def test_keys_are_content_addressed() -> None:
@@ -129,7 +129,7 @@ def test_bad_store_urls_are_config_errors() -> None:
 
 
 def test_unreachable_s3_server_is_one_clear_error() -> None:
-    from pipeline.errors import ExternalToolError
+    from core.errors import ExternalToolError
 
     with pytest.raises(ExternalToolError, match="unreachable"):
         open_store("s3://a:b@127.0.0.1:9/bucket?secure=false")

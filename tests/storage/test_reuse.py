@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
-from pipeline.errors import InputError
+from cli.main import main
+from core.errors import InputError
 from storage.archive import archive_document, set_review
 from storage.db import Database
 from storage.export import export_dossier

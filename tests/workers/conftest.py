@@ -56,7 +56,7 @@ class RestartableS3:
     def __init__(self, folder: Path) -> None:
         import secrets
 
-        from storage.testing import free_ports, weed_server_command, write_s3_identities
+        from tests.support.servers import free_ports, weed_server_command, write_s3_identities
 
         self.folder = folder
         self.data = folder / "weed-data"
@@ -73,7 +73,7 @@ class RestartableS3:
         return f"s3://{self.access_key}:{self.secret_key}@127.0.0.1:{self.port}/sohoa-workers?secure=false"
 
     def start(self, timeout: float = 60) -> None:
-        from storage.testing import start_weed
+        from tests.support.servers import start_weed
 
         self.proc = start_weed(self.cmd, self.folder / "weed.log", self.port, timeout)
 
@@ -96,7 +96,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableS3]:
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    from storage.testing import postgres_database
+    from tests.support.servers import postgres_database
 
     with postgres_database(prefix="sohoa_workers") as url:
         yield url
@@ -122,7 +122,7 @@ class Services:
         return env
 
     def settings(self):  # -> Settings
-        from pipeline.settings import Settings
+        from core.settings import Settings
 
         return Settings(
             broker_url=self.broker,
@@ -177,7 +177,7 @@ class WorkerPool:
                     [
                         sys.executable,
                         "-m",
-                        "pipeline.cli",
+                        "cli.main",
                         "worker",
                         "--concurrency",
                         str(concurrency),

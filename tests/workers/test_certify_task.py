@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.run import process_paths
-from pipeline.settings import load_settings
+from core.settings import load_settings
+from flow.run import process_paths
 from signing.keys import trust_roots
 from signing.verify import verify_pdf
 from storage.objects import open_store

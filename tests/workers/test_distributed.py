@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from workers.pages import generate_batch
+from tests.support.pages import generate_batch
 from workers.state import DONE, FAILED, BatchState
 from workers.submit import dispatch_batch, prepare_batch, submit_batch, wait_for_batch
 
@@ -63,7 +63,7 @@ def test_batch_on_two_workers_with_one_bad_page(
 ) -> None:
     """Both workers take pages; a page that cannot be read fails with its reason, the rest completes,
     and ``sohoa status`` reports it from the records."""
-    from pipeline.cli import main
+    from cli.main import main
     from storage.objects import open_store
 
     workers = two_workers
@@ -104,7 +104,7 @@ def test_batch_on_two_workers_with_one_bad_page(
 
 def test_executor_runs_page_work_on_workers(services, two_workers, tmp_path: Path) -> None:
     """The Celery executor offers the in-process executor's ``map_pages``: same pages back, in order."""
-    from pipeline.run import ocr_pages, read_sources
+    from flow.run import ocr_pages, read_sources
     from workers.executor import CeleryPageExecutor
 
     settings = services.settings()

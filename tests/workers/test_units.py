@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.model import Box, Page, Word
+from core.errors import ConfigError
+from core.model import Box, Page, Word
 from workers.config import WorkerSettings, resolve_backend
 from workers.serialize import decode_png, dumps, encode_png, loads, page_from_json, page_to_json
 

@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from pipeline.errors import ConfigError, ExternalToolError
+from core.errors import ConfigError, ExternalToolError
 from signing.devpki import DevPki, dev_name, issue_certificate, load_ca
 
 log = logging.getLogger(__name__)

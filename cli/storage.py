@@ -9,8 +9,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from pipeline.errors import InputError, IntegrityError
-from pipeline.settings import Settings
+from core.errors import InputError, IntegrityError
+from core.settings import Settings
 
 
 def _db(settings: Settings):
@@ -161,7 +161,7 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _bench_store(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.bench import run_bench
+    from bench.store import run_bench
 
     return run_bench(args, settings)
 

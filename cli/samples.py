@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.errors import InputError
-from pipeline.settings import Settings
+from core.errors import InputError
+from core.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:

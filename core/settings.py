@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 
 ENV_PREFIX = "SOHOA_"
 

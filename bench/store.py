@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from pipeline.settings import Settings
+from core.settings import Settings
 from storage.db import Database, open_database
 from storage.objects import ObjectStore, open_store
 from storage.reuse import find_reusable
@@ -49,7 +49,7 @@ def _s3_store(url: str | None, tmp: Path) -> Iterator[tuple[ObjectStore, str]]:
     if url:
         yield open_store(url), "given S3 server"
         return
-    from storage.testing import seaweedfs_server
+    from tests.support.servers import seaweedfs_server
 
     with seaweedfs_server(tmp / "s3") as endpoint:
         yield (
@@ -264,7 +264,7 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
         results["sqlite"] = bench_reuse(db, documents=args.documents, lookups=args.lookups)
         db.dispose()
         if args.postgres_url:
-            from storage.testing import postgres_database
+            from tests.support.servers import postgres_database
 
             with postgres_database(args.postgres_url, prefix="sohoa_bench") as url:
                 db = open_database(url)

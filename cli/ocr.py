@@ -15,9 +15,9 @@ import logging
 import sys
 from pathlib import Path
 
-from pipeline.errors import InputError
-from pipeline.model import Page
-from pipeline.settings import Settings
+from core.errors import InputError
+from core.model import Page
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,6 @@ def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.ocr_bench import run
+    from bench.ocr import run
 
     return run(args, settings)

@@ -8,15 +8,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.settings import Settings
+from core.settings import Settings
 
 if TYPE_CHECKING:
     # Every ``sohoa`` command registers here; rich and the orchestration are imported by the handler
     # that uses them, so ``sohoa ocr`` does not pay for them at start-up.
     from rich.console import Console
 
+    from flow.run import ProcessResult
     from pipeline.executor import PageExecutor
-    from pipeline.run import ProcessResult
 
 
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from pipeline.run import process_paths
+    from flow.run import process_paths
 
     if args.workers:
         settings = settings.model_copy(update={"workers": args.workers})

@@ -19,11 +19,11 @@ from enum import StrEnum
 import numpy as np
 from rapidfuzz import fuzz
 
-from classifiers.doctypes import OTHER
 from classifiers.features import title_scores
 from classifiers.text import page_lines, squash
-from pipeline.model import Page
-from pipeline.qr import parse_result_qr, read_qr_codes
+from core.doctypes import OTHER
+from core.model import Page
+from core.result_code import parse_result_qr
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,8 @@ def is_blank(page: Page) -> bool:
 
 
 def qr_payloads(page: Page) -> tuple[str, ...]:
-    """The page's QR payloads: as the page worker found them, else decoded here when the page is
-    nearly blank (a separator sheet) so full text pages are not searched twice."""
-    if page.qr_payloads:
-        return page.qr_payloads
-    if letter_count(page) < NEARLY_BLANK_LETTERS and page.image is not None:
-        return read_qr_codes(page.image)
-    return ()
+    """The page's QR payloads, as the page work found them (every page's codes are read there)."""
+    return page.qr_payloads
 
 
 def head_rows(page: Page, count: int = 16) -> list[str]:

@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, ExternalToolError
-from pipeline.settings import Settings
+from core.errors import ConfigError, ExternalToolError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def run_pipeline_bench(
     broker = broker or BENCH_BROKER
     _use_broker(broker)
     _warm_up()
-    from workers.pages import generate_batch
+    from tests.support.pages import generate_batch
 
     root = Path(tempfile.mkdtemp(prefix="sohoa-bench-"))
     best: dict[tuple[str, int], dict[str, Any]] = {}
@@ -140,7 +140,7 @@ def _in_process(paths: list[Path], settings: Settings, data_dir: Path, n: int) -
     }
     env["OMP_THREAD_LIMIT"] = "1"
     done = subprocess.run(
-        [sys.executable, "-m", "workers.bench", json.dumps(job)],
+        [sys.executable, "-m", "bench.pipeline", json.dumps(job)],
         env=env,
         capture_output=True,
         text=True,
@@ -153,9 +153,9 @@ def _in_process(paths: list[Path], settings: Settings, data_dir: Path, n: int) -
 
 
 def _in_process_here(job: dict[str, Any]) -> dict[str, Any]:
+    from core.settings import load_settings
+    from flow.run import process_paths
     from pipeline.executor import ProcessPoolPageExecutor
-    from pipeline.run import process_paths
-    from pipeline.settings import load_settings
     from storage.db import open_database
 
     _warm_up()
@@ -236,7 +236,7 @@ def _start_workers(n: int, data_dir: Path, broker: str) -> list[subprocess.Popen
                 [
                     sys.executable,
                     "-m",
-                    "pipeline.cli",
+                    "cli.main",
                     "worker",
                     "--concurrency",
                     "1",

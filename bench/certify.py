@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from pipeline.settings import Settings
+from core.settings import Settings
 from signing.certify import StampInfo, certify_copy
 from signing.devpki import DevPki, ensure_dev_pki
 from signing.keys import AgencySigner, load_pkcs11_signer, load_pkcs12_signer
@@ -127,7 +127,7 @@ def _pyhanko_alone(data: bytes, pki: DevPki) -> Callable[[], object]:
 
 
 def _softhsm_signer(directory: Path, pki: DevPki) -> AgencySigner:
-    from signing.hsm import init_softhsm_token, provision_token_signer
+    from tests.support.hsm import init_softhsm_token, provision_token_signer
 
     token = init_softhsm_token(directory / "softhsm")
     provision_token_signer(token, pki)

@@ -8,8 +8,8 @@ import os
 import socket
 from pathlib import Path
 
-from pipeline.errors import InputError
-from pipeline.settings import Settings
+from core.errors import InputError
+from core.settings import Settings
 
 DEFAULT_QUEUES = "sohoa.pages,sohoa.documents,sohoa.certify"
 
@@ -167,7 +167,7 @@ def _print_status(batch_id: int, settings: Settings, *, as_json: bool) -> int:
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.bench import format_report, run_pipeline_bench
+    from bench.pipeline import format_report, run_pipeline_bench
 
     try:
         counts = sorted({int(n) for n in args.workers.split(",") if n.strip()})

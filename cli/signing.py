@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.settings import Settings
+from core.errors import ConfigError, InputError
+from core.settings import Settings
 
 
 def register(commands: Any, bench: Any) -> None:
@@ -254,7 +254,7 @@ def _print_report(path: Path, report: Any) -> None:
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from signing.bench import print_results, run_bench
+    from bench.certify import print_results, run_bench
 
     data = _read(args.file) if args.file else None
     results = run_bench(settings, pdf=data, count=args.count, hsm=not args.no_hsm)

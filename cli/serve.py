@@ -7,8 +7,8 @@ import json
 import logging
 import sys
 
-from pipeline.errors import ConfigError
-from pipeline.settings import Settings
+from core.errors import ConfigError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
 def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
     from api.auth import revoke_key
     from api.db import engine_for
-    from pipeline.errors import InputError
+    from core.errors import InputError
 
     if not revoke_key(engine_for(settings.resolved_database_url), args.id):
         raise InputError(f"no active key {args.id}")
@@ -136,8 +136,8 @@ def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from api.bench import print_figures, run_bench
-    from pipeline.errors import InputError
+    from bench.api import print_figures, run_bench
+    from core.errors import InputError
 
     if args.stations < 1 or args.uploads < 1:
         raise InputError("--stations and --uploads must be at least 1")

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.errors import InputError
+from core.errors import InputError
+from core.model import CertifiedCopy, Document, Dossier, DossierStatus, Page
+from core.settings import Settings
 from pipeline.executor import PageExecutor, default_executor
-from pipeline.model import CertifiedCopy, Document, Dossier, DossierStatus, Page
-from pipeline.settings import Settings
 from pipeline.upright import UprightOriginal
 
 if TYPE_CHECKING:
@@ -207,9 +207,10 @@ def analyse_document(pages: Sequence[Page]) -> Document:
     """Classify and extract one document's fields (pure: text in, typed fields out)."""
     from classifiers.classify import classify_document
     from classifiers.extract import extract_fields
+    from pipeline import tesseract
 
     document = classify_document(Document(pages=tuple(pages)))
-    return extract_fields(document)
+    return extract_fields(document, read_line=tesseract.read_line)
 
 
 def assemble_pdf(document: Document, dossier_code: str) -> Document:
@@ -226,7 +227,7 @@ def assemble_pdf(document: Document, dossier_code: str) -> Document:
 
 
 def split_into_documents(pages: Sequence[Page]) -> list[Document]:
-    from pipeline.split import split_documents
+    from classifiers.split import split_documents
 
     return [analyse_document(group) for group in split_documents(pages)]
 

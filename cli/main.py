@@ -15,22 +15,22 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from pipeline.errors import SohoaError
-from pipeline.memory import keep_freed_memory
-from pipeline.settings import Settings, load_settings
+from core.errors import SohoaError
+from core.memory import keep_freed_memory
+from core.settings import Settings, load_settings
 
 log = logging.getLogger("sohoa")
 
 # Modules whose ``register(commands, bench)`` adds sub-commands; a module not yet present is skipped.
 COMMAND_MODULES = (
-    "pipeline.commands",
-    "pipeline.ocr_cli",
-    "samples.cli",
-    "classifiers.cli",
-    "signing.cli",
-    "storage.cli",
-    "workers.cli",
-    "api.cli",
+    "cli.process",
+    "cli.ocr",
+    "cli.samples",
+    "cli.extract",
+    "cli.signing",
+    "cli.storage",
+    "cli.workers",
+    "cli.serve",
 )
 
 Handler = Callable[[argparse.Namespace, Settings], int]

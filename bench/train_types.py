@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from classifiers.classify import MODEL_FORMAT, MODEL_PATH, THRESHOLD, load_model
-from classifiers.doctypes import DOC_TYPES, OTHER
 from classifiers.features import EvidenceFeatures, model_text
 from classifiers.noise import noisy_text
 from classifiers.unknown import unknown_text
+from core.doctypes import DOC_TYPES, OTHER
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.errors import ExternalToolError
-from pipeline.settings import Settings
+from core.errors import ExternalToolError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def start_server(data_dir: Path, port: int, env_extra: dict[str, str] | None = N
     env = {**os.environ, "SOHOA_DATA_DIR": str(data_dir), "OMP_THREAD_LIMIT": "1", **(env_extra or {})}
     log_file = open(data_dir / "serve.log", "ab")  # noqa: SIM115 - handed to the child process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"],
         env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )

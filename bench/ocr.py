@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.settings import Settings
+from core.settings import Settings
 
 FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 
@@ -163,7 +163,7 @@ class BenchResult:
 
 def normalise(text: str) -> str:
     """Whitespace does not count: lines stripped, runs of spaces collapsed, empty lines dropped."""
-    from pipeline.model import nfc
+    from core.model import nfc
 
     lines = (" ".join(line.split()) for line in nfc(text).splitlines())
     return "\n".join(line for line in lines if line)
@@ -293,7 +293,7 @@ def run_sohoa(tiff, count: int, lang: str) -> BenchResult:
     import time
 
     _compile_project()
-    cmd = [sys.executable, "-m", "pipeline.cli", "ocr", str(tiff), "--lang", lang, "--format", "text",
+    cmd = [sys.executable, "-m", "cli.main", "ocr", str(tiff), "--lang", lang, "--format", "text",
            "--workers", "1"]
     start = time.perf_counter()
     code, out, err, rss = _run_tree(cmd, _env())
@@ -338,7 +338,7 @@ def run_simple_opencv(paths: list, lang: str) -> BenchResult:
     import sys
     import time
 
-    cmd = [sys.executable, "-m", "pipeline.ocr_bench", lang, *map(str, paths)]
+    cmd = [sys.executable, "-m", "bench.ocr", lang, *map(str, paths)]
     start = time.perf_counter()
     code, out, err, rss = _run_tree(cmd, _env())
     seconds = time.perf_counter() - start
@@ -399,7 +399,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import tempfile
     from pathlib import Path
 
-    from pipeline.errors import InputError
+    from core.errors import InputError
     from pipeline.tesseract import check_lang
 
     if args.pages < 1:

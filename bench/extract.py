@@ -21,11 +21,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bench.train_types import TRAIN_LAYOUTS
 from classifiers.classify import classify_document
-from classifiers.doctypes import DOC_TYPES, OTHER
 from classifiers.extract import NAME_FIELDS, PLACE_FIELDS, extract_fields
-from classifiers.train import TRAIN_LAYOUTS
-from pipeline.model import Document, Page
+from core.doctypes import DOC_TYPES, OTHER
+from core.model import Document, Page
+from pipeline import tesseract
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def bench_documents(count: int, seed: int, types: Sequence[str] | None = None, *
 
 def run_bench(count: int, seed: int, *, settings: object, types: Sequence[str] | None = None,
               vocabulary: str = "default") -> BenchResult:
-    from pipeline.run import ocr_pages
+    from flow.run import ocr_pages
 
     started = time.monotonic()
     samples = bench_documents(count, seed, types, vocabulary=vocabulary)
@@ -152,7 +153,8 @@ def score_document(result: BenchResult, sample: object, pages: tuple[Page, ...])
     if truth_type == OTHER:
         return
     # fields are scored on the true type, so one misclassification is not counted twice
-    document = extract_fields(Document(pages, doc_type=truth_type, type_confidence=document.type_confidence))
+    document = extract_fields(Document(pages, doc_type=truth_type, type_confidence=document.type_confidence),
+                              read_line=tesseract.read_line)
     for name, truth in truth_fields.items():
         f = document.fields.get(name)
         got = (f.value if f else None) or ""

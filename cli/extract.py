@@ -14,9 +14,9 @@ import logging
 import sys
 from pathlib import Path
 
-from pipeline.errors import InputError
-from pipeline.model import Document
-from pipeline.settings import Settings
+from core.errors import InputError
+from core.model import Document
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,7 @@ def document_json(document: Document) -> dict:
 
 
 def run_extract(args: argparse.Namespace, settings: Settings) -> int:
-    from classifiers.classify import classify_document
-    from classifiers.extract import extract_fields
-    from pipeline.run import ocr_file
+    from flow.run import analyse_document, ocr_file
 
     path: Path = args.file
     if not path.is_file():
@@ -69,7 +67,7 @@ def run_extract(args: argparse.Namespace, settings: Settings) -> int:
     pages = [p for p in pages if not p.blank] or pages
     if not pages:
         raise InputError(f"{path}: no pages")
-    document = extract_fields(classify_document(Document(tuple(pages))))
+    document = analyse_document(pages)
     if args.json:
         json.dump(document_json(document), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -83,8 +81,8 @@ def run_extract(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_train(args: argparse.Namespace, settings: Settings) -> int:
+    from bench.train_types import DEFAULT_PER_TYPE, DEFAULT_SEED, train_model
     from classifiers.classify import MODEL_PATH, load_model
-    from classifiers.train import DEFAULT_PER_TYPE, DEFAULT_SEED, train_model
 
     seed = args.seed
     if seed is None:
@@ -104,8 +102,8 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_bench_extract(args: argparse.Namespace, settings: Settings) -> int:
-    from classifiers.bench import format_comparison, format_result, run_bench
-    from classifiers.doctypes import DOC_TYPES
+    from bench.extract import format_comparison, format_result, run_bench
+    from core.doctypes import DOC_TYPES
 
     if args.count < 1:
         raise InputError("--count must be at least 1")

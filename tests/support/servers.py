@@ -1,6 +1,6 @@
 """Real servers for tests and benchmarks: a SeaweedFS S3 server and a throwaway PostgreSQL database.
 
-Other areas reuse these (``from storage.testing import seaweedfs_server``). Everything binds to
+Other areas reuse these (``from tests.support.servers import seaweedfs_server``). Everything binds to
 127.0.0.1 on free ports and is removed afterwards.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from pipeline.errors import ExternalToolError
+from core.errors import ExternalToolError
 
 log = logging.getLogger(__name__)
 
