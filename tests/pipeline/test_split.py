@@ -49,8 +49,10 @@ def test_blank_sheets_separate_and_are_dropped(texts: dict[str, str]) -> None:
 def test_qr_separator_is_dropped_and_its_payload_kept(texts: dict[str, str]) -> None:
     sheet = np.full((1754, 1240), 255, np.uint8)
     sheet[600:900, 470:770] = make_qr_image("SOHOA-SEPARATOR 0002", 300)
-    pages = [text_page(texts["application_form"], 0), Page("s", "", 1, sheet, 150.0),
-             text_page(texts["birth_certificate"], 2)]
+    from pipeline.qr import read_qr_codes
+
+    separator = Page("s", "", 1, sheet, 150.0, qr_payloads=read_qr_codes(sheet))  # as the page work reads it
+    pages = [text_page(texts["application_form"], 0), separator, text_page(texts["birth_certificate"], 2)]
     docs = split_documents(pages)
     assert [[p.index for p in d] for d in docs] == [[0], [2]]
     assert docs[1][0].qr_payloads == ("SOHOA-SEPARATOR 0002",)
