@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from core.errors import SohoaError
 from core.memory import keep_freed_memory
@@ -46,6 +47,22 @@ class _Parser(argparse.ArgumentParser):
 def _usage_error(prog: str, message: str) -> int:
     print(f"{prog}: error: {message}", file=sys.stderr)
     return 2
+
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def use_checkout_benchmarks() -> None:
+    """Make ``bench`` (and the test support it borrows) importable: the benchmarks live in the
+    checkout beside the product, not in the installed package, and a console script does not put
+    the checkout on ``sys.path``. Without a checkout, ``sohoa bench`` says so in one line."""
+    if not (CHECKOUT / "bench" / "__init__.py").is_file():
+        raise SohoaError("sohoa bench runs from a checkout of the project (bench/ is not installed)")
+    root = str(CHECKOUT)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    # Benchmark child processes (``python -m bench.…``) find it the same way.
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        if args.command in ("bench", "train"):
+            use_checkout_benchmarks()
         return handler(args, load_settings())
     except SohoaError as exc:
         print(f"sohoa: error: {exc}", file=sys.stderr)

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from flow.run import ProcessResult
-    from pipeline.executor import PageExecutor
 
 
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -63,17 +62,19 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
         def page_done(_page: object) -> None:
             progress.advance(task)
 
-        result = process_paths(
-            args.paths,
-            settings,
-            executor=_executor(settings),
-            dossier_code=args.dossier,
-            procedure_code=args.procedure,
-            certify=not args.no_certify,
-            out_dir=args.out,
-            on_pages_read=pages_read,
-            on_page_done=page_done,
-        )
+        options = {
+            "dossier_code": args.dossier,
+            "procedure_code": args.procedure,
+            "certify": not args.no_certify,
+            "out_dir": args.out,
+        }
+        if settings.broker_url:  # the same flow, run by the Celery workers
+            from workers.submit import process_on_workers  # Celery's import: only with a broker
+
+            progress.update(task, description="on the workers")
+            result = process_on_workers(args.paths, settings, **options)
+        else:
+            result = process_paths(args.paths, settings, on_pages_read=pages_read, on_page_done=page_done, **options)
         progress.update(task, description="done")
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
@@ -82,15 +83,6 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
         # Piped output has no width of its own; a table folded to 80 columns is unreadable.
         print_result_table(result, out if out.is_terminal else Console(width=160))
     return 0
-
-
-def _executor(settings: Settings) -> PageExecutor | None:
-    """With a broker configured, pages go to the Celery workers; otherwise the local pool (None)."""
-    if not settings.broker_url:
-        return None
-    from workers.executor import CeleryPageExecutor
-
-    return CeleryPageExecutor(settings)
 
 
 def print_result_table(result: ProcessResult, console: Console) -> None:
@@ -110,15 +102,19 @@ def print_result_table(result: ProcessResult, console: Console) -> None:
     table.add_column("needs review")
     table.add_column("certified copy")
     for d in result.documents:
-        keys = "\n".join(f"{k}: {v}" for k, v in d.key_fields().items()) or "—"
+        if not d.done:
+            table.add_row(str(d.number), ", ".join(d.pages), "—", "—", f"failed: {d.reason}", "—", "—")
+            continue
+        keys = "\n".join(f"{k}: {v}" for k, v in result.key_fields(d).items()) or "—"
         reused = f"\n(seen before: document {d.reused_from})" if d.reused_from else ""
+        copy = result.certified_paths.get(d.number) or d.certified_key or "—"
         table.add_row(
-            str(d.index),
+            str(d.number),
             ", ".join(d.pages),
             d.doc_type,
             f"{d.confidence:.2f}",
             keys,
             ", ".join(d.needs_review) or "—",
-            (d.certified_path or "—") + reused,
+            copy + reused,
         )
     console.print(table)

@@ -83,6 +83,9 @@ class Page:
     # The source's own JPEG bytes when ``image`` before ``rotation`` is exactly that JPEG decoded:
     # the searchable PDF then embeds them as they are (DCTDecode) instead of re-encoding the pixels.
     source_jpeg: bytes | None = field(default=None, repr=False)
+    # Why the page work failed on this page (its words are then empty); the flow's policy leaves a
+    # failed page out of the documents and records the reason against the batch.
+    failure: str | None = None
 
     @property
     def label(self) -> str:
@@ -142,6 +145,33 @@ class DossierStatus(StrEnum):
     DIGITIZED = "digitized"
     NEEDS_REVIEW = "needs_review"
     FAILED = "failed"
+
+
+class BatchStatus(StrEnum):
+    """Where one batch (an upload, or a ``sohoa process`` run) stands. An API upload is ``queued``
+    from the moment it is accepted until a runner claims it; runs started elsewhere begin at
+    ``processing``."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (BatchStatus.DONE, BatchStatus.FAILED)
+
+
+class ReviewState(StrEnum):
+    """A digitized document's review state; only :data:`REUSABLE_REVIEW_STATES` are offered for reuse."""
+
+    OK = "ok"  # every field valid and confident
+    NEEDS_REVIEW = "needs_review"
+    REVIEWED = "reviewed"  # a person checked and corrected it
+    REJECTED = "rejected"
+
+
+REUSABLE_REVIEW_STATES: tuple[ReviewState, ...] = (ReviewState.OK, ReviewState.REVIEWED)
 
 
 @dataclass(frozen=True)

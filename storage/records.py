@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from core.errors import InputError
 from core.model import nfc
 from storage.db import Database
-from storage.models import Batch, CertifiedCopy, Document, Dossier
+from storage.models import Batch, CertifiedCopy, Document, Dossier, DossierManifest
 
 
 @dataclass(frozen=True)
@@ -265,3 +265,16 @@ __all__ = [
     "is_referenced",
     "referenced_keys",
 ]
+
+
+def latest_manifest(db: Database, dossier_code: str) -> tuple[str, str] | None:
+    """The dossier's most recent signed manifest as (manifest key, signature key), if it has one."""
+    with db.session() as session:
+        row = session.execute(
+            select(DossierManifest.manifest_key, DossierManifest.signature_key)
+            .join(Dossier, Dossier.id == DossierManifest.dossier_id)
+            .where(Dossier.code == nfc(dossier_code))
+            .order_by(DossierManifest.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else (row[0], row[1])

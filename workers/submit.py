@@ -1,20 +1,20 @@
-"""Handing a batch to the workers, and waiting for it.
+"""The Celery runner's first half: the intake where the files are, then one task per page.
 
-The submitting process does what only it can: read the files it was given (ingest refuses bad input
-before anything is written), record the batch and its originals, and put each page image into the
-object store as a PNG. Then it sends one small JSON message per page. Everything after that runs
-on whichever workers are up, and any process can follow the batch through ``sohoa status``.
+The submitting process does what only it can: the flow's intake steps (read the files it was given,
+refusing bad input before anything is written; record the batch and its originals), and put each
+page image into the object store as a PNG. Then it sends one small JSON message per page.
+Everything after that runs on whichever workers are up (:mod:`workers.tasks`), and any process can
+follow the batch through ``sohoa status`` or wait for its summary here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,14 @@ from celery.result import AsyncResult
 
 from core.model import Page
 from core.settings import Settings
+from flow import steps
+from flow.context import BatchContext, BatchSummary, Services
+from flow.run import ProcessResult, write_out
+from workers import resources
+from workers.app import app
 from workers.serialize import PNG, encode_png, image_sha256, page_to_json
+from workers.state import BatchState
+from workers.tasks import page_task, plan_documents
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +53,6 @@ def store_pages(pages: Sequence[Page], store: Any) -> list[dict[str, Any]]:
 
     A page without an ``image_sha256`` gets one here: the hash is the page's idempotency key.
     """
-    from dataclasses import replace
 
     def one(page: Page) -> dict[str, Any]:
         if not page.image_sha256:
@@ -57,25 +63,29 @@ def store_pages(pages: Sequence[Page], store: Any) -> list[dict[str, Any]]:
         return list(pool.map(one, pages))
 
 
-def default_dossier_code(source_hashes: Sequence[str]) -> str:
-    """Same rule as the in-process pipeline: the day plus a digest of the files handed in."""
-    digest = hashlib.sha256("".join(source_hashes).encode()).hexdigest()
-    return f"HS-{datetime.now(UTC):%Y%m%d}-{digest[:6].upper()}"
-
-
 @dataclass(frozen=True)
 class PreparedBatch:
     """A batch recorded and its pages stored, not yet sent: what :func:`dispatch_batch` sends."""
 
-    batch_id: int
-    dossier_code: str
+    ctx: BatchContext
     metas: list[dict[str, Any]]
-    ctx: dict[str, Any]
     lang: str
 
     @property
+    def batch_id(self) -> int:
+        return self.ctx.batch_id
+
+    @property
+    def dossier_code(self) -> str:
+        return self.ctx.dossier_code
+
+    @property
     def batch(self) -> str:
-        return str(self.batch_id)
+        return str(self.ctx.batch_id)
+
+
+def _services(settings: Settings) -> Services:
+    return Services(settings, db=resources.database(settings), store=resources.store(settings))
 
 
 def prepare_batch(
@@ -86,56 +96,30 @@ def prepare_batch(
     procedure_code: str | None = None,
     station: str = "cli",
     certify: bool = False,
+    batch_id: int | None = None,
+    received_at: datetime | None = None,
 ) -> PreparedBatch:
-    """Read the files, record the batch and its originals, store every page image."""
-    from flow.run import read_sources
-    from storage.archive import record_source_file, start_batch, update_batch
-    from workers import resources
-
-    sources = read_sources(paths, settings)
-    pages = [page for source in sources for page in source.pages]
-    dossier_code = dossier_code or default_dossier_code([s.data_sha256 for s in sources])
-    store = resources.store(settings)
-    db = resources.database(settings)
-    batch_id = start_batch(
-        db,
-        station=station,
-        dossier_code=dossier_code,
-        procedure_code=procedure_code,
-        files=len(sources),
-        agency=settings.agency,
-        actor=station,
+    """The flow's intake steps, then every page image into the store. ``batch_id`` continues a
+    batch the caller has recorded already (an upload answered 202)."""
+    services = _services(settings)
+    sources = steps.read(paths, settings)
+    ctx = steps.store_originals(
+        sources, services, dossier_code=dossier_code, procedure_code=procedure_code, station=station,
+        certify=certify, batch_id=batch_id, received_at=received_at,
     )
-    source_keys = [
-        record_source_file(
-            db, store, batch_id=batch_id, name=s.name, data=s.path, media_type=s.media_type, actor=station
-        ).key
-        for s in sources
-    ]
-    metas = store_pages(pages, store)
-    update_batch(db, batch_id, pages_total=len(pages))
-    ctx = {
-        "batch_id": batch_id,
-        "dossier_code": dossier_code,
-        "procedure_code": procedure_code,
-        "source_keys": source_keys,
-        "station": station,
-        "certify": certify,
-        "pages_total": len(pages),
-    }
-    return PreparedBatch(batch_id, dossier_code, metas, ctx, settings.ocr_lang)
+    metas = store_pages([page for source in sources for page in source.pages], services.store)
+    return PreparedBatch(ctx, metas, settings.ocr_lang)
 
 
 def dispatch_batch(prepared: PreparedBatch) -> Submitted:
     """One page task per page, joined by a chord whose callback plans the documents."""
-    from workers.tasks import page_task, plan_documents
-
     batch = prepared.batch
+    ctx = prepared.ctx.to_json()
     header = group(
         page_task.s(batch, position, meta, prepared.lang, prepared.batch_id)
         for position, meta in enumerate(prepared.metas)
     )
-    result = chord(header, plan_documents.s(batch, prepared.ctx)).apply_async(task_id=f"sohoa-{batch}-plan")
+    result = chord(header, plan_documents.s(batch, ctx)).apply_async(task_id=f"sohoa-{batch}-plan")
     log.info("batch %s: %d page(s) sent for dossier %s", batch, len(prepared.metas), prepared.dossier_code)
     return Submitted(prepared.batch_id, batch, prepared.dossier_code, len(prepared.metas), result)
 
@@ -148,31 +132,25 @@ def submit_batch(
     procedure_code: str | None = None,
     station: str = "cli",
     certify: bool = False,
+    batch_id: int | None = None,
+    received_at: datetime | None = None,
 ) -> Submitted:
     """Record a batch, store its pages and send one task per page; returns without waiting."""
     return dispatch_batch(
         prepare_batch(
-            paths,
-            settings,
-            dossier_code=dossier_code,
-            procedure_code=procedure_code,
-            station=station,
-            certify=certify,
+            paths, settings, dossier_code=dossier_code, procedure_code=procedure_code, station=station,
+            certify=certify, batch_id=batch_id, received_at=received_at,
         )
     )
 
 
 def wait_for_batch(batch: str, settings: Settings, timeout: float | None = None, poll: float = 0.2) -> dict:
-    """Block until the batch's last task wrote its summary; returns the summary.
+    """Block until the batch's last task wrote its summary; returns the summary (JSON).
 
     Polls the task state rather than joining results, so it works from any process, for a batch
     submitted by another one.
     """
-    from workers.app import app
-    from workers.resources import redis_client
-    from workers.state import BatchState
-
-    state = BatchState(redis_client(app.conf.result_backend), batch)
+    state = BatchState(resources.redis_client(app.conf.result_backend), batch)
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         summary = state.summary()
@@ -181,3 +159,26 @@ def wait_for_batch(batch: str, settings: Settings, timeout: float | None = None,
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"batch {batch} not finished after {timeout:.0f} s")
         time.sleep(poll)
+
+
+def process_on_workers(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    dossier_code: str | None = None,
+    procedure_code: str | None = None,
+    certify: bool = True,
+    out_dir: Path | None = None,
+    station: str = "cli",
+    received_at: datetime | None = None,
+    timeout: float | None = None,
+) -> ProcessResult:
+    """``sohoa process`` with a broker: the whole flow on the workers, waited for here."""
+    started = time.perf_counter()
+    submitted = submit_batch(
+        paths, settings, dossier_code=dossier_code, procedure_code=procedure_code, station=station,
+        certify=certify, received_at=received_at,
+    )
+    summary = BatchSummary.from_json(wait_for_batch(submitted.batch, settings, timeout=timeout))
+    written = write_out(summary, _services(settings), out_dir) if out_dir is not None else {}
+    return ProcessResult(summary, time.perf_counter() - started, written)

@@ -1,28 +1,32 @@
-"""The Celery tasks: thin wrappers that fetch inputs by object key, call the same stage functions as
-:mod:`flow.run`, and put outputs back by key.
+"""The Celery runner's second half: the flow's page, split, document and closing phases as tasks.
 
 A batch is one chord per phase::
 
     page × N  ──chord──►  plan_documents  ──chord──►  document × D  ──►  finish_batch
-    (clean-up + OCR)      (split into documents)      (classify, extract,   (dossier status,
-                                                        assemble, store)      certify on request)
+    (the page phase)      (the split step)            (the document       (the closing steps:
+                                                        steps)              status, manifest)
+
+Each task calls the same functions of :mod:`flow.steps` as the in-process runner (``run_page``,
+``split``, ``run_document``, ``close_batch``), and :mod:`flow.policy` decides what its failures
+mean; the tasks only fetch inputs by object key, put outputs back by key and keep the task state.
 
 Every task may run twice (a worker killed before acknowledging, a redelivery after the visibility
 timeout), so each is idempotent: a page's result blob is found by (batch, page hash) and returned;
 a document is found by (batch, number) in the task state and, underneath, by its page hashes in the
-records (``archive_document`` never records the same document twice for a dossier); the second
-chord has fixed task ids, so planning twice dispatches the same tasks and the chord counts each once.
+records (``archive_document`` never records the same document twice for a dossier, and the certify
+step finds the copy it made); the second chord has fixed task ids, so planning twice dispatches the
+same tasks and the chord counts each once.
 
-Faults of the services (S3, PostgreSQL) are retried with exponential back-off; anything else marks
-that page or document failed with its reason and the rest of the batch goes on.
+Faults of the services (S3, PostgreSQL, Redis) are retried with exponential back-off; anything else
+fails that page or document with its reason and the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -33,8 +37,15 @@ from celery import chord, group
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init
 
-from core.errors import ExternalToolError, SohoaError
-from core.model import Dossier, DossierStatus, Page
+from classifiers.split import NEARLY_BLANK_LETTERS
+from core.errors import ExternalToolError
+from core.model import Document, Page
+from flow import steps
+from flow.context import BatchContext, BatchSummary, DocumentOutcome, DocumentWork, Services
+from flow.policy import BATCH_FAILED
+from signing.keys import AgencySigner, load_signer
+from storage.archive import update_batch
+from storage.records import batch_progress
 from workers import resources
 from workers.app import app, soft_limit
 from workers.config import PRELOAD
@@ -42,7 +53,6 @@ from workers.serialize import (
     JSON,
     PNG,
     decode_png,
-    document_summary,
     dumps,
     encode_png,
     loads,
@@ -126,50 +136,48 @@ def _db():  # -> Database
     return io("open the records database", resources.database, settings)
 
 
+_signers: dict[int, AgencySigner] = {}
+
+
+def _signer() -> AgencySigner:
+    """One signer per worker process, opened on the first certification and kept (a PKCS#11 login
+    costs more than a signature)."""
+    signer = _signers.get(os.getpid())
+    if signer is None:
+        signer = _signers[os.getpid()] = load_signer(settings)
+    return signer
+
+
+def _services() -> Services:
+    return Services(settings, db=_db(), store=_store(), signer_factory=_signer)
+
+
 def _failure_reason(exc: BaseException, what: str) -> str:
     if isinstance(exc, SoftTimeLimitExceeded):
         return f"{what} took longer than its time limit"
-    if isinstance(exc, SohoaError):
-        return str(exc)
-    log.error("%s failed", what, exc_info=exc)
-    return f"{type(exc).__name__}: {exc}"
+    return steps.failure_reason(exc, what)
 
 
 def _add_batch_error(batch_id: int, line: str) -> None:
     """Append an error line to the batch record unless a redelivered task already did."""
-    from storage.archive import update_batch
-    from storage.models import Batch
-
     db = _db()
-    with db.session() as session:
-        row = session.get(Batch, batch_id)
-        if row is None or line in (row.errors or []):
-            return
+    if line in io("read the batch", batch_progress, db, batch_id).errors:
+        return
     io("record the error", update_batch, db, batch_id, error=line)
 
 
-def _give_up_batch(batch: str, ctx: dict[str, Any], reason: str) -> dict:
+def _give_up_batch(batch: str, ctx: BatchContext, reason: str) -> dict:
     """Mark the whole batch failed (best effort: the services may be the reason) and write the summary
     that anyone waiting on the batch is polling for."""
     log.error("batch %s failed: %s", batch, reason)
-    batch_id = ctx.get("batch_id")
-    summary = {
-        "batch": batch,
-        "batch_id": batch_id,
-        "status": "failed",
-        "dossier_status": "failed",
-        "pages_total": ctx.get("pages_total"),
-        "pages_done": None,
-        "pages_failed": None,
-        "documents": [],
-        "reason": reason,
-    }
+    summary = BatchSummary(
+        batch_id=ctx.batch_id, dossier_code=ctx.dossier_code, procedure_code=ctx.procedure_code,
+        status=BATCH_FAILED, dossier_status="failed", pages_total=ctx.pages_total, pages_done=0,
+        pages_failed=0, documents=(), errors=(reason,),
+    ).to_json()
     try:
-        if batch_id is not None:
-            from storage.archive import update_batch
-
-            _add_batch_error(batch_id, reason)
-            io("fail the batch", update_batch, _db(), batch_id, status="failed")
+        _add_batch_error(ctx.batch_id, reason)
+        io("fail the batch", update_batch, _db(), ctx.batch_id, status=BATCH_FAILED)
     except Exception:
         log.warning("batch %s: could not record its failure", batch, exc_info=True)
     try:
@@ -189,14 +197,12 @@ def _give_up_batch(batch: str, ctx: dict[str, Any], reason: str) -> dict:
     soft_time_limit=soft_limit(ws.page_time_limit),
     max_retries=None,
 )
-def page_task(self, batch: str, position: int, meta: dict[str, Any], lang: str, batch_id: int | None) -> dict:
-    """Clean-up, OCR and QR of one page (:func:`flow.run.work_on_page`).
+def page_task(self, batch: str, position: int, meta: dict[str, Any], lang: str, batch_id: int) -> dict:
+    """The page phase of one page (:func:`flow.steps.run_page`).
 
     Returns ``{position, label, page_sha, state, result_key | reason}``; the result blob holds the
     page's JSON (words, text, rotation, skew, blank, qr) and the key of its upright image.
     """
-    from flow.run import work_on_page
-
     page_sha = meta["image_sha256"]
     label = page_label(meta)
     outcome: dict[str, Any] = {"position": position, "label": label, "page_sha": page_sha}
@@ -209,20 +215,16 @@ def page_task(self, batch: str, position: int, meta: dict[str, Any], lang: str, 
             image = decode_png(io("fetch the page image", store.get_bytes, meta["image_key"]))
             page = page_from_json(meta, image)
             work_started = time.perf_counter()
-            done = work_on_page(page, lang)
+            done = steps.run_page(page, lang)
             compute = time.perf_counter() - work_started
+            if done.failure is not None:
+                raise _PageFailed(done.failure)
             result = _result_json(page, done, meta["image_key"], store)
             result_key = io("store the page result", store.put_bytes, dumps(result), JSON).key
             io("record the page result", state.set_page_result, page_sha, result_key)
             io(
-                "record timings",
-                state.record_timing,
-                position,
-                compute,
-                time.perf_counter() - started,
-                started_wall,
-                time.time(),
-                self.request.hostname or "",
+                "record timings", state.record_timing, position, compute, time.perf_counter() - started,
+                started_wall, time.time(), self.request.hostname or "",
             )
             log.info("%s: page done in %.2f s (batch %s)", label, compute, batch)
         else:
@@ -232,7 +234,9 @@ def page_task(self, batch: str, position: int, meta: dict[str, Any], lang: str, 
         return outcome
     except Transient as exc:
         reason = _retry_or_give_up(self, exc, label)
-    except Exception as exc:  # noqa: BLE001 - a permanent failure: this page fails, the batch goes on
+    except _PageFailed as exc:
+        reason = str(exc)
+    except Exception as exc:  # noqa: BLE001 - the policy: this page fails, the batch goes on
         reason = _failure_reason(exc, label)
     log.error("%s: failed: %s", label, reason)
     outcome.update(state=FAILED, reason=reason)
@@ -241,6 +245,10 @@ def page_task(self, batch: str, position: int, meta: dict[str, Any], lang: str, 
     except Exception:
         log.warning("%s: could not record the failure", label, exc_info=True)
     return outcome
+
+
+class _PageFailed(Exception):
+    """The page work failed on this page (its reason already a user-facing line)."""
 
 
 def _result_json(before: Page, done: Page, image_key: str, store: Any) -> dict[str, Any]:
@@ -253,20 +261,16 @@ def _result_json(before: Page, done: Page, image_key: str, store: Any) -> dict[s
     return page_to_json(done, image_key)
 
 
-def _record_page(state: BatchState, batch_id: int | None, outcome: dict[str, Any]) -> None:
+def _record_page(state: BatchState, batch_id: int, outcome: dict[str, Any]) -> None:
     """Page outcome into the task state, then the absolute count into the batch record."""
     io("record the page outcome", state.set_page_outcome, outcome["position"], outcome)
-    if batch_id is None:
-        return
-    from storage.archive import update_batch
-
     done = sum(1 for o in io("read page outcomes", state.page_outcomes).values() if o.get("state") == DONE)
     io("record batch progress", update_batch, _db(), batch_id, pages_done=done)
     if outcome["state"] == FAILED:
         _add_batch_error(batch_id, f"page {outcome['label']}: {outcome['reason']}")
 
 
-# ------------------------------------------------------------------------------------------ documents
+# ---------------------------------------------------------------------------------------------- split
 
 
 def _load_page(store: Any, result_key: str, *, with_image: bool = True) -> Page:
@@ -274,17 +278,14 @@ def _load_page(store: Any, result_key: str, *, with_image: bool = True) -> Page:
     if with_image:
         image = decode_png(io("fetch the page image", store.get_bytes, meta["image_key"]))
     else:
-        # Splitting reads the pixels of nearly empty pages only (blank and QR separator sheets); a
-        # page with text gets a white stand-in of the right shape and costs no download.
+        # Splitting reads the pixels of nearly empty pages only (blank and separator sheets); a page
+        # with text gets a white stand-in of the right shape and costs no download.
         image = np.broadcast_to(np.uint8(255), tuple(meta["shape"]))
     return page_from_json(meta, image)
 
 
 def _needs_pixels_to_split(page: Page) -> bool:
-    from classifiers import split
-
-    threshold = getattr(split, "NEARLY_BLANK_LETTERS", 60)
-    return page.blank or sum(c.isalpha() for c in (page.text or page.text_layer or "")) < threshold
+    return page.blank or sum(c.isalpha() for c in (page.text or page.text_layer or "")) < NEARLY_BLANK_LETTERS
 
 
 def document_task_id(batch: str, number: int) -> str:
@@ -298,14 +299,13 @@ def document_task_id(batch: str, number: int) -> str:
     soft_time_limit=soft_limit(ws.document_time_limit),
     max_retries=None,
 )
-def plan_documents(self, results: list[dict], batch: str, ctx: dict[str, Any]) -> dict:
-    """Chord callback of the page tasks: split the OCR'd pages into documents, fan out one task each.
+def plan_documents(self, results: list[dict], batch: str, ctx_json: dict[str, Any]) -> dict:
+    """Chord callback of the page tasks: the split step, then one document task per document.
 
     The plan is a pure function of the page results and its tasks have fixed ids, so a redelivered
     callback dispatches the very same chord again and each document is counted once.
     """
-    from classifiers.split import split_documents
-
+    ctx = BatchContext.from_json(ctx_json)
     done = sorted((r for r in results if r.get("state") == DONE), key=lambda r: r["position"])
     try:
         store = _store()
@@ -315,7 +315,7 @@ def plan_documents(self, results: list[dict], batch: str, ctx: dict[str, Any]) -
             if _needs_pixels_to_split(page):
                 page = _load_page(store, r["result_key"])
             pages.append(page)
-        groups = split_documents(pages) if pages else []
+        groups = steps.split(pages)
     except Transient as exc:
         return _give_up_batch(batch, ctx, f"planning documents {_retry_or_give_up(self, exc)}")
     except Exception as exc:  # noqa: BLE001 - recorded as the batch's failure, so no one waits for ever
@@ -326,18 +326,16 @@ def plan_documents(self, results: list[dict], batch: str, ctx: dict[str, Any]) -
         for doc in groups
     ]
     header = group(
-        document_task.s(batch, number, refs, ctx).set(task_id=document_task_id(batch, number))
+        document_task.s(batch, number, refs, ctx_json).set(task_id=document_task_id(batch, number))
         for number, refs in enumerate(plan, start=1)
     ).set(task_id=f"sohoa-{batch}-documents")
-    chord(header, finish_batch.s(batch, ctx)).apply_async(task_id=f"sohoa-{batch}-finish")
-    log.info(
-        "batch %s: %d page(s) OCR'd, %d failed, %d document(s) planned",
-        batch,
-        len(done),
-        len(results) - len(done),
-        len(plan),
-    )
+    chord(header, finish_batch.s(batch, ctx_json)).apply_async(task_id=f"sohoa-{batch}-finish")
+    log.info("batch %s: %d page(s) OCR'd, %d failed, %d document(s) planned",
+             batch, len(done), len(results) - len(done), len(plan))
     return {"documents": len(plan), "pages_done": len(done), "pages_failed": len(results) - len(done)}
+
+
+# ------------------------------------------------------------------------------------------ documents
 
 
 @app.task(
@@ -347,13 +345,10 @@ def plan_documents(self, results: list[dict], batch: str, ctx: dict[str, Any]) -
     soft_time_limit=soft_limit(ws.document_time_limit),
     max_retries=None,
 )
-def document_task(self, batch: str, number: int, refs: list[dict], ctx: dict[str, Any]) -> dict:
-    """Classify, extract, assemble the searchable PDF/A and store one document
-    (:func:`flow.run.analyse_document`, :func:`flow.run.assemble_pdf`, ``archive_document``)."""
-    from flow.run import analyse_document, assemble_pdf
-
-    batch_id: int | None = ctx.get("batch_id")
-    outcome: dict[str, Any] = {"number": number}
+def document_task(self, batch: str, number: int, refs: list[dict], ctx_json: dict[str, Any]) -> dict:
+    """The document steps of one document (:func:`flow.steps.run_document`)."""
+    ctx = BatchContext.from_json(ctx_json)
+    pages: list[Page] = []
     try:
         state = _state(batch)
         earlier = io("look up the document", state.document, number)
@@ -361,62 +356,35 @@ def document_task(self, batch: str, number: int, refs: list[dict], ctx: dict[str
             log.info("batch %s: document %d already done", batch, number)
             return earlier
         store = _store()
-        pages = []
         for ref in refs:
             page = _load_page(store, ref["result_key"])
             if tuple(ref.get("qr_payloads", ())) != page.qr_payloads:
                 page = replace(page, qr_payloads=tuple(ref["qr_payloads"]))
             pages.append(page)
-        document = assemble_pdf(analyse_document(pages), ctx["dossier_code"])
-        outcome.update(state=DONE, personal_id=document.personal_id, **document_summary(document))
-        if batch_id is not None:
-            from storage.archive import archive_document
-
-            dossier = Dossier(
-                code=ctx["dossier_code"],
-                procedure_code=ctx.get("procedure_code"),
-                agency=settings.agency,
-                applicant_personal_id=document.personal_id,
-                documents=(document,),
-                status=DossierStatus.PROCESSING,
-            )
-            archived = io(
-                "archive the document",
-                archive_document,
-                _db(),
-                store,
-                dossier=dossier,
-                document=document,
-                batch_id=batch_id,
-                source_keys=ctx.get("source_keys", []),
-                certified=None,
-                actor=ctx.get("station", "worker"),
-            )
-            outcome.update(
-                document_id=archived.document_id,
-                pdf_key=archived.pdf_key,
-                review_state=archived.review_state,
-                reused_from=archived.reused_from,
-            )
-        else:
-            assert document.pdf is not None
-            outcome["pdf_key"] = io("store the PDF", store.put_bytes, document.pdf, "application/pdf").key
+        work = DocumentWork(number=number, document=Document(pages=tuple(pages)))
+        try:
+            work = steps.run_document(work, ctx, _services())
+        except TRANSIENT_ERRORS as exc:  # every document step is safe to run again
+            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        outcome = steps.document_done(work).to_json()
         io("record the document", state.set_document, number, outcome)
-        log.info("batch %s: document %d (%s, %d page(s)) done", batch, number, document.doc_type, len(pages))
+        log.info("batch %s: document %d (%s, %d page(s)) done", batch, number, work.document.doc_type, len(pages))
         return outcome
     except Transient as exc:
         reason = _retry_or_give_up(self, exc, f"batch {batch} document {number}")
-    except Exception as exc:  # noqa: BLE001 - permanent: recorded with its reason, the batch goes on
+    except Exception as exc:  # noqa: BLE001 - the policy: this document fails, the batch goes on
         reason = _failure_reason(exc, f"document {number}")
     log.error("batch %s: document %d failed: %s", batch, number, reason)
-    outcome.update(state=FAILED, reason=reason)
+    failed = steps.document_failed(number, pages, reason).to_json()
     try:
-        _state(batch).set_document(number, outcome)
-        if batch_id is not None:
-            _add_batch_error(batch_id, f"document {number}: {reason}")
+        _state(batch).set_document(number, failed)
+        _add_batch_error(ctx.batch_id, f"document {number}: {reason}")
     except Exception:
         log.warning("batch %s: could not record the failure of document %d", batch, number, exc_info=True)
-    return outcome
+    return failed
+
+
+# -------------------------------------------------------------------------------------------- closing
 
 
 @app.task(
@@ -426,163 +394,29 @@ def document_task(self, batch: str, number: int, refs: list[dict], ctx: dict[str
     soft_time_limit=soft_limit(ws.document_time_limit),
     max_retries=None,
 )
-def finish_batch(self, results: list[dict], batch: str, ctx: dict[str, Any]) -> dict:
-    """Chord callback of the document tasks: final counts, dossier and batch status, and the
-    certification tasks when the batch asked for them."""
-    from storage.archive import update_batch, upsert_dossier
-
-    batch_id: int | None = ctx.get("batch_id")
-    docs = sorted(results, key=lambda r: r["number"])
-    ok = [d for d in docs if d.get("state") == DONE]
+def finish_batch(self, results: list[dict], batch: str, ctx_json: dict[str, Any]) -> dict:
+    """Chord callback of the document tasks: the closing steps (:func:`flow.steps.close_batch`)."""
+    ctx = BatchContext.from_json(ctx_json)
+    documents = tuple(sorted((DocumentOutcome.from_json(r) for r in results), key=lambda d: d.number))
     try:
         outcomes = io("read page outcomes", _state(batch).page_outcomes)
-        pages_done = sum(1 for o in outcomes.values() if o.get("state") == DONE)
-        pages_failed = sum(1 for o in outcomes.values() if o.get("state") == FAILED)
-        failures = pages_failed + (len(docs) - len(ok))
-        if not ok:
-            dossier_status = DossierStatus.FAILED
-        elif failures or any(d.get("review_state", "ok") != "ok" or d.get("needs_review") for d in ok):
-            dossier_status = DossierStatus.NEEDS_REVIEW
-        else:
-            dossier_status = DossierStatus.DIGITIZED
-        batch_status = "done" if ok or not failures else "failed"
-        summary = {
-            "batch": batch,
-            "batch_id": batch_id,
-            "status": batch_status,
-            "dossier_status": str(dossier_status),
-            "pages_total": ctx.get("pages_total", len(outcomes)),
-            "pages_done": pages_done,
-            "pages_failed": pages_failed,
-            "documents": docs,
-        }
-        if batch_id is not None:
-            db = _db()
-            applicant = next((d["personal_id"] for d in ok if d.get("personal_id")), None)
-
-            def _dossier() -> None:
-                with db.transaction() as session:
-                    upsert_dossier(
-                        session,
-                        code=ctx["dossier_code"],
-                        status=dossier_status,
-                        applicant_personal_id=applicant,
-                    )
-
-            io("update the dossier", _dossier)
-            io("finish the batch", update_batch, db, batch_id, pages_done=pages_done, status=batch_status)
+        pages = sorted(outcomes.values(), key=lambda o: o["position"])
+        failed_pages = [o for o in pages if o.get("state") == FAILED]
+        closing = steps.Closing(ctx, documents, pages_done=len(pages) - len(failed_pages),
+                                pages_failed=len(failed_pages))
+        try:
+            summary = steps.close_batch(closing, _services())
+        except TRANSIENT_ERRORS as exc:  # the closing steps are safe to run again
+            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        errors = tuple(f"page {o['label']}: {o['reason']}" for o in failed_pages) + tuple(
+            f"document {d.number}: {d.reason}" for d in documents if not d.done
+        )
+        summary = replace(summary, errors=errors).to_json()
         io("record the summary", _state(batch).set_summary, summary)
     except Transient as exc:
         return _give_up_batch(batch, ctx, f"finishing {_retry_or_give_up(self, exc)}")
-    if ctx.get("certify") and batch_id is not None:
-        group(
-            certify_task.s(d["document_id"], ctx.get("station", "worker")).set(
-                task_id=f"sohoa-{batch}-certify-{d['number']}"
-            )
-            for d in ok
-        ).apply_async()
-    log.info(
-        "batch %s finished: %s, %d/%d page(s), %d document(s)",
-        batch,
-        batch_status,
-        pages_done,
-        summary["pages_total"],
-        len(ok),
-    )
+    except Exception as exc:  # noqa: BLE001 - recorded as the batch's failure, so no one waits for ever
+        return _give_up_batch(batch, ctx, _failure_reason(exc, "finishing the batch"))
+    log.info("batch %s finished: %s, %d/%d page(s), %d document(s)", batch, summary["status"],
+             summary["pages_done"], summary["pages_total"], sum(d.done for d in documents))
     return summary
-
-
-# -------------------------------------------------------------------------------------- certification
-
-_signer_cache: dict[int, Any] = {}
-
-
-@app.task(
-    bind=True,
-    name="sohoa.certify",
-    time_limit=ws.document_time_limit,
-    soft_time_limit=soft_limit(ws.document_time_limit),
-    max_retries=None,
-)
-def certify_task(self, document_id: int, actor: str = "worker") -> dict:
-    """Certify an archived document as an electronic copy of its original, on request.
-
-    The certification number is derived from the task id, which a redelivery keeps, so a redelivered
-    task finds the copy it already recorded instead of making a second.
-    """
-    import os
-
-    from sqlalchemy import select
-
-    from flow.run import certification_number
-    from signing.certify import certify_copy, dossier_stamp
-    from signing.keys import load_signer
-    from storage.archive import record_certified_copy
-    from storage.models import CertifiedCopy as CopyRow
-    from storage.models import Document as DocumentRow
-    from storage.models import Dossier as DossierRow
-
-    try:
-        db = _db()
-        store = _store()
-
-        def _look_up() -> tuple[Any, Any]:
-            with db.session() as session:
-                row = session.get(DocumentRow, document_id)
-                if row is None:
-                    raise LookupError(f"no document {document_id}")
-                return row, session.get(DossierRow, row.dossier_id)
-
-        row, dossier = io("look up the document", _look_up)
-        now = datetime.now(UTC)
-        number_text = certification_number(now, request_id=self.request.id)
-
-        def _existing() -> Any:
-            with db.session() as session:
-                return session.scalar(select(CopyRow).where(CopyRow.certification_number == number_text))
-
-        existing = io("look up the certified copy", _existing)
-        if existing is not None:
-            return {
-                "document_id": document_id,
-                "state": DONE,
-                "certified_id": existing.id,
-                "certified_key": existing.object_key,
-                "certification_number": number_text,
-            }
-        pdf = io("fetch the PDF", store.get_bytes, row.pdf_key)
-        signer = _signer_cache.get(os.getpid())
-        if signer is None:
-            signer = _signer_cache[os.getpid()] = load_signer(settings)
-        stamp = dossier_stamp(
-            settings,
-            certification_number=number_text,
-            signed_at=now,
-            dossier_code=dossier.code,
-            procedure_code=dossier.procedure_code,
-            owner_id=row.personal_id,
-            doc_type=row.doc_type,
-        )
-        copy = certify_copy(pdf, signer, stamp, tsa_url=settings.tsa_url, document_sha256=row.pdf_sha256)
-        certified_id, key = io(
-            "record the certified copy",
-            record_certified_copy,
-            db,
-            store,
-            document_id=document_id,
-            certified=copy,
-            actor=actor,
-        )
-        return {
-            "document_id": document_id,
-            "state": DONE,
-            "certified_id": certified_id,
-            "certified_key": key,
-            "certification_number": number_text,
-        }
-    except Transient as exc:
-        reason = _retry_or_give_up(self, exc)
-    except Exception as exc:  # noqa: BLE001 - permanent: recorded with its reason, the batch goes on
-        reason = _failure_reason(exc, f"certifying document {document_id}")
-    log.error("certifying document %d failed: %s", document_id, reason)
-    return {"document_id": document_id, "state": FAILED, "reason": reason}

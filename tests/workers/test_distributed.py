@@ -102,20 +102,6 @@ def test_batch_on_two_workers_with_one_bad_page(
     assert err.strip().count("\n") == 0 and "no batch 999999" in err
 
 
-def test_executor_runs_page_work_on_workers(services, two_workers, tmp_path: Path) -> None:
-    """The Celery executor offers the in-process executor's ``map_pages``: same pages back, in order."""
-    from flow.run import ocr_pages, read_sources
-    from workers.executor import CeleryPageExecutor
-
-    settings = services.settings()
-    paths = generate_batch(tmp_path / "in", pages=2, seed=5, **SMALL)
-    pages = [p for s in read_sources(paths, settings) for p in s.pages]
-    done = ocr_pages(pages, settings, CeleryPageExecutor(settings, timeout=120))
-    assert [p.label for p in done] == [p.label for p in pages]
-    assert all(len(p.words) > 20 and p.mean_confidence > 0.5 for p in done)
-    assert "KHAI SINH" in done[0].text.splitlines()[0]
-
-
 def test_s3_restarted_during_batch(services, two_workers, tmp_path: Path) -> None:
     """The object store dies mid-batch and comes back on the same address: tasks retry with back-off
     and the batch completes with every page."""

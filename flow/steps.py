@@ -1,0 +1,476 @@
+"""The dossier flow, declared once: an ordered list of named steps, each a plain function.
+
+::
+
+    intake     read ─► store originals                       (once, where the files are)
+    pages      page work: clean-up, OCR, QR codes            (every page, in parallel)
+    split      split into documents                          (once, over all pages)
+    documents  classify ─► extract (incl. re-reading fields   (every document, in parallel)
+               from the scan) ─► assemble PDF/A ─► archive
+               records ─► certify on request
+    closing    finish (dossier and batch status) ─► manifest (once)
+
+:data:`STEPS` is that list. A runner executes its phases in order: the in-process runner
+(:mod:`flow.run`) loops over them on one machine; the Celery runner (:mod:`workers.tasks`) runs the
+page and document phases as tasks. Both call :func:`run_page`, :func:`run_document` and
+:func:`close_batch`, which loop over the phase's steps here, so the two cannot drift apart. What a
+failure means and how statuses, numbers and stamps are decided is :mod:`flow.policy`.
+
+Certification comes after archiving: a copy is made only of a document the records hold, and a
+re-run of the same files finds the copy it made before instead of certifying twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from classifiers.classify import classify_document
+from classifiers.extract import extract_fields
+from classifiers.split import split_documents
+from core.errors import InputError, SohoaError
+from core.model import Document, Dossier, DossierStatus, Page
+from core.settings import Settings
+from flow import policy
+from flow.context import (
+    BatchContext,
+    BatchSummary,
+    DocumentOutcome,
+    DocumentWork,
+    OutcomeState,
+    Services,
+    Source,
+)
+from pipeline import tesseract
+from pipeline.ingest import read_source
+from pipeline.pagework import process_page, process_pages_together
+from pipeline.pdfa import build_searchable_pdf
+from pipeline.qr import read_qr_codes
+from signing.manifest import build_manifest, canonical, sign_manifest
+from storage.archive import (
+    archive_document,
+    record_certified_copy,
+    record_manifest,
+    record_source_file,
+    start_batch,
+    update_batch,
+    upsert_dossier,
+)
+from storage.objects import sha256_of_key
+from storage.records import document_by_id, latest_manifest
+
+log = logging.getLogger(__name__)
+
+
+class Phase(StrEnum):
+    INTAKE = "intake"
+    PAGES = "pages"
+    SPLIT = "split"
+    DOCUMENTS = "documents"
+    CLOSING = "closing"
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    phase: Phase
+    run: Callable[..., object]
+    applies: Callable[[BatchContext], bool] = lambda _ctx: True
+
+
+# ------------------------------------------------------------------------------------------ intake
+
+
+def read(paths: Sequence[Path], settings: Settings) -> list[Source]:
+    """Read and check every input before anything is stored: one bad file refuses the whole batch."""
+    if not paths:
+        raise InputError("no input files given")
+    sources = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder; give the files in it")
+        pages = read_source(
+            path,
+            max_page_pixels=settings.max_page_pixels,
+            max_pages=settings.max_pages_per_file,
+            max_bytes=settings.max_file_bytes,
+        )
+        data_sha = pages[0].source_sha256 if pages else _sha256_file(path)
+        sources.append(Source(path, path.name, data_sha, media_type(path), tuple(pages)))
+    return sources
+
+
+def store_originals(
+    sources: Sequence[Source],
+    services: Services,
+    *,
+    dossier_code: str | None,
+    procedure_code: str | None,
+    station: str,
+    certify: bool,
+    batch_id: int | None = None,
+    received_at: datetime | None = None,
+) -> BatchContext:
+    """Record the batch (unless the caller has: an upload answered 202) and every original as handed
+    in, before any page work, so a failure later loses nothing that was accepted."""
+    received_at = received_at or datetime.now(UTC)
+    dossier_code = dossier_code or policy.default_dossier_code([s.data_sha256 for s in sources], received_at)
+    db, store, settings = services.db, services.store, services.settings
+    if batch_id is None:
+        batch_id = start_batch(
+            db, station=station, dossier_code=dossier_code, procedure_code=procedure_code,
+            files=len(sources), agency=settings.agency, actor=station,
+        )
+    keys = tuple(
+        record_source_file(
+            db, store, batch_id=batch_id, name=s.name, data=s.path, media_type=s.media_type, actor=station
+        ).key
+        for s in sources
+    )
+    pages_total = sum(len(s.pages) for s in sources)
+    update_batch(db, batch_id, pages_total=pages_total, pages_done=0)
+    return BatchContext(
+        batch_id=batch_id,
+        dossier_code=dossier_code,
+        procedure_code=procedure_code,
+        station=station,
+        agency=settings.agency,
+        certify=certify,
+        received_at=received_at,
+        source_keys=keys,
+        pages_total=pages_total,
+    )
+
+
+# ------------------------------------------------------------------------------------------- pages
+
+
+def page_work(page: Page, lang: str) -> Page:
+    """Clean-up, OCR and the page's QR codes. The cleaned image (for OCR only) is not in the result."""
+    return _with_qr_codes(process_page(page, lang=lang))
+
+
+def pages_work(pages: Iterable[Page], lang: str) -> list[Page]:
+    """:func:`page_work` of several pages OCR'd together (one Tesseract start for all); when the
+    run fails, each page is tried alone so one bad page fails only itself."""
+    pages = list(pages)
+    try:
+        return [_with_qr_codes(page) for page in process_pages_together(pages, lang=lang)]
+    except Exception:
+        if len(pages) == 1:
+            return [run_page(pages[0], lang)]
+        log.warning("%d pages read together failed; reading each alone", len(pages), exc_info=True)
+        return [run_page(page, lang) for page in pages]
+
+
+def _with_qr_codes(page: Page) -> Page:
+    if not page.qr_payloads:
+        try:
+            page = replace(page, qr_payloads=read_qr_codes(page.image))
+        except Exception:  # a QR decoder failure must not cost the page its OCR
+            log.warning("%s: QR decoding failed", page.label, exc_info=True)
+    return page
+
+
+# ------------------------------------------------------------------------------------------- split
+
+
+def split(pages: Sequence[Page]) -> list[tuple[Page, ...]]:
+    """Group the pages into documents; a page whose page work failed is in none of them."""
+    usable = [p for p in pages if p.failure is None]
+    return split_documents(usable) if usable else []
+
+
+# --------------------------------------------------------------------------------------- documents
+
+
+def classify(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
+    return replace(work, document=classify_document(work.document))
+
+
+def extract(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
+    """Fields by the type's contract, with names, places and numbers read a second time from the
+    original scan by Tesseract (the second reading is this step's, not hidden in the classifier)."""
+    return replace(work, document=extract_fields(work.document, read_line=tesseract.read_line))
+
+
+def assemble_pdf(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
+    document = work.document
+    pdf = build_searchable_pdf(
+        document.pages,
+        title=f"{ctx.dossier_code} – {document.doc_type}",
+        author="sohoa",
+        subject="Kết quả số hóa hồ sơ thủ tục hành chính",
+        keywords=(ctx.dossier_code, document.doc_type),
+        created=ctx.received_at,
+    )
+    return replace(work, document=replace(document, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest()))
+
+
+def archive(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
+    """Store the PDF and record the document; a document the dossier already holds is returned."""
+    document = work.document
+    dossier = Dossier(
+        code=ctx.dossier_code,
+        procedure_code=ctx.procedure_code,
+        agency=ctx.agency,
+        applicant_personal_id=document.personal_id,
+        documents=(document,),
+        status=DossierStatus.PROCESSING,
+    )
+    archived = archive_document(
+        services.db, services.store, dossier=dossier, document=document, batch_id=ctx.batch_id,
+        source_keys=ctx.source_keys, certified=None, actor=ctx.station,
+    )
+    return replace(
+        work,
+        document_id=archived.document_id,
+        pdf_key=archived.pdf_key,
+        pdf_sha256=archived.pdf_sha256,
+        review_state=archived.review_state,
+        reused_from=archived.reused_from,
+        already_recorded=archived.already_recorded,
+    )
+
+
+def certify(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
+    """A certified copy of the recorded document, or the one it already has."""
+    assert work.document_id is not None and work.pdf_key is not None and work.pdf_sha256 is not None
+    info = document_by_id(services.db, work.document_id)
+    if info is not None and info.certified:
+        earlier = info.certified[0]
+        return replace(work, certified_id=earlier.id, certified_key=earlier.object_key,
+                       certification_number=earlier.certification_number)
+    pdf = work.document.pdf if work.document.sha256 == work.pdf_sha256 else None
+    if pdf is None:  # the record reuses an earlier paper's PDF: certify what the records hold
+        pdf = services.store.get_bytes(work.pdf_key)
+    copy = policy.certify_document(
+        pdf,
+        services.signer,
+        services.settings,
+        document_sha256=work.pdf_sha256,
+        dossier_code=ctx.dossier_code,
+        procedure_code=ctx.procedure_code,
+        owner_id=work.document.personal_id,
+        doc_type=work.document.doc_type,
+        when=datetime.now(UTC),
+    )
+    copy_id, key = record_certified_copy(
+        services.db, services.store, document_id=work.document_id, certified=copy, actor=ctx.station
+    )
+    return replace(work, certified_id=copy_id, certified_key=key,
+                   certification_number=copy.certification_number)
+
+
+# ----------------------------------------------------------------------------------------- closing
+
+
+@dataclass(frozen=True)
+class Closing:
+    """The batch as the closing steps see it and leave it."""
+
+    ctx: BatchContext
+    documents: tuple[DocumentOutcome, ...]
+    pages_done: int
+    pages_failed: int
+    summary: BatchSummary | None = None
+
+
+def finish(closing: Closing, services: Services) -> Closing:
+    """Dossier and batch status by the policy, into the records."""
+    ctx, docs = closing.ctx, closing.documents
+    failures = closing.pages_failed + sum(not d.done for d in docs)
+    verdicts = [policy.DocumentVerdict(d.done, bool(d.needs_review) or d.review_state not in (None, "ok"))
+                for d in docs]
+    dossier_status = policy.dossier_status(verdicts, failures)
+    status = policy.batch_status(sum(d.done for d in docs), failures)
+    applicant = next((d.personal_id for d in docs if d.done and d.personal_id), None)
+    with services.db.transaction() as session:
+        upsert_dossier(session, code=ctx.dossier_code, status=dossier_status, applicant_personal_id=applicant)
+    update_batch(services.db, ctx.batch_id, pages_done=closing.pages_done, status=status)
+    summary = BatchSummary(
+        batch_id=ctx.batch_id,
+        dossier_code=ctx.dossier_code,
+        procedure_code=ctx.procedure_code,
+        status=status,
+        dossier_status=str(dossier_status),
+        pages_total=ctx.pages_total,
+        pages_done=closing.pages_done,
+        pages_failed=closing.pages_failed,
+        documents=docs,
+    )
+    return replace(closing, summary=summary)
+
+
+def manifest(closing: Closing, services: Services) -> Closing:
+    """Sign what the batch stored: every object's hash and every document's fields, as canonical JSON
+    with a detached CMS signature by the agency key. When the dossier's last manifest already says
+    exactly this (the same files processed again), it is the answer and nothing new is stored."""
+    summary = closing.summary
+    assert summary is not None
+    done = [d for d in closing.documents if d.done]
+    if not done:
+        return closing
+    keys = [*closing.ctx.source_keys]
+    for d in done:
+        keys += [k for k in (d.pdf_key, d.certified_key) if k]
+    objects = {key: sha256_of_key(key) for key in keys}
+    fields = {f"{d.number:02d}-{d.doc_type}": {n: f.get("value") for n, f in d.fields.items()} for d in done}
+    documents = [{"index": d.number, "doc_type": d.doc_type, "pdf": d.pdf_key, "certified": d.certified_key}
+                 for d in done]
+    earlier = latest_manifest(services.db, closing.ctx.dossier_code)
+    if earlier is not None:
+        said = json.loads(services.store.get_bytes(earlier[0]))
+        if said.get("objects") == objects and said.get("fields") == fields and said.get("documents") == documents:
+            return replace(closing, summary=replace(summary, manifest_key=earlier[0],
+                                                    manifest_signature_key=earlier[1]))
+    body = build_manifest(
+        closing.ctx.dossier_code, objects, fields, created_at=datetime.now(UTC),
+        procedure=closing.ctx.procedure_code, documents=documents,
+    )
+    signature = sign_manifest(body, services.signer)
+    key, signature_key = record_manifest(
+        services.db, services.store, dossier_code=closing.ctx.dossier_code, batch_id=closing.ctx.batch_id,
+        manifest=canonical(body), signature=signature, actor=closing.ctx.station,
+    )
+    return replace(closing, summary=replace(summary, manifest_key=key, manifest_signature_key=signature_key))
+
+
+# ------------------------------------------------------------------------------------- the flow
+
+STEPS: tuple[Step, ...] = (
+    Step("read", Phase.INTAKE, read),
+    Step("store_originals", Phase.INTAKE, store_originals),
+    Step("page_work", Phase.PAGES, page_work),
+    Step("split", Phase.SPLIT, split),
+    Step("classify", Phase.DOCUMENTS, classify),
+    Step("extract", Phase.DOCUMENTS, extract),
+    Step("assemble_pdf", Phase.DOCUMENTS, assemble_pdf),
+    Step("archive", Phase.DOCUMENTS, archive),
+    Step("certify", Phase.DOCUMENTS, certify, applies=lambda ctx: ctx.certify),
+    Step("finish", Phase.CLOSING, finish),
+    Step("manifest", Phase.CLOSING, manifest),
+)
+
+
+def steps_of(phase: Phase) -> tuple[Step, ...]:
+    return tuple(step for step in STEPS if step.phase is phase)
+
+
+def run_page(page: Page, lang: str) -> Page:
+    """The page phase for one page. A failure is the page's, not the batch's (:mod:`flow.policy`)."""
+    try:
+        for step in steps_of(Phase.PAGES):
+            page = step.run(page, lang)  # type: ignore[assignment]
+        return page
+    except Exception as exc:  # noqa: BLE001 - recorded as the page's failure with its reason
+        reason = failure_reason(exc, page.label)
+        log.error("%s: page work failed: %s", page.label, reason)
+        return replace(page, words=(), text="", failure=reason)
+
+
+def run_document(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
+    """The document phase: every document step that applies to this batch, in order."""
+    for step in steps_of(Phase.DOCUMENTS):
+        if step.applies(ctx):
+            work = step.run(work, ctx, services)  # type: ignore[assignment]
+    return work
+
+
+def close_batch(closing: Closing, services: Services) -> BatchSummary:
+    for step in steps_of(Phase.CLOSING):
+        closing = step.run(closing, services)  # type: ignore[assignment]
+    assert closing.summary is not None
+    return closing.summary
+
+
+def document_done(work: DocumentWork) -> DocumentOutcome:
+    """The outcome of a document whose steps all ran."""
+    document = work.document
+    return DocumentOutcome(
+        number=work.number,
+        state=OutcomeState.DONE,
+        doc_type=document.doc_type,
+        confidence=round(document.type_confidence, 4),
+        pages=tuple(p.label for p in document.pages),
+        fields=fields_to_dict(document),
+        needs_review=tuple(document.fields_needing_review),
+        personal_id=document.personal_id,
+        sha256=document.sha256,
+        document_id=work.document_id,
+        pdf_key=work.pdf_key,
+        pdf_sha256=work.pdf_sha256,
+        review_state=work.review_state,
+        reused_from=work.reused_from,
+        already_recorded=work.already_recorded,
+        certified_id=work.certified_id,
+        certified_key=work.certified_key,
+        certification_number=work.certification_number,
+    )
+
+
+def document_failed(number: int, pages: Sequence[Page], reason: str) -> DocumentOutcome:
+    return DocumentOutcome(number=number, state=OutcomeState.FAILED, reason=reason,
+                           pages=tuple(p.label for p in pages))
+
+
+def failure_reason(exc: BaseException, what: str) -> str:
+    """One line for the batch record: the message of an error a user can act on; for a bug, its
+    type (the traceback goes to the log)."""
+    if isinstance(exc, SohoaError):
+        return str(exc)
+    log.error("%s failed", what, exc_info=exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def fields_to_dict(document: Document) -> dict[str, dict[str, object]]:
+    return {
+        name: {
+            "value": f.value,
+            "confidence": round(f.confidence, 4),
+            "needs_review": f.needs_review,
+            **({"reason": f.reason} if f.reason else {}),
+        }
+        for name, f in document.fields.items()
+    }
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+_MEDIA_TYPES = {
+    ".pdf": "application/pdf",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+}
+
+
+def media_type(path: Path) -> str:
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"%PDF"):
+        return "application/pdf"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG"):
+        return "image/png"
+    return _MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
