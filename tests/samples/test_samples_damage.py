@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from samples.damage import apply_damage
+from samples.damage import Damage, apply_damage, damage_page, describe, draw_damage
 
 
 def _page() -> np.ndarray:
@@ -46,3 +46,25 @@ def test_rotation_only_when_allowed() -> None:
     for seed in range(8):
         out, info = apply_damage(page, random.Random(seed), allow_rotation=False)
         assert info["rotation"] == 0 and out.shape == page.shape
+
+
+def test_a_drawn_damage_applied_is_the_random_scan() -> None:
+    """The two steps are the one-step damage: a seed gives the same scan either way."""
+    page = _page()
+    for seed in range(4):
+        scan, info = apply_damage(page, random.Random(seed))
+        drawn = draw_damage(page.shape[:2], random.Random(seed))
+        assert np.array_equal(damage_page(page, drawn), scan)
+        assert describe(drawn, 1.0) == info
+
+
+def test_explicit_damage_does_only_what_it_names() -> None:
+    page = _page()
+    assert np.array_equal(damage_page(page, Damage()), page)
+    grey = page[..., 0]
+    turned = damage_page(grey, Damage(rotation=90))
+    assert turned.shape == (900, 1200, 3) and np.array_equal(turned[..., 0], np.rot90(grey, -1))
+    bordered = damage_page(page, Damage(border=True))
+    assert bordered[:, :5].max() == 15 and bordered[:5].max() == 15 and bordered[600:, 800:].min() == 255
+    dim = damage_page(page, Damage(lighting=0.6))
+    assert dim[600, 10].mean() > 245 and dim[600, 890].mean() < 120  # the light falls off to the right
