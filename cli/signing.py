@@ -7,8 +7,10 @@ Handlers only parse, call the library and print; every user mistake becomes an `
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
+import secrets
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -32,7 +34,7 @@ def register(commands: Any, bench: Any) -> None:
     certify.add_argument("file", type=Path, help="the PDF to certify")
     certify.add_argument("-o", "--output", type=Path, required=True, help="where to write the certified copy")
     certify.add_argument("--signer", type=Path, help="signer config: a .p12/.pfx file or a JSON file of signer settings")
-    certify.add_argument("--number", help="certification number (default: the next CT-YYYY-NNNNNN)")
+    certify.add_argument("--number", help="certification number (default: a new CT-YYYYMMDD-XXXXXXXX)")
     certify.add_argument("--agency", help="agency named on the stamp (default: SOHOA_AGENCY)")
     certify.add_argument("--officer", help="certifying officer (default: SOHOA_CERTIFYING_OFFICER)")
     certify.add_argument("--qr", help="text of the stamp's QR code")
@@ -116,13 +118,15 @@ def signer_settings(settings: Settings, config: Path | None) -> Settings:
 
 
 def _certify(args: argparse.Namespace, settings: Settings) -> int:
-    from signing.certify import StampInfo, certify_copy, next_certification_number
+    from flow.policy import certification_number
+    from signing.certify import StampInfo, certify_copy
     from signing.keys import load_signer, trust_roots
 
     data = _read(args.file)
     settings = signer_settings(settings, args.signer)
     now = datetime.now(UTC)
-    number = args.number or next_certification_number(settings.data_dir / "certification-counter", when=now)
+    # A file certified outside any dossier: each call is a new entry in the register.
+    number = args.number or certification_number(now, hashlib.sha256(data).hexdigest(), "", secrets.token_hex(8))
     stamp = StampInfo(
         agency=args.agency or settings.agency,
         officer=args.officer or settings.certifying_officer,

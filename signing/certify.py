@@ -14,17 +14,13 @@ document timestamp over all of that.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hashlib
 import io
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -37,18 +33,13 @@ from pyhanko_certvalidator import ValidationContext
 
 from core.errors import ConfigError, ExternalToolError, InputError
 from core.model import CertifiedCopy, nfc
-from core.result_code import result_qr_payload
 from signing.keys import AgencySigner, Certificate, to_asn1
 from signing.normalize import prepare
 from signing.stamp import CERTIFICATION_PHRASE, StampText
 
-if TYPE_CHECKING:
-    from core.settings import Settings
-
 log = logging.getLogger(__name__)
 
 FIELD_NAME = "SohoaCertification"
-NUMBER_PATTERN = re.compile(r"^CT-(\d{4})-(\d{6,})$")
 # Room for the CMS blob; a fixed size avoids pyHanko's dry-run signature (a second key operation,
 # which on a token is a second round trip).
 RESERVED_B_B = 16 * 1024
@@ -71,56 +62,6 @@ class StampInfo:
     certification_number: str
     signed_at: datetime
     qr_payload: str | None = None
-
-
-def dossier_stamp(settings: Settings, *, certification_number: str, signed_at: datetime, dossier_code: str,
-                  procedure_code: str | None, owner_id: str | None, doc_type: str) -> StampInfo:
-    """The stamp of a copy of a dossier's document: the configured agency and officer, and a QR code
-    with the portal's names for the dossier, so whoever made the copy (the in-process run or a
-    worker) prints the same one."""
-
-    return StampInfo(
-        agency=settings.agency,
-        officer=settings.certifying_officer,
-        certification_number=certification_number,
-        signed_at=signed_at,
-        qr_payload=result_qr_payload(
-            dossier_code=dossier_code,
-            procedure_code=procedure_code,
-            owner_id=owner_id,
-            document_name=doc_type,
-        ),
-    )
-
-
-def format_certification_number(sequence: int, year: int) -> str:
-    """"CT-2026-000123": the year of certification and a per-agency sequence number."""
-    if sequence < 1:
-        raise ValueError("certification sequence numbers start at 1")
-    return f"CT-{year:04d}-{sequence:06d}"
-
-
-def next_certification_number(counter_file: Path, *, when: datetime | None = None) -> str:
-    """Allocate the next number from a small counter file (one line "YEAR SEQUENCE"), restarting
-    at 1 each year. Locked, so concurrent certifications never share a number. Callers that keep
-    the counter in a database can use :func:`format_certification_number` instead."""
-    year = (when or datetime.now(UTC)).year
-    counter_file = Path(counter_file)
-    counter_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(counter_file, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            handle.seek(0)
-            parts = handle.read().split()
-            last_year, last = (int(parts[0]), int(parts[1])) if len(parts) == 2 else (year, 0)
-            sequence = last + 1 if last_year == year else 1
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{year} {sequence}\n")
-            handle.flush()
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-    return format_certification_number(sequence, year)
 
 
 def _declares_revocation(cert: asn1_x509.Certificate) -> bool:

@@ -8,17 +8,18 @@ or through a presigned link when the store is S3.
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from api.app import AppState, state_of
 from api.auth import Principal, Role, require
-from api.db import api_copy_requests, utcnow, write_lock
+from api.db import api_copy_requests, copy_request, utcnow, write_lock
 from api.routes.stations import CODE, ERRORS
 from api.schemas import (
     CertifiedCopyOut,
@@ -31,7 +32,9 @@ from api.schemas import (
     ReuseOut,
 )
 from core.doctypes import DOC_TYPES
-from core.result_code import result_qr_payload
+from flow import policy
+from storage.archive import record_certified_copy
+from storage.records import dossier_by_code
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +54,6 @@ def get_dossier(
     _principal: WorkflowKey,
 ) -> DossierOut:
     """Documents with their types, fields, review flags and certified copies."""
-    from storage.records import dossier_by_code
-
     info = dossier_by_code(state_of(request).records, code)
     if info is None:
         raise HTTPException(404, f"no dossier {code}")
@@ -97,29 +98,24 @@ def create_certified_copy(
     """Stamp + PAdES certification signature by the agency ("chứng thực bản sao điện tử từ bản
     chính", Decree 45/2020), stored and recorded with an audit event naming the caller. Each call
     makes a new copy with its own certification number, unless it repeats an Idempotency-Key."""
-    from flow.run import certification_number
-    from signing.certify import StampInfo, certify_copy
-    from storage.archive import record_certified_copy
-
     state = state_of(request)
     settings = state.settings
     document = _document(state, document_id)
+    dossier = dossier_by_code(state.records, document.dossier_code)
     with state.sign_lock:  # also serialises retries of one Idempotency-Key within this process
         earlier = _earlier_copy(state, principal, idempotency_key, document.id)
         if earlier is not None:
             return JSONResponse(earlier.model_dump(mode="json"), status_code=200,
                                 headers={"Location": earlier.download_url, "Idempotent-Replayed": "true"})
         pdf = state.store.get_bytes(document.pdf_key)
-        now = datetime.now(UTC)
-        number = certification_number(now)
-        stamp = StampInfo(
-            agency=settings.agency,
-            officer=settings.certifying_officer,
-            certification_number=number,
-            signed_at=now,
-            qr_payload=_qr_payload(document),
+        # Each request is a new entry in the register; a repeated Idempotency-Key is the same one.
+        request_id = f"{principal.name}:{idempotency_key}" if idempotency_key else secrets.token_hex(8)
+        copy = policy.certify_document(
+            pdf, state.signer, settings, document_sha256=document.pdf_sha256, dossier_code=document.dossier_code,
+            procedure_code=dossier.procedure_code if dossier else None, owner_id=document.personal_id,
+            doc_type=document.doc_type, when=datetime.now(UTC), request=request_id,
         )
-        copy = certify_copy(pdf, state.signer, stamp, tsa_url=settings.tsa_url, document_sha256=document.pdf_sha256)
+        number = copy.certification_number
         copy_id, _key = record_certified_copy(
             state.records, state.store, document_id=document.id, certified=copy, actor=principal.actor
         )
@@ -146,27 +142,24 @@ def create_certified_copy(
 
 
 def _earlier_copy(state: AppState, principal: Principal, key: str | None, document_id: int) -> CertifiedCopyOut | None:
+    """The copy an earlier request with this Idempotency-Key made, if any (409 for another document)."""
+    from storage.records import certified_copy_by_id
+
     if key is None:
         return None
-    with state.engine.connect() as conn:
-        row = conn.execute(
-            select(api_copy_requests).where(
-                api_copy_requests.c.caller == principal.name, api_copy_requests.c.idempotency_key == key
-            )
-        ).mappings().first()
-    if row is None:
+    request = copy_request(state.engine, principal.name, key)
+    if request is None:
         return None
-    if row["document_id"] != document_id:
+    if request["document_id"] != document_id:
         raise HTTPException(409, "this Idempotency-Key was already used for a copy of another document")
-    document = _document(state, document_id)
-    for c in document.certified:
-        if c.id == row["copy_id"]:
-            return CertifiedCopyOut(
-                id=c.id, document_id=document_id, certification_number=c.certification_number, signer=c.signer,
-                signed_at=c.signed_at, timestamp=c.timestamp, sha256=c.sha256, size=c.size,
-                download_url=f"/v1/certified-copies/{c.id}",
-            )
-    return None
+    c = certified_copy_by_id(state.records, request["copy_id"])
+    if c is None:
+        return None
+    return CertifiedCopyOut(
+        id=c.id, document_id=document_id, certification_number=c.certification_number, signer=c.signer,
+        signed_at=c.signed_at, timestamp=c.timestamp, sha256=c.sha256, size=c.size,
+        download_url=f"/v1/certified-copies/{c.id}",
+    )
 
 
 @router.get(
@@ -267,31 +260,12 @@ def _document(state: AppState, document_id: int) -> Any:
 
 
 def _certified_row(state: AppState, copy_id: int) -> dict[str, Any]:
-    # storage.records has no look-up of one certified copy by id yet; this read belongs there.
-    from sqlalchemy import select
+    from storage.records import certified_copy_by_id
 
-    from storage.models import CertifiedCopy
-
-    with state.records.session() as session:
-        row = session.execute(
-            select(CertifiedCopy.object_key, CertifiedCopy.certification_number, CertifiedCopy.sha256)
-            .where(CertifiedCopy.id == copy_id)
-        ).mappings().first()
-    if row is None:
+    c = certified_copy_by_id(state.records, copy_id)
+    if c is None:
         raise HTTPException(404, f"no certified copy {copy_id}")
-    return dict(row)
-
-
-def _qr_payload(document: Any) -> str | None:
-    try:
-
-        return result_qr_payload(
-            dossier_code=document.dossier_code, procedure_code=None, owner_id=document.personal_id,
-            document_name=document.doc_type,
-        )
-    except Exception:  # the QR is a convenience on the stamp; a copy without it is still valid
-        log.warning("document %d: no QR payload for the stamp", document.id, exc_info=True)
-        return None
+    return {"object_key": c.object_key, "certification_number": c.certification_number, "sha256": c.sha256}
 
 
 def _fields(fields: dict[str, Any]) -> dict[str, Any]:

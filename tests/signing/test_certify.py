@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
-from datetime import UTC, datetime
 
 import pikepdf
 import pytest
@@ -13,7 +11,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 
 from core.errors import InputError
-from signing.certify import certify_copy, format_certification_number, next_certification_number
+from signing.certify import certify_copy
 from signing.stamp import MARGIN_PT, STAMP_HEIGHT_PT, STAMP_WIDTH_PT
 from signing.verify import PASSED, verify_pdf
 
@@ -91,21 +89,6 @@ def test_encrypted_input_is_an_input_error(source_pdf, dev_signer, new_stamp):
         pdf.save(out, encryption=pikepdf.Encryption(owner="o", user="u"))
     with pytest.raises(InputError, match="encrypted"):
         certify_copy(out.getvalue(), dev_signer, new_stamp())
-
-
-def test_certification_numbers(tmp_path):
-    assert format_certification_number(123, 2026) == "CT-2026-000123"
-    counter = tmp_path / "counter"
-    when = datetime(2026, 11, 24, tzinfo=UTC)
-    numbers: list[str] = []
-    threads = [threading.Thread(target=lambda: numbers.append(next_certification_number(counter, when=when)))
-               for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(numbers) == [f"CT-2026-{i:06d}" for i in range(1, 9)]
-    assert next_certification_number(counter, when=datetime(2027, 1, 1, tzinfo=UTC)) == "CT-2027-000001"
 
 
 def test_too_small_placeholder_is_resized(monkeypatch, source_pdf, dev_signer, dev_roots, new_stamp):
