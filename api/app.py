@@ -59,7 +59,8 @@ TAGS = [
 
 
 class AppState:
-    """What request handlers share: settings, the API's tables, the records, the store, the signer."""
+    """What request handlers share: settings, the API's tables (keys, copy requests), the records
+    (batches among them), the store, the signer."""
 
     def __init__(self, settings: Settings, api_settings: ApiSettings) -> None:
         self.settings = settings
@@ -166,16 +167,15 @@ def _warm_up(state: AppState) -> None:
 
     import pikepdf  # noqa: F401
     from PIL import Image, PngImagePlugin, TiffImagePlugin  # noqa: F401
-    from sqlalchemy import select
 
-    from api.db import api_batches
+    from storage.batches import find_by_idempotency_key, get_batch
 
     state.runner.start()
-    with state.engine.connect() as conn:
-        conn.execute(select(api_batches).where(api_batches.c.id == "")).first()
-        conn.execute(
-            select(api_batches).where(api_batches.c.station == "", api_batches.c.idempotency_key == "")
-        ).first()
+    try:
+        get_batch(state.records, "", station="")
+        find_by_idempotency_key(state.records, "", "")
+    except SohoaError as exc:  # already logged at start; uploads answer 503 until it is back
+        log.debug("batch queries not warmed up: %s", exc)
     gc.collect()
     gc.freeze()
 

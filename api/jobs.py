@@ -3,12 +3,13 @@
 The upload answer must come back in milliseconds while a batch takes seconds to minutes of OCR, so
 each batch runs in a separate, lower-priority process (``nice``): the page work competes with the
 API's event loop only for what the API leaves idle, and the GIL of the serving process is never
-held by image work. The job process reads and writes the batch row itself (progress, result), so
-nothing flows back through the pool but "finished".
+held by image work. The batch record is the one made at upload time (``storage.batches``); the
+runner continues it, so nothing flows back through the pool but "finished", and nothing is copied.
 
-A batch is processed at most once: a job first claims its row (``queued`` → ``processing`` in one
-conditional UPDATE); a second submission of the same id finds nothing to claim and returns. On
-start, the API queues again whatever a stopped server left queued or half done.
+A batch is processed at most once: a job first claims its record (``queued`` → ``processing`` in
+one conditional UPDATE); a second submission of the same id finds nothing to claim and returns. On
+start, the API queues again whatever a stopped server left queued or half done (an upload whose
+files still wait in the spool).
 """
 
 from __future__ import annotations
@@ -16,21 +17,31 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-
-from api.db import BatchStatus, api_batches, engine_for, utcnow
 from api.uploads import remove_spool
 from core.settings import Settings
+from storage.batches import (
+    BatchRecord,
+    claim_batch,
+    fail_batch,
+    record_progress,
+    release_spool,
+    requeue_unfinished,
+)
+from storage.db import Database, open_database
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 0.5  # seconds between progress writes
+
+_records: dict[str, Database] = {}
+_records_lock = threading.Lock()
 
 
 def _init_job_process(niceness: int) -> None:
@@ -99,20 +110,17 @@ class JobRunner:
         if exc is not None:
             # The job process died (killed, out of memory) before it could record the failure.
             log.error("batch %s: job process failed: %s", batch_id, exc)
-            _finish(self.settings, batch_id, status=BatchStatus.FAILED, error=f"processing stopped: {exc}")
+            _fail(self.settings, batch_id, f"processing stopped: {exc}")
 
     def resume(self) -> int:
         """Queue again what a previous server left unfinished; returns how many."""
-        engine = engine_for(self.settings.resolved_database_url)
-        with engine.begin() as conn:
-            conn.execute(
-                update(api_batches)
-                .where(api_batches.c.status == BatchStatus.PROCESSING)
-                .values(status=BatchStatus.QUEUED)
-            )
-            ids = conn.execute(
-                select(api_batches.c.id).where(api_batches.c.status == BatchStatus.QUEUED).order_by(api_batches.c.created)
-            ).scalars().all()
+        from core.errors import SohoaError
+
+        try:
+            ids = requeue_unfinished(records(self.settings))
+        except SohoaError as exc:  # the records are down: nothing can run until they are back
+            log.error("unfinished batches not queued again: %s", exc)
+            return 0
         for batch_id in ids:
             self.submit(batch_id)
         self._remove_orphan_spools(set(ids))
@@ -141,45 +149,48 @@ class JobRunner:
             self._pool = None
 
 
-def _finish(settings: Settings, batch_id: str, **values: Any) -> None:
-    engine = engine_for(settings.resolved_database_url)
-    with engine.begin() as conn:
-        conn.execute(
-            update(api_batches)
-            .where(api_batches.c.id == batch_id, api_batches.c.status.in_([BatchStatus.QUEUED, BatchStatus.PROCESSING]))
-            .values(finished=utcnow(), **values)
-        )
+def records(settings: Settings) -> Database:
+    """The records database, opened once per process (the API's and each job process's)."""
+    url = settings.resolved_database_url
+    with _records_lock:
+        db = _records.get(url)
+        if db is None:
+            db = _records[url] = open_database(url)
+        return db
+
+
+def _fail(settings: Settings, batch_id: str, error: str) -> None:
+    try:
+        fail_batch(records(settings), batch_id, error)
+    except Exception:  # the database itself is gone: the log keeps the reason
+        log.exception("batch %s: cannot record its failure (%s)", batch_id, error)
 
 
 def run_batch(batch_id: str, settings: Settings) -> str:
-    """Run the pipeline over one uploaded batch and record the outcome in its row."""
+    """Claim one uploaded batch and run it: in this process, or on the workers with a broker.
+
+    ``batch_id`` is the public id. The record made at upload time is the one the runner continues
+    (``batch_id=`` the record's id), so progress, errors, status and documents land in it
+    directly; this function adds only the line the station is shown when the run is refused."""
     from core.errors import SohoaError
     from flow.run import process_paths
 
-    engine = engine_for(settings.resolved_database_url)
-    with engine.begin() as conn:
-        claimed = conn.execute(
-            update(api_batches)
-            .where(api_batches.c.id == batch_id, api_batches.c.status == BatchStatus.QUEUED)
-            .values(status=BatchStatus.PROCESSING, started=utcnow(), attempts=api_batches.c.attempts + 1)
-        ).rowcount
-        row = conn.execute(select(api_batches).where(api_batches.c.id == batch_id)).mappings().first()
-    if not claimed or row is None:
+    db = records(settings)
+    batch = claim_batch(db, batch_id, agency=settings.agency)
+    if batch is None or batch.spool_dir is None:
         return "skipped"
+    spool = Path(batch.spool_dir)
+    names = {f["spool_name"]: f["name"] for f in batch.files}
+    paths = [spool / f["spool_name"] for f in batch.files]
 
-    spool = Path(row["spool_dir"])
-    files = row["files"]
-    names = {f["spool_name"]: f["name"] for f in files}
-    paths = [spool / f["spool_name"] for f in files]
+    if settings.broker_url:
+        return _dispatch_to_workers(batch, paths, settings, names, spool)
+
     done = 0
     last_write = 0.0
 
-    def write_progress(**values: Any) -> None:
-        with engine.begin() as conn:
-            conn.execute(update(api_batches).where(api_batches.c.id == batch_id).values(**values))
-
     def pages_read(count: int) -> None:
-        write_progress(pages_total=count)
+        record_progress(db, batch.id, pages_total=count)
 
     def page_done(_page: object) -> None:
         nonlocal done, last_write
@@ -187,159 +198,74 @@ def run_batch(batch_id: str, settings: Settings) -> str:
         now = time.monotonic()
         if now - last_write >= PROGRESS_EVERY:
             last_write = now
-            write_progress(pages_done=done)
+            record_progress(db, batch.id, pages_done=done)
 
-    if settings.broker_url:
-        return _dispatch_to_workers(batch_id, row, paths, settings, names, spool)
-
-    record_batch = _start_record_batch(settings, row)
-    write_progress(storage_batch_id=record_batch)
     try:
-        result = process_paths(
+        process_paths(
             paths,
             settings,
-            dossier_code=row["dossier_code"],
-            procedure_code=row["procedure_code"],
-            certify=bool(row["certify"]),
-            station=row["station"],
-            batch_id=record_batch,
+            dossier_code=batch.dossier_code,
+            procedure_code=batch.procedure_code,
+            certify=batch.certify,
+            station=batch.station,
+            batch_id=batch.id,
             on_pages_read=pages_read,
             on_page_done=page_done,
         )
     except SohoaError as exc:
-        message = _rename(str(exc), names, spool)
+        message = rename(str(exc), names, spool)
         log.info("batch %s refused by the pipeline: %s", batch_id, message)
-        _fail_record_batch(settings, record_batch, message)
-        _finish(settings, batch_id, status=BatchStatus.FAILED, error=message, pages_done=done)
-        remove_spool(spool)
+        _fail(settings, batch_id, message)
         return "failed"
     except Exception as exc:  # a bug: keep the traceback in the log, one line in the batch
         log.exception("batch %s failed", batch_id)
-        _fail_record_batch(settings, record_batch, f"internal error: {type(exc).__name__}")
-        _finish(settings, batch_id, status=BatchStatus.FAILED, error=f"internal error: {type(exc).__name__}")
-        remove_spool(spool)
+        _fail(settings, batch_id, f"internal error: {type(exc).__name__}")
         return "failed"
-
-    payload = result.to_dict()
-    for document in payload["documents"]:  # type: ignore[union-attr]
-        document["pages"] = [_rename(label, names, spool) for label in document["pages"]]
-        document.pop("certified_path", None)  # a path on this server: of no use to a client
-    _finish(
-        settings,
-        batch_id,
-        status=BatchStatus.DONE,
-        result=payload,
-        storage_batch_id=result.batch_id,
-        pages_total=result.pages,
-        pages_done=result.pages,
-    )
-    remove_spool(spool)
+    finally:
+        _let_go(db, batch.id, spool)
     return "done"
 
 
-def _start_record_batch(settings: Settings, row: Any) -> int | None:
-    """The batch in the dossier records, started when processing starts (not in the upload answer,
-    whose time budget the audit chain's lock would eat into), so ``sohoa status`` sees it too."""
-    from storage.archive import start_batch
-    from storage.db import open_database
-
-    db = open_database(settings.resolved_database_url)
+def _let_go(db: Database, record_id: int, spool: Path) -> None:
+    """The spool's files are no longer needed (stored by the run, or refused): remove them."""
+    remove_spool(spool)
     try:
-        return start_batch(
-            db, station=row["station"], dossier_code=row["dossier_code"], procedure_code=row["procedure_code"],
-            files=len(row["files"]), agency=settings.agency, actor=row["station"],
-        )
-    finally:
-        db.dispose()
-
-
-def _fail_record_batch(settings: Settings, record_batch: int | None, message: str) -> None:
-    """``process_paths`` marks its batch failed for errors after reading; a refusal while reading
-    (a file ingest cannot decode) is recorded here."""
-    if record_batch is None:
-        return
-    from storage.archive import update_batch
-    from storage.db import open_database
-
-    db = open_database(settings.resolved_database_url)
-    try:
-        update_batch(db, record_batch, status="failed", error=message)
-    except Exception:  # the API's own row still says why; the record is a courtesy
-        log.warning("batch %s: cannot mark the record failed", record_batch, exc_info=True)
-    finally:
-        db.dispose()
+        release_spool(db, record_id)
+    except Exception:  # the row still names the spool; a restart finds it empty and fails the batch
+        log.warning("batch %s: cannot clear its spool folder in the record", record_id, exc_info=True)
 
 
 def _dispatch_to_workers(
-    batch_id: str, row: Any, paths: list[Path], settings: Settings, names: dict[str, str], spool: Path
+    batch: BatchRecord, paths: list[Path], settings: Settings, names: dict[str, str], spool: Path
 ) -> str:
     """With a broker configured, hand the batch to the Celery workers (``workers.submit``): the
     originals and page images go to the object store and one task per page to the broker. The
-    row stays ``processing`` and points at the record batch; ``sync_from_records`` finishes it."""
+    workers continue the same record (``batch_id=``) and finish it themselves."""
     from core.errors import SohoaError
     from workers.submit import submit_batch
 
+    db = records(settings)
     try:
-        submitted = submit_batch(
-            paths, settings, dossier_code=row["dossier_code"], procedure_code=row["procedure_code"],
-            station=row["station"], certify=bool(row["certify"]),
+        submit_batch(
+            paths, settings, dossier_code=batch.dossier_code, procedure_code=batch.procedure_code,
+            station=batch.station, certify=batch.certify, batch_id=batch.id,
         )
     except SohoaError as exc:
-        _finish(settings, batch_id, status=BatchStatus.FAILED, error=_rename(str(exc), names, spool))
-        remove_spool(spool)
+        _fail(settings, batch.public_id, rename(str(exc), names, spool))
         return "failed"
     except Exception as exc:  # the broker or the store is down: one line in the batch, traceback in the log
-        log.exception("batch %s: cannot hand it to the workers", batch_id)
-        _finish(settings, batch_id, status=BatchStatus.FAILED, error=f"cannot reach the workers: {type(exc).__name__}")
-        remove_spool(spool)
+        log.exception("batch %s: cannot hand it to the workers", batch.public_id)
+        _fail(settings, batch.public_id, f"cannot reach the workers: {type(exc).__name__}")
         return "failed"
-    engine = engine_for(settings.resolved_database_url)
-    with engine.begin() as conn:
-        conn.execute(
-            update(api_batches).where(api_batches.c.id == batch_id).values(
-                storage_batch_id=submitted.batch_id, pages_total=submitted.pages, result={"mode": "workers"}
-            )
-        )
-    remove_spool(spool)
+    finally:
+        _let_go(db, batch.id, spool)
     return "dispatched"
 
 
-def sync_from_records(engine: Any, records: Any, row: Any) -> Any:
-    """For a batch on the workers: copy progress, and the documents once finished, from the records."""
-    from sqlalchemy import select as sa_select
-
-    from storage.models import Document
-    from storage.records import batch_progress
-
-    progress = batch_progress(records, row["storage_batch_id"])
-    values: dict[str, Any] = {"pages_done": progress.pages_done, "pages_total": progress.pages_total}
-    if progress.status in (BatchStatus.DONE, BatchStatus.FAILED):
-        with records.session() as session:
-            docs = session.scalars(
-                sa_select(Document).where(Document.batch_id == row["storage_batch_id"]).order_by(Document.id)
-            ).all()
-            documents = [
-                {
-                    "index": i, "document_id": d.id, "doc_type": d.doc_type, "confidence": d.type_confidence,
-                    "pages": [f"p.{n + 1}" for n in range(d.page_count)], "fields": dict(d.fields),
-                    "needs_review": sorted(k for k, f in d.fields.items() if isinstance(f, dict) and f.get("needs_review")),
-                    "sha256": d.pdf_sha256, "reused_from": d.reused_from_id,
-                }
-                for i, d in enumerate(docs, start=1)
-            ]
-        values.update(
-            status=progress.status, finished=progress.finished or utcnow(),
-            result={"mode": "workers", "documents": documents},
-            error="; ".join(progress.errors) or None if progress.status == BatchStatus.FAILED else None,
-        )
-    with engine.begin() as conn:
-        conn.execute(update(api_batches).where(api_batches.c.id == row["id"]).values(**values))
-        return conn.execute(select(api_batches).where(api_batches.c.id == row["id"])).mappings().first()
-
-
-def _rename(text: str, names: dict[str, str], spool: Path) -> str:
+def rename(text: str, names: dict[str, str], spool: Path | None) -> str:
     """Show the station's own file names, not the spool's, in labels and messages."""
-    text = text.replace(str(spool) + os.sep, "")
+    if spool is not None:
+        text = text.replace(str(spool) + os.sep, "")
     for spool_name, name in names.items():
         text = text.replace(spool_name, name)
     return text

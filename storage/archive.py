@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core import model
 from core.errors import InputError, IntegrityError
-from core.model import nfc
+from core.model import BatchStatus, nfc
 from storage.audit import append_event, lock_chain
 from storage.db import Database
 from storage.models import (
@@ -185,7 +185,10 @@ def start_batch(
     agency: str | None = None,
     actor: str = "system",
 ) -> int:
-    """Record an upload from a station for a dossier; returns the batch id."""
+    """Record an upload from a station for a dossier, already ``processing``; returns the batch id.
+
+    (An upload accepted by the API is recorded ``queued`` by :func:`storage.batches.record_upload`
+    and started by :func:`storage.batches.claim_batch` instead; the runners continue either.)"""
     with db.transaction() as session:
         lock_chain(session)
         st = _station(session, station)
@@ -198,7 +201,10 @@ def start_batch(
         )
         batch = _insert_audited(
             session,
-            Batch(station_id=st.id, dossier_id=dossier.id, files=files, status="processing", errors=[]),
+            Batch(
+                station_id=st.id, dossier_id=dossier.id, procedure_code=nfc(procedure_code) if procedure_code else None,
+                files=files, status=BatchStatus.PROCESSING, attempts=1, errors=[], started=datetime.now(UTC),
+            ),
             actor=actor,
             action="batch.started",
             subject="batch",
@@ -213,10 +219,14 @@ def update_batch(
     *,
     pages_total: int | None = None,
     pages_done: int | None = None,
-    status: str | None = None,
+    status: BatchStatus | str | None = None,
     error: str | None = None,
 ) -> None:
-    """Progress for ``sohoa status``: absolute page counts, a new status, one more error line."""
+    """Progress for ``sohoa status``: absolute page counts, a new status, one more error line.
+
+    ``status`` is a :class:`BatchStatus` (its string value is accepted too); any other value is
+    refused before anything is written."""
+    new_status = batch_status(status) if status else None
     with db.transaction() as session:
         lock_chain(session)  # serialises writers, so two error lines appended at once both stay
         batch = session.get(Batch, batch_id)
@@ -228,10 +238,19 @@ def update_batch(
             batch.pages_done = pages_done
         if error:
             batch.errors = [*batch.errors, nfc(error)]
-        if status:
-            batch.status = status
-            if status in {"done", "failed"}:
+        if new_status is not None:
+            batch.status = new_status
+            if new_status.finished:
                 batch.finished = datetime.now(UTC)
+
+
+def batch_status(value: BatchStatus | str) -> BatchStatus:
+    """The typed status, or a one-line refusal naming the ones that exist."""
+    try:
+        return BatchStatus(value)
+    except ValueError:
+        known = ", ".join(s.value for s in BatchStatus)
+        raise InputError(f"unknown batch status {value!r} (one of {known})") from None
 
 
 def record_source_file(

@@ -8,22 +8,29 @@ UTC. Text is NFC (the writers in :mod:`storage.archive` normalise it).
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+# The statuses are the model's (core.model); imported here for the column defaults, and still
+# importable from here by the modules that read them beside the tables.
+from core.model import BatchStatus, ReviewState
 
 
 def utcnow() -> datetime:
@@ -48,17 +55,6 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class ReviewState:
-    """Document review states; only OK and REVIEWED results are offered for reuse."""
-
-    OK = "ok"  # every field valid and confident
-    NEEDS_REVIEW = "needs_review"
-    REVIEWED = "reviewed"  # a person checked and corrected it
-    REJECTED = "rejected"
-
-    REUSABLE = (OK, REVIEWED)
 
 
 class Base(DeclarativeBase):
@@ -93,20 +89,50 @@ class Dossier(Base):
     documents: Mapped[list[Document]] = relationship(back_populates="dossier", order_by="Document.id")
 
 
+def new_public_id() -> str:
+    """The id clients see (in URLs): random, so it reveals neither counts nor other stations' ids."""
+    return uuid.uuid4().hex
+
+
 class Batch(Base):
-    """One upload from a station: the files handed in, and how far processing got."""
+    """One batch: an upload from a station (API or ``sohoa process``), its files, how far
+    processing got and how it ended. There is one record per batch whichever runner processes it.
+
+    An API upload is recorded ``queued`` when it is accepted, with what the runner needs to start
+    it (``spool_dir``, ``uploaded_files``, ``certify``) and what makes retries safe
+    (``idempotency_key``, ``fingerprint``); a runner claims it (``processing``, ``attempts`` + 1)
+    and continues the same record. ``error`` is the one line shown to the station (in its own file
+    names); ``errors`` keeps every failure line the runners recorded.
+    """
 
     __tablename__ = "batches"
+    # Unique indexes, not constraints: migration 0003 could add only these to SQLite in place.
+    __table_args__ = (
+        Index("uq_batches_public_id", "public_id", unique=True),
+        Index("uq_batches_station_idempotency_key", "station_id", "idempotency_key", unique=True),
+        Index("ix_batches_station_created", "station_id", "created"),
+        Index("ix_batches_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), default=new_public_id)
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), index=True)
-    status: Mapped[str] = mapped_column(String(32), default="processing")
+    procedure_code: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), default=BatchStatus.PROCESSING)
+    certify: Mapped[bool] = mapped_column(Boolean, default=False)
     files: Mapped[int] = mapped_column(Integer, default=0)
+    uploaded_files: Mapped[list[Any] | None] = mapped_column(JSON)  # name, size, sha256, media_type, pages, spool_name
+    spool_dir: Mapped[str | None] = mapped_column(Text)  # where the upload waits; None once handed over
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    fingerprint: Mapped[str | None] = mapped_column(String(64))  # codes + files of the upload
     pages_total: Mapped[int] = mapped_column(Integer, default=0)
     pages_done: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
     errors: Mapped[list[Any]] = mapped_column(default=list)  # one line per failure
     created: Mapped[datetime] = mapped_column(default=utcnow)
+    started: Mapped[datetime | None] = mapped_column()
     finished: Mapped[datetime | None] = mapped_column()
 
     station: Mapped[Station] = relationship()

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from core.errors import InputError
-from core.model import nfc
+from core.model import BatchStatus, nfc
 from storage.db import Database
 from storage.models import Batch, CertifiedCopy, Document, Dossier, DossierManifest
 
@@ -78,7 +78,7 @@ class BatchProgress:
     batch_id: int
     station: str
     dossier_code: str | None
-    status: str
+    status: BatchStatus
     files: int
     pages_done: int
     pages_total: int
@@ -180,6 +180,13 @@ def dossier_by_code(db: Database, code: str) -> DossierInfo | None:
         )
 
 
+def certified_copy_by_id(db: Database, copy_id: int) -> CertifiedInfo | None:
+    """One certified copy's record (for its download: the object key and the hash to check)."""
+    with db.session() as session:
+        c = session.get(CertifiedCopy, copy_id)
+        return None if c is None else _certified_info(c)
+
+
 def batch_progress(db: Database, batch_id: int) -> BatchProgress:
     """Pages done/total, documents by review state, and errors of one batch."""
     with db.session() as session:
@@ -208,7 +215,7 @@ def batch_progress(db: Database, batch_id: int) -> BatchProgress:
             batch_id=batch.id,
             station=batch.station.code,
             dossier_code=batch.dossier.code if batch.dossier else None,
-            status=batch.status,
+            status=BatchStatus(batch.status),
             files=batch.files,
             pages_done=done,
             pages_total=max(batch.pages_total, done),
@@ -259,6 +266,7 @@ __all__ = [
     "DossierInfo",
     "FileMatch",
     "batch_progress",
+    "certified_copy_by_id",
     "document_by_id",
     "dossier_by_code",
     "find_by_sha256",

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import Row, bindparam, or_, select
 
 from core.errors import InputError
+from core.model import REUSABLE_REVIEW_STATES
 from storage.db import Database
-from storage.models import CertifiedCopy, Document, Dossier, ReviewState
+from storage.models import CertifiedCopy, Document, Dossier
 
 _PERSONAL_ID = re.compile(r"\d{12}")
 
@@ -147,7 +148,7 @@ def _statements():
     base = (
         select(*_COLUMNS)
         .join_from(_D, _S, _S.c.id == _D.c.dossier_id)
-        .where(_D.c.personal_id == bindparam("pid"), _D.c.review_state.in_(ReviewState.REUSABLE))
+        .where(_D.c.personal_id == bindparam("pid"), _D.c.review_state.in_(REUSABLE_REVIEW_STATES))
     )
     typed = base.where(_D.c.doc_type == bindparam("doc_type")).order_by(_D.c.created.desc(), _D.c.id.desc())
     return _with_certified(typed.limit(1).subquery()), _with_certified(base.subquery())

@@ -96,27 +96,21 @@ def audit(
 ) -> AuditOut:
     """The chain is checked over the whole log (an event removed anywhere breaks it), then the
     events about the dossier (its batches, source files, documents and certified copies) are listed."""
-    from sqlalchemy import select
-
     from storage.audit import verify_chain
-    from storage.models import AuditEvent
+    from storage.trail import audit_events, dossier_subjects
 
-    state = state_of(request)
-    db = state.records
+    db = state_of(request).records
     chain = verify_chain(db)
-    query = select(AuditEvent)
+    subjects = None
     if dossier is not None:
-        subjects = _dossier_subjects(state, dossier)
+        subjects = dossier_subjects(db, dossier)
         if subjects is None:
             raise HTTPException(404, f"no dossier {dossier}")
-        query = query.where(AuditEvent.subject.in_(subjects))
-    with db.session() as session:
-        events = session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)).all()
-        out = [
-            AuditEventOut(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject,
-                          details=e.details or {}, hash=e.hash, prev_hash=e.prev_hash)
-            for e in reversed(events)
-        ]
+    out = [
+        AuditEventOut(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject,
+                      details=e.details, hash=e.hash, prev_hash=e.prev_hash)
+        for e in audit_events(db, subjects=subjects, limit=limit)
+    ]
     return AuditOut(
         dossier=dossier,
         chain=ChainOut(ok=chain.ok, events=chain.events, last_hash=chain.last_hash,
@@ -219,27 +213,4 @@ def _verify(state: AppState, data: bytes, name: str, expected_sha256: str | None
         exit_code=report.exit_code,
         report=report.to_dict(),
         records=records,
-    )
-
-
-def _dossier_subjects(state: AppState, code: str) -> list[str] | None:
-    """Every audit subject that belongs to a dossier. (A dossier-scoped query belongs in storage/.)"""
-    from sqlalchemy import select
-
-    from storage.models import Batch, CertifiedCopy, Document, Dossier, SourceFile
-
-    with state.records.session() as session:
-        dossier_id = session.scalar(select(Dossier.id).where(Dossier.code == code))
-        if dossier_id is None:
-            return None
-        batch_ids = list(session.scalars(select(Batch.id).where(Batch.dossier_id == dossier_id)))
-        doc_ids = list(session.scalars(select(Document.id).where(Document.dossier_id == dossier_id)))
-        copy_ids = list(session.scalars(select(CertifiedCopy.id).where(CertifiedCopy.document_id.in_(doc_ids))))
-        source_ids = list(session.scalars(select(SourceFile.id).where(SourceFile.batch_id.in_(batch_ids))))
-    return (
-        [f"dossier:{code}"]
-        + [f"batch:{i}" for i in batch_ids]
-        + [f"document:{i}" for i in doc_ids]
-        + [f"certified_copy:{i}" for i in copy_ids]
-        + [f"source_file:{i}" for i in source_ids]
     )

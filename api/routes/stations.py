@@ -12,20 +12,31 @@ import json
 import re
 import time
 import uuid
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from api.app import state_of
 from api.auth import Principal, Role, require
-from api.db import BatchStatus, api_batches, utcnow, write_lock
-from api.jobs import sync_from_records
+from api.db import write_lock
+from api.jobs import rename
 from api.schemas import BatchAccepted, BatchList, BatchOut, BatchState, Problem
 from api.uploads import ReceivedFile, UploadRefused, inspect_file, receive_multipart, remove_spool
+from core.model import BatchStatus
+from storage.batches import (
+    BatchRecord,
+    BatchReport,
+    batch_report,
+    find_by_idempotency_key,
+    record_upload,
+    reports,
+)
+from storage.batches import (
+    list_batches as list_records,
+)
 
 router = APIRouter(prefix="/v1", tags=["stations"])
 
@@ -129,12 +140,12 @@ async def upload_batch(
         if not form.files:
             raise UploadRefused(422, "no files: send one or more scans in the 'files' field")
         values = {
-            "id": batch_id, "station": principal.name, "idempotency_key": idempotency_key,
+            "public_id": batch_id, "station": principal.name, "idempotency_key": idempotency_key,
             "fingerprint": _fingerprint(dossier_code, procedure_code, certify, form.files),
             "dossier_code": dossier_code, "procedure_code": procedure_code, "certify": certify,
-            "status": BatchStatus.QUEUED, "spool_dir": str(spool),
+            "spool_dir": str(spool),
         }
-        row, replayed = await run_in_threadpool(_check_and_record, state.engine, form.files, limits, values)
+        record, replayed = await run_in_threadpool(_check_and_record, state.records, form.files, limits, values)
         keep = not replayed
     finally:
         if not keep:
@@ -142,12 +153,12 @@ async def upload_batch(
     if not replayed:
         state.runner.submit(batch_id)
     body = BatchAccepted(
-        id=row["id"],
-        status=row["status"],
-        dossier_code=row["dossier_code"],
-        files=row["files"],
+        id=record.public_id,
+        status=record.status,
+        dossier_code=record.dossier_code or "",
+        files=[_file_out(f) for f in record.files],
         replayed=replayed,
-        status_url=f"/v1/batches/{row['id']}",
+        status_url=f"/v1/batches/{record.public_id}",
     )
     headers = {"Location": body.status_url,
                "Server-Timing": f"app;dur={(time.perf_counter() - started) * 1000:.1f}"}
@@ -159,16 +170,11 @@ async def upload_batch(
 @router.get("/batches/{batch_id}", response_model=BatchOut, summary="Progress and results of one batch",
             responses={**ERRORS, 404: {"model": Problem, "description": "no such batch for this station"}})
 def get_batch(batch_id: str, request: Request, principal: StationKey) -> BatchOut:
-    with state_of(request).engine.connect() as conn:
-        row = conn.execute(
-            select(api_batches).where(api_batches.c.id == batch_id, api_batches.c.station == principal.name)
-        ).mappings().first()
-    if row is None:
+    """Progress, then the documents, read from the records whichever runner processes the batch."""
+    report = batch_report(state_of(request).records, batch_id, station=principal.name)
+    if report is None:
         raise HTTPException(404, f"no batch {batch_id} for station {principal.name}")
-    if row["status"] == BatchStatus.PROCESSING and (row["result"] or {}).get("mode") == "workers":
-        state = state_of(request)
-        row = sync_from_records(state.engine, state.records, row)
-    return batch_out(row)
+    return batch_out(report)
 
 
 @router.get("/batches", response_model=BatchList, summary="This station's recent batches", responses=ERRORS)
@@ -178,12 +184,9 @@ def list_batches(
     status: Annotated[BatchState | None, Query(description="only batches in this state")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> BatchList:
-    query = select(api_batches).where(api_batches.c.station == principal.name)
-    if status is not None:
-        query = query.where(api_batches.c.status == status)
-    with state_of(request).engine.connect() as conn:
-        rows = conn.execute(query.order_by(api_batches.c.created.desc()).limit(limit)).mappings().all()
-    return BatchList(batches=[batch_out(r) for r in rows])
+    db = state_of(request).records
+    found = list_records(db, station=principal.name, status=BatchStatus(status) if status else None, limit=limit)
+    return BatchList(batches=[batch_out(r) for r in reports(db, found)])
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -213,19 +216,22 @@ def _flag(value: str | None, name: str) -> bool:
 
 
 def _check_and_record(
-    engine: Any, files: list[ReceivedFile], limits: Any, values: dict[str, Any]
-) -> tuple[dict[str, Any], bool]:
+    db: Any, files: list[ReceivedFile], limits: Any, values: dict[str, Any]
+) -> tuple[BatchRecord, bool]:
     """One trip to a worker thread: a retry is answered from its first batch without inspecting
-    the files again; a new upload is inspected, then recorded."""
+    the files again; a new upload is inspected, then recorded ``queued``."""
     key = values["idempotency_key"]
     if key is not None:
-        existing = _existing(engine, values["station"], key)
+        existing = find_by_idempotency_key(db, values["station"], key)
         if existing is not None:
-            return _replay(existing, values), True
+            return _replay(existing, values["fingerprint"]), True
     for f in files:
         inspect_file(f, limits)
-    values = {**values, "files": [f.to_dict() for f in files], "created": utcnow()}
-    return _record(engine, values)
+    with write_lock:
+        record, created = record_upload(db, files=[f.to_dict() for f in files], **values)
+    if not created:  # another request with the same key got in first
+        return _replay(record, values["fingerprint"]), True
+    return record, False
 
 
 def _fingerprint(dossier: str, procedure: str | None, certify: bool, files: list[ReceivedFile]) -> str:
@@ -233,64 +239,48 @@ def _fingerprint(dossier: str, procedure: str | None, certify: bool, files: list
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _record(engine: Any, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Insert the batch, or find the one an earlier upload with the same Idempotency-Key made."""
-    key = values["idempotency_key"]
-    if key is not None:
-        existing = _existing(engine, values["station"], key)
-        if existing is not None:
-            return _replay(existing, values), True
-    try:
-        with write_lock, engine.begin() as conn:
-            conn.execute(insert(api_batches).values(**values))
-    except DbIntegrityError:
-        existing = _existing(engine, values["station"], key) if key is not None else None
-        if existing is None:
-            raise
-        return _replay(existing, values), True
-    return values, False
-
-
-def _existing(engine: Any, station: str, key: str) -> dict[str, Any] | None:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(api_batches).where(api_batches.c.station == station, api_batches.c.idempotency_key == key)
-        ).mappings().first()
-    return dict(row) if row is not None else None
-
-
-def _replay(existing: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    if existing["fingerprint"] != values["fingerprint"]:
+def _replay(existing: BatchRecord, fingerprint: str) -> BatchRecord:
+    if existing.fingerprint != fingerprint:
         raise UploadRefused(409, "this Idempotency-Key was already used for a different upload (other files or codes)")
     return existing
 
 
-def batch_out(row: Any) -> BatchOut:
-    result = row["result"] or {}
-    total, done = row["pages_total"] or 0, row["pages_done"] or 0
-    if not total:
-        total = sum(int(f.get("pages") or 0) for f in row["files"])
-    documents = []
-    for d in result.get("documents", []):
-        documents.append({
-            "index": d.get("index"), "document_id": d.get("document_id"), "doc_type": d.get("doc_type"),
-            "confidence": d.get("confidence") or 0.0, "pages": d.get("pages") or [], "fields": d.get("fields") or {},
-            "needs_review": d.get("needs_review") or [], "sha256": d.get("sha256") or "",
-            "certification_number": d.get("certification_number"), "reused_from": d.get("reused_from"),
-        })
+_FILE_KEYS = ("name", "size", "sha256", "media_type", "pages")
+
+
+def _file_out(f: dict[str, Any]) -> dict[str, Any]:
+    """What a client sees of a file it sent (not where the spool kept it)."""
+    return {k: f.get(k) for k in _FILE_KEYS}
+
+
+def batch_out(report: BatchReport) -> BatchOut:
+    b = report.batch
+    total, done = report.pages_total, report.pages_done
+    names = {f["spool_name"]: f["name"] for f in b.files if f.get("spool_name")}
+    spool = Path(b.spool_dir) if b.spool_dir else None
+    error = b.error
+    if error is None and b.status == BatchStatus.FAILED and b.errors:
+        error = rename("; ".join(b.errors), names, spool)
     return BatchOut(
-        id=row["id"],
-        status=row["status"],
-        station=row["station"],
-        dossier_code=row["dossier_code"],
-        procedure_code=row["procedure_code"],
-        files=row["files"],
+        id=b.public_id,
+        status=b.status,
+        station=b.station,
+        dossier_code=b.dossier_code or "",
+        procedure_code=b.procedure_code,
+        files=[_file_out(f) for f in b.files],
         progress={"pages_total": total, "pages_done": min(done, total) if total else done,
                   "percent": round(100.0 * min(done, total) / total, 1) if total else 0.0},
-        documents=documents,
-        error=row["error"],
-        record_batch_id=row["storage_batch_id"],
-        created=row["created"],
-        started=row["started"],
-        finished=row["finished"],
+        documents=[
+            {
+                "index": d.index, "document_id": d.document_id, "doc_type": d.doc_type, "confidence": d.confidence,
+                "pages": list(d.pages), "fields": d.fields, "needs_review": list(d.needs_review), "sha256": d.sha256,
+                "certification_number": d.certification_number, "reused_from": d.reused_from,
+            }
+            for d in report.documents
+        ],
+        error=error,
+        record_batch_id=b.id,
+        created=b.created,
+        started=b.started,
+        finished=b.finished,
     )
