@@ -1,135 +1,42 @@
 """``sohoa bench ocr``: OCR accuracy and speed on damaged synthetic pages, beside its baselines.
 
-Pages come from ``samples.generator`` when it is installed; otherwise from a small built-in renderer
-(Vietnamese administrative text in DejaVu fonts, damaged the same way: quarter turns, skew, uneven
-light, blur, noise, JPEG), which the tests use too because it renders small pages quickly.
+Pages are documents from ``samples.generator`` (laid out, printed in several fonts, damaged by
+``samples.damage``, the project's one damage model), drawn from the bench's own seed set
+("sohoa-bench-ocr/<seed>/<i>"). The tests the OCR is tuned against read plain pages
+(``samples.plain``) and, from this seed set, only seeds 5, 7 and 99; the default seed (2024) is
+kept out of them, so the default figures are on pages the tuning never saw.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import math
+import compileall
+import importlib.util
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Self
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+import psutil
+import pytesseract
+from PIL import Image
+from rapidfuzz.distance import Levenshtein
 
+import pipeline
+from core.errors import InputError
+from core.model import nfc
 from core.settings import Settings
-
-FONT_DIR = "/usr/share/fonts/truetype/dejavu"
-
-_SENTENCES = [
-    "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
-    "Độc lập - Tự do - Hạnh phúc",
-    "GIẤY XÁC NHẬN THÔNG TIN VỀ CƯ TRÚ",
-    "Họ, chữ đệm và tên: NGUYỄN THỊ HƯƠNG",
-    "Ngày, tháng, năm sinh: 12/03/1987, Giới tính: Nữ",
-    "Số định danh cá nhân: 001187012345",
-    "Nơi thường trú: Số 18 ngõ 42 phố Trần Quốc Hoàn, phường Dịch Vọng Hậu",
-    "quận Cầu Giấy, thành phố Hà Nội",
-    "Quê quán: xã Nghĩa Hưng, huyện Nghĩa Đàn, tỉnh Nghệ An",
-    "Dân tộc: Kinh, Tôn giáo: Không, Quốc tịch: Việt Nam",
-    "Căn cứ Luật Cư trú ngày 13 tháng 11 năm 2020;",
-    "Căn cứ Nghị định số 62/2021/NĐ-CP quy định chi tiết thi hành Luật Cư trú;",
-    "Công an phường xác nhận thông tin về cư trú của công dân như sau:",
-    "Thông tin về chủ hộ: TRẦN VĂN ĐỨC, quan hệ với chủ hộ: Vợ",
-    "Giấy xác nhận này có giá trị sử dụng 30 ngày kể từ ngày cấp.",
-    "Hà Nội, ngày 05 tháng 7 năm 2024",
-    "TRƯỞNG CÔNG AN PHƯỜNG",
-    "Đề nghị cơ quan có thẩm quyền giải quyết thủ tục đăng ký khai sinh cho trẻ.",
-    "Tôi cam đoan những nội dung khai trên đây là đúng sự thật và chịu trách nhiệm.",
-    "Ủy ban nhân dân xã Hòa Phước, huyện Hòa Vang, thành phố Đà Nẵng",
-    "Người đi đăng ký: Lê Thị Ngọc Ánh, mối quan hệ với người được khai sinh: Mẹ",
-    "Diện tích: 125,6 mét vuông; thửa đất số 214, tờ bản đồ số 18; mục đích sử dụng: đất ở",
-]
-
-
-def render_text_page(
-    rng: np.random.Generator, *, width_mm: float = 210, height_mm: float = 297, dpi: int = 300,
-    lines: int | None = None, font_pt: float = 11.0,
-) -> tuple[np.ndarray, str]:
-    """A clean grey page of Vietnamese text and its ground truth (lines joined by ``\\n``)."""
-    w, h = round(width_mm / 25.4 * dpi), round(height_mm / 25.4 * dpi)
-    img = Image.new("L", (w, h), 255)
-    draw = ImageDraw.Draw(img)
-    size = round(font_pt / 72 * dpi)
-    fonts = [ImageFont.truetype(f"{FONT_DIR}/{name}", size) for name in ("DejaVuSerif.ttf", "DejaVuSans.ttf")]
-    font = fonts[int(rng.integers(len(fonts)))]
-    margin = round(min(20.0, 0.12 * min(width_mm, height_mm)) / 25.4 * dpi)
-    step = round(size * 1.6)
-    n = lines if lines is not None else max(1, (h - 2 * margin) // step)
-    truth: list[str] = []
-    y = margin
-    for _ in range(n):
-        if y + step > h - margin:
-            break
-        text = _SENTENCES[int(rng.integers(len(_SENTENCES)))]
-        while font.getlength(text) > w - 2 * margin:
-            text = text.rsplit(" ", 1)[0]
-        draw.text((margin, y), text, font=font, fill=0)
-        truth.append(text)
-        y += step
-    return np.asarray(img), "\n".join(truth)
-
-
-@dataclass(frozen=True)
-class Damage:
-    rotation: int = 0  # clockwise quarter turn applied to the page (what clean-up must undo)
-    skew_deg: float = 0.0
-    light: float = 0.0  # 0..1 strength of the uneven lighting
-    blur: float = 0.0  # Gaussian sigma in pixels
-    noise: float = 0.0  # Gaussian noise sigma in grey levels
-    jpeg_quality: int = 0  # 0 = no JPEG round trip
-    border: bool = False  # a black scanner border on two sides
-
-
-def damage_page(clean: np.ndarray, d: Damage, rng: np.random.Generator) -> np.ndarray:
-    """A scan-like RGB page from a clean grey one."""
-    img = clean.astype(np.float32)
-    h, w = img.shape
-    if d.skew_deg:
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), d.skew_deg, 1.0)
-        img = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
-    if d.blur:
-        img = cv2.GaussianBlur(img, (0, 0), d.blur)
-    if d.light:
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
-        dist = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2) / math.hypot(w, h)
-        shade = 1.0 - d.light * np.clip(dist * 1.6, 0, 1)
-        img = img * shade + 20 * (1 - shade)
-    if d.noise:
-        img = img + rng.normal(0, d.noise, img.shape).astype(np.float32)
-    if d.border:
-        bw = max(4, w // 40)
-        img[:, :bw] = 15
-        img[:bw, :] = 15
-    img = np.clip(img, 0, 255).astype(np.uint8)
-    rgb = np.stack([img, img, (img.astype(np.int16) * 0.96).astype(np.uint8)], axis=2)
-    if d.rotation:
-        rgb = np.rot90(rgb, k=-(d.rotation // 90))
-    if d.jpeg_quality:
-        buf = io.BytesIO()
-        Image.fromarray(np.ascontiguousarray(rgb)).save(buf, "JPEG", quality=d.jpeg_quality)
-        rgb = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-    return np.ascontiguousarray(rgb)
-
-
-def random_damage(rng: np.random.Generator, *, rotation: int | None = None) -> Damage:
-    return Damage(
-        rotation=int(rng.choice([0, 0, 90, 180, 270])) if rotation is None else rotation,
-        skew_deg=float(rng.uniform(-3.5, 3.5)),
-        light=float(rng.uniform(0.3, 0.7)),
-        blur=float(rng.uniform(0.5, 1.2)),
-        noise=float(rng.uniform(6, 14)),
-        jpeg_quality=int(rng.integers(60, 85)),
-        border=bool(rng.random() < 0.3),
-    )
-
+from pipeline.tesseract import check_lang
 
 # ------------------------------------------------------------------------------------------ the bench
 
@@ -163,33 +70,21 @@ class BenchResult:
 
 def normalise(text: str) -> str:
     """Whitespace does not count: lines stripped, runs of spaces collapsed, empty lines dropped."""
-    from core.model import nfc
-
     lines = (" ".join(line.split()) for line in nfc(text).splitlines())
     return "\n".join(line for line in lines if line)
 
 
 def cer(got: str, truth: str) -> float:
-    from rapidfuzz.distance import Levenshtein
-
     got, truth = normalise(got), normalise(truth)
     return Levenshtein.distance(got, truth) / max(1, len(truth))
 
 
 def bench_pages(count: int, seed: int) -> tuple[list[BenchPage], str]:
     """Damaged A4 pages with ground truth; every third page is turned upside down on top of its damage."""
-    try:
-        import random
+    # Imported here: ``python -m bench.ocr`` is the simple-OpenCV row's process, whose time would
+    # include the generator's imports.
+    from samples.generator import DOC_TYPES, generate_document
 
-        from samples.generator import DOC_TYPES, generate_document
-    except ImportError:
-        rng = np.random.default_rng(seed)
-        pages = []
-        for i in range(count):
-            clean, truth = render_text_page(rng)
-            d = random_damage(rng, rotation=180 if i % 3 == 1 else 0)
-            pages.append(BenchPage(damage_page(clean, d, rng), truth, d.rotation, d.skew_deg))
-        return pages, "built-in renderer"
     types = [t for t in DOC_TYPES if t != "cccd"]  # ID cards are photographs of cards, not A4 pages
     pages = []
     for i in range(count):
@@ -207,17 +102,12 @@ class _PeakRss:
     """Largest resident set of any one process in a tree, sampled while a pipeline runs."""
 
     def __init__(self, pid: int | None = None) -> None:
-        import os
-        import threading
-
         self.pid = pid or os.getpid()
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
-        import psutil
-
         try:
             root = psutil.Process(self.pid)
             procs = [root, *root.children(recursive=True)]
@@ -245,8 +135,6 @@ class _PeakRss:
 
 def _run_tree(cmd: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes, float]:
     """Run a command, sampling the peak RSS of its process tree."""
-    import subprocess
-
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     with _PeakRss(proc.pid) as rss:
         out, err = proc.communicate()
@@ -254,7 +142,6 @@ def _run_tree(cmd: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes, f
 
 
 def _env() -> dict[str, str]:
-    import os
 
     env = dict(os.environ)
     env["OMP_THREAD_LIMIT"] = "1"
@@ -262,7 +149,6 @@ def _env() -> dict[str, str]:
 
 
 def run_bare_tesseract(paths: list, lang: str) -> BenchResult:
-    import time
 
     texts, peak = [], 0.0
     start = time.perf_counter()
@@ -277,10 +163,7 @@ def _compile_project() -> None:
     """Byte-compile the project's modules, as an installed copy has them: where the environment
     sets PYTHONDONTWRITEBYTECODE, an editable install would otherwise compile every module again
     at each start (a tenth of a second of the run measured here, not of the OCR)."""
-    import compileall
-    from pathlib import Path
 
-    import pipeline
 
     root = Path(pipeline.__file__).resolve().parent.parent
     for package in ("pipeline", "classifiers", "samples", "signing", "storage", "workers", "api"):
@@ -289,8 +172,6 @@ def _compile_project() -> None:
 
 
 def run_sohoa(tiff, count: int, lang: str) -> BenchResult:
-    import sys
-    import time
 
     _compile_project()
     cmd = [sys.executable, "-m", "cli.main", "ocr", str(tiff), "--lang", lang, "--format", "text",
@@ -307,8 +188,6 @@ def run_sohoa(tiff, count: int, lang: str) -> BenchResult:
 def simple_opencv_text(path: str, lang: str) -> str:
     """The reference row's pipeline, kept deliberately plain: flatten the light, Otsu, deskew by a
     projection profile, then Tesseract on the binary page. No orientation, no crop, no erasing."""
-    import pytesseract
-
     grey = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
     bg = cv2.GaussianBlur(cv2.dilate(grey, np.ones((31, 31), np.uint8)), (0, 0), 15)
     flat = cv2.divide(grey, np.maximum(bg, 1), scale=255)
@@ -335,8 +214,6 @@ def _simple_opencv_main(argv: list[str]) -> int:
 
 
 def run_simple_opencv(paths: list, lang: str) -> BenchResult:
-    import sys
-    import time
 
     cmd = [sys.executable, "-m", "bench.ocr", lang, *map(str, paths)]
     start = time.perf_counter()
@@ -349,9 +226,6 @@ def run_simple_opencv(paths: list, lang: str) -> BenchResult:
 
 
 def run_ocrmypdf(pdf, count: int, lang: str, work, extra: list[str], name: str) -> BenchResult:
-    import shutil
-    import sys
-    import time
 
     if shutil.which("ocrmypdf") is None and not _has_module("ocrmypdf"):
         return BenchResult(name, [], 0.0, 0.0, "not installed (pip install 'sohoa[bench]')")
@@ -389,18 +263,12 @@ def run_in_turns(runs: list[Callable[[], BenchResult]], repeat: int) -> list[Ben
 
 
 def _has_module(name: str) -> bool:
-    import importlib.util
 
     return importlib.util.find_spec(name) is not None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Generate the pages, run every pipeline on them in this one run, print one table."""
-    import tempfile
-    from pathlib import Path
-
-    from core.errors import InputError
-    from pipeline.tesseract import check_lang
 
     if args.pages < 1:
         raise InputError("--pages must be at least 1")
@@ -477,6 +345,4 @@ def speed_ratio(results: list[BenchResult]) -> float | None:
 
 
 if __name__ == "__main__":
-    import sys
-
     raise SystemExit(_simple_opencv_main(sys.argv[1:]))

@@ -8,11 +8,11 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from bench.ocr import Damage
 from core.model import Page
 from pipeline import tesseract
 from pipeline.executor import iter_map
 from pipeline.pagework import process_page, process_pages_together
+from samples.damage import Damage
 
 
 def _line(text: str) -> np.ndarray:
@@ -39,9 +39,9 @@ def test_an_unreadable_image_does_not_cost_the_others_their_words() -> None:
 
 
 def test_pages_processed_together_equal_pages_processed_alone(make_page) -> None:
-    first, _ = make_page(21, Damage(rotation=180, skew_deg=1.5, light=0.7, noise=8), lines=2)
+    first, _ = make_page(21, Damage(rotation=180, skew_deg=1.5, lighting=0.7, noise_std=8), lines=2)
     blank = Page(source="blank.png", source_sha256="", index=1, image=np.full((900, 1400), 250, np.uint8), dpi=300)
-    third, truth = make_page(22, Damage(skew_deg=-2.0, blur=0.8, jpeg_quality=70), lines=2)
+    third, truth = make_page(22, Damage(skew_deg=-2.0, blur_sigma=0.8, jpeg_quality=70), lines=2)
     third = replace(third, index=2)
     together = process_pages_together([first, blank, third], lang="vie")
     alone = [process_page(page, lang="vie") for page in (first, blank, third)]

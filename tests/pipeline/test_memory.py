@@ -23,11 +23,11 @@ elif sys.argv[1] == "give back":
     assert libc.mallopt(-3, 128 * 1024) and libc.mallopt(-1, 128 * 1024)  # mmap and trim thresholds
 from pipeline.cleanup import clean_page
 from core.model import Page
-from bench.ocr import Damage, damage_page, render_text_page
-rng = np.random.default_rng(5)
-clean, _ = render_text_page(rng, lines=30)
-image = damage_page(clean, Damage(skew_deg=1.5, light=0.7, noise=8), rng)
-image = image if image.ndim == 3 else np.dstack([image] * 3)  # an A4 colour scan
+import random
+from samples.damage import Damage, damage_page
+from samples.plain import text_page
+clean, _ = text_page(random.Random(5), lines=30)
+image = damage_page(clean, Damage(skew_deg=1.5, lighting=0.7, noise_std=8, seed=5))  # an A4 colour scan
 page = Page(source="a4.png", source_sha256="", index=0, image=np.ascontiguousarray(image), dpi=300)
 clean_page(page)
 start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from bench.ocr import Damage
 from pipeline.cleanup import to_grey
 from pipeline.ingest import read_source
 from pipeline.pagework import process_page, process_pages
+from samples.damage import Damage
 
 
 def cer(got: str, truth: str) -> float:
@@ -18,7 +18,7 @@ def cer(got: str, truth: str) -> float:
 
 
 def test_damaged_upside_down_page_is_read(make_page) -> None:
-    damage = Damage(rotation=180, skew_deg=-2.2, light=0.6, blur=0.9, noise=10, jpeg_quality=65)
+    damage = Damage(rotation=180, skew_deg=-2.2, lighting=0.6, blur_sigma=0.9, noise_std=10, jpeg_quality=65)
     page, truth = make_page(11, damage, lines=4)
     done = process_page(page, lang="vie")
     assert done.rotation == 180

@@ -16,8 +16,8 @@ import pdfplumber
 import pytest
 from PIL import Image
 
-from bench.ocr import Damage
 from cli.main import main
+from samples.damage import Damage
 
 REFUSED = {
     "README.rst", "REUSE.toml", "arabic.hocr", "cjk.hocr", "devanagari.hocr", "hello_world_scripts.hocr",
@@ -73,7 +73,7 @@ def test_every_corpus_file_is_processed_or_refused_cleanly(resources: Path) -> N
 
 
 def test_text_json_and_pdf_formats(tmp_path: Path, make_page) -> None:
-    page, _truth = make_page(31, Damage(rotation=270, skew_deg=-2.0, light=0.4), lines=3)
+    page, _truth = make_page(31, Damage(rotation=270, skew_deg=-2.0, lighting=0.4), lines=3)
     scan = tmp_path / "scan.png"
     Image.fromarray(page.image).save(scan, dpi=(300, 300))
 

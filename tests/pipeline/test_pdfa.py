@@ -12,12 +12,12 @@ import pdfplumber
 import pikepdf
 import pytest
 
-from bench.ocr import Damage
 from core.errors import InputError
 from pipeline.ingest import read_source
 from pipeline.ocr import DisplayFrame
 from pipeline.pagework import process_page
 from pipeline.pdfa import build_searchable_pdf
+from samples.damage import Damage
 
 
 def _images(pdf: pikepdf.Pdf) -> list[pikepdf.Stream]:
@@ -25,7 +25,7 @@ def _images(pdf: pikepdf.Pdf) -> list[pikepdf.Stream]:
 
 
 def test_ocr_text_reads_back_exactly_and_pixels_are_lossless(make_page) -> None:
-    page, _ = make_page(21, Damage(rotation=90, skew_deg=1.5, noise=6), lines=4)
+    page, _ = make_page(21, Damage(rotation=90, skew_deg=1.5, noise_std=6), lines=4)
     done = process_page(page, lang="vie")
     data = build_searchable_pdf([done], title="Giấy khai sinh", author="UBND xã Hòa Phước",
                                 keywords=["hộ tịch"], created=datetime(2026, 1, 2, tzinfo=UTC))

@@ -6,16 +6,16 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from bench.ocr import FONT_DIR
 from pipeline.punctuation import mend_number_marks
 from pipeline.tesseract import TessWord
+from samples.fonts import font as family_font
 
 
-def printed(text: str, font: str) -> tuple[np.ndarray, TessWord]:
+def printed(text: str, font: tuple[str, bool]) -> tuple[np.ndarray, TessWord]:
     """``text`` at 12 pt and 300 dpi, and the word box Tesseract would report for it."""
-    fnt = ImageFont.truetype(f"{FONT_DIR}/{font}", 50)
+    fnt = family_font(font[0], 50, bold=font[1])
     img = Image.new("L", (400, 160), 255)
     draw = ImageDraw.Draw(img)
     draw.text((40, 40), text, font=fnt, fill=0)
@@ -25,9 +25,9 @@ def printed(text: str, font: str) -> tuple[np.ndarray, TessWord]:
     return np.asarray(img), word
 
 
-@pytest.mark.parametrize("font", ["DejaVuSerif.ttf", "DejaVuSans.ttf", "DejaVuSerif-Bold.ttf"])
+@pytest.mark.parametrize("font", [("dejavu-serif", False), ("dejavu-sans", False), ("dejavu-serif", True)])
 @pytest.mark.parametrize("number", ["5", "12", "4"])
-def test_period_and_comma_are_told_apart(font: str, number: str) -> None:
+def test_period_and_comma_are_told_apart(font: tuple[str, bool], number: str) -> None:
     image, period = printed(f"{number}.", font)
     misread = replace(period, text=f"{number},")
     assert [w.text for w in mend_number_marks([misread, period], image)] == [f"{number}."] * 2
@@ -36,6 +36,6 @@ def test_period_and_comma_are_told_apart(font: str, number: str) -> None:
 
 
 def test_other_words_are_left_as_read() -> None:
-    image, word = printed("125,6", "DejaVuSerif.ttf")
+    image, word = printed("125,6", ("dejavu-serif", False))
     words = [word, replace(word, text="Dân,"), replace(word, text="1234."), replace(word, text="5")]
     assert mend_number_marks(words, image) == words

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from bench.ocr import FONT_DIR
 from pipeline.ocr import dictionary_words
 from pipeline.spacing import restore_spaces
 from pipeline.tesseract import TessWord
+from samples.fonts import font
 
-FONT = ImageFont.truetype(f"{FONT_DIR}/DejaVuSerif.ttf", 50)
+FONT = font("dejavu-serif", 50)
 SPACE = round(FONT.getlength(" "))
 
 
