@@ -17,7 +17,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
 from typing import Protocol, runtime_checkable
 
+import cv2
+
 from core.iters import drain, prepend
+from core.memory import keep_freed_memory
 from core.model import Page
 
 log = logging.getLogger(__name__)
@@ -92,10 +95,6 @@ class PageExecutor(Protocol):
 def _init_worker() -> None:
     # Tesseract's OpenMP threads and OpenCV's pool oversubscribe the cores when pages run in parallel.
     os.environ["OMP_THREAD_LIMIT"] = "1"
-    import cv2
-
-    from core.memory import keep_freed_memory
-
     cv2.setNumThreads(1)
     keep_freed_memory()
 

@@ -25,6 +25,7 @@ from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
 
 from core.errors import InputError
+from core.model import nfc
 from signing.keys import AgencySigner, Certificate, to_asn1
 from signing.verify import FAILED, INDETERMINATE, PASSED, chain_reason, revocation_context_kwargs
 
@@ -41,8 +42,6 @@ def build_manifest(
 ) -> dict[str, Any]:
     """A manifest in the shape sohoa signs: ``objects`` maps object keys (or roles) to sha256 hex,
     ``fields`` maps a document to its extracted fields. Text is NFC, so equal text is equal bytes."""
-    from core.model import nfc
-
     def norm(value: Any) -> Any:
         if isinstance(value, str):
             return nfc(value)
