@@ -1,7 +1,8 @@
 """Object store (local folder, S3), dossier records (SQLAlchemy + Alembic), audit log, reuse look-ups.
 
 The pipeline calls :func:`open_store`, :func:`open_database`, :func:`start_batch`,
-:func:`record_source_file` and :func:`archive_document`; everything else reads.
+:func:`record_source_file` and :func:`archive_document`; everything else reads. The API records
+and follows uploads through :mod:`storage.batches` (one batch record for both runners).
 """
 
 # Imported on first use (PEP 562): ``import storage.objects`` or any ``sohoa`` command must not pay
