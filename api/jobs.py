@@ -177,8 +177,11 @@ def run_batch(batch_id: str, settings: Settings) -> str:
 
     db = records(settings)
     batch = claim_batch(db, batch_id, agency=settings.agency)
-    if batch is None or batch.spool_dir is None:
+    if batch is None:
         return "skipped"
+    if batch.spool_dir is None:  # claimed, but its files were handed over before: nothing to run
+        _fail(settings, batch_id, "the upload's files are no longer on this server; upload them again")
+        return "failed"
     spool = Path(batch.spool_dir)
     names = {f["spool_name"]: f["name"] for f in batch.files}
     paths = [spool / f["spool_name"] for f in batch.files]
