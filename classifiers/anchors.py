@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from classifiers.lexicon import PROVINCES
 from classifiers.text import Line, fold
 
 _SEPARATORS = " :;.,-–—_|/\\*•·=»"
@@ -149,8 +150,6 @@ def _label_hits(field: str, label: str, line: Line, folded: str, index: int, max
 
 @lru_cache(maxsize=1)
 def _province_keys() -> frozenset[str]:
-    from classifiers.lexicon import PROVINCES
-
     return frozenset(fold(p) for p in PROVINCES)
 
 

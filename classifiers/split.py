@@ -19,6 +19,7 @@ from enum import StrEnum
 import numpy as np
 from rapidfuzz import fuzz
 
+from classifiers.classify import classify_text
 from classifiers.features import title_scores
 from classifiers.text import page_lines, squash
 from core.doctypes import OTHER
@@ -102,8 +103,6 @@ def is_title_page(page: Page) -> bool:
 
 def page_type(page: Page) -> tuple[str, float]:
     """The page's own type and confidence (for ``other``: the best real type's, so low means sure)."""
-    from classifiers.classify import classify_text
-
     return classify_text(page_text(page))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
+from classifiers.text import fold
 from core.model import nfc
 
 # Combining marks of the tones (huyền, sắc, hỏi, ngã, nặng); the rest are vowel letters' own marks.
@@ -91,8 +92,6 @@ def mark_set(word: str) -> frozenset[tuple[int, str]]:
 def marks_within(read: str, other: str) -> bool:
     """Whether ``read`` carries only marks that ``other`` carries too (OCR lost some, added none);
     both must be the same word once folded."""
-    from classifiers.text import fold
-
     return fold(read) == fold(other) and mark_set(read) <= mark_set(other)
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 
 from core.model import Page
+from pipeline.cleanup import turn
 
 _NO_PIXELS = np.empty((0, 0), np.uint8)
 
@@ -24,6 +25,4 @@ class UprightOriginal:
     def with_pixels(self, sent: Page, done: Page) -> Page:
         if (sent.source, sent.index) != (done.source, done.index):
             raise ValueError(f"{done.label} came back for {sent.label}")
-        from pipeline.cleanup import turn
-
         return replace(done, image=turn(sent.image, done.rotation))

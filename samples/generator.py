@@ -207,6 +207,6 @@ def pages_to_pdf(pages: Sequence[np.ndarray], *, jpeg_quality: int = 85, grey: S
 
 def write_sample_dossier(out_dir: Path, seed: int = 2026) -> list[Path]:
     """Regenerate the committed sample dossier (see :mod:`samples.dossier`)."""
-    from samples.dossier import write_dossier
+    from samples.dossier import write_dossier  # here: samples.dossier imports this module
 
     return write_dossier(Path(out_dir), seed)
