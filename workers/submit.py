@@ -57,7 +57,10 @@ def store_pages(pages: Sequence[Page], store: Any) -> list[dict[str, Any]]:
     def one(page: Page) -> dict[str, Any]:
         if not page.image_sha256:
             page = replace(page, image_sha256=image_sha256(page.image))
-        return page_to_json(page, store.put_bytes(encode_png(page.image), PNG).key)
+        meta = page_to_json(page, store.put_bytes(encode_png(page.image), PNG).key)
+        if page.source_jpeg is not None:  # the PDF embeds the scan's own JPEG, as in-process
+            meta["source_jpeg_key"] = store.put_bytes(page.source_jpeg, "image/jpeg").key
+        return meta
 
     with ThreadPoolExecutor(max_workers=min(UPLOAD_THREADS, max(1, len(pages)))) as pool:
         return list(pool.map(one, pages))

@@ -212,14 +212,16 @@ def page_task(self, batch: str, position: int, meta: dict[str, Any], lang: str, 
         result_key = io("look up the page result", state.page_result, page_sha)
         if result_key is None or not io("look up the page result", store.exists, result_key):
             started, started_wall = time.perf_counter(), time.time()
-            image = decode_png(io("fetch the page image", store.get_bytes, meta["image_key"]))
-            page = page_from_json(meta, image)
+            page = _with_source_jpeg(store, meta, page_from_json(meta, decode_png(
+                io("fetch the page image", store.get_bytes, meta["image_key"]))))
             work_started = time.perf_counter()
             done = steps.run_page(page, lang)
             compute = time.perf_counter() - work_started
             if done.failure is not None:
                 raise _PageFailed(done.failure)
             result = _result_json(page, done, meta["image_key"], store)
+            if done.source_jpeg is not None and "source_jpeg_key" in meta:
+                result["source_jpeg_key"] = meta["source_jpeg_key"]
             result_key = io("store the page result", store.put_bytes, dumps(result), JSON).key
             io("record the page result", state.set_page_result, page_sha, result_key)
             io(
@@ -281,7 +283,17 @@ def _load_page(store: Any, result_key: str, *, with_image: bool = True) -> Page:
         # Splitting reads the pixels of nearly empty pages only (blank and separator sheets); a page
         # with text gets a white stand-in of the right shape and costs no download.
         image = np.broadcast_to(np.uint8(255), tuple(meta["shape"]))
-    return page_from_json(meta, image)
+        return page_from_json(meta, image)
+    return _with_source_jpeg(store, meta, page_from_json(meta, image))
+
+
+def _with_source_jpeg(store: Any, meta: dict[str, Any], page: Page) -> Page:
+    """The scan's own JPEG bytes, when the intake kept them: the searchable PDF embeds them as they
+    are, on a worker as in-process, so both runners store the same PDF."""
+    key = meta.get("source_jpeg_key")
+    if key is None:
+        return page
+    return replace(page, source_jpeg=io("fetch the source JPEG", store.get_bytes, key))
 
 
 def _needs_pixels_to_split(page: Page) -> bool:
