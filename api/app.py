@@ -27,6 +27,10 @@ from api.schemas import Health
 from api.uploads import UploadRefused
 from core.errors import ConfigError, ExternalToolError, InputError, IntegrityError, SohoaError
 from core.settings import Settings, load_settings
+from signing.keys import load_signer
+from storage.batches import find_by_idempotency_key, get_batch
+from storage.db import open_database
+from storage.objects import open_store
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +83,6 @@ class AppState:
         """The dossier records database (``storage.db``), migrated on first use."""
         with self._lock:
             if self._records is None:
-                from storage.db import open_database
 
                 self._records = open_database(self.settings.resolved_database_url)
             return self._records
@@ -88,7 +91,6 @@ class AppState:
     def store(self) -> Any:
         with self._lock:
             if self._store is None:
-                from storage.objects import open_store
 
                 self._store = open_store(self.settings.resolved_store_url)
             return self._store
@@ -97,7 +99,6 @@ class AppState:
     def signer(self) -> Any:
         with self._lock:
             if self._signer is None:
-                from signing.keys import load_signer
 
                 self._signer = load_signer(self.settings)
             return self._signer
@@ -168,7 +169,6 @@ def _warm_up(state: AppState) -> None:
     import pikepdf  # noqa: F401
     from PIL import Image, PngImagePlugin, TiffImagePlugin  # noqa: F401
 
-    from storage.batches import find_by_idempotency_key, get_batch
 
     state.runner.start()
     try:

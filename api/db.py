@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from storage.batches import legacy_api_view
+
 metadata = MetaData()
 
 
@@ -96,7 +98,6 @@ def __getattr__(name: str) -> Any:
     """``api_batches``: a read-only view of the uploads in ``batches``, with the columns of the
     table it replaced, for readers not yet moved to :mod:`storage.batches` (``bench/api.py``)."""
     if name == "api_batches":
-        from storage.batches import legacy_api_view
 
         return legacy_api_view()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from api.uploads import remove_spool
+from core.errors import SohoaError
 from core.settings import Settings
 from storage.batches import (
     BatchRecord,
@@ -114,7 +115,6 @@ class JobRunner:
 
     def resume(self) -> int:
         """Queue again what a previous server left unfinished; returns how many."""
-        from core.errors import SohoaError
 
         try:
             ids = requeue_unfinished(records(self.settings))
@@ -172,8 +172,7 @@ def run_batch(batch_id: str, settings: Settings) -> str:
     ``batch_id`` is the public id. The record made at upload time is the one the runner continues
     (``batch_id=`` the record's id), so progress, errors, status and documents land in it
     directly; this function adds only the line the station is shown when the run is refused."""
-    from core.errors import SohoaError
-    from flow.run import process_paths
+    from flow.run import process_paths  # the flow (OpenCV, pyHanko) loads in job processes, not the API
 
     db = records(settings)
     batch = claim_batch(db, batch_id, agency=settings.agency)
@@ -244,8 +243,7 @@ def _dispatch_to_workers(
     """With a broker configured, hand the batch to the Celery workers (``workers.submit``): the
     originals and page images go to the object store and one task per page to the broker. The
     workers continue the same record (``batch_id=``) and finish it themselves."""
-    from core.errors import SohoaError
-    from workers.submit import submit_batch
+    from workers.submit import submit_batch  # Celery loads only where a broker is configured
 
     db = records(settings)
     try:

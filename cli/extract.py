@@ -14,9 +14,12 @@ import logging
 import sys
 from pathlib import Path
 
+from classifiers.classify import MODEL_PATH, load_model
+from core.doctypes import DOC_TYPES
 from core.errors import InputError
 from core.model import Document
 from core.settings import Settings
+from flow.run import analyse_document, ocr_file
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,6 @@ def document_json(document: Document) -> dict:
 
 
 def run_extract(args: argparse.Namespace, settings: Settings) -> int:
-    from flow.run import analyse_document, ocr_file
 
     path: Path = args.file
     if not path.is_file():
@@ -82,7 +84,6 @@ def run_extract(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_train(args: argparse.Namespace, settings: Settings) -> int:
     from bench.train_types import DEFAULT_PER_TYPE, DEFAULT_SEED, train_model
-    from classifiers.classify import MODEL_PATH, load_model
 
     seed = args.seed
     if seed is None:
@@ -103,7 +104,6 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_bench_extract(args: argparse.Namespace, settings: Settings) -> int:
     from bench.extract import format_comparison, format_result, run_bench
-    from core.doctypes import DOC_TYPES
 
     if args.count < 1:
         raise InputError("--count must be at least 1")

@@ -22,17 +22,37 @@ from core.settings import Settings, load_settings
 
 log = logging.getLogger("sohoa")
 
-# Modules whose ``register(commands, bench)`` adds sub-commands; a module not yet present is skipped.
-COMMAND_MODULES = (
-    "cli.process",
-    "cli.ocr",
-    "cli.samples",
-    "cli.extract",
-    "cli.signing",
-    "cli.storage",
-    "cli.workers",
-    "cli.serve",
-)
+# Each command, the module that registers it and what ``sohoa --help`` says of it. Only the module
+# of the command being run is imported: ``sohoa verify`` does not pay for OpenCV and Celery, nor
+# ``sohoa ocr`` for pyHanko (importing every module costs seconds).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "process": ("cli.process", "digitize a dossier: OCR, classify, extract, certify, store"),
+    "ocr": ("cli.ocr", "clean up and OCR a PDF or image"),
+    "extract": ("cli.extract", "classify one document and extract its fields"),
+    "train": ("cli.extract", "train the document-type classifier from generated samples"),
+    "samples": ("cli.samples", "synthetic dossiers with ground truth"),
+    "pki": ("cli.signing", "development PKI"),
+    "certify": ("cli.signing", "certify a PDF as an electronic copy of its original (PAdES)"),
+    "verify": ("cli.signing", "the auditor's report on a certified copy or a signed manifest"),
+    "reuse": ("cli.storage", "digitized results that can be reused, by personal ID"),
+    "audit": ("cli.storage", "the audit trail"),
+    "export": ("cli.storage", "a dossier's results for the portal"),
+    "store": ("cli.storage", "the object store"),
+    "db": ("cli.storage", "the records database"),
+    "worker": ("cli.workers", "run a Celery worker"),
+    "submit": ("cli.workers", "send a dossier's files to the Celery workers as one batch"),
+    "status": ("cli.workers", "progress of a batch"),
+    "serve": ("cli.serve", "the HTTP API"),
+    "keys": ("cli.serve", "API keys"),
+}
+BENCHES: dict[str, str] = {
+    "ocr": "cli.ocr",
+    "extract": "cli.extract",
+    "certify": "cli.signing",
+    "store": "cli.storage",
+    "pipeline": "cli.workers",
+    "api": "cli.serve",
+}
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -65,7 +85,16 @@ def use_checkout_benchmarks() -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: Sequence[str]) -> tuple[str | None, str | None]:
+    """The command (and benchmark) named on the command line, before parsing it."""
+    words = [a for a in argv if not a.startswith("-")]
+    command = words[0] if words else None
+    bench = words[1] if command == "bench" and len(words) > 1 else None
+    return command, bench
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser with the chosen command's module registered in full, every other command by name."""
     parser = _Parser(prog="sohoa", description="Digitize, OCR, classify and certify administrative dossiers.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -73,21 +102,26 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser = commands.add_parser("bench", help="benchmarks printing figures beside their baselines")
     bench = bench_parser.add_subparsers(dest="bench", metavar="BENCH", parser_class=_Parser)
     bench.required = True
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
-        module.register(commands, bench)
+    command, bench_name = _chosen(argv)
+    modules = {COMMANDS[command][0]} if command in COMMANDS else set()
+    if command == "bench":
+        modules = set(BENCHES.values()) if bench_name is None else {BENCHES.get(bench_name, "")} - {""}
+    for name in sorted(modules):
+        importlib.import_module(name).register(commands, bench)
+    for name, (module, help_text) in COMMANDS.items():
+        if module not in modules:
+            commands.add_parser(name, help=help_text, add_help=False)
+    for name, module in BENCHES.items():
+        if module not in modules:
+            bench.add_parser(name, help=f"see sohoa bench {name} --help", add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     keep_freed_memory()
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],

@@ -18,6 +18,10 @@ from pathlib import Path
 from core.errors import InputError
 from core.model import Page
 from core.settings import Settings
+from pipeline import tesseract
+from pipeline.ingest import iter_source
+from pipeline.pagework import iter_processed
+from pipeline.pdfa import build_searchable_pdf
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +72,6 @@ def page_json(page: Page) -> dict:
 
 
 def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline import tesseract
-    from pipeline.ingest import iter_source
-    from pipeline.pagework import iter_processed
 
     lang = tesseract.check_lang(args.lang or settings.ocr_lang)
     workers = args.workers if args.workers is not None else settings.workers
@@ -87,7 +88,6 @@ def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
     )
     done = iter_processed(pages, lang=lang, workers=workers, batch_pages=settings.ocr_batch_pages)
     if args.format == "pdf":
-        from pipeline.pdfa import build_searchable_pdf
 
         # Pages go into the PDF as they are done; only their compressed pixels stay in memory.
         out = build_searchable_pdf(done, title=Path(args.file).stem, subject="OCR")

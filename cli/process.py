@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.settings import Settings
+from flow.run import process_paths
 
 if TYPE_CHECKING:
     # Every ``sohoa`` command registers here; rich and the orchestration are imported by the handler
@@ -39,7 +40,6 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from flow.run import process_paths
 
     if args.workers:
         settings = settings.model_copy(update={"workers": args.workers})

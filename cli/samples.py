@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core.errors import InputError
 from core.settings import Settings
+from samples.generator import DOC_TYPES, generate, write_sample_dossier
 
 
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -30,7 +31,6 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 
 
 def _types(values: list[str] | None) -> list[str] | None:
-    from samples.generator import DOC_TYPES
 
     if not values:
         return None
@@ -42,7 +42,6 @@ def _types(values: list[str] | None) -> list[str] | None:
 
 
 def _generate(args: argparse.Namespace, settings: Settings) -> int:
-    from samples.generator import generate
 
     if args.count < 1:
         raise InputError("--count must be at least 1")
@@ -56,7 +55,6 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dossier(args: argparse.Namespace, settings: Settings) -> int:
-    from samples.generator import write_sample_dossier
 
     if args.out.exists() and not args.out.is_dir():
         raise InputError(f"{args.out} exists and is not a folder")

@@ -7,7 +7,11 @@ import json
 import logging
 import sys
 
-from core.errors import ConfigError
+from api.app import create_app
+from api.auth import create_key, list_keys, revoke_key
+from api.config import ApiSettings
+from api.db import engine_for
+from core.errors import ConfigError, InputError
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,8 +62,6 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from api.app import create_app
-    from api.config import ApiSettings
 
     overrides = {k: v for k, v in {"host": args.host, "port": args.port, "jobs": args.jobs}.items() if v is not None}
     api_settings = ApiSettings(**overrides)
@@ -98,8 +100,6 @@ def _check_can_listen(host: str, port: int) -> None:
 
 
 def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
-    from api.auth import create_key
-    from api.db import engine_for
 
     new = create_key(engine_for(settings.resolved_database_url), role=args.role, name=args.name)
     if args.json:
@@ -111,8 +111,6 @@ def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
-    from api.auth import list_keys
-    from api.db import engine_for
 
     rows = list_keys(engine_for(settings.resolved_database_url))
     if args.json:
@@ -125,9 +123,6 @@ def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    from api.auth import revoke_key
-    from api.db import engine_for
-    from core.errors import InputError
 
     if not revoke_key(engine_for(settings.resolved_database_url), args.id):
         raise InputError(f"no active key {args.id}")
@@ -137,7 +132,6 @@ def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from bench.api import print_figures, run_bench
-    from core.errors import InputError
 
     if args.stations < 1 or args.uploads < 1:
         raise InputError("--stations and --uploads must be at least 1")

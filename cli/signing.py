@@ -19,6 +19,14 @@ from typing import Any
 
 from core.errors import ConfigError, InputError
 from core.settings import Settings
+from flow.policy import certification_number
+from signing.certify import StampInfo, certify_copy
+from signing.devpki import ensure_dev_pki
+from signing.keys import load_certificates, load_signer, trust_roots
+from signing.manifest import verify_manifest
+from signing.verify import verify_pdf
+from storage.db import open_database
+from storage.records import find_by_sha256
 
 
 def register(commands: Any, bench: Any) -> None:
@@ -84,7 +92,6 @@ def _read(path: Path) -> bytes:
 
 
 def _pki_init_dev(args: argparse.Namespace, settings: Settings) -> int:
-    from signing.devpki import ensure_dev_pki
 
     pki = ensure_dev_pki(args.dir or settings.pki_dir, force=args.force)
     print(f"development PKI (DEVELOPMENT ONLY - CHỈ DÙNG THỬ NGHIỆM) in {pki.directory}")
@@ -118,9 +125,6 @@ def signer_settings(settings: Settings, config: Path | None) -> Settings:
 
 
 def _certify(args: argparse.Namespace, settings: Settings) -> int:
-    from flow.policy import certification_number
-    from signing.certify import StampInfo, certify_copy
-    from signing.keys import load_signer, trust_roots
 
     data = _read(args.file)
     settings = signer_settings(settings, args.signer)
@@ -163,7 +167,6 @@ def _certify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _roots(args: argparse.Namespace, settings: Settings) -> list[Any]:
-    from signing.keys import load_certificates, trust_roots
 
     if args.trust_root:
         return [c for path in args.trust_root for c in load_certificates(path)]
@@ -177,7 +180,6 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
     data = _read(args.file)
     roots = _roots(args, settings)
     if args.signature is not None or args.file.suffix.lower() == ".json":
-        from signing.manifest import verify_manifest
 
         signature_path = args.signature or args.file.with_name(args.file.name + ".p7s")
         report = verify_manifest(data, _read(signature_path), roots, allow_fetching=not args.offline)
@@ -187,7 +189,6 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
             print(report.summary())
         return report.exit_code
 
-    from signing.verify import verify_pdf
 
     lookup = None if args.no_records or args.expected_sha256 else _records_lookup(settings)
     report = verify_pdf(
@@ -207,11 +208,6 @@ def _records_lookup(settings: Settings) -> Callable[[str], bool | None] | None:
     existing database is consulted (never created or migrated by an auditor's check)."""
     url = settings.resolved_database_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return None
-    try:
-        from storage.db import open_database
-        from storage.records import find_by_sha256
-    except ImportError:
         return None
 
     def lookup(sha256: str) -> bool | None:

@@ -11,16 +11,21 @@ from pathlib import Path
 
 from core.errors import InputError, IntegrityError
 from core.settings import Settings
+from storage.audit import record_event, verify_chain
+from storage.db import head_revision, open_database
+from storage.export import export_dossier
+from storage.gc import collect_garbage
+from storage.objects import open_store
+from storage.records import referenced_keys
+from storage.reuse import find_reusable
 
 
 def _db(settings: Settings):
-    from storage.db import open_database
 
     return open_database(settings.resolved_database_url)
 
 
 def _store(settings: Settings):
-    from storage.objects import open_store
 
     return open_store(settings.resolved_store_url)
 
@@ -33,7 +38,6 @@ def _dump(value: object) -> None:
 
 
 def _reuse(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.reuse import find_reusable
 
     results = find_reusable(_db(settings), args.personal_id, args.type)
     if args.json:
@@ -53,7 +57,6 @@ def _reuse(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.audit import verify_chain
 
     report = verify_chain(_db(settings))
     if args.json:
@@ -74,8 +77,6 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.audit import record_event
-    from storage.export import export_dossier
 
     db = _db(settings)
     data = export_dossier(db, _store(settings), args.dossier_code, timedelta(hours=args.link_hours))
@@ -95,7 +96,6 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _store_gc(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.gc import collect_garbage
 
     report = collect_garbage(
         _db(settings), _store(settings), min_age=timedelta(minutes=args.min_age), dry_run=args.dry_run
@@ -132,7 +132,6 @@ def _store_url(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _store_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.records import referenced_keys
 
     store = _store(settings)
     bad: list[str] = []
@@ -153,7 +152,6 @@ def _store_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.db import head_revision
 
     db = _db(settings)
     print(f"{db.engine.url.render_as_string(hide_password=True)} at revision {head_revision()}")

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from core.errors import InputError
 from core.settings import Settings
+from workers.app import app
+from workers.status import batch_status, format_status
+from workers.submit import submit_batch, wait_for_batch
 
 DEFAULT_QUEUES = "sohoa.pages,sohoa.documents,sohoa.certify"
 
@@ -86,7 +89,6 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
-    from workers.app import app
 
     # Worker logs interleave several processes: give every line its time and process.
     root = logging.getLogger()
@@ -120,7 +122,6 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _submit(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.submit import submit_batch, wait_for_batch
 
     submitted = submit_batch(
         args.paths,
@@ -159,7 +160,6 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_status(batch_id: int, settings: Settings, *, as_json: bool) -> int:
-    from workers.status import batch_status, format_status
 
     status = batch_status(batch_id, settings)
     print(json.dumps(status, ensure_ascii=False, indent=2) if as_json else format_status(status))

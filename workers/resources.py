@@ -15,6 +15,8 @@ from typing import Any
 import redis
 
 from core.settings import Settings
+from storage.db import open_database
+from storage.objects import open_store
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str, int], Any] = {}
@@ -33,13 +35,11 @@ def _cached(kind: str, url: str, opener: Any) -> Any:
 
 
 def store(settings: Settings):  # -> ObjectStore
-    from storage.objects import open_store
 
     return _cached("store", settings.resolved_store_url, open_store)
 
 
 def database(settings: Settings):  # -> Database
-    from storage.db import open_database
 
     return _cached("db", settings.resolved_database_url, open_database)
 

@@ -12,13 +12,13 @@ import logging
 from typing import Any
 
 from core.settings import Settings
+from storage.db import open_database
+from storage.records import batch_progress
 
 log = logging.getLogger(__name__)
 
 
 def batch_status(batch_id: int, settings: Settings) -> dict[str, Any]:
-    from storage.db import open_database
-    from storage.records import batch_progress
 
     db = open_database(settings.resolved_database_url)
     try:

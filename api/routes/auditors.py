@@ -26,6 +26,11 @@ from api.auth import Principal, Role, require
 from api.routes.stations import CODE, ERRORS
 from api.schemas import AuditEventOut, AuditOut, ChainOut, Problem, VerificationOut
 from api.uploads import UploadRefused, display_name, receive_multipart, remove_spool
+from signing.keys import trust_roots
+from signing.verify import verify_pdf
+from storage.audit import verify_chain
+from storage.records import find_by_sha256
+from storage.trail import audit_events, dossier_subjects
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +101,6 @@ def audit(
 ) -> AuditOut:
     """The chain is checked over the whole log (an event removed anywhere breaks it), then the
     events about the dossier (its batches, source files, documents and certified copies) are listed."""
-    from storage.audit import verify_chain
-    from storage.trail import audit_events, dossier_subjects
 
     db = state_of(request).records
     chain = verify_chain(db)
@@ -169,9 +172,6 @@ async def _read_pdf(request: Request, state: AppState) -> tuple[bytes, str]:
 
 
 def _verify(state: AppState, data: bytes, name: str, expected_sha256: str | None) -> VerificationOut:
-    from signing.keys import trust_roots
-    from signing.verify import verify_pdf
-    from storage.records import find_by_sha256
 
     sha = hashlib.sha256(data).hexdigest()
     matches = find_by_sha256(state.records, sha)

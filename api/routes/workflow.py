@@ -34,7 +34,8 @@ from api.schemas import (
 from core.doctypes import DOC_TYPES
 from flow import policy
 from storage.archive import record_certified_copy
-from storage.records import dossier_by_code
+from storage.records import certified_copy_by_id, document_by_id, dossier_by_code
+from storage.reuse import find_reusable
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,6 @@ def create_certified_copy(
 
 def _earlier_copy(state: AppState, principal: Principal, key: str | None, document_id: int) -> CertifiedCopyOut | None:
     """The copy an earlier request with this Idempotency-Key made, if any (409 for another document)."""
-    from storage.records import certified_copy_by_id
 
     if key is None:
         return None
@@ -215,7 +215,6 @@ def reuse(
     doc_type: Annotated[DocType | None, Query(description="one document type; all types if omitted")] = None,
 ) -> ReuseOut:
     """The latest valid digitized result per document type, so the citizen hands nothing in twice."""
-    from storage.reuse import find_reusable
 
     state = state_of(request)
     found = find_reusable(state.records, personal_id, doc_type.value if doc_type else None)
@@ -251,7 +250,6 @@ def reuse(
 
 
 def _document(state: AppState, document_id: int) -> Any:
-    from storage.records import document_by_id
 
     document = document_by_id(state.records, document_id)
     if document is None:
@@ -260,7 +258,6 @@ def _document(state: AppState, document_id: int) -> Any:
 
 
 def _certified_row(state: AppState, copy_id: int) -> dict[str, Any]:
-    from storage.records import certified_copy_by_id
 
     c = certified_copy_by_id(state.records, copy_id)
     if c is None:
