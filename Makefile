@@ -44,11 +44,14 @@ demo: setup
 		--dossier 000.00.19.H99-261124-0001 --procedure 1.001612 --out $(DEMO_OUT)
 	@echo "Certified copies: $(DEMO_OUT)/   Object store and records: ./sohoa-data/"
 
+# The layers (core, the stages, the flow, its runners, the API and the command line) import
+# downward only: pyproject.toml's [tool.importlinter] contract, checked before the tests.
 test: setup services
+	$(BIN)/lint-imports --no-cache
 	OMP_THREAD_LIMIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: setup
-	$(BIN)/ruff check pipeline classifiers storage signing workers samples api tests
+	$(BIN)/ruff check core pipeline classifiers storage signing samples flow workers api cli bench tests
 
 clean:
 	rm -rf $(VENV) sohoa-data out
