@@ -82,6 +82,7 @@ class Step:
     phase: Phase
     run: Callable[..., object]
     applies: Callable[[BatchContext], bool] = lambda _ctx: True
+    signs: bool = False  # needs the signer: a runner may send it where the key is
 
 
 # ------------------------------------------------------------------------------------------ intake
@@ -240,32 +241,34 @@ def archive(work: DocumentWork, ctx: BatchContext, services: Services) -> Docume
 
 
 def certify(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
-    """A certified copy of the recorded document, or the one it already has."""
-    assert work.document_id is not None and work.pdf_key is not None and work.pdf_sha256 is not None
+    """A certified copy of the recorded document, or the one it already has. It reads what it
+    certifies from the records, so a runner may run it on another machine (the one with the key)."""
+    assert work.document_id is not None
     info = document_by_id(services.db, work.document_id)
-    if info is not None and info.certified:
+    if info is None:
+        raise InputError(f"no document {work.document_id} to certify")
+    if info.certified:
         earlier = info.certified[0]
         return replace(work, certified_id=earlier.id, certified_key=earlier.object_key,
                        certification_number=earlier.certification_number)
-    pdf = work.document.pdf if work.document.sha256 == work.pdf_sha256 else None
-    if pdf is None:  # the record reuses an earlier paper's PDF: certify what the records hold
-        pdf = services.store.get_bytes(work.pdf_key)
+    pdf = work.document.pdf if work.document.sha256 == info.pdf_sha256 else None
+    if pdf is None:  # on another machine, or the record reuses an earlier paper's PDF
+        pdf = services.store.get_bytes(info.pdf_key)
     copy = policy.certify_document(
         pdf,
         services.signer,
         services.settings,
-        document_sha256=work.pdf_sha256,
+        document_sha256=info.pdf_sha256,
         dossier_code=ctx.dossier_code,
         procedure_code=ctx.procedure_code,
-        owner_id=work.document.personal_id,
-        doc_type=work.document.doc_type,
+        owner_id=info.personal_id,
+        doc_type=info.doc_type,
         when=datetime.now(UTC),
     )
     copy_id, key = record_certified_copy(
         services.db, services.store, document_id=work.document_id, certified=copy, actor=ctx.station
     )
-    return replace(work, certified_id=copy_id, certified_key=key,
-                   certification_number=copy.certification_number)
+    return replace(work, certified_id=copy_id, certified_key=key, certification_number=copy.certification_number)
 
 
 # ----------------------------------------------------------------------------------------- closing
@@ -353,7 +356,7 @@ STEPS: tuple[Step, ...] = (
     Step("extract", Phase.DOCUMENTS, extract),
     Step("assemble_pdf", Phase.DOCUMENTS, assemble_pdf),
     Step("archive", Phase.DOCUMENTS, archive),
-    Step("certify", Phase.DOCUMENTS, certify, applies=lambda ctx: ctx.certify),
+    Step("certify", Phase.DOCUMENTS, certify, applies=lambda ctx: ctx.certify, signs=True),
     Step("finish", Phase.CLOSING, finish),
     Step("manifest", Phase.CLOSING, manifest),
 )
@@ -375,10 +378,14 @@ def run_page(page: Page, lang: str) -> Page:
         return replace(page, words=(), text="", failure=reason)
 
 
-def run_document(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
-    """The document phase: every document step that applies to this batch, in order."""
+def run_document(
+    work: DocumentWork, ctx: BatchContext, services: Services, *, signing: bool | None = None
+) -> DocumentWork:
+    """The document phase: every document step that applies to this batch, in order. ``signing``
+    False runs only the steps that need no signer, True only those that do (a runner that sends
+    certification to the machines holding the key runs the phase in these two parts)."""
     for step in steps_of(Phase.DOCUMENTS):
-        if step.applies(ctx):
+        if step.applies(ctx) and (signing is None or step.signs == signing):
             work = step.run(work, ctx, services)  # type: ignore[assignment]
     return work
 

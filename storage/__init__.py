@@ -1,6 +1,6 @@
 """Object store (local folder, S3), dossier records (SQLAlchemy + Alembic), audit log, reuse look-ups.
 
-The pipeline calls :func:`open_store`, :func:`open_database`, :func:`start_batch`,
+The flow calls :func:`open_store`, :func:`open_database`, :func:`start_batch`,
 :func:`record_source_file` and :func:`archive_document`; everything else reads. The API records
 and follows uploads through :mod:`storage.batches` (one batch record for both runners).
 """

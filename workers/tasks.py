@@ -41,7 +41,7 @@ from classifiers.split import NEARLY_BLANK_LETTERS
 from core.errors import ExternalToolError
 from core.model import Document, Page
 from flow import steps
-from flow.context import BatchContext, BatchSummary, DocumentOutcome, DocumentWork, Services
+from flow.context import BatchContext, BatchSummary, DocumentOutcome, DocumentWork, OutcomeState, Services
 from flow.policy import BATCH_FAILED
 from signing.keys import AgencySigner, load_signer
 from storage.archive import update_batch
@@ -337,10 +337,9 @@ def plan_documents(self, results: list[dict], batch: str, ctx_json: dict[str, An
         [{"result_key": key_of[(p.source_sha256, p.index)], "qr_payloads": list(p.qr_payloads)} for p in doc]
         for doc in groups
     ]
-    header = group(
-        document_task.s(batch, number, refs, ctx_json).set(task_id=document_task_id(batch, number))
-        for number, refs in enumerate(plan, start=1)
-    ).set(task_id=f"sohoa-{batch}-documents")
+    header = group(_document_chain(batch, number, refs, ctx) for number, refs in enumerate(plan, start=1)).set(
+        task_id=f"sohoa-{batch}-documents"
+    )
     chord(header, finish_batch.s(batch, ctx_json)).apply_async(task_id=f"sohoa-{batch}-finish")
     log.info("batch %s: %d page(s) OCR'd, %d failed, %d document(s) planned",
              batch, len(done), len(results) - len(done), len(plan))
@@ -348,6 +347,16 @@ def plan_documents(self, results: list[dict], batch: str, ctx_json: dict[str, An
 
 
 # ------------------------------------------------------------------------------------------ documents
+
+
+def _document_chain(batch: str, number: int, refs: list[dict], ctx: BatchContext) -> Any:
+    """One document's steps: those that need no signer on the documents queue, then, when the batch
+    asked for copies, the certify step on the certify queue (the machines that hold the key)."""
+    ctx_json = ctx.to_json()
+    work = document_task.s(batch, number, refs, ctx_json).set(task_id=document_task_id(batch, number))
+    if not ctx.certify:
+        return work
+    return work | certify_task.s(batch, ctx_json).set(task_id=f"sohoa-{batch}-certify-{number}")
 
 
 @app.task(
@@ -375,7 +384,7 @@ def document_task(self, batch: str, number: int, refs: list[dict], ctx_json: dic
             pages.append(page)
         work = DocumentWork(number=number, document=Document(pages=tuple(pages)))
         try:
-            work = steps.run_document(work, ctx, _services())
+            work = steps.run_document(work, ctx, _services(), signing=False)
         except TRANSIENT_ERRORS as exc:  # every document step is safe to run again
             raise Transient(f"{type(exc).__name__}: {exc}") from exc
         outcome = steps.document_done(work).to_json()
@@ -393,6 +402,46 @@ def document_task(self, batch: str, number: int, refs: list[dict], ctx_json: dic
         _add_batch_error(ctx.batch_id, f"document {number}: {reason}")
     except Exception:
         log.warning("batch %s: could not record the failure of document %d", batch, number, exc_info=True)
+    return failed
+
+
+@app.task(
+    bind=True,
+    name="sohoa.certify",
+    time_limit=ws.document_time_limit,
+    soft_time_limit=soft_limit(ws.document_time_limit),
+    max_retries=None,
+)
+def certify_task(self, outcome_json: dict, batch: str, ctx_json: dict[str, Any]) -> dict:
+    """The steps of one archived document that need the signer (the certify step). The step reads
+    what it certifies from the records and finds a copy it already made, so a redelivery makes
+    no second."""
+    outcome = DocumentOutcome.from_json(outcome_json)
+    if not outcome.done or outcome.certified_key:
+        return outcome_json
+    ctx = BatchContext.from_json(ctx_json)
+    work = DocumentWork(number=outcome.number, document=Document(pages=()), document_id=outcome.document_id,
+                        pdf_key=outcome.pdf_key, pdf_sha256=outcome.pdf_sha256)
+    try:
+        try:
+            work = steps.run_document(work, ctx, _services(), signing=True)
+        except TRANSIENT_ERRORS as exc:  # certifying is safe to run again
+            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        certified = replace(outcome, certified_id=work.certified_id, certified_key=work.certified_key,
+                            certification_number=work.certification_number).to_json()
+        io("record the document", _state(batch).set_document, outcome.number, certified)
+        return certified
+    except Transient as exc:
+        reason = _retry_or_give_up(self, exc, f"batch {batch} certifying document {outcome.number}")
+    except Exception as exc:  # noqa: BLE001 - the policy: this document fails, the batch goes on
+        reason = _failure_reason(exc, f"certifying document {outcome.number}")
+    log.error("batch %s: certifying document %d failed: %s", batch, outcome.number, reason)
+    failed = replace(outcome, state=OutcomeState.FAILED, reason=reason).to_json()
+    try:
+        _state(batch).set_document(outcome.number, failed)
+        _add_batch_error(ctx.batch_id, f"document {outcome.number}: {reason}")
+    except Exception:
+        log.warning("batch %s: could not record the failure of document %d", batch, outcome.number, exc_info=True)
     return failed
 
 
