@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 PRODUCER = "sohoa"
 FONT_NAME = "GlyphLessFont"
 GLYPH_ADVANCE = 500  # per 1000 em: every glyph, in the font program and in /DW alike
+FONT_DATE = 3_155_760_000  # 2004-01-01, in the seconds since 1904 that TrueType counts
 
 
 # ------------------------------------------------------------------------------------------- the font
@@ -57,14 +58,24 @@ def glyphless_font() -> bytes:
     fb.setupNameTable({"familyName": FONT_NAME, "styleName": "Regular", "psName": FONT_NAME})
     fb.setupOS2(sTypoAscender=1000, sTypoDescender=0, usWinAscent=1000, usWinDescent=0, fsType=0)
     fb.setupPost()
+    # Fixed dates in the font's head table (fontTools stamps the moment of building and of saving):
+    # the same pages make the same PDF bytes in every process, so every runner stores one blob.
+    fb.font["head"].created = fb.font["head"].modified = FONT_DATE
+    fb.font.recalcTimestamp = False
     buf = io.BytesIO()
     fb.save(buf)
     return buf.getvalue()
 
 
+# The ICC header's creation date (bytes 24-35, six big-endian uint16), fixed: LittleCMS stamps the
+# moment the profile is made, which made two processes' PDFs of the same pages differ.
+_ICC_DATE = struct.pack(">6H", 2000, 1, 1, 0, 0, 0)
+
+
 @functools.cache
 def srgb_profile() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return profile[:24] + _ICC_DATE + profile[36:]  # no profile ID (bytes 84-99 zero) to recompute
 
 
 class _CharMap:

@@ -88,3 +88,32 @@ def test_born_digital_and_blank_pages(resources: Path) -> None:
 def test_no_pages_is_an_input_error() -> None:
     with pytest.raises(InputError):
         build_searchable_pdf([], title="empty")
+
+
+_BUILD_IN_A_NEW_PROCESS = """
+import hashlib, sys
+from datetime import UTC, datetime
+import numpy as np
+from core.model import Box, Page, Word
+from pipeline.pdfa import build_searchable_pdf
+page = Page("a.png", "00" * 32, 0, np.full((400, 300), 255, np.uint8), 100.0, text="Hà Nội",
+            words=(Word("Hà", 0.9, Box(10, 10, 40, 20), 0), Word("Nội", 0.9, Box(60, 10, 50, 20), 0)))
+pdf = build_searchable_pdf([page], title="t", created=datetime(2026, 12, 7, tzinfo=UTC))
+sys.stdout.write(hashlib.sha256(pdf).hexdigest())
+"""
+
+
+def test_same_pages_same_bytes_in_any_process() -> None:
+    """Whichever process (a pool worker, a Celery worker on another machine) assembles a document,
+    the same pages and date make the same PDF, so the store keeps one blob (no build-time stamps
+    in the font program or the colour profile)."""
+    import subprocess
+    import sys
+    import time
+
+    first = subprocess.run([sys.executable, "-c", _BUILD_IN_A_NEW_PROCESS], capture_output=True, text=True,
+                           check=True).stdout
+    time.sleep(1.1)  # the stamps that made them differ counted seconds
+    second = subprocess.run([sys.executable, "-c", _BUILD_IN_A_NEW_PROCESS], capture_output=True, text=True,
+                            check=True).stdout
+    assert len(first) == 64 and first == second
