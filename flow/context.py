@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
 
-from core.model import Document, Page
+from core.model import BatchStatus, Document, DossierStatus, Page
 from core.settings import Settings
 from signing.keys import AgencySigner, load_signer
 from storage.db import Database, open_database
@@ -138,8 +138,8 @@ class BatchSummary:
     batch_id: int
     dossier_code: str
     procedure_code: str | None
-    status: str
-    dossier_status: str
+    status: BatchStatus
+    dossier_status: DossierStatus
     pages_total: int
     pages_done: int
     pages_failed: int
@@ -150,6 +150,7 @@ class BatchSummary:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data["status"], data["dossier_status"] = str(self.status), str(self.dossier_status)
         data["documents"] = [d.to_json() for d in self.documents]
         data["errors"] = list(self.errors)
         return data
@@ -159,6 +160,8 @@ class BatchSummary:
         return cls(
             **{
                 **data,
+                "status": BatchStatus(data["status"]),
+                "dossier_status": DossierStatus(data["dossier_status"]),
                 "documents": tuple(DocumentOutcome.from_json(d) for d in data.get("documents", ())),
                 "errors": tuple(data.get("errors", ())),
             }

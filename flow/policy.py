@@ -22,15 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.model import CertifiedCopy, DossierStatus
+from core.model import BatchStatus, CertifiedCopy, DossierStatus
 from core.result_code import result_qr_payload
 from core.settings import Settings
 from signing.certify import StampInfo, certify_copy
 from signing.keys import AgencySigner
-
-# The batch's final states as the records keep them.
-BATCH_DONE = "done"
-BATCH_FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -52,8 +48,8 @@ def dossier_status(documents: Sequence[DocumentVerdict], failures: int) -> Dossi
     return DossierStatus.DIGITIZED
 
 
-def batch_status(documents_done: int, failures: int) -> str:
-    return BATCH_FAILED if documents_done == 0 and failures else BATCH_DONE
+def batch_status(documents_done: int, failures: int) -> BatchStatus:
+    return BatchStatus.FAILED if documents_done == 0 and failures else BatchStatus.DONE
 
 
 def default_dossier_code(source_hashes: Sequence[str], when: datetime) -> str:

@@ -15,11 +15,10 @@ from pathlib import Path
 
 from classifiers.classify import classify_document
 from classifiers.extract import extract_fields
-from core.model import Document, Page
+from core.model import BatchStatus, Document, Page
 from core.settings import Settings
 from flow import steps
 from flow.context import BatchContext, BatchSummary, DocumentOutcome, DocumentWork, Services
-from flow.policy import BATCH_FAILED
 from pipeline import tesseract
 from pipeline.executor import PageExecutor, default_executor
 from pipeline.upright import UprightOriginal
@@ -87,8 +86,8 @@ class ProcessResult:
             "dossier": s.dossier_code,
             "procedure": s.procedure_code,
             "batch_id": s.batch_id,
-            "status": s.status,
-            "dossier_status": s.dossier_status,
+            "status": str(s.status),
+            "dossier_status": str(s.dossier_status),
             "pages": s.pages_total,
             "pages_failed": s.pages_failed,
             "errors": list(s.errors),
@@ -190,7 +189,7 @@ def process_paths(
             sources = steps.read(paths, settings)
         except Exception as exc:
             if batch_id is not None:
-                update_batch(services.db, batch_id, status=BATCH_FAILED, error=steps.failure_reason(exc, "reading"))
+                update_batch(services.db, batch_id, status=BatchStatus.FAILED, error=steps.failure_reason(exc, "reading"))
             raise
         pages = [page for source in sources for page in source.pages]
         if on_pages_read:
@@ -202,7 +201,7 @@ def process_paths(
         try:
             summary = _run(ctx, pages, settings, services, executor, on_page_done)
         except Exception as exc:  # a service failed under the flow: the batch record says so
-            update_batch(services.db, ctx.batch_id, status=BATCH_FAILED, error=steps.failure_reason(exc, "the batch"))
+            update_batch(services.db, ctx.batch_id, status=BatchStatus.FAILED, error=steps.failure_reason(exc, "the batch"))
             raise
     paths_out = write_out(summary, services, out_dir) if out_dir is not None else {}
     return ProcessResult(summary, time.perf_counter() - started, paths_out)

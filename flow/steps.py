@@ -48,7 +48,7 @@ from flow.context import (
     Source,
 )
 from pipeline import tesseract
-from pipeline.ingest import read_source
+from pipeline.ingest import read_source, sniff
 from pipeline.pagework import process_page, process_pages_together
 from pipeline.pdfa import build_searchable_pdf
 from pipeline.qr import read_qr_codes
@@ -102,8 +102,8 @@ def read(paths: Sequence[Path], settings: Settings) -> list[Source]:
             max_pages=settings.max_pages_per_file,
             max_bytes=settings.max_file_bytes,
         )
-        data_sha = pages[0].source_sha256 if pages else _sha256_file(path)
-        sources.append(Source(path, path.name, data_sha, media_type(path), tuple(pages)))
+        # ingest refuses a file without pages, so the first page names the file's hash
+        sources.append(Source(path, path.name, pages[0].source_sha256, media_type(path), tuple(pages)))
     return sources
 
 
@@ -302,7 +302,7 @@ def finish(closing: Closing, services: Services) -> Closing:
         dossier_code=ctx.dossier_code,
         procedure_code=ctx.procedure_code,
         status=status,
-        dossier_status=str(dossier_status),
+        dossier_status=dossier_status,
         pages_total=ctx.pages_total,
         pages_done=closing.pages_done,
         pages_failed=closing.pages_failed,
@@ -450,34 +450,11 @@ def fields_to_dict(document: Document) -> dict[str, dict[str, object]]:
 
 # ------------------------------------------------------------------------------------------ helpers
 
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-_MEDIA_TYPES = {
-    ".pdf": "application/pdf",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-}
+_MEDIA_TYPES = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg", "png": "image/png"}
 
 
 def media_type(path: Path) -> str:
+    """The media type recorded with an original, by its magic bytes as ingest reads them."""
     with path.open("rb") as fh:
-        head = fh.read(8)
-    if head.startswith(b"%PDF"):
-        return "application/pdf"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "image/tiff"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG"):
-        return "image/png"
-    return _MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        kind = sniff(fh.read(1024))
+    return _MEDIA_TYPES.get(kind or "", "application/octet-stream")

@@ -39,10 +39,9 @@ from celery.signals import worker_init
 
 from classifiers.split import NEARLY_BLANK_LETTERS
 from core.errors import ExternalToolError
-from core.model import Document, Page
+from core.model import BatchStatus, Document, DossierStatus, Page
 from flow import steps
 from flow.context import BatchContext, BatchSummary, DocumentOutcome, DocumentWork, OutcomeState, Services
-from flow.policy import BATCH_FAILED
 from signing.keys import AgencySigner, load_signer
 from storage.archive import update_batch
 from storage.records import batch_progress
@@ -172,12 +171,12 @@ def _give_up_batch(batch: str, ctx: BatchContext, reason: str) -> dict:
     log.error("batch %s failed: %s", batch, reason)
     summary = BatchSummary(
         batch_id=ctx.batch_id, dossier_code=ctx.dossier_code, procedure_code=ctx.procedure_code,
-        status=BATCH_FAILED, dossier_status="failed", pages_total=ctx.pages_total, pages_done=0,
+        status=BatchStatus.FAILED, dossier_status=DossierStatus.FAILED, pages_total=ctx.pages_total, pages_done=0,
         pages_failed=0, documents=(), errors=(reason,),
     ).to_json()
     try:
         _add_batch_error(ctx.batch_id, reason)
-        io("fail the batch", update_batch, _db(), ctx.batch_id, status=BATCH_FAILED)
+        io("fail the batch", update_batch, _db(), ctx.batch_id, status=BatchStatus.FAILED)
     except Exception:
         log.warning("batch %s: could not record its failure", batch, exc_info=True)
     try:
