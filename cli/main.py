@@ -1,9 +1,9 @@
 """The ``sohoa`` command.
 
-Each area of the project registers its own sub-commands (``register(commands, bench)`` in its
-``cli.py``), so the command line grows with the code it drives and this module only wires them and
-turns errors into one line on stderr with the exit code of design.md: 0 success, 1 a negative
-verdict, 2 bad input or usage.
+Each module of this package registers one area's sub-commands (``register(commands, bench)``), so
+the command line grows with the code it drives; this module names every command, imports only the
+module of the one being run, and turns errors into one line on stderr with the exit code of
+design.md: 0 success, 1 a negative verdict, 2 bad input or usage.
 """
 
 from __future__ import annotations

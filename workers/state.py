@@ -14,10 +14,12 @@ from typing import Any
 
 import redis
 
+from flow.context import OutcomeState
+
 TTL = 14 * 24 * 3600  # a batch's task state outlives any redelivery by far
 
-DONE = "done"
-FAILED = "failed"
+DONE = OutcomeState.DONE
+FAILED = OutcomeState.FAILED
 
 
 def _key(batch: str, part: str) -> str:
