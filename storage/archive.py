@@ -564,7 +564,9 @@ def record_manifest(
 def set_review(
     db: Database, document_id: int, *, state: str, actor: str, fields: dict[str, str] | None = None
 ) -> None:
-    """A person's review: corrected values (NFC) and the new state, both in the audit log."""
+    """A person's review: corrected values (NFC) and the new state, both in the audit log; the
+    machine's reading of each field stays under ``machine``. (The verification station records
+    its reviews field by field, with the official, through :func:`storage.review.record_review`.)"""
     if state not in {ReviewState.OK, ReviewState.NEEDS_REVIEW, ReviewState.REVIEWED, ReviewState.REJECTED}:
         raise InputError(f"unknown review state {state!r}")
     with db.transaction() as session:
@@ -577,7 +579,10 @@ def set_review(
             new = dict(row.fields)
             for name, value in fields.items():
                 entry = dict(new.get(name) or {"confidence": 1.0, "page": None, "box": None})
-                entry.update(value=nfc(value), valid=True, needs_review=False, reason="reviewed")
+                # the machine's reading stays beside the reviewed value (kept from the first review)
+                machine = entry.get("machine") or {k: entry.get(k) for k in
+                                                   ("value", "confidence", "valid", "needs_review", "reason")}
+                entry.update(value=nfc(value), valid=True, needs_review=False, reason="reviewed", machine=machine)
                 new[nfc(name)] = entry
                 changed[nfc(name)] = nfc(value)
             row.fields = new

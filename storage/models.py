@@ -167,6 +167,7 @@ class Document(Base):
         Index("ix_documents_reuse", "personal_id", "doc_type", "created"),
         Index("ix_documents_pdf_sha256", "pdf_sha256"),
         Index("ix_documents_pages_sha256", "pages_sha256"),
+        Index("ix_documents_review_queue", "review_state", "created"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -185,6 +186,9 @@ class Document(Base):
     source_keys: Mapped[list[Any]] = mapped_column(default=list)
     review_state: Mapped[str] = mapped_column(String(32), default=ReviewState.OK)
     reused_from_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    # Reviews recorded so far: a clerk's submission names the version it saw (optimistic locking).
+    review_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    machine_doc_type: Mapped[str | None] = mapped_column(String(64))  # the classifier's, once a person changed it
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
     dossier: Mapped[Dossier] = relationship(back_populates="documents")
