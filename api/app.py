@@ -45,17 +45,21 @@ Digitization, OCR and certification of administrative dossiers for one-stop cent
 * **Stations** upload the scans of a dossier (`POST /v1/batches`, answered 202 at once) and follow
   their processing (`GET /v1/batches/{id}`).
 * **Workflow systems** read dossiers, ask for certified electronic copies and look up reusable results.
+* **Verifiers** (the receiving officials) confirm and correct the fields the machine was unsure of
+  (`GET /v1/review/queue`, `POST /v1/documents/{id}/review`); their page is at [/review](/review).
 * **Auditors** verify a certified PDF and read the hash-chained audit trail; a small page for people
   is at [/auditor](/auditor).
 
 Every call needs an API key (`Authorization: Bearer sohoa_…`) whose role admits it: `station`,
-`workflow`, `auditor` or `admin` (`sohoa keys create --role R --name N`). No key: 401; a key of another
+`workflow`, `verifier`, `auditor` or `admin` (`sohoa keys create --role R --name N`; a verifier key
+also names its official: `--official "Nguyễn Thị A"`). No key: 401; a key of another
 role: 403; another station's batch: 404.
 """
 
 TAGS = [
     {"name": "stations", "description": "uploads from scanning stations"},
     {"name": "workflow", "description": "dossiers, certified copies and reuse, for workflow systems"},
+    {"name": "review", "description": "the verification station: clerks confirm and correct flagged fields"},
     {"name": "auditors", "description": "verification reports and the audit trail"},
     {"name": "admin", "description": "API keys"},
     {"name": "service", "description": "health"},
@@ -145,13 +149,15 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     )
     _error_handlers(app)
 
-    from api.routes import admin, auditors, stations, workflow
+    from api.routes import admin, auditors, review, stations, workflow
 
     app.include_router(stations.router)
     app.include_router(workflow.router)
     app.include_router(auditors.router)
     app.include_router(admin.router)
+    app.include_router(review.router)
     app.include_router(auditors.page)
+    app.include_router(review.page)
 
     @app.get("/v1/health", response_model=Health, tags=["service"], summary="Is the API up")
     def health() -> Health:

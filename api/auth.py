@@ -7,8 +7,10 @@ within a fraction of a millisecond on every request of a busy station. The key i
 once, when it is made, and never stored.
 
 Roles: ``station`` uploads and reads its own batches; ``workflow`` reads dossiers, asks for certified
-copies and reuse look-ups; ``auditor`` verifies PDFs and reads the audit trail; ``admin`` manages
-keys. No role implies another: an admin key cannot read dossiers.
+copies and reuse look-ups; ``verifier`` confirms and corrects flagged fields (the verification
+station, ``/review``); ``auditor`` verifies PDFs and reads the audit trail; ``admin`` manages keys.
+No role implies another: an admin key cannot read dossiers. A key may carry the full name of the
+official holding it; a verifier key must, since its decisions are recorded under that name.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from api.db import api_keys, utcnow
 from core.errors import InputError
+from core.model import nfc
 
 KEY_PREFIX = "sohoa"
 
@@ -35,6 +38,7 @@ KEY_PREFIX = "sohoa"
 class Role(StrEnum):
     STATION = "station"
     WORKFLOW = "workflow"
+    VERIFIER = "verifier"
     AUDITOR = "auditor"
     ADMIN = "admin"
 
@@ -46,6 +50,7 @@ class Principal:
     key_id: int
     name: str
     role: Role
+    official: str | None = None  # the holder's full name (NFC)
 
     @property
     def actor(self) -> str:
@@ -59,13 +64,14 @@ class NewKey:
     name: str
     role: Role
     key: str  # shown once
+    official: str | None = None
 
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(engine: Engine, *, role: str, name: str) -> NewKey:
+def create_key(engine: Engine, *, role: str, name: str, official: str | None = None) -> NewKey:
     """Make a key and store its hash; the key itself is returned once and kept nowhere."""
     try:
         role_ = Role(role)
@@ -74,13 +80,19 @@ def create_key(engine: Engine, *, role: str, name: str) -> NewKey:
     name = name.strip()
     if not name or len(name) > 64 or any(ch.isspace() or not ch.isprintable() for ch in name):
         raise InputError("a key name must be 1–64 printable characters without spaces")
+    official = " ".join(nfc(official).split()) if official else None
+    if official is not None and (len(official) > 255 or not official.isprintable()):
+        raise InputError("an official's name must be 1–255 printable characters")
+    if role_ is Role.VERIFIER and not official:
+        raise InputError("a verifier key needs the official's full name (--official \"Nguyễn Thị A\")")
     prefix = secrets.token_hex(6)
     key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     with engine.begin() as conn:
         key_id = conn.execute(
-            insert(api_keys).values(name=name, role=role_.value, prefix=prefix, hash=hash_key(key), created=utcnow())
+            insert(api_keys).values(name=name, role=role_.value, official=official, prefix=prefix,
+                                    hash=hash_key(key), created=utcnow())
         ).inserted_primary_key[0]
-    return NewKey(id=int(key_id), name=name, role=role_, key=key)
+    return NewKey(id=int(key_id), name=name, role=role_, key=key, official=official)
 
 
 def revoke_key(engine: Engine, key_id: int) -> bool:
@@ -96,7 +108,7 @@ def list_keys(engine: Engine) -> list[dict[str, object]]:
     with engine.connect() as conn:
         rows = conn.execute(select(api_keys).order_by(api_keys.c.id)).mappings().all()
     return [
-        {"id": r["id"], "name": r["name"], "role": r["role"], "prefix": r["prefix"], "created": r["created"],
+        {"id": r["id"], "name": r["name"], "role": r["role"], "official": r["official"], "prefix": r["prefix"], "created": r["created"],
          "revoked": r["revoked"]}
         for r in rows
     ]
@@ -146,7 +158,7 @@ def authenticate(engine: Engine, key: str) -> Principal | None:
         ).mappings().first()
     if row is None or not hmac.compare_digest(row["hash"], digest):
         return None
-    principal = Principal(key_id=row["id"], name=row["name"], role=Role(row["role"]))
+    principal = Principal(key_id=row["id"], name=row["name"], role=Role(row["role"]), official=row["official"])
     _cache.put(digest, principal)
     return principal
 

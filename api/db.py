@@ -64,6 +64,9 @@ api_keys = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(64), nullable=False),  # for a station: its station code
     Column("role", String(16), nullable=False),
+    # The official who holds the key, by full name (Circular 01/2023: every act is attributable to
+    # a named official); required for verifier keys, whose confirmations carry it into the audit log.
+    Column("official", String(255)),
     Column("prefix", String(16), nullable=False, unique=True),  # public part, to find the row
     Column("hash", String(64), nullable=False),  # SHA-256 of the whole key
     Column("created", _UTC, nullable=False, default=utcnow),
@@ -119,8 +122,20 @@ def engine_for(url: str) -> Engine:
         if engine is None:
             engine = _make_engine(url)
             metadata.create_all(engine)
+            _add_missing_columns(engine)
             _engines[url] = engine
         return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns added to the API's tables after they were first created (``create_all`` makes only
+    missing tables): ``api_keys.official``. Keys made before it have no official."""
+    from sqlalchemy import inspect, text
+
+    with engine.begin() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("api_keys")}
+        if "official" not in columns:
+            conn.execute(text("ALTER TABLE api_keys ADD COLUMN official VARCHAR(255)"))
 
 
 def dispose_engines() -> None:

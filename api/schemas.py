@@ -193,14 +193,17 @@ class AuditOut(BaseModel):
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: Literal["station", "workflow", "auditor", "admin"]
+    role: Literal["station", "workflow", "verifier", "auditor", "admin"]
     name: str = Field(min_length=1, max_length=64, pattern=r"^[^\s]+$", description="a station's code, or who holds the key")
+    official: str | None = Field(default=None, min_length=1, max_length=255,
+                                 description="the holder's full name; required for a verifier key")
 
 
 class KeyCreated(BaseModel):
     id: int
     name: str
     role: str
+    official: str | None = None
     key: str = Field(description="shown once; only its hash is kept")
 
 
@@ -208,6 +211,7 @@ class KeyOut(BaseModel):
     id: int
     name: str
     role: str
+    official: str | None = None
     prefix: str
     created: datetime
     revoked: datetime | None
@@ -216,3 +220,79 @@ class KeyOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
+
+
+# -- the verification station --------------------------------------------------------------------------
+
+
+class QueueItemOut(BaseModel):
+    document_id: int
+    dossier_code: str
+    doc_type: str
+    flagged: list[str] = Field(description="the fields a person must check")
+    created: datetime
+    station: str | None = None
+
+
+class ReviewQueueOut(BaseModel):
+    documents: list[QueueItemOut] = Field(description="documents needing review, oldest first")
+
+
+class MachineReading(BaseModel):
+    value: str | None
+    confidence: float | None
+    reason: str | None = None
+
+
+class ReviewDecisionOut(BaseModel):
+    action: Literal["confirmed", "corrected"]
+    by: str = Field(description="the official's full name")
+    at: datetime
+
+
+class ReviewFieldOut(BaseModel):
+    name: str
+    value: str | None
+    confidence: float | None
+    needs_review: bool
+    valid: bool
+    reason: str = Field(description="why the machine was unsure, as recorded at extraction")
+    reason_vi: str = Field(description="the same in plain Vietnamese words, for the clerk")
+    alternatives: list[str] = Field(description="other readings of the scan, best first (keys 1–3 on /review)")
+    unsure: list[tuple[int, int]] = Field(description="character spans of the value the machine is unsure of")
+    page: int | None = Field(description="0-based page index within the document")
+    box: list[int] | None = Field(description="left, top, width, height in page pixels")
+    image_url: str | None = Field(description="PNG of the value and its label cut from the original page")
+    page_url: str | None
+    machine: MachineReading | None = Field(description="the machine's reading, kept once a person reviewed it")
+    review: ReviewDecisionOut | None = None
+
+
+class ReviewOut(BaseModel):
+    document_id: int
+    dossier_code: str
+    doc_type: str
+    machine_doc_type: str | None = Field(description="the classifier's type, when a person changed it")
+    review_state: str
+    version: int = Field(description="send it back with the review; a stale one is refused (409)")
+    pages: int
+    station: str | None
+    created: datetime
+    flagged: list[str]
+    fields: list[ReviewFieldOut]
+    doc_types: list[str] = Field(description="the types a document may be given")
+
+
+class FieldDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: str | None = Field(default=None, max_length=500, description="the value on the paper, as typed")
+    confirm: bool = Field(default=False, description="the value shown is right")
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=0, description="the version the decisions were made against")
+    fields: dict[str, FieldDecisionIn] = Field(default_factory=dict, max_length=64)
+    doc_type: str | None = Field(default=None, max_length=64, description="a corrected document type")

@@ -16,10 +16,14 @@ lacks, or one two readings of the scan share (``classifiers.second``), is kept a
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
@@ -140,9 +144,98 @@ def _index(phrases: Iterable[str]) -> dict[tuple[str, ...], set[str]]:
     return out
 
 
-@lru_cache(maxsize=1)
+# -- what people confirmed ---------------------------------------------------------------------------
+# Names and places a clerk confirmed or typed at the verification station join the vocabulary, so
+# the same name is not sent to review again for the next dossier. They live in a JSON-lines file
+# (one confirmation a line, with who confirmed it, on which document and field, and when) that the
+# API appends to and extraction reads: ``SOHOA_LEXICON_LEARNED``, or ``lexicon/confirmed.jsonl``
+# under ``SOHOA_DATA_DIR``. A confirmed word is added as one more known form: a read that folds to
+# it and to a listed word with other marks is still ambiguous and still reviewed.
+
+LEARNED_ENV = "SOHOA_LEXICON_LEARNED"
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """One value a person vouched for, with its provenance."""
+
+    kind: str  # "name" | "place"
+    text: str
+    official: str
+    document: int | None = None
+    field: str | None = None
+    at: str = ""
+
+
+def learned_file(data_dir: Path | str) -> Path:
+    return Path(data_dir) / "lexicon" / "confirmed.jsonl"
+
+
+def learned_path() -> Path:
+    """Where this process reads confirmed words (the environment, read on every call: cheap, and a
+    test or bench may point it elsewhere)."""
+    explicit = os.environ.get(LEARNED_ENV)
+    if explicit:
+        return Path(explicit)
+    return learned_file(os.environ.get("SOHOA_DATA_DIR") or "./sohoa-data")
+
+
+def learn(path: Path, entries: Sequence[Learned]) -> None:
+    """Append confirmations (one line each, one write: lines of concurrent writers do not interleave)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC).isoformat()
+    lines = "".join(json.dumps({**asdict(e), "text": nfc(e.text), "at": e.at or now}, ensure_ascii=False) + "\n"
+                    for e in entries)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(lines)
+
+
+def _stamp() -> tuple[str, int, int]:
+    path = learned_path()
+    try:
+        st = path.stat()
+    except OSError:
+        return str(path), 0, 0
+    return str(path), st.st_mtime_ns, st.st_size
+
+
+@lru_cache(maxsize=4)
+def _learned(stamp: tuple[str, int, int]) -> tuple[frozenset[str], frozenset[str]]:
+    """(name words, place phrases) confirmed by people, from the file ``stamp`` names."""
+    if not stamp[2]:
+        return frozenset(), frozenset()
+    names: set[str] = set()
+    places: set[str] = set()
+    with open(stamp[0], encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a crash; the others stand
+            text = nfc(str(item.get("text") or ""))
+            if item.get("kind") == "name":
+                names.update(w for w in text.upper().split() if is_syllable(w))
+            elif item.get("kind") == "place":
+                places.update(p for p in (" ".join(part.split()) for part in re.split(r"[,;]", text))
+                              if any(c.isalpha() for c in p))
+    return frozenset(names), frozenset(places)
+
+
+def learned_names() -> frozenset[str]:
+    return _learned(_stamp())[0]
+
+
+def learned_places() -> frozenset[str]:
+    return _learned(_stamp())[1]
+
+
 def name_index() -> dict[tuple[str, ...], set[str]]:
-    return _index(w.upper() for w in SURNAMES + NAME_WORDS)
+    return _name_index(learned_names())
+
+
+@lru_cache(maxsize=4)
+def _name_index(learned: frozenset[str]) -> dict[tuple[str, ...], set[str]]:
+    return _index([w.upper() for w in SURNAMES + NAME_WORDS] + sorted(learned))
 
 
 @lru_cache(maxsize=1)
@@ -150,18 +243,27 @@ def surname_index() -> dict[tuple[str, ...], set[str]]:
     return _index(w.upper() for w in SURNAMES)
 
 
-@lru_cache(maxsize=1)
 def place_index() -> dict[tuple[str, ...], set[str]]:
-    phrases = list(ADMIN_WORDS) + list(PROVINCES) + list(PLACE_NAMES)
+    return _place_index(learned_places())
+
+
+@lru_cache(maxsize=4)
+def _place_index(learned: frozenset[str]) -> dict[tuple[str, ...], set[str]]:
+    phrases = list(ADMIN_WORDS) + list(PROVINCES) + list(PLACE_NAMES) + sorted(learned)
     return _index(phrases)
 
 
-@lru_cache(maxsize=1)
 def open_place_keys() -> frozenset[tuple[str, ...]]:
+    return _open_place_keys(learned_places())
+
+
+@lru_cache(maxsize=4)
+def _open_place_keys(learned: frozenset[str]) -> frozenset[tuple[str, ...]]:
     """Folded keys of commune, district and street names, an open set (unlike administrative words
-    and provinces): a real name one mark away from a listed one is not the listed one."""
+    and provinces): a real name one mark away from a listed one is not the listed one. Places
+    people confirmed are open names too."""
     closed = _index(list(ADMIN_WORDS) + list(PROVINCES))
-    return frozenset(k for k in _index(PLACE_NAMES) if k not in closed)
+    return frozenset(k for k in _index(list(PLACE_NAMES) + sorted(learned)) if k not in closed)
 
 
 @lru_cache(maxsize=1)

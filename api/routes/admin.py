@@ -20,8 +20,9 @@ AdminKey = Annotated[Principal, Depends(require(Role.ADMIN))]
 
 @router.post("/keys", status_code=201, response_model=KeyCreated, summary="Make an API key", responses=ERRORS)
 async def make_key(body: KeyCreate, request: Request, _principal: AdminKey) -> JSONResponse:
-    new = await run_in_threadpool(create_key, state_of(request).engine, role=body.role, name=body.name)
-    out = KeyCreated(id=new.id, name=new.name, role=new.role.value, key=new.key)
+    new = await run_in_threadpool(create_key, state_of(request).engine, role=body.role, name=body.name,
+                                   official=body.official)
+    out = KeyCreated(id=new.id, name=new.name, role=new.role.value, official=new.official, key=new.key)
     return JSONResponse(out.model_dump(), status_code=201)
 
 

@@ -33,7 +33,7 @@ LIMITS = {
 class Server:
     url: str
     data_dir: Path
-    keys: dict[str, str]  # station_a, station_b, workflow, auditor, admin
+    keys: dict[str, str]  # station_a, station_b, workflow, auditor, verifier, admin
 
     def client(self, who: str | None = None, **kwargs: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
@@ -49,6 +49,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "station_b": create_key(engine, role="station", name="station-b").key,
         "workflow": create_key(engine, role="workflow", name="workflow-1").key,
         "auditor": create_key(engine, role="auditor", name="auditor-1").key,
+        "verifier": create_key(engine, role="verifier", name="verifier-1", official="Trần Văn Bình").key,
         "admin": create_key(engine, role="admin", name="admin-1").key,
     }
     dispose_engines()

@@ -1,0 +1,66 @@
+"""What the verification station derives and checks: typed values normalised and validated as at
+extraction, the other readings and unsure letters shown beside a value, reasons in Vietnamese, and
+names people confirmed joining the lexicon extraction consults."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from api.review import alternatives, normalise_typed, reason_vi, unsure_spans
+from classifiers import lexicon
+from classifiers.extract import apply_vocabulary
+from core.model import Field
+from storage.review import FieldRefused
+
+
+def test_typed_values_are_normalised_like_extraction() -> None:
+    assert normalise_typed("cccd", "full_name", unicodedata.normalize("NFD", "nguyễn  thị tuân")) == "NGUYỄN THỊ TUÂN"
+    assert normalise_typed("cccd", "date_of_birth", "05/11/1990") == "1990-11-05"
+    assert normalise_typed("cccd", "date_of_birth", "1990-11-05") == "1990-11-05"
+    assert normalise_typed("cccd", "personal_id", "001 090 012345") == "001090012345"
+    assert normalise_typed("cccd", "sex", "nữ") == "Nữ"
+    with pytest.raises(FieldRefused) as refused:
+        normalise_typed("cccd", "personal_id", "00109OO12345")  # letters are refused, not repaired
+    assert refused.value.field == "personal_id"
+    with pytest.raises(FieldRefused):
+        normalise_typed("cccd", "date_of_birth", "hôm qua")
+    with pytest.raises(FieldRefused):
+        normalise_typed("cccd", "full_name", "   ")
+
+
+def test_alternatives_and_unsure_letters() -> None:
+    entry = {"value": "NGUYỄN VĂN HÙNG", "reason": "a second reading differs: 'NGUYÊN VĂN HÙNG'; "
+             "name marks restored from the vocabulary, not confirmed: NGUYEN→NGUYỄN"}
+    alts = alternatives(entry)
+    assert alts == ["NGUYÊN VĂN HÙNG", "NGUYEN VĂN HÙNG"]
+    spans = unsure_spans(entry["value"], alts, entry["reason"])
+    assert spans and all(entry["value"][a:b] in "NGUYỄN" for a, b in spans)  # the surname's marks only
+    assert 4 in range(*spans[0])  # the Ễ
+    unknown = {"value": "TRẦN THỊ TUÂN", "reason": "name word(s) not recognised: TUÂN (not TUẤN)"}
+    assert alternatives(unknown) == ["TRẦN THỊ TUẤN"]
+    assert reason_vi(unknown["reason"], flagged=True).startswith("có chữ trong tên không có trong danh mục")
+    assert reason_vi("low OCR confidence 0.41 for a date", flagged=True) == "máy đọc không rõ (độ tin cậy 0.41)"
+    reviewed = {"value": "X Y", "machine": {"value": "X Z", "reason": ""}}
+    assert alternatives(reviewed) == ["X Z"]
+
+
+def test_confirmed_names_join_the_lexicon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "lexicon" / "confirmed.jsonl"
+    monkeypatch.setenv(lexicon.LEARNED_ENV, str(path))
+    name = Field("NGUYỄN THỊ TUÂN", 0.95)
+    before = apply_vocabulary("full_name", name, frozenset({"nguyễn", "thị", "tuân"}))
+    assert before.needs_review
+    place = Field("Thôn Khuổi Nậm, xã Quỳnh Lưu", 0.95)
+    assert apply_vocabulary("place_of_origin", place).needs_review
+    lexicon.learn(path, [lexicon.Learned("name", "NGUYỄN THỊ TUÂN", "Nguyễn Thị An", 12, "full_name"),
+                         lexicon.Learned("place", "Thôn Khuổi Nậm, xã Quỳnh Lưu", "Nguyễn Thị An", 12, "place_of_origin")])
+    after = apply_vocabulary("full_name", name, frozenset({"nguyễn", "thị", "tuân"}))
+    assert not after.needs_review and after.value == "NGUYỄN THỊ TUÂN"
+    assert not apply_vocabulary("place_of_origin", place).needs_review
+    # a read that lost the marks is still ambiguous (TUẤN or TUÂN): still reviewed, never guessed
+    assert apply_vocabulary("full_name", Field("NGUYỄN THỊ TUAN", 0.95)).needs_review
+    line = path.read_text(encoding="utf-8").splitlines()[0]
+    assert '"official": "Nguyễn Thị An"' in line and '"document": 12' in line and '"at": "' in line
