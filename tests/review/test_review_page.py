@@ -1,0 +1,152 @@
+"""The /review page in real headless Chromium, driven only by keystrokes: open the queue, open
+the document, pick a second reading with 1, type a name in Vietnamese, confirm with Enter, skip
+with Tab; the records then hold what was decided, with the machine's values beside them."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from api.auth import create_key
+from api.db import dispose_engines, engine_for
+from bench.api import free_port, start_server, stop_server
+from core.model import Box, Document, Dossier, DossierStatus, Field, Page
+from core.settings import Settings
+from pipeline.pdfa import build_searchable_pdf
+from storage.archive import archive_document
+from storage.db import open_database
+from storage.objects import open_store
+from storage.review import document_for_review
+
+selenium = pytest.importorskip("selenium")
+from selenium import webdriver
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOT = Path(__file__).resolve().parents[2] / "out" / "review-page.png"
+
+
+def _page_image() -> np.ndarray:
+    from samples.generator import generate_document
+
+    return np.ascontiguousarray(generate_document("cccd", random.Random(3), damage=0.0).pages[0][::2, ::2])
+
+
+def _flagged_document(image: np.ndarray) -> Document:
+    page = Page(source="cccd.png", source_sha256="0" * 64, index=0, image=image, dpi=150.0,
+                image_sha256=hashlib.sha256(image.tobytes()).hexdigest())
+    h, w = image.shape[:2]
+    row = lambda i: Box(int(w * 0.45), int(h * (0.2 + 0.04 * i)), int(w * 0.3), int(h * 0.025))
+    fields = {
+        "personal_id": Field("001090012845", 0.81, page=0, box=row(0), needs_review=True,
+                             reason="a second reading gives '001090012345'"),
+        "full_name": Field("NGUYEN VĂN AN", 0.93, page=0, box=row(1), needs_review=True,
+                           reason="name word(s) not recognised: NGUYEN"),
+        "date_of_birth": Field("1990-05-01", 0.52, page=0, box=row(2), needs_review=True,
+                               reason="low OCR confidence 0.52 for a date"),
+        "sex": Field("Nam", 0.4, page=0, box=row(3), needs_review=True, reason="low OCR confidence 0.40"),
+        "nationality": Field("Việt Nam", 0.97, page=0, box=row(4)),
+    }
+    pdf = build_searchable_pdf([page], title="HS – cccd")
+    return Document(pages=(page,), doc_type="cccd", type_confidence=0.9, fields=fields, pdf=pdf,
+                    sha256=hashlib.sha256(pdf).hexdigest())
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Settings]]:
+    if not CHROMEDRIVER.exists() or not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        pytest.skip("Chromium and chromedriver are not installed")
+    data_dir = tmp_path_factory.mktemp("review-page")
+    settings = Settings(data_dir=data_dir)
+    db, store = open_database(settings.resolved_database_url), open_store(settings.resolved_store_url)
+    archive_document(db, store, dossier=Dossier(code="000.00.19.H99-261126-0100", procedure_code=None,
+                                                agency="UBND", status=DossierStatus.PROCESSING),
+                     document=_flagged_document(_page_image()), batch_id=None, source_keys=[], certified=None,
+                     actor="station:q01")
+    db.dispose()
+    key = create_key(engine_for(settings.resolved_database_url), role="verifier", name="kt02",
+                     official="Lê Thị Hoa").key
+    dispose_engines()
+    port = free_port()
+    proc = start_server(data_dir, port)
+    try:
+        yield f"http://127.0.0.1:{port}", key, settings
+    finally:
+        stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000", "--lang=vi"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _keys(driver: webdriver.Chrome, *keys: str) -> None:
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def _wait_text(driver: webdriver.Chrome, element_id: str, text: str) -> None:
+    WebDriverWait(driver, 20).until(lambda d: text in d.find_element(By.ID, element_id).text)
+
+
+def test_review_page_by_keyboard(site: tuple[str, str, Settings], browser: webdriver.Chrome) -> None:
+    url, key, settings = site
+    browser.get(f"{url}/review")
+    assert browser.switch_to.active_element.get_attribute("id") == "key"
+    _keys(browser, key, Keys.ENTER)
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rows tr.sel"))
+    assert "personal_id" in browser.find_element(By.ID, "rows").text
+    _keys(browser, Keys.ENTER)  # open the selected (oldest) document
+
+    _wait_text(browser, "fieldname", "personal_id")
+    assert browser.switch_to.active_element.get_attribute("id") == "value"
+    assert "001090012345" in browser.find_element(By.ID, "alts").text
+    marks = [m.text for m in browser.find_elements(By.CSS_SELECTOR, "#machine mark")]
+    assert marks == ["8"]  # the one digit the readings disagree on
+    assert "đọc lại" in browser.find_element(By.ID, "reason").text
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(
+        "const i = document.getElementById('crop'); return i.complete && i.naturalWidth > 0"))
+    browser.save_screenshot(str(SCREENSHOT)) if SCREENSHOT.parent.is_dir() else None
+    _keys(browser, "1", Keys.ENTER)  # the second reading is right
+
+    _wait_text(browser, "fieldname", "full_name")
+    _keys(browser, "Nguyễn Văn An", Keys.ENTER)  # typed over the selected value
+    _wait_text(browser, "fieldname", "date_of_birth")
+    _keys(browser, Keys.ENTER)  # right as read
+    _wait_text(browser, "fieldname", "sex")
+    _keys(browser, Keys.TAB)  # skipped: stays flagged
+    _wait_text(browser, "status", "Đã lưu")
+
+    db = open_database(settings.resolved_database_url)
+    try:
+        doc = document_for_review(db, 1)  # the one document of this data folder
+        assert doc is not None
+        f = doc.fields
+        assert f["personal_id"]["value"] == "001090012345" and f["personal_id"]["machine"]["value"] == "001090012845"
+        assert f["full_name"]["value"] == "NGUYỄN VĂN AN" and f["full_name"]["review"]["action"] == "corrected"
+        assert f["date_of_birth"]["review"]["action"] == "confirmed"
+        assert f["full_name"]["review"]["by"] == "Lê Thị Hoa"
+        assert f["sex"]["needs_review"] and doc.review_state == "needs_review" and doc.version == 1
+    finally:
+        db.dispose()
+
+    _keys(browser, Keys.ENTER)  # back to the queue: the document is still there, for its skipped field
+    WebDriverWait(browser, 20).until(lambda d: not d.find_element(By.ID, "queue").get_attribute("hidden"))
+    time.sleep(0.2)
+    assert "sex" in browser.find_element(By.ID, "rows").text
