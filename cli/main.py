@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("cli.workers", "progress of a batch"),
     "serve": ("cli.serve", "the HTTP API"),
     "keys": ("cli.serve", "API keys"),
+    "review": ("cli.review", "the verification station: check and correct flagged fields"),
 }
 BENCHES: dict[str, str] = {
     "ocr": "cli.ocr",
@@ -52,6 +53,7 @@ BENCHES: dict[str, str] = {
     "store": "cli.storage",
     "pipeline": "cli.workers",
     "api": "cli.serve",
+    "review": "cli.review",
 }
 
 Handler = Callable[[argparse.Namespace, Settings], int]

@@ -33,8 +33,9 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", parser_class=type(keys))
     sub.required = True
     create = sub.add_parser("create", help="make a key (printed once; only its hash is stored)")
-    create.add_argument("--role", required=True, choices=["station", "workflow", "auditor", "admin"])
+    create.add_argument("--role", required=True, choices=["station", "workflow", "verifier", "auditor", "admin"])
     create.add_argument("--name", required=True, help="a station's code, or who holds the key")
+    create.add_argument("--official", help="the holder's full name (required for a verifier key)")
     create.add_argument("--json", action="store_true", help="print id, name, role and key as JSON")
     create.set_defaults(handler=_keys_create)
     listing = sub.add_parser("list", help="list keys (never the keys themselves)")
@@ -101,9 +102,11 @@ def _check_can_listen(host: str, port: int) -> None:
 
 def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
-    new = create_key(engine_for(settings.resolved_database_url), role=args.role, name=args.name)
+    new = create_key(engine_for(settings.resolved_database_url), role=args.role, name=args.name,
+                     official=args.official)
     if args.json:
-        print(json.dumps({"id": new.id, "name": new.name, "role": new.role.value, "key": new.key}))
+        print(json.dumps({"id": new.id, "name": new.name, "role": new.role.value, "official": new.official,
+                          "key": new.key}, ensure_ascii=False))
     else:
         print(new.key)
         print(f"key {new.id} for {new.role.value} {new.name!r}: shown once, keep it safe", file=sys.stderr)
