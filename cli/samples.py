@@ -31,7 +31,6 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 
 
 def _types(values: list[str] | None) -> list[str] | None:
-
     if not values:
         return None
     names = [name.strip() for value in values for name in value.split(",") if name.strip()]
@@ -42,7 +41,6 @@ def _types(values: list[str] | None) -> list[str] | None:
 
 
 def _generate(args: argparse.Namespace, settings: Settings) -> int:
-
     if args.count < 1:
         raise InputError("--count must be at least 1")
     if not 0.0 <= args.damage <= 1.0:
@@ -55,7 +53,6 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dossier(args: argparse.Namespace, settings: Settings) -> int:
-
     if args.out.exists() and not args.out.is_dir():
         raise InputError(f"{args.out} exists and is not a folder")
     paths = write_sample_dossier(args.out, args.seed)

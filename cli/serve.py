@@ -101,7 +101,6 @@ def _check_can_listen(host: str, port: int) -> None:
 
 
 def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
-
     new = create_key(engine_for(settings.resolved_database_url), role=args.role, name=args.name,
                      official=args.official)
     if args.json:
@@ -114,7 +113,6 @@ def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
-
     rows = list_keys(engine_for(settings.resolved_database_url))
     if args.json:
         print(json.dumps(rows, default=str, indent=2))
@@ -126,7 +124,6 @@ def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
-
     if not revoke_key(engine_for(settings.resolved_database_url), args.id):
         raise InputError(f"no active key {args.id}")
     print(f"key {args.id} revoked", file=sys.stderr)

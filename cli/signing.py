@@ -92,7 +92,6 @@ def _read(path: Path) -> bytes:
 
 
 def _pki_init_dev(args: argparse.Namespace, settings: Settings) -> int:
-
     pki = ensure_dev_pki(args.dir or settings.pki_dir, force=args.force)
     print(f"development PKI (DEVELOPMENT ONLY - CHỈ DÙNG THỬ NGHIỆM) in {pki.directory}")
     print(f"  root:         {pki.root_cert_path}")
@@ -125,7 +124,6 @@ def signer_settings(settings: Settings, config: Path | None) -> Settings:
 
 
 def _certify(args: argparse.Namespace, settings: Settings) -> int:
-
     data = _read(args.file)
     settings = signer_settings(settings, args.signer)
     now = datetime.now(UTC)
@@ -167,7 +165,6 @@ def _certify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _roots(args: argparse.Namespace, settings: Settings) -> list[Any]:
-
     if args.trust_root:
         return [c for path in args.trust_root for c in load_certificates(path)]
     return trust_roots(settings)

@@ -21,12 +21,10 @@ from storage.reuse import find_reusable
 
 
 def _db(settings: Settings):
-
     return open_database(settings.resolved_database_url)
 
 
 def _store(settings: Settings):
-
     return open_store(settings.resolved_store_url)
 
 
@@ -38,7 +36,6 @@ def _dump(value: object) -> None:
 
 
 def _reuse(args: argparse.Namespace, settings: Settings) -> int:
-
     results = find_reusable(_db(settings), args.personal_id, args.type)
     if args.json:
         _dump([r.as_json() for r in results])
@@ -57,7 +54,6 @@ def _reuse(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-
     report = verify_chain(_db(settings))
     if args.json:
         _dump(
@@ -77,7 +73,6 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
-
     db = _db(settings)
     data = export_dossier(db, _store(settings), args.dossier_code, timedelta(hours=args.link_hours))
     text = json.dumps(data, ensure_ascii=False, indent=2)
@@ -96,7 +91,6 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _store_gc(args: argparse.Namespace, settings: Settings) -> int:
-
     report = collect_garbage(
         _db(settings), _store(settings), min_age=timedelta(minutes=args.min_age), dry_run=args.dry_run
     )
@@ -132,7 +126,6 @@ def _store_url(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _store_verify(args: argparse.Namespace, settings: Settings) -> int:
-
     store = _store(settings)
     bad: list[str] = []
     missing = sorted(k for k in referenced_keys(_db(settings)) if not store.exists(k))
@@ -152,7 +145,6 @@ def _store_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-
     db = _db(settings)
     print(f"{db.engine.url.render_as_string(hide_password=True)} at revision {head_revision()}")
     return 0

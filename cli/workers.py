@@ -122,7 +122,6 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _submit(args: argparse.Namespace, settings: Settings) -> int:
-
     submitted = submit_batch(
         args.paths,
         settings,
@@ -160,7 +159,6 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_status(batch_id: int, settings: Settings, *, as_json: bool) -> int:
-
     status = batch_status(batch_id, settings)
     print(json.dumps(status, ensure_ascii=False, indent=2) if as_json else format_status(status))
     return 0

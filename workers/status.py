@@ -19,7 +19,6 @@ log = logging.getLogger(__name__)
 
 
 def batch_status(batch_id: int, settings: Settings) -> dict[str, Any]:
-
     db = open_database(settings.resolved_database_url)
     try:
         progress = batch_progress(db, batch_id)

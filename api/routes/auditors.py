@@ -172,7 +172,6 @@ async def _read_pdf(request: Request, state: AppState) -> tuple[bytes, str]:
 
 
 def _verify(state: AppState, data: bytes, name: str, expected_sha256: str | None) -> VerificationOut:
-
     sha = hashlib.sha256(data).hexdigest()
     matches = find_by_sha256(state.records, sha)
     records = [

@@ -250,7 +250,6 @@ def reuse(
 
 
 def _document(state: AppState, document_id: int) -> Any:
-
     document = document_by_id(state.records, document_id)
     if document is None:
         raise HTTPException(404, f"no document {document_id}")
@@ -258,7 +257,6 @@ def _document(state: AppState, document_id: int) -> Any:
 
 
 def _certified_row(state: AppState, copy_id: int) -> dict[str, Any]:
-
     c = certified_copy_by_id(state.records, copy_id)
     if c is None:
         raise HTTPException(404, f"no certified copy {copy_id}")
