@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from classifiers.labels import field_by_meaning
 from classifiers.lexicon import PROVINCES
 from classifiers.text import Line, fold
 
@@ -67,8 +68,16 @@ def _at_word_start(text: str, pos: int) -> bool:
     return pos == 0 or not text[pos - 1].isalnum()
 
 
-def find_hits(lines: Sequence[Line], specs: Sequence[LabelSpec], *, max_per_label: int = 3) -> list[Hit]:
-    """Every label occurrence in every line, overlaps resolved in favour of the better label."""
+def find_hits(lines: Sequence[Line], specs: Sequence[LabelSpec], *, max_per_label: int = 3,
+              by_meaning: bool = False) -> list[Hit]:
+    """Every label occurrence in every line, overlaps resolved in favour of the better label.
+
+    ``by_meaning`` also reads every label-shaped span ("words:" at the start of a cell, a table
+    row's first cell) by its meaning-bearing words (``labels.MEANINGS``): a wording no list has
+    still finds its field, a listed label that is only the start of a longer one ("Nơi cư trú"
+    of "Nơi cư trú cuối cùng:") is read whole, and a label of nothing asked for still ends the
+    value before it instead of being read into it."""
+    fields = tuple(dict.fromkeys(spec.field for spec in specs))
     folded_specs = [(spec.field, tuple(dict.fromkeys(fold(lb).strip() for lb in spec.labels if lb.strip())))
                     for spec in specs]
     hits: list[Hit] = []
@@ -80,9 +89,63 @@ def find_hits(lines: Sequence[Line], specs: Sequence[LabelSpec], *, max_per_labe
                 candidates.extend(_label_hits(field, label, line, folded, index, max_per_label))
         if line.cells and len(line.cells) > 1:
             candidates.extend(_squeezed_hits(folded_specs, line, folded, index, candidates))
-        hits.extend(_resolve(candidates))
+        resolved = _resolve(candidates)
+        if by_meaning:
+            resolved = _by_meaning(resolved, line, folded, index, fields)
+        hits.extend(resolved)
     hits.sort(key=lambda h: (h.line, h.start))
     return hits
+
+
+_LABEL_WORDS = re.compile(r"[a-z0-9]+")
+GENERIC = "_label"  # a label-shaped span no field claims: it only ends the values around it
+
+
+def label_spans(line: Line, folded: str) -> list[tuple[int, int]]:
+    """Spans of ``line`` shaped like a printed label: from a cell's start (after any numbering) to
+    a colon close by, with words mostly in lower case and no digits; and the first cell of a
+    table row (several cells, no colon) when it reads like that."""
+    text = line.text
+    cells = list(line.cells) or [(0, len(text))]
+    out = []
+    for n, (start, end) in enumerate(cells):
+        numbering = _NUMBERING.match(folded[start:end])
+        begin = start + (numbering.end() if numbering else 0)
+        colon = folded.find(":", begin, min(end, begin + 72))
+        stop = colon if colon > begin else (end if n == 0 and len(cells) >= 2 else -1)
+        if stop <= begin or not _label_shaped(text[begin:stop]):
+            continue
+        out.append((begin, stop))
+    return out
+
+
+def _label_shaped(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 2 or any(c.isdigit() for c in text) or len(text.split()) > 12:
+        return False
+    return sum(c.isupper() for c in letters) <= 0.5 * len(letters)
+
+
+def _by_meaning(resolved: list[Hit], line: Line, folded: str, index: int, fields: tuple[str, ...]) -> list[Hit]:
+    out = list(resolved)
+    for start, end in label_spans(line, folded):
+        words = " ".join(_LABEL_WORDS.findall(folded[start:end]))
+        if not words:
+            continue
+        inside = [h for h in out if h.start < end and h.end > start]
+        field = field_by_meaning(words, fields)
+        if not inside:
+            out.append(Hit(field or GENERIC, index, start, end, 80.0, end - start))
+            continue
+        if len(inside) != 1 or inside[0].start > start + 2:
+            continue
+        hit = inside[0]
+        label_words = " ".join(_LABEL_WORDS.findall(folded[hit.start:hit.end]))
+        if hit.score >= 97 and label_words == words:
+            continue  # the listed label is the whole label
+        out[out.index(hit)] = Hit(field or hit.field, index, start, max(end, hit.end), max(hit.score, 80.0),
+                                  max(end, hit.end) - start)
+    return sorted(out, key=lambda h: h.start)
 
 
 def _squeezed_hits(folded_specs: Sequence[tuple[str, tuple[str, ...]]], line: Line, folded: str, index: int,

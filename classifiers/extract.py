@@ -76,7 +76,7 @@ def extract_from_lines(doc_type: str, lines: Sequence[Line],
     when given, receives where each value was read (for a second reading)."""
     rules = RULES.get(doc_type, ())
     specs = [LabelSpec(rule.field, rule.labels) for rule in rules if rule.labels]
-    hits = find_hits(lines, specs)
+    hits = find_hits(lines, specs, by_meaning=True)
     out: dict[str, Field] = {}
     for rule in rules:
         if not rule.field.startswith("_"):  # distractors only bound other values

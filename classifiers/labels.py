@@ -180,3 +180,140 @@ RULES: dict[str, tuple[Rule, ...]] = {
         Rule("date", "date", (), fallback="signing_date"),
     ),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Meaning:
+    """What a label is about, in the words that carry it (accent-folded): every ``need`` group must
+    have one of its phrases in the label, ``also`` phrases add weight, any ``never`` phrase rules it
+    out. A label no list has ("Họ và tên người mẹ đẻ", "Ngày, tháng, năm hết hạn") is read by these
+    words, so a form version of another year still finds its field; the field whose words explain
+    more of the label wins, and a tie between unrelated fields finds nothing (it still bounds the
+    values around it)."""
+
+    need: tuple[tuple[str, ...], ...]
+    also: tuple[str, ...] = ()
+    never: tuple[str, ...] = ()
+
+
+_ID_WORDS = ("dinh danh", "cccd", "cmnd", "can cuoc", "tuy than", "giay to phap ly", "ddcn", "chung minh")
+_RESIDENCE_WORDS = ("cu tru", "thuong tru", "tam tru", "noi o", "dkhk")
+_PERSON_NAME = Meaning((("ten",),), ("ho", "khai sinh", "chu dem"),
+                       ("me", "cha", "chu ho", "cong ty", "doanh nghiep", "nuoc ngoai", "viet tat", "giao dich",
+                        "di khai", "di dang ky", "duoc cap", "thu tuc", "chu so huu"))
+
+# Field (or distractor) → its meaning. Fields a type does not have are simply not candidates there.
+MEANINGS: dict[str, Meaning] = {
+    "full_name": _PERSON_NAME,
+    "husband_name": _PERSON_NAME,
+    "wife_name": _PERSON_NAME,
+    "owner_name": Meaning((("ten", "nguoi su dung", "chu su dung"),), ("ho",), ("dia chi",)),
+    "legal_representative": Meaning((("ten", "dai dien"),), ("ho", "nguoi"),
+                                    ("cong ty", "doanh nghiep", "nuoc ngoai", "viet tat", "giao dich")),
+    "applicant_name": Meaning((("ten", "nguoi yeu cau", "nguoi khai", "nguoi lam don", "nguoi de nghi"),),
+                              ("ho", "nguoi yeu cau"), ("duoc cap", "thu tuc", "me", "cha")),
+    "mother_name": Meaning((("me",),), ("ten", "ho", "nguoi me")),
+    "father_name": Meaning((("cha",),), ("ten", "ho", "nguoi cha")),
+    "date_of_birth": Meaning((("sinh",),), ("ngay",), ("noi", "dang ky", "het han", "cap", "tai")),
+    "husband_date_of_birth": Meaning((("sinh",),), ("ngay",), ("noi", "dang ky", "tai")),
+    "wife_date_of_birth": Meaning((("sinh",),), ("ngay",), ("noi", "dang ky", "tai")),
+    "sex": Meaning((("gioi tinh", "gioi"),)),
+    "ethnicity": Meaning((("dan toc",),)),
+    "nationality": Meaning((("quoc tich",),)),
+    "place_of_birth": Meaning((("sinh",), ("noi", "tai", "dia diem")), (), ("dang ky",)),
+    "place_of_origin": Meaning((("que", "nguyen quan"),)),
+    "personal_id": Meaning((_ID_WORDS,), ("so",), ("ngay", "noi", "cap ngay")),
+    "husband_personal_id": Meaning((_ID_WORDS,), ("so",), ("ngay", "noi")),
+    "wife_personal_id": Meaning((_ID_WORDS,), ("so",), ("ngay", "noi")),
+    "owner_personal_id": Meaning((_ID_WORDS,), ("so",), ("ngay", "noi")),
+    "applicant_personal_id": Meaning((_ID_WORDS,), ("so",), ("ngay", "noi")),
+    "place_of_residence": Meaning((_RESIDENCE_WORDS + ("dia chi",),), (), ("thua dat", "tru so", "hien tai",
+                                                                           "thuc te", "lien lac", "lien he")),
+    "registration_place": Meaning((("dang ky",), ("noi", "co quan")), ("khai sinh", "ket hon", "khai tu", "ho tich")),
+    "registration_date": Meaning((("dang ky", "lan dau"), ("ngay", "lan dau")),
+                                 ("khai sinh", "ket hon", "khai tu", "thang", "nam"), ("thay doi", "noi")),
+    "date_of_death": Meaning((("chet", "mat", "tu", "qua doi"),),
+                             ("luc", "hoi", "thoi diem", "thoi gian", "ngay", "gio"),
+                             ("noi", "dia diem", "nguyen nhan", "bao tu", "dang ky", "khai tu")),
+    "place_of_death": Meaning((("chet", "mat", "qua doi"), ("noi", "dia diem")), (), ("nguyen nhan",)),
+    "date_of_expiry": Meaning((("het han", "gia tri"),), ("ngay",)),
+    "certificate_serial": Meaning((("seri", "phat hanh"),)),
+    "parcel_number": Meaning((("thua",),), ("so", "so hieu"), ("dia chi", "vi tri", "to ban do")),
+    "map_sheet_number": Meaning((("ban do",),), ("to", "so hieu")),
+    "area_m2": Meaning((("dien tich",),)),
+    "address": Meaning((("dia chi", "vi tri", "tru so"),), ("thua dat", "tru so chinh"),
+                       ("thuong tru", "lien lac", "lien he")),
+    "land_use_purpose": Meaning((("muc dich", "loai dat"),)),
+    "enterprise_code": Meaning((("ma so", "dang ky kinh doanh", "dkkd"),), ("doanh nghiep",)),
+    "enterprise_name": Meaning((("ten",), ("cong ty", "doanh nghiep")), ("tieng viet",),
+                               ("nuoc ngoai", "viet tat", "giao dich", "dai dien")),
+    "charter_capital": Meaning((("von",),), ("dieu le",)),
+    "procedure_name": Meaning((("thu tuc", "de nghi", "yeu cau", "noi dung"),), ("giai quyet",),
+                              ("nguoi yeu cau", "ten", "ban sao")),
+    # distractors: their words keep a value of theirs from being read as a field's
+    "_birth_year": Meaning((("nam sinh",),), (), ("ngay", "thang")),
+    "_cause": Meaning((("nguyen nhan",),)),
+    "_phone": Meaning((("dien thoai",),)),
+    "_email": Meaning((("email", "thu dien tu"),)),
+    "_declarant": Meaning((("di khai", "di dang ky"),), ("nguoi",)),
+    "_subject": Meaning((("duoc cap",),), ("quan he", "ten")),
+    "_copies": Meaning((("ban sao",),)),
+    "_head": Meaning((("chu ho",),), ("ten", "ho")),
+    "_current": Meaning((("noi o", "cho o"), ("hien tai", "thuc te")), ("noi o",)),
+    "_religion": Meaning((("ton giao",),)),
+    "_role": Meaning((("chuc danh", "chuc vu"),)),
+    "_form": Meaning((("hinh thuc",),)),
+    "_term": Meaning((("thoi han",),)),
+    "_origin_land": Meaning((("nguon goc",),)),
+    "_issue": Meaning((("cap",), ("ngay",)), ("thang", "nam"), ("duoc cap", "het han")),
+    "_place_birth_reg": Meaning((("dang ky khai sinh",),), ("noi",)),
+    "_foreign": Meaning((("nuoc ngoai", "viet tat", "giao dich"),), ("ten",)),
+    "_changed": Meaning((("thay doi",),)),
+    "_words": Meaning((("bang chu",),)),
+    "_received": Meaning((("tiep nhan", "ma ho so"),)),
+    "_features": Meaning((("dac diem",),)),
+    "_book": Meaning((("quyen so",),)),
+    "_residence": Meaning((_RESIDENCE_WORDS + ("dia chi",),), (), ("thua dat", "tru so", "hien tai", "thuc te")),
+    "_sex": Meaning((("gioi tinh",),)),
+    "_ethnicity": Meaning((("dan toc",),)),
+    "_nationality": Meaning((("quoc tich",),)),
+    "_dob": Meaning((("sinh",),), ("ngay",), ("noi", "dang ky", "tai")),
+    "_id": Meaning((_ID_WORDS,), ("so",), ("ngay", "noi")),
+}
+
+
+def _phrase_in(phrase: str, padded: str) -> bool:
+    return f" {phrase} " in padded
+
+
+def meaning_score(meaning: Meaning, words: str) -> int:
+    """How many of the label's words ``meaning`` explains (0: not this field)."""
+    padded = f" {words} "
+    if any(_phrase_in(p, padded) for p in meaning.never):
+        return 0
+    score = 0
+    for group in meaning.need:
+        found = [len(p.split()) for p in group if _phrase_in(p, padded)]
+        if not found:
+            return 0
+        score += max(found)
+    return score + sum(len(p.split()) for p in meaning.also if _phrase_in(p, padded))
+
+
+def field_by_meaning(words: str, fields: tuple[str, ...]) -> str | None:
+    """The field among ``fields`` a label of these folded ``words`` is about, or None when none
+    fits or two unrelated fields fit equally (a husband's and a wife's field are one pair: the
+    first is returned, the pair reading picks the side)."""
+    scored = sorted(((meaning_score(MEANINGS[f], words), i, f) for i, f in enumerate(fields) if f in MEANINGS),
+                    key=lambda t: (-t[0], t[1]))
+    if not scored or scored[0][0] == 0:
+        return None
+    best = scored[0]
+    rivals = [f for s, _, f in scored[1:] if s == best[0]]
+    if any(_pair_key(f) != _pair_key(best[2]) for f in rivals):
+        return None
+    return best[2]
+
+
+def _pair_key(field: str) -> str:
+    return field.replace("husband_", "").replace("wife_", "")

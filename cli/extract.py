@@ -45,6 +45,9 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     b.add_argument("--vocabulary", choices=("default", "held-out", "both"), default="default",
                    help="names and places the generator draws: its default lists, a held-out list the "
                         "lexicon does not know (samples/holdout.py), or both side by side (default: default)")
+    b.add_argument("--split", choices=("seen", "unseen", "both"), default="both",
+                   help="label wordings: those the extractor was written against, held-out form versions "
+                        "(samples/holdout.py), or both side by side (default: both)")
     b.set_defaults(handler=run_bench_extract)
 
 
@@ -61,7 +64,6 @@ def document_json(document: Document) -> dict:
 
 
 def run_extract(args: argparse.Namespace, settings: Settings) -> int:
-
     path: Path = args.file
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -114,16 +116,21 @@ def run_bench_extract(args: argparse.Namespace, settings: Settings) -> int:
         if unknown:
             raise InputError(f"unknown document type(s): {', '.join(unknown)}")
     vocabularies = ("default", "held-out") if args.vocabulary == "both" else (args.vocabulary,)
-    results = {v: run_bench(args.count, args.seed, settings=settings, types=types, vocabulary=v)
-               for v in vocabularies}
+    splits = ("seen", "unseen") if args.split == "both" else (args.split,)
+    results = {}
+    for split in splits:
+        for v in vocabularies:
+            name = split if len(vocabularies) == 1 else f"{split}/{v}"
+            results[name] = run_bench(args.count, args.seed, settings=settings, types=types, vocabulary=v,
+                                      split=split)
     if len(results) == 1:
-        print(format_result(results[args.vocabulary], count=args.count, seed=args.seed))
+        print(format_result(next(iter(results.values())), count=args.count, seed=args.seed))
     else:
         print(format_comparison(results, count=args.count, seed=args.seed))
     if args.errors:
-        for vocabulary, result in results.items():
+        for name, result in results.items():
             print()
             if len(results) > 1:
-                print(f"{vocabulary} vocabulary:")
+                print(f"{name}:")
             print("\n".join(result.errors))
     return 0

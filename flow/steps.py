@@ -8,7 +8,8 @@
     documents  classify ─► extract (incl. re-reading fields   (every document, in parallel)
                from the scan) ─► assemble PDF/A ─► archive
                records ─► certify on request
-    closing    finish (dossier and batch status) ─► manifest (once)
+    closing    agree (ID, name, birth date across papers) ─►
+               finish (dossier and batch status) ─► manifest (once)
 
 :data:`STEPS` is that list. A runner executes its phases in order: the in-process runner
 (:mod:`flow.run`) loops over them on one machine; the Celery runner (:mod:`workers.tasks`) runs the
@@ -31,11 +32,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from classifiers.agreement import agree as agree_readings
 from classifiers.classify import classify_document
 from classifiers.extract import extract_fields
 from classifiers.split import split_documents
 from core.errors import InputError, SohoaError
-from core.model import Document, Dossier, DossierStatus, Page
+from core.model import Document, Dossier, DossierStatus, Field, Page
 from core.settings import Settings
 from flow import policy
 from flow.context import (
@@ -285,6 +287,33 @@ class Closing:
     summary: BatchSummary | None = None
 
 
+def agree(closing: Closing, services: Services) -> Closing:
+    """Agreement across the dossier, once every document is extracted and before the dossier's
+    status is decided: the applicant's ID, name and birth date read alike on two papers settle a
+    doubt either raised; read differently, both go to review with the other value in the reason
+    (:mod:`classifiers.agreement`). It needs all documents at once, so it is a closing step, not a
+    document step; the document records keep each paper's own reading, and what agreement changes
+    reaches the dossier status, the batch summary and the manifest."""
+    done = [d for d in closing.documents if d.done]
+    if len(done) < 2:
+        return closing
+    readings = [(d.doc_type, {name: Field(f.get("value"), float(f.get("confidence") or 0.0),
+                                          needs_review=bool(f.get("needs_review")), reason=str(f.get("reason") or ""))
+                              for name, f in d.fields.items()}) for d in done]
+    agreed = dict(zip((d.number for d in done), agree_readings(readings), strict=True))
+    documents = []
+    for d in closing.documents:
+        fields = agreed.get(d.number) if d.done else None
+        if fields is None:
+            documents.append(d)
+            continue
+        as_dicts = {name: {**d.fields[name], "needs_review": f.needs_review,
+                           **({"reason": f.reason} if f.reason else {})} for name, f in fields.items()}
+        documents.append(replace(d, fields=as_dicts,
+                                 needs_review=tuple(name for name, f in fields.items() if f.needs_review)))
+    return replace(closing, documents=tuple(documents))
+
+
 def finish(closing: Closing, services: Services) -> Closing:
     """Dossier and batch status by the policy, into the records."""
     ctx, docs = closing.ctx, closing.documents
@@ -357,6 +386,7 @@ STEPS: tuple[Step, ...] = (
     Step("assemble_pdf", Phase.DOCUMENTS, assemble_pdf),
     Step("archive", Phase.DOCUMENTS, archive),
     Step("certify", Phase.DOCUMENTS, certify, applies=lambda ctx: ctx.certify, signs=True),
+    Step("agree", Phase.CLOSING, agree),
     Step("finish", Phase.CLOSING, finish),
     Step("manifest", Phase.CLOSING, manifest),
 )

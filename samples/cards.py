@@ -22,7 +22,7 @@ from samples import facts
 from samples.documents import Draft, RenderedPage
 from samples.facts import TODAY, Person, add_years, dmy, random_date
 from samples.render import Columns, Field, PageSpec, Pair, Text, merge_rows, render_page_rows
-from samples.wording import Layout, ascii_fold
+from samples.wording import Layout, ascii_fold, printed
 
 CARD_W, CARD_H = 1012, 638
 CARD_PAPER = (232, 240, 238)
@@ -65,8 +65,8 @@ def cccd(rng: random.Random, lay: Layout, who: Person | None = None) -> Draft:
         "date_of_expiry": expiry.isoformat() if expiry else "",
     }
     sides = (_front_2021, _back_2021) if design == 2021 else (_front_2024, _back_2024)
-    front = sides[0](rng, who, issued, expiry)
-    back = sides[1](rng, who, issued, expiry)
+    front = sides[0](rng, who, issued, expiry, lay)
+    back = sides[1](rng, who, issued, expiry, lay)
     if lay.index == 0:
         pages = (_on_background(front, rng),)
     elif lay.index == 3:
@@ -249,26 +249,29 @@ def _header_blocks(title: str, subtitle: str) -> list:
             Text(subtitle, align="center", italic=True, scale=0.9)]
 
 
-def _front_2021(rng: random.Random, who: Person, issued: date, expiry: date | None) -> RenderedPage:
+def _front_2021(rng: random.Random, who: Person, issued: date, expiry: date | None, lay: Layout) -> RenderedPage:
     card = _Card()
     _emblem(card.draw, (80, 80), 52)
     _qr(card.image, qr_payload(who, issued), (CARD_W - 170, 22), 148)
     card.text(_header_blocks("CĂN CƯỚC CÔNG DÂN", "Citizen Identity Card"), (150, 14), 660, 225, 21)
     _photo(card.image, (36, 250, 236, 500), rng)
     exp_text = dmy(expiry) if expiry else "Không thời hạn"
-    card.text([Text("Có giá trị đến:", scale=0.9), Text("Date of expiry", italic=True, scale=0.85),
+    card.text([Text(printed(lay, "date_of_expiry", "Có giá trị đến:"), scale=0.9),
+               Text("Date of expiry", italic=True, scale=0.85),
                Text(exp_text, bold=True)], (30, 520), 220, 110, 22)
-    card.text([Field("Số / No.:", who.personal_id, scale=1.25),
-               Text("Họ và tên / Full name:"), Text(who.upper_name, bold=True, scale=1.15),
-               Field("Ngày sinh / Date of birth:", dmy(who.birth)),
-               Field("Giới tính / Sex:", who.sex),
-               Field("Quốc tịch / Nationality:", "Việt Nam"),
-               Text("Quê quán / Place of origin:"), Text(who.place_of_origin.line, bold=True),
-               Field("Nơi thường trú / Place of residence:", who.residence.line)], (258, 244), 740, 385, 21)
+    card.text([Field(printed(lay, "personal_id", "Số / No.:"), who.personal_id, scale=1.25),
+               Text(printed(lay, "full_name", "Họ và tên / Full name:")), Text(who.upper_name, bold=True, scale=1.15),
+               Field(printed(lay, "date_of_birth", "Ngày sinh / Date of birth:"), dmy(who.birth)),
+               Field(printed(lay, "sex", "Giới tính / Sex:"), who.sex),
+               Field(printed(lay, "nationality", "Quốc tịch / Nationality:"), "Việt Nam"),
+               Text(printed(lay, "place_of_origin", "Quê quán / Place of origin:")),
+               Text(who.place_of_origin.line, bold=True),
+               Field(printed(lay, "place_of_residence", "Nơi thường trú / Place of residence:"), who.residence.line)],
+              (258, 244), 740, 385, 21)
     return card.finish()
 
 
-def _back_2021(rng: random.Random, who: Person, issued: date, expiry: date | None) -> RenderedPage:
+def _back_2021(rng: random.Random, who: Person, issued: date, expiry: date | None, lay: Layout) -> RenderedPage:
     card = _Card()
     for i, x in enumerate((640, 830)):
         card.draw.rounded_rectangle((x, 40, x + 160, 250), radius=12, outline=(120, 120, 120), width=2)
@@ -297,30 +300,35 @@ def _back_2021(rng: random.Random, who: Person, issued: date, expiry: date | Non
     return card.finish()
 
 
-def _front_2024(rng: random.Random, who: Person, issued: date, expiry: date | None) -> RenderedPage:
+def _front_2024(rng: random.Random, who: Person, issued: date, expiry: date | None, lay: Layout) -> RenderedPage:
     card = _Card()
     _emblem(card.draw, (80, 80), 52)
     card.text(_header_blocks("CĂN CƯỚC", "IDENTITY CARD"), (150, 14), 760, 225, 21)
     _photo(card.image, (36, 250, 236, 500), rng)
-    card.text([Text("Số định danh cá nhân / Personal identification number:", scale=0.9),
+    card.text([Text(printed(lay, "personal_id", "Số định danh cá nhân / Personal identification number:"), scale=0.9),
                Text(who.personal_id, bold=True, scale=1.3),
-               Text("Họ, chữ đệm và tên khai sinh / Full name:", scale=0.9),
+               Text(printed(lay, "full_name", "Họ, chữ đệm và tên khai sinh / Full name:"), scale=0.9),
                Text(who.upper_name, bold=True, scale=1.15),
-               Field("Ngày, tháng, năm sinh / Date of birth:", dmy(who.birth), scale=0.95),
-               Field("Giới tính / Sex:", who.sex, scale=0.95),
-               Field("Quốc tịch / Nationality:", "Việt Nam", scale=0.95)], (258, 244), 740, 385, 21)
+               Field(printed(lay, "date_of_birth", "Ngày, tháng, năm sinh / Date of birth:"), dmy(who.birth),
+                     scale=0.95),
+               Field(printed(lay, "sex", "Giới tính / Sex:"), who.sex, scale=0.95),
+               Field(printed(lay, "nationality", "Quốc tịch / Nationality:"), "Việt Nam", scale=0.95)],
+              (258, 244), 740, 385, 21)
     return card.finish()
 
 
-def _back_2024(rng: random.Random, who: Person, issued: date, expiry: date | None) -> RenderedPage:
+def _back_2024(rng: random.Random, who: Person, issued: date, expiry: date | None, lay: Layout) -> RenderedPage:
     card = _Card()
     _qr(card.image, qr_payload(who, issued), (CARD_W - 200, 30), 170)
     exp_text = dmy(expiry) if expiry else "Không thời hạn"
-    card.text([Text("Nơi cư trú / Place of residence:", scale=0.9), Text(who.residence.line, bold=True),
-               Text("Quê quán / Place of origin:", scale=0.9), Text(who.place_of_origin.line, bold=True),
-               Text("Nơi đăng ký khai sinh / Place of birth:", scale=0.9), Text(who.place_of_birth.line, bold=True),
-               Pair(Field("Ngày cấp / Date of issue:", dmy(issued)),
-                    Field("Có giá trị đến / Date of expiry:", exp_text)),
+    card.text([Text(printed(lay, "place_of_residence", "Nơi cư trú / Place of residence:"), scale=0.9),
+               Text(who.residence.line, bold=True),
+               Text(printed(lay, "place_of_origin", "Quê quán / Place of origin:"), scale=0.9),
+               Text(who.place_of_origin.line, bold=True),
+               Text(printed(lay, "place_of_birth", "Nơi đăng ký khai sinh / Place of birth:"), scale=0.9),
+               Text(who.place_of_birth.line, bold=True),
+               Pair(Field(printed(lay, "issue_date", "Ngày cấp / Date of issue:"), dmy(issued)),
+                    Field(printed(lay, "date_of_expiry", "Có giá trị đến / Date of expiry:"), exp_text)),
                Text("BỘ CÔNG AN", align="center", bold=True, gap_before=0.2),
                Text("MINISTRY OF PUBLIC SECURITY", align="center", scale=0.8)], (24, 20), 760, 450, 20)
     card.draw.ellipse((820, 260, 960, 400), outline=(200, 40, 40), width=5)

@@ -38,6 +38,7 @@ from samples.wording import (
     group_thousands,
     label,
     number_words,
+    printed,
     size_px,
 )
 
@@ -230,8 +231,8 @@ def birth_certificate(rng: random.Random, lay: Layout, who: Person | None = None
                                 frozenset({"birth_year", "ethnicity", "nationality"}))
         blocks += [replace(parent_blocks[0], gap_before=0.4), *parent_blocks[1:]]
     declarant = rng.choice((mother, father))
-    blocks.append(Field("Họ, chữ đệm, tên người đi khai sinh:" if lay.wording != 1 else "Người đi khai sinh:",
-                        declarant.upper_name, gap_before=0.4))
+    blocks.append(Field(printed(lay, "declarant", "Họ, chữ đệm, tên người đi khai sinh:" if lay.wording != 1
+                                else "Người đi khai sinh:"), declarant.upper_name, gap_before=0.4))
     blocks.append(Field(label(lay, "registration_place"), reg_place_text))
     blocks.append(Field(label(lay, "registration_date"), dmy(registered)))
     blocks.append(date_line(reg_place.commune, registered))
@@ -272,13 +273,14 @@ def marriage_certificate(rng: random.Random, lay: Layout, who: Person | None = N
         rows = (
             (label(lay, "full_name").rstrip(":"), husband.upper_name, wife.upper_name),
             (label(lay, "date_of_birth").rstrip(":"), dmy(husband.birth), dmy(wife.birth)),
-            ("Dân tộc", husband.ethnicity, wife.ethnicity),
-            ("Quốc tịch", "Việt Nam", "Việt Nam"),
+            (printed(lay, "ethnicity", "Dân tộc"), husband.ethnicity, wife.ethnicity),
+            (printed(lay, "nationality", "Quốc tịch"), "Việt Nam", "Việt Nam"),
             (label(lay, "residence").rstrip(":"), husband.address_on(rng, registered),
              wife.address_on(rng, registered)),
             (id_label.rstrip(":"), husband.personal_id, wife.personal_id),
         )
-        heads = ("Thông tin", "Chồng", "Vợ") if lay.index % 2 == 0 else ("", "Bên nam", "Bên nữ")
+        heads = ((printed(lay, "table_head", "Thông tin"), "Chồng", "Vợ") if lay.index % 2 == 0
+                 else ("", "Bên nam", "Bên nữ"))
         blocks.append(Table(heads, rows, (0.28, 0.36, 0.36)))
     else:
         for role, p in (("chồng", husband), ("vợ", wife)):
@@ -345,7 +347,7 @@ def death_certificate(rng: random.Random, lay: Layout, who: Person | None = None
     ]
     blocks += arrange(lay, items, frozenset({"sex", "ethnicity", "nationality"}))
     notice = rng.randint(10, 900)
-    blocks.append(Text(f"Giấy báo tử số {notice}/GBT do Trạm Y tế {reg_place.commune} cấp ngày {dmy(died)}",
+    blocks.append(Text(f"{printed(lay, 'death_notice', 'Giấy báo tử số')} {notice}/GBT do Trạm Y tế {reg_place.commune} cấp ngày {dmy(died)}",
                        gap_before=0.3))
     blocks.append(Field(label(lay, "registration_place"), reg_text, gap_before=0.3))
     blocks.append(Field(label(lay, "registration_date"), dmy(registered)))
@@ -377,18 +379,19 @@ def residence_confirmation(rng: random.Random, lay: Layout, who: Person | None =
     blocks: list[Block] = header(lay, [province_agency, upper(authority)], number)
     blocks += title(lay, "XÁC NHẬN THÔNG TIN VỀ CƯ TRÚ")
     blocks.append(Text(f"{authority} xác nhận thông tin về cư trú của công dân như sau:", gap_before=0.2))
-    res_label = ("Nơi thường trú:", "Nơi thường trú:", "Địa chỉ thường trú:", "Nơi thường trú:", "Nơi cư trú:")
+    res_label = tuple(printed(lay, "place_of_residence", text) for text in (
+        "Nơi thường trú:", "Nơi thường trú:", "Địa chỉ thường trú:", "Nơi thường trú:", "Nơi cư trú:"))
     items = [
         ("full_name", label(lay, "full_name"), who.upper_name),
         ("date_of_birth", label(lay, "date_of_birth"), dmy(who.birth)),
         ("sex", label(lay, "sex"), who.sex),
         ("personal_id", label(lay, "personal_id"), who.personal_id),
         ("ethnicity", label(lay, "ethnicity"), who.ethnicity),
-        ("religion", "Tôn giáo:", rng.choice(("Không", "Không", "Phật giáo", "Công giáo"))),
+        ("religion", printed(lay, "religion", "Tôn giáo:"), rng.choice(("Không", "Không", "Phật giáo", "Công giáo"))),
         ("nationality", label(lay, "nationality"), "Việt Nam"),
         ("place_of_residence", res_label[lay.wording % 5], res.line),
-        ("current", "Nơi ở hiện tại:", res.line),
-        ("head", "Họ, chữ đệm và tên chủ hộ:", who.upper_name if rng.random() < 0.5
+        ("current", printed(lay, "current_residence", "Nơi ở hiện tại:"), res.line),
+        ("head", printed(lay, "household_head", "Họ, chữ đệm và tên chủ hộ:"), who.upper_name if rng.random() < 0.5
          else facts.full_name(rng, "Nam", who.name.split()[0]).upper()),
     ]
     blocks += arrange(lay, items, frozenset({"sex", "ethnicity", "religion", "nationality"}))
@@ -437,31 +440,39 @@ def land_use_certificate(rng: random.Random, lay: Layout, who: Person | None = N
     blocks: list[Block] = [Text(MOTTO[0], align="center", bold=True), Text(MOTTO[1], align="center", bold=True,
                                                                             underline=True)]
     blocks.append(Text(heading, align="center", bold=True, scale=lay.title_scale * 0.85, gap_before=0.8))
-    serial_label = ("Số phát hành:", "Số seri:", "Số phát hành:", "Seri:", "Số phát hành:")[lay.wording % 5]
+    serial_label = printed(lay, "serial", ("Số phát hành:", "Số seri:", "Số phát hành:", "Seri:",
+                                            "Số phát hành:")[lay.wording % 5])
     blocks.append(Text(f"{serial_label} {serial}", align="center", bold=True, gap_before=0.2))
     salutation = "Ông" if who.sex == "Nam" else "Bà"
-    blocks.append(Text("I. Người sử dụng đất, chủ sở hữu tài sản gắn liền với đất", bold=True, gap_before=0.6))
-    id_label = ("CCCD số:", "Số định danh cá nhân:", "CCCD số:", "Số ĐDCN:", "Căn cước số:")[lay.wording % 5]
-    owner = [("owner_name", f"{salutation}:", who.upper_name),
-             ("birth_year", "Năm sinh:", str(who.birth.year)),
+    blocks.append(Text(printed(lay, "owner_section", "I. Người sử dụng đất, chủ sở hữu tài sản gắn liền với đất"),
+                       bold=True, gap_before=0.6))
+    id_label = printed(lay, "owner_personal_id", ("CCCD số:", "Số định danh cá nhân:", "CCCD số:", "Số ĐDCN:",
+                                                  "Căn cước số:")[lay.wording % 5])
+    owner = [("owner_name", printed(lay, "owner_name", f"{salutation}:"), who.upper_name),
+             ("birth_year", printed(lay, "birth_year", "Năm sinh:"), str(who.birth.year)),
              ("owner_personal_id", id_label, who.personal_id),
-             ("address", "Địa chỉ thường trú:", owner_address)]
+             ("address", printed(lay, "owner_address", "Địa chỉ thường trú:"), owner_address)]
     blocks += arrange(replace(lay, numbered=False, id_first=False), owner, frozenset({"owner_name", "birth_year"}))
     blocks.append(Text("II. Thửa đất, nhà ở và tài sản khác gắn liền với đất", bold=True, gap_before=0.6))
     area_printed = area_text.replace(".", ",") + " m²"
     if lay.index == 3:
-        blocks.append(Table(("Thửa đất số", "Tờ bản đồ số", "Diện tích", "Mục đích sử dụng"),
+        blocks.append(Table(tuple(printed(lay, key, text) for key, text in (
+                                ("parcel", "Thửa đất số"), ("map_sheet", "Tờ bản đồ số"), ("area", "Diện tích"),
+                                ("purpose", "Mục đích sử dụng"))),
                             ((parcel, sheet, area_printed, purpose),), (0.18, 0.2, 0.22, 0.4),
                             ("center", "center", "center", "left")))
-        blocks.append(Field("Địa chỉ thửa đất:", land_place.line))
+        blocks.append(Field(printed(lay, "land_address_table", "Địa chỉ thửa đất:"), land_place.line))
     else:
-        items = [("parcel", "a) Thửa đất số:", parcel), ("sheet", "b) Tờ bản đồ số:", sheet),
-                 ("address", "c) Địa chỉ:", land_place.line),
-                 ("area", "d) Diện tích:", area_printed),
-                 ("form", "đ) Hình thức sử dụng:", rng.choice(("Sử dụng riêng", "Sử dụng chung"))),
-                 ("purpose", "e) Mục đích sử dụng:", purpose),
-                 ("term", "g) Thời hạn sử dụng:", "Lâu dài" if "ở" in purpose else f"Đến ngày {dmy(add_years(issued, 50))}"),
-                 ("origin", "h) Nguồn gốc sử dụng:", rng.choice(LAND_ORIGINS))]
+        items = [("parcel", "a) " + printed(lay, "parcel", "Thửa đất số:"), parcel),
+                 ("sheet", "b) " + printed(lay, "map_sheet", "Tờ bản đồ số:"), sheet),
+                 ("address", "c) " + printed(lay, "land_address", "Địa chỉ:"), land_place.line),
+                 ("area", "d) " + printed(lay, "area", "Diện tích:"), area_printed),
+                 ("form", "đ) " + printed(lay, "use_form", "Hình thức sử dụng:"),
+                  rng.choice(("Sử dụng riêng", "Sử dụng chung"))),
+                 ("purpose", "e) " + printed(lay, "purpose", "Mục đích sử dụng:"), purpose),
+                 ("term", "g) " + printed(lay, "term", "Thời hạn sử dụng:"),
+                  "Lâu dài" if "ở" in purpose else f"Đến ngày {dmy(add_years(issued, 50))}"),
+                 ("origin", "h) " + printed(lay, "land_origin", "Nguồn gốc sử dụng:"), rng.choice(LAND_ORIGINS))]
         blocks += arrange(replace(lay, numbered=False, id_first=False), items, frozenset({"parcel", "sheet"}))
         if lay.date_words and area == int(area):
             blocks.append(Text(f"(Bằng chữ: {number_words(int(area))} mét vuông)", italic=True, indent=60))
@@ -515,31 +526,38 @@ def business_registration(rng: random.Random, lay: Layout, who: Person | None = 
     province = office.province.replace("tỉnh ", "TỈNH ").replace("thành phố ", "THÀNH PHỐ ")
     blocks: list[Block] = header(lay, [upper(f"{department} {province}"), "PHÒNG ĐĂNG KÝ KINH DOANH"])
     blocks += title(lay, "GIẤY CHỨNG NHẬN ĐĂNG KÝ DOANH NGHIỆP", long_kind)
-    blocks.append(Text(f"Mã số doanh nghiệp: {code}", align="center", bold=True))
-    blocks.append(Text(f"Đăng ký lần đầu: {vn_date_line(registered)}", align="center", italic=True))
+    blocks.append(Text(f"{printed(lay, 'enterprise_code', 'Mã số doanh nghiệp:')} {code}", align="center", bold=True))
+    blocks.append(Text(f"{printed(lay, 'first_registered', 'Đăng ký lần đầu:')} {vn_date_line(registered)}",
+                       align="center", italic=True))
     if changed:
         blocks.append(Text(f"Đăng ký thay đổi lần thứ {rng.randint(1, 6)}: {vn_date_line(changed)}", align="center",
                            italic=True))
     num = lay.numbered or lay.index % 2 == 0
     p = (lambda n, s: f"{n}. {s}") if num else (lambda n, s: s)
-    blocks.append(Text(p(1, "Tên công ty"), bold=True, gap_before=0.5))
-    blocks.append(Field("Tên công ty viết bằng tiếng Việt:", name))
-    blocks.append(Field("Tên công ty viết bằng tiếng nước ngoài:", english_name))
-    blocks.append(Field("Tên công ty viết tắt:", f"{ascii_fold(brand).replace(' ', '')} CO., LTD"
+    blocks.append(Text(p(1, printed(lay, "name_section", "Tên công ty")), bold=True, gap_before=0.5))
+    blocks.append(Field(printed(lay, "name_vi", "Tên công ty viết bằng tiếng Việt:"), name))
+    blocks.append(Field(printed(lay, "name_foreign", "Tên công ty viết bằng tiếng nước ngoài:"), english_name))
+    blocks.append(Field(printed(lay, "name_short", "Tên công ty viết tắt:"), f"{ascii_fold(brand).replace(' ', '')} CO., LTD"
                         if "TNHH" in short else f"{ascii_fold(brand).replace(' ', '')} JSC"))
-    blocks.append(Field(p(2, "Địa chỉ trụ sở chính:"), office.line, gap_before=0.3))
+    blocks.append(Field(p(2, printed(lay, "head_office", "Địa chỉ trụ sở chính:")), office.line, gap_before=0.3))
     phone = "0" + rng.choice(("24", "28", "236", "9", "3", "8")) + "".join(str(rng.randrange(10)) for _ in range(7))
     blocks.append(Pair(Field("Điện thoại:", phone, bold_value=False),
                        Field("Email:", f"lienhe@{ascii_fold(brand).replace(' ', '').lower()}.vn", bold_value=False)))
-    blocks.append(Field(p(3, "Vốn điều lệ:"), f"{group_thousands(capital)} đồng", gap_before=0.3))
+    blocks.append(Field(p(3, printed(lay, "capital", "Vốn điều lệ:")), f"{group_thousands(capital)} đồng",
+                        gap_before=0.3))
     blocks.append(Field("Bằng chữ:", f"{number_words(capital).capitalize()} đồng", bold_value=False))
-    blocks.append(Text(p(4, "Người đại diện theo pháp luật của công ty"), bold=True, gap_before=0.3))
-    rep = [("name", "* Họ và tên:", who.upper_name), ("sex", label(lay, "sex"), who.sex),
-           ("role", "Chức danh:", rng.choice(("Giám đốc", "Tổng giám đốc", "Chủ tịch Hội đồng thành viên"))),
-           ("date_of_birth", "Sinh ngày:", dmy(who.birth)), ("ethnicity", "Dân tộc:", who.ethnicity),
-           ("nationality", "Quốc tịch:", "Việt Nam"),
+    blocks.append(Text(p(4, printed(lay, "representative", "Người đại diện theo pháp luật của công ty")), bold=True,
+                       gap_before=0.3))
+    rep = [("name", "* " + printed(lay, "representative_name", "Họ và tên:"), who.upper_name),
+           ("sex", label(lay, "sex"), who.sex),
+           ("role", printed(lay, "role", "Chức danh:"),
+            rng.choice(("Giám đốc", "Tổng giám đốc", "Chủ tịch Hội đồng thành viên"))),
+           ("date_of_birth", printed(lay, "representative_birth", "Sinh ngày:"), dmy(who.birth)),
+           ("ethnicity", printed(lay, "ethnicity", "Dân tộc:"), who.ethnicity),
+           ("nationality", printed(lay, "nationality", "Quốc tịch:"), "Việt Nam"),
            ("personal_id", label(lay, "personal_id"), who.personal_id),
-           ("residence", "Địa chỉ thường trú:", who.address_on(rng, latest))]
+           ("residence", printed(lay, "representative_residence", "Địa chỉ thường trú:"),
+            who.address_on(rng, latest))]
     blocks += arrange(replace(lay, numbered=False), rep, frozenset({"name", "sex", "date_of_birth", "ethnicity",
                                                                      "nationality", "role"}))
     titles = (Text("TRƯỞNG PHÒNG", align="center", bold=True),)
@@ -584,10 +602,12 @@ def application_form(rng: random.Random, lay: Layout, who: Person | None = None,
                             align="right", italic=True, scale=0.85))
     page1: list[Block] = [*head, *title(lay, form_title)]
     page1.append(Text(f"Kính gửi: {ubnd(office)}", align="center" if lay.index % 2 == 0 else "left"))
-    proc_label = ("Thủ tục đề nghị giải quyết:", "Tên thủ tục hành chính:", "Nội dung đề nghị:",
-                  "Thủ tục:", "Đề nghị giải quyết thủ tục:")[lay.wording % 5]
+    proc_label = printed(lay, "procedure", ("Thủ tục đề nghị giải quyết:", "Tên thủ tục hành chính:",
+                                             "Nội dung đề nghị:", "Thủ tục:",
+                                             "Đề nghị giải quyết thủ tục:")[lay.wording % 5])
     phone = "0" + rng.choice(("9", "3", "8", "7")) + "".join(str(rng.randrange(10)) for _ in range(8))
-    name_label = label(lay, "full_name", suffix=" người yêu cầu") if lay.wording != 2 else "Họ tên người khai:"
+    name_label = printed(lay, "applicant_name", label(lay, "full_name", suffix=" người yêu cầu")
+                         if lay.wording != 2 else "Họ tên người khai:")
     items = [("applicant_name", name_label, who.upper_name),
              ("date_of_birth", label(lay, "date_of_birth"), dmy(who.birth)),
              ("sex", label(lay, "sex"), who.sex),
@@ -597,11 +617,11 @@ def application_form(rng: random.Random, lay: Layout, who: Person | None = None,
              ("procedure_name", proc_label, procedure)]
     page1 += arrange(lay, items, frozenset({"date_of_birth", "sex"}))
     relation = rng.choice(("Bản thân", "Cha", "Mẹ", "Con", "Vợ", "Chồng", "Người được ủy quyền"))
-    page1.append(Field("Quan hệ với người được cấp giấy tờ:", relation, bold_value=False))
+    page1.append(Field(printed(lay, "relation", "Quan hệ với người được cấp giấy tờ:"), relation, bold_value=False))
     subject = facts.person(rng)
-    page1.append(Field("Họ, chữ đệm, tên người được cấp giấy tờ:", subject.upper_name if relation != "Bản thân"
+    page1.append(Field(printed(lay, "subject_name", "Họ, chữ đệm, tên người được cấp giấy tờ:"), subject.upper_name if relation != "Bản thân"
                        else who.upper_name))
-    page1.append(Field("Số lượng bản sao đề nghị cấp:", f"{rng.randint(1, 5):02d} bản", bold_value=False))
+    page1.append(Field(printed(lay, "copies", "Số lượng bản sao đề nghị cấp:"), f"{rng.randint(1, 5):02d} bản", bold_value=False))
     tail: list[Block] = [Text("Giấy tờ kèm theo:", bold=True, gap_before=0.4)]
     for n, item in enumerate(rng.sample(ATTACHMENTS, rng.randint(2, 4)), 1):
         tail.append(Text(f"{n}. {item}", indent=60))

@@ -28,6 +28,7 @@ from samples.cards import cccd
 from samples.damage import apply_damage
 from samples.documents import Draft
 from samples.facts import Person
+from samples.forms import FormVersion
 from samples.wording import LAYOUT_STYLES, Layout
 
 log = logging.getLogger(__name__)
@@ -95,24 +96,28 @@ def _check_type(doc_type: str) -> None:
 
 
 def generate_document(doc_type: str, rng: random.Random, *, layout: int | None = None, damage: float = 1.0,
-                      allow_rotation: bool = True, subject: Person | None = None) -> SampleDocument:
+                      allow_rotation: bool = True, subject: Person | None = None,
+                      version: FormVersion | None = None) -> SampleDocument:
     """One document of ``doc_type``; ``layout`` None picks one at random, ``damage`` 0.0 is a clean scan.
 
     ``subject`` makes the document about a given person (a dossier's applicant); it is ignored by
-    types that are not about one person.
+    types that are not about one person. ``version`` prints the labels in that form version's
+    wording (``samples.forms``) instead of the layout's.
     """
     layout = _pick_layout(doc_type, rng, layout)
-    draft = _BUILDERS[doc_type](rng, LAYOUT_STYLES[layout], subject)
+    style = version.apply(LAYOUT_STYLES[layout]) if version is not None else LAYOUT_STYLES[layout]
+    draft = _BUILDERS[doc_type](rng, style, subject)
     return finish(doc_type, layout, draft, rng, damage=damage, allow_rotation=allow_rotation)
 
 
 def generate_text(doc_type: str, rng: random.Random, *, layout: int | None = None,
-                  subject: Person | None = None) -> SampleText:
+                  subject: Person | None = None, version: FormVersion | None = None) -> SampleText:
     """The fields and printed text :func:`generate_document` gives for the same arguments and ``rng``
     state, without drawing A4 pages: those that need only the words (the classifier's training set)
     save four fifths of the time. Cards are small images and are drawn all the same."""
     layout = _pick_layout(doc_type, rng, layout)
-    draft = _BUILDERS[doc_type](rng, replace(LAYOUT_STYLES[layout], draw=False), subject)
+    style = version.apply(LAYOUT_STYLES[layout]) if version is not None else LAYOUT_STYLES[layout]
+    draft = _BUILDERS[doc_type](rng, replace(style, draw=False), subject)
     return SampleText(doc_type=doc_type, layout=layout, fields=dict(draft.fields), text=draft.text)
 
 

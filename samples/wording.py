@@ -36,6 +36,16 @@ class Layout:
     # False lays A4 pages out without drawing them (each page a 1x1 blank image): the printed text
     # and fields are unchanged and cost a fifth of the time, for callers that need only those.
     draw: bool = True
+    # A form version's own label wordings (key → label without its colon, see samples.forms): they
+    # replace the layout's wording for those keys, exactly as printed (no English added).
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def printed_label(self, key: str) -> str | None:
+        """The form version's wording for ``key``, if it has one."""
+        for name, text in self.labels:
+            if name == key:
+                return text
+        return None
 
 
 LAYOUT_STYLES: tuple[Layout, ...] = (
@@ -95,11 +105,23 @@ BILINGUAL: dict[str, str] = {
 
 def label(layout: Layout, key: str, *, suffix: str = "") -> str:
     """The label for ``key`` as ``layout`` prints it, with its colon."""
+    own = layout.printed_label(key)
+    if own is not None:
+        return nfc(own + suffix + ":")
     variants = LABELS[key]
     text = variants[layout.wording % len(variants)] + suffix
     if layout.bilingual and key in BILINGUAL and not suffix:
         text += f" / {BILINGUAL[key]}"
     return nfc(text + ":")
+
+
+def printed(layout: Layout, key: str, default: str) -> str:
+    """A label the builders print in one wording of their own (``default``, with or without its
+    colon), unless the form version words it otherwise; the colon follows ``default``."""
+    own = layout.printed_label(key)
+    if own is None:
+        return default
+    return nfc(own + (":" if default.endswith(":") else ""))
 
 
 MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")

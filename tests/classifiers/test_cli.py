@@ -56,6 +56,7 @@ def test_bench_figures_per_kind_side_by_side() -> None:
     default.kinds["names"].fields = held.kinds["names"].fields = 4
     default.kinds["names"].exact, held.kinds["names"].exact, held.kinds["names"].review = 4, 2, 2
     text = format_comparison({"default": default, "held-out": held}, count=1, seed=7)
-    assert "default vs held-out vocabulary" in text
+    assert "columns: default vs held-out" in text
+    assert "documents with nothing to review" in text
     line = next(row for row in text.splitlines() if "names: exact match" in row)
     assert "100.0%" in line and "50.0%" in line
