@@ -50,7 +50,7 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
         "review", help="a scripted clerk over generated damaged documents, before and after the lexicon "
         "learned from its corrections")
     bench_review.set_defaults(handler=_bench)
-    bench_review.add_argument("--documents", type=int, default=18, help="documents (default 18, two per type)")
+    bench_review.add_argument("--documents", type=int, default=8, help="documents (default 8, one per type with fields)")
     bench_review.add_argument("--seed", type=int, default=16)
     bench_review.add_argument("--json", action="store_true")
 
