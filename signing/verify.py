@@ -48,6 +48,7 @@ from pyhanko.pdf_utils.misc import PdfError, PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESSubIndic
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import (
     DocumentSecurityStore,
     EmbeddedPdfSignature,
@@ -87,6 +88,7 @@ _FAILED_CODES = {
     RECORD_MISMATCH, "EXPIRED", "NOT_YET_VALID",
 }
 _NOTES = {DEVELOPMENT_SIGNER}
+PADES_SUB_FILTER = "ETSI.CAdES.detached"
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ class SignatureDetails:
     reason: str | None = None  # /Reason of the signature dictionary (certification number)
     location: str | None = None
     messages: tuple[str, ...] = ()
+    revision: int | None = None  # the file revision the signature covers (0 = the first)
+    sub_filter: str | None = None  # ETSI.CAdES.detached (PAdES), adbe.pkcs7.detached, …
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,14 @@ def _revocation(status: PdfSignatureStatus, cert: asn1_x509.Certificate) -> tupl
     if status.trusted:
         return ("good" if _declares_revocation(cert) else "not declared"), None
     return "unknown", None
+
+
+def _sub_filter(sig: EmbeddedPdfSignature) -> str | None:
+    try:
+        value = sig.sig_object.get("/SubFilter")
+    except Exception:  # noqa: BLE001 - an unreadable dictionary names no format
+        return None
+    return str(value).lstrip("/") if value is not None else None
 
 
 def _sig_dict_text(sig: EmbeddedPdfSignature, key: str) -> str | None:
@@ -383,8 +395,8 @@ async def _check_signature(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
         reasons.append(AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name if not reasons else TIMESTAMP_FAILURE)
         messages.append("the timestamp authority does not chain to a configured root")
 
-    reasons += _integrity_reasons(status, messages)
     docmdp = sig.docmdp_level
+    reasons += _integrity_reasons(status, messages, docmdp)
     subject = _subject(cert)
     if subject and "DEVELOPMENT ONLY" in subject:
         reasons.append(DEVELOPMENT_SIGNER)
@@ -413,31 +425,55 @@ async def _check_signature(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
         reason=_sig_dict_text(sig, "/Reason"),
         location=_sig_dict_text(sig, "/Location"),
         messages=tuple(messages),
+        revision=sig.signed_revision,
+        sub_filter=_sub_filter(sig),
     )
 
 
 def _integrity_reasons(
     status: PdfSignatureStatus | DocumentTimestampStatus,
     messages: list[str],
+    docmdp: MDPPerm | None = None,
 ) -> list[str]:
-    """Coverage, later revisions and DocMDP: what the PDF-level attacks go after."""
+    """Coverage, later revisions and DocMDP: what the PDF-level attacks go after.
+
+    A signature that covers a whole revision is judged by what the later revisions do, as pyHanko's
+    difference analysis (and ETSI EN 319 102-1) has it: validation data and document timestamps
+    are always allowed; further signatures and form filling, and annotations, are allowed unless a
+    certification signature's DocMDP permission (or a field lock) forbids them; anything else — a
+    page's content, a redirected object, a redefined signature — fails. So a decision signed by the
+    officer and then by the seal keeps its first signature valid, and a copy certified with "no
+    changes" fails when anything at all is added.
+    """
     reasons: list[str] = []
     coverage = status.coverage
     level = status.modification_level
     if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
         reasons.append(NOT_WHOLE_FILE)
         messages.append("the signed byte ranges do not cover a whole revision of the file")
-    elif coverage == SignatureCoverageLevel.ENTIRE_REVISION and (
-        level is None or level > ModificationLevel.LTA_UPDATES
-    ):
-        reasons.append(MODIFIED_AFTER_SIGNING)
-        messages.append(
-            f"the file was changed after signing (difference analysis: {level.name if level else 'unknown'})"
-        )
-    if status.docmdp_ok is False:
+    elif coverage == SignatureCoverageLevel.ENTIRE_REVISION:
+        if level is None:
+            reasons.append(MODIFIED_AFTER_SIGNING)
+            messages.append("the file was changed after signing and the changes could not be analysed")
+        elif level == ModificationLevel.OTHER or status.docmdp_ok is False:
+            reasons.append(MODIFIED_AFTER_SIGNING)
+            messages.append(f"the file was changed after signing in a way not allowed ({_CHANGES[level]})")
+        elif level > ModificationLevel.LTA_UPDATES:
+            messages.append(f"later revisions {_CHANGES[level]}: allowed, the signed revision is unchanged")
+    if status.docmdp_ok is False and docmdp is not None:
         reasons.append(DOCMDP_VIOLATION)
         messages.append("changes after signing are not allowed by the certification (DocMDP) permissions")
     return reasons
+
+
+# What each level of pyHanko's difference analysis means, in the report's words.
+_CHANGES = {
+    ModificationLevel.NONE: "change nothing",
+    ModificationLevel.LTA_UPDATES: "add validation data or document timestamps",
+    ModificationLevel.FORM_FILLING: "add signatures or fill in form fields",
+    ModificationLevel.ANNOTATIONS: "add annotations",
+    ModificationLevel.OTHER: "change the document's content or structure",
+}
 
 
 async def _check_timestamp(sig: EmbeddedPdfSignature, checker: _Checker) -> SignatureDetails:
@@ -529,9 +565,14 @@ def _has_signature_lenient(pdf: bytes) -> bool:
 
 
 def _level(reader: PdfFileReader, details: Sequence[SignatureDetails]) -> str | None:
+    """The PAdES baseline level, for PAdES signatures only: a PKCS#7 signature (adbe.pkcs7.*) or an
+    unreadable one has none, and the report names its format instead."""
     sigs = [d for d in details if d.kind == "signature"]
     if not sigs:
         return None
+    others = sorted({d.sub_filter or "unreadable" for d in sigs if d.sub_filter != PADES_SUB_FILTER})
+    if others:
+        return f"not PAdES ({', '.join(others)})"
     has_ts = all(d.timestamp_time is not None for d in sigs)
     has_dss = "/DSS" in reader.root
     has_doc_ts = any(d.kind == "document_timestamp" for d in details)
@@ -578,8 +619,16 @@ async def async_verify_pdf(
             reasons.append(NO_SIGNATURE)
             messages.append("no signature found in what can be read")
         return report(reasons, messages=messages)
+    notes: list[str] = []
+    if reader.xrefs.hybrid_xrefs_present:
+        # The layout Word and most government PDFs have. pyHanko's strict settings refuse to
+        # validate it at all; read leniently, every later revision still goes through the
+        # difference analysis, so a hybrid update that redirects an object is caught there.
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        signatures = list(reader.embedded_signatures)
+        notes.append("hybrid-reference file (classic and stream cross-references): read leniently")
     if not signatures:
-        return report([NO_SIGNATURE], messages=["the file has no signature"])
+        return report([NO_SIGNATURE], messages=["the file has no signature", *notes])
     if not roots:
         return report([AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name], messages=["no trust roots configured"])
 
@@ -605,7 +654,7 @@ async def async_verify_pdf(
     reasons: list[str] = []
     for d in details:
         reasons.extend(d.reasons)
-    messages: list[str] = []
+    messages: list[str] = notes
     trailing = _bytes_after_last_revision(pdf)
     if trailing:
         # Not part of any revision, so no signature and no difference analysis ever saw them;

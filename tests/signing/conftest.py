@@ -33,6 +33,7 @@ from signing.keys import AgencySigner, load_certificates, load_pkcs12_signer
 
 KEY_LABELS = (
     "root", "interm", "interm-ocsp", "tsa", "signer", "signer-revoked", "signer-expired", "signer-short",
+    "seal", "gazette",
 )
 
 
@@ -178,6 +179,9 @@ def _pki_config(base_url: str) -> dict:
                     "signer-revoked": {"common-name": "UBND xã Bị Thu Hồi (test, revoked)"},
                     "signer-expired": {"common-name": "UBND xã Hết Hạn (test, expired)"},
                     "signer-short": {"common-name": "UBND xã Ngắn Hạn (test, expires 2027)"},
+                    # The co-signers of a provincial decision: the seal's and the official gazette's.
+                    "seal": {"common-name": "UBND tỉnh Quảng Ngãi (test)"},
+                    "gazette": {"common-name": "Trung tâm Công báo và Tin học (test)"},
                 },
                 "certs": {
                     "root": {
@@ -212,6 +216,8 @@ def _pki_config(base_url: str) -> dict:
                     # Valid now, expired by the time an auditor looks again years later.
                     "signer-short": cert("interm", "2027-06-01T00:00:00+0000", [signer_ext[0], signer_ext[2]],
                                          "2020-01-01T00:00:00+0000"),
+                    "seal": cert("interm", "2100-01-01T00:00:00+0000", signer_ext, "2020-01-01T00:00:00+0000"),
+                    "gazette": cert("interm", "2100-01-01T00:00:00+0000", signer_ext, "2020-01-01T00:00:00+0000"),
                 },
                 "services": {
                     "ocsp": {"interm": {"for-issuer": "interm", "responder-cert": "interm-ocsp",
