@@ -52,7 +52,8 @@ def register(commands: Any, bench: Any) -> None:
     certify.set_defaults(handler=_certify)
 
     verify = commands.add_parser("verify", help="the auditor's report on a certified copy or a signed manifest")
-    verify.add_argument("file", type=Path, help="a signed PDF, or a manifest JSON with --signature")
+    verify.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                        help="signed PDFs (several: one line each), or one manifest JSON with --signature")
     verify.add_argument("--signature", type=Path, help="detached CMS signature of a manifest (MANIFEST.json.p7s)")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.add_argument("--trust-root", type=Path, action="append", help="trusted root certificate (repeatable)")
@@ -174,29 +175,47 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
     if not getattr(args, "verbose", 0):
         # pyHanko logs every rejected modification with a traceback; the report already says it.
         logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
-    data = _read(args.file)
     roots = _roots(args, settings)
-    if args.signature is not None or args.file.suffix.lower() == ".json":
+    first = args.files[0]
+    if args.signature is not None or first.suffix.lower() == ".json":
+        if len(args.files) > 1:
+            raise InputError("a manifest is verified alone: give one manifest JSON and its --signature")
+        signature_path = args.signature or first.with_name(first.name + ".p7s")
+        manifest = verify_manifest(_read(first), _read(signature_path), roots, allow_fetching=not args.offline)
+        print(json.dumps(manifest.to_dict(), ensure_ascii=False, indent=2) if args.json else manifest.summary())
+        return manifest.exit_code
 
-        signature_path = args.signature or args.file.with_name(args.file.name + ".p7s")
-        report = verify_manifest(data, _read(signature_path), roots, allow_fetching=not args.offline)
-        if args.json:
-            print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-        else:
-            print(report.summary())
-        return report.exit_code
-
-
+    files = [(path, _read_pdf(path)) for path in args.files]  # bad input refuses the run before any check
     lookup = None if args.no_records or args.expected_sha256 else _records_lookup(settings)
-    report = verify_pdf(
-        data, roots=roots, expected_sha256=args.expected_sha256, record_lookup=lookup,
-        allow_fetching=not args.offline, validation_time=args.at,
-    )
+    reports = [
+        (path, verify_pdf(data, roots=roots, expected_sha256=args.expected_sha256, record_lookup=lookup,
+                          allow_fetching=not args.offline, validation_time=args.at))
+        for path, data in files
+    ]
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        out = [{"file": str(path), **report.to_dict()} for path, report in reports]
+        print(json.dumps(out[0] if len(out) == 1 else out, ensure_ascii=False, indent=2))
+    elif len(reports) == 1:
+        _print_report(*reports[0])
     else:
-        _print_report(args.file, report)
-    return report.exit_code
+        _print_table(reports)
+    codes = {report.exit_code for _path, report in reports}
+    return 1 if 1 in codes else max(codes)  # one forgery among them outweighs what could not be checked
+
+
+def _read_pdf(path: Path) -> bytes:
+    data = _read(path)
+    if b"%PDF-" not in data[:1024]:
+        raise InputError(f"{path}: not a PDF file")
+    return data
+
+
+def _print_table(reports: list[tuple[Path, Any]]) -> None:
+    width = max(len(str(path)) for path, _report in reports)
+    for path, report in reports:
+        signers = "; ".join(s.signer_subject or "?" for s in report.signatures if s.kind == "signature")
+        reasons = ", ".join(report.reasons) or "-"
+        print(f"{path!s:<{width}}  {report.status:<13}  {report.level or '-':<8}  {reasons}  [{signers}]")
 
 
 def _records_lookup(settings: Settings) -> Callable[[str], bool | None] | None:
@@ -225,11 +244,12 @@ def _print_report(path: Path, report: Any) -> None:
     reasons = ", ".join(report.reasons) or "none"
     print(f"{path}: {report.status} ({reasons})")
     if report.level:
-        print(f"  PAdES level: {report.level}   sha256: {report.sha256}")
+        print(f"  {'PAdES level: ' if report.level.startswith('B-') else ''}{report.level}   sha256: {report.sha256}")
     if report.record_match is not None:
         print(f"  matches the dossier record: {'yes' if report.record_match else 'NO'}")
     for sig in report.signatures:
-        print(f"  [{sig.kind}] {sig.field_name}: {sig.status} {', '.join(sig.reasons)}")
+        covers = f" (covers revision {sig.revision + 1})" if sig.revision is not None else ""
+        print(f"  [{sig.kind}] {sig.field_name}{covers}: {sig.status} {', '.join(sig.reasons)}")
         if sig.signer_subject:
             print(f"    signer:       {sig.signer_subject}")
         if sig.reason:

@@ -161,3 +161,26 @@ def test_unreachable_tsa_is_one_line_error(tmp_path, source_pdf, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "timestamp" in err
+
+
+def test_verify_many_files_one_line_each(certified_file, tmp_path, capsys):
+    tampered = tmp_path / "sua-doi.pdf"
+    data = bytearray(certified_file.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    assert main(["verify", str(certified_file), str(tampered)]) == 1  # one forgery fails the run
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(str(certified_file)) and "PASSED" in lines[0] and "B-B" in lines[0]
+    assert lines[1].startswith(str(tampered)) and "FAILED" in lines[1]
+    assert main(["verify", str(certified_file), str(certified_file), "--json"]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert [r["status"] for r in reports] == ["PASSED", "PASSED"] and reports[0]["file"] == str(certified_file)
+
+
+def test_verify_a_file_that_is_not_a_pdf_is_bad_input(certified_file, tmp_path, capsys):
+    scan = tmp_path / "anh-chup.jpg"
+    scan.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
+    assert main(["verify", str(certified_file), str(scan)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "not a PDF" in err
