@@ -87,7 +87,11 @@ _FAILED_CODES = {
     AdESFailure.REVOKED.name, NO_SIGNATURE, MODIFIED_AFTER_SIGNING, DOCMDP_VIOLATION, NOT_WHOLE_FILE,
     RECORD_MISMATCH, "EXPIRED", "NOT_YET_VALID",
 }
-_NOTES = {DEVELOPMENT_SIGNER}
+TIMESTAMP_UNVERIFIED = "TIMESTAMP_UNVERIFIED"  # a note: the time is not proven, the signature may stand
+_NOTES = {DEVELOPMENT_SIGNER, TIMESTAMP_UNVERIFIED}
+# Digests no longer accepted for signatures, with the year the validation policy stopped (NIST SP
+# 800-131A: SHA-1 disallowed for digital signature generation after 2013).
+_WEAK_DIGESTS = {"sha1": ("SHA-1", 2013), "md5": ("MD5", 2005)}
 PADES_SUB_FILTER = "ETSI.CAdES.detached"
 
 
@@ -198,6 +202,16 @@ def _revocation(status: PdfSignatureStatus, cert: asn1_x509.Certificate) -> tupl
     if status.trusted:
         return ("good" if _declares_revocation(cert) else "not declared"), None
     return "unknown", None
+
+
+def _weak_digest(md_algorithm: str | None) -> str | None:
+    """A plain sentence when the signature uses a digest the policy no longer accepts."""
+    weak = _WEAK_DIGESTS.get((md_algorithm or "").lower().replace("-", ""))
+    if weak is None:
+        return None
+    name, year = weak
+    return (f"signed with {name}, which the validation policy no longer accepts for signatures "
+            f"(not since {year}): the signature cannot be relied on, whoever made it")
 
 
 def _sub_filter(sig: EmbeddedPdfSignature) -> str | None:
@@ -392,8 +406,18 @@ async def _check_signature(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
         if reason:
             reasons.append(reason)
     if tst is not None and tst.intact and tst.valid and not tst.trusted and status.intact and status.valid:
-        reasons.append(AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name if not reasons else TIMESTAMP_FAILURE)
-        messages.append("the timestamp authority does not chain to a configured root")
+        # An unverifiable timestamp only removes the proof of time: the signature stands or falls
+        # on its own chain, checked above without that proof.
+        indic = tst.trust_problem_indic
+        name = indic.standard_name if indic is not None else AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name
+        why = ("its authority does not chain to a configured root (configure the TSA's root)"
+               if name == AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name
+               else f"its authority's certificate could not be validated ({name})")
+        reasons.append(TIMESTAMP_UNVERIFIED)
+        messages.append(f"the signature timestamp is not verified: {why}; the signing time is not proven")
+    weak = _weak_digest(status.md_algorithm)
+    if weak and AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE.name in reasons:
+        messages.append(weak)
 
     docmdp = sig.docmdp_level
     reasons += _integrity_reasons(status, messages, docmdp)

@@ -105,3 +105,16 @@ def test_b_b_signer_with_revocation_pointers_offline_is_indeterminate(live_pki, 
     assert sig.intact and sig.valid and not sig.trusted
     assert sig.revocation == "unknown"
     assert any(m.startswith("revocation could not be checked offline") for m in sig.messages), sig.messages
+
+
+def test_timestamp_from_an_authority_not_configured_only_loses_the_proof_of_time(
+    live_pki, source_pdf, new_stamp, dev_signer, dev_roots
+):
+    """The signer chains to a configured root, its timestamp authority does not: the signature
+    stands (validated as of now), and the report says the signing time is not proven."""
+    copy = certify_copy(source_pdf, dev_signer, new_stamp(), tsa_url=live_pki.tsa_url, level=Level.B_T)
+    report = verify_pdf(copy.pdf, roots=dev_roots, allow_fetching=False)
+    assert report.status == PASSED, report.to_dict()
+    sig = report.signatures[0]
+    assert sig.trusted and "TIMESTAMP_UNVERIFIED" in sig.reasons
+    assert any("does not chain to a configured root" in m and "not proven" in m for m in sig.messages)
