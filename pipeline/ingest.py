@@ -287,7 +287,9 @@ def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
         raise InputError(f"{name}: not a readable PDF ({_short(exc)})") from exc
     with pdf:
         if pdf.is_encrypted:
-            raise InputError(f"{name} is encrypted; decrypt it first")
+            # Opened without a password: an owner password only (permissions), as office scanners
+            # set it. Every viewer opens such a file; so does ingest. The original is kept as is.
+            log.info("%s: owner password only; read as any viewer reads it", name)
         try:
             count = len(pdf.pages)
         except (pikepdf.PdfError, ValueError) as exc:
