@@ -16,7 +16,7 @@ from datetime import date
 
 from classifiers import lexicon
 from classifiers.anchors import Hit, LabelSpec, Value, find_hits, value_after, value_cells
-from classifiers.idcard import card_fields, parse_mrz
+from classifiers.idcard import MRZ_FAILED, card_fields, parse_mrz
 from classifiers.labels import RULES, Rule
 from classifiers.normalise import NORMALISERS
 from classifiers.reread import LineReader
@@ -289,6 +289,15 @@ def _with_card_qr(fields: dict[str, Field], document: Document) -> dict[str, Fie
             reason = "from the machine-readable zone" + (f" (print read as {read.value!r})" if read and read.value
                                                           else "")
             out["personal_id"] = Field(mrz["personal_id"], 0.99, reason=reason)
+    for name in mrz.get(MRZ_FAILED, "").split(","):
+        if name and name not in from_qr and out.get(name) is not None:
+            out[name] = flag(out[name], f"the machine-readable zone's check digit for the {name.replace('_', ' ')} "
+                                        "does not match: compare the card itself", invalid=False)
+    birth = out.get("date_of_birth")
+    if "mrz_birth" in mrz and "date_of_birth" not in from_qr and birth is not None and birth.value \
+            and birth.value[2:].replace("-", "") != mrz["mrz_birth"]:
+        out["date_of_birth"] = flag(birth, f"the machine-readable zone gives the birth date as {mrz['mrz_birth']} "
+                                           "(YYMMDD)", invalid=False)
     for name, value in from_qr.items():
         read = fields.get(name)
         agrees = read is not None and read.value == value

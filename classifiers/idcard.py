@@ -75,20 +75,33 @@ _MRZ_DATES = re.compile(r"(\d{6})(\d)([MF<])(\d{6}|<{6})(\d|<)VNM")
 _MRZ_ID = re.compile(r"IDVNM(\d{9})(\d)(\d{12})")
 
 
+MRZ_FAILED = "mrz_failed"  # key of parse_mrz's answer: the fields whose check digit did not match
+
+
 def parse_mrz(text: str) -> dict[str, str]:
     """Fields from the machine-readable zone on the back of a card, each kept only when its
-    check digit confirms it (OCR of the MRZ font is good, but not perfect)."""
+    check digit confirms it (OCR of the MRZ font is good, but not perfect). The fields whose zone
+    was found but whose check digit failed are named, comma-separated, under :data:`MRZ_FAILED`:
+    the card's print and the zone disagree, or the zone was misread, and a clerk must look."""
     squeezed = re.sub(r"\s+", "", text.upper()).replace("«", "<<")
     out: dict[str, str] = {}
+    failed: list[str] = []
     match = _MRZ_ID.search(squeezed)
-    if match and _check_digit(match.group(1)) == int(match.group(2)) and match.group(3)[3:] == match.group(1):
-        out["personal_id"] = match.group(3)
+    if match:
+        if _check_digit(match.group(1)) == int(match.group(2)) and match.group(3)[3:] == match.group(1):
+            out["personal_id"] = match.group(3)
+        else:
+            failed.append("personal_id")
     match = _MRZ_DATES.search(squeezed)
     if match:
         birth, birth_check, sex, expiry, expiry_check = match.groups()
         if _check_digit(birth) == int(birth_check):
             out["mrz_birth"] = birth
             out["sex"] = {"M": "Nam", "F": "Nữ"}.get(sex, "")
+        else:
+            failed.append("date_of_birth")
+        if expiry.isdigit() and expiry_check.isdigit() and _check_digit(expiry) != int(expiry_check):
+            failed.append("date_of_expiry")
         if expiry.isdigit() and expiry_check.isdigit() and _check_digit(expiry) == int(expiry_check):
             year, month, day = 2000 + int(expiry[:2]), int(expiry[2:4]), int(expiry[4:])
             try:
@@ -97,4 +110,6 @@ def parse_mrz(text: str) -> dict[str, str]:
                 pass
         elif expiry == "<<<<<<":
             out["date_of_expiry"] = ""
+    if failed:
+        out[MRZ_FAILED] = ",".join(failed)
     return {k: v for k, v in out.items() if v is not None}

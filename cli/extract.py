@@ -57,7 +57,7 @@ def document_json(document: Document) -> dict:
         "confidence": round(document.type_confidence, 4),
         "fields": {
             name: {"value": f.value if f.value is not None else "", "confidence": round(f.confidence, 4),
-                   "needs_review": f.needs_review}
+                   "needs_review": f.needs_review, "reason": f.reason}
             for name, f in document.fields.items()
         },
     }

@@ -24,7 +24,7 @@ def test_extract_json_follows_the_contract(tmp_path: Path, capsys: pytest.Captur
     assert set(out) == {"doc_type", "confidence", "fields"}
     assert out["doc_type"] == "cccd" and 0.0 <= out["confidence"] <= 1.0
     for name, field in out["fields"].items():
-        assert set(field) == {"value", "confidence", "needs_review"}, name
+        assert set(field) == {"value", "confidence", "needs_review", "reason"}, name  # the clerk reads why
     assert out["fields"]["personal_id"]["value"] == sample.fields["personal_id"]
     assert out["fields"]["date_of_birth"]["value"] == sample.fields["date_of_birth"]
 

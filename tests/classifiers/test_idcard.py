@@ -24,3 +24,46 @@ def test_mrz_fields_need_their_check_digits() -> None:
     assert fields["date_of_expiry"] == "2030-03-04" and fields["sex"] == "Nam"
     broken = line2.replace(f"{expiry}{_check_digit(expiry)}", f"{expiry}{(_check_digit(expiry) + 1) % 10}")
     assert "date_of_expiry" not in parse_mrz(broken)
+
+
+def _card_document(text: str, payloads: tuple[str, ...] = ()):
+    import numpy as np
+
+    from core.model import Document, Page
+
+    pages = (Page("t", "", 0, np.zeros((4, 4), np.uint8), 300.0, text=text, qr_payloads=payloads),)
+    return Document(pages, doc_type="cccd")
+
+
+def test_generated_card_qr_decodes_to_its_fields() -> None:
+    import random
+
+    from pipeline.qr import read_qr_codes
+    from samples.generator import generate_document
+
+    sample = generate_document("cccd", random.Random(11), layout=0, damage=0.0)
+    payloads = read_qr_codes(sample.clean_pages[0])
+    assert payloads == sample.qr_payloads
+    fields = parse_cccd_qr(payloads[0])
+    assert fields is not None
+    for name in ("personal_id", "full_name", "date_of_birth", "sex"):
+        assert fields[name] == sample.fields[name]
+
+
+def test_generated_card_mrz_with_a_wrong_check_digit_is_flagged() -> None:
+    import random
+    import re
+
+    from classifiers.extract import extract_fields
+    from samples.generator import generate_text
+
+    sample = generate_text("cccd", random.Random(12), layout=1)
+    mrz_id = re.search(r"IDVNM(\d{9})(\d)", sample.text)
+    assert mrz_id is not None
+    good = extract_fields(_card_document(sample.text))
+    assert good.fields["personal_id"].value == sample.fields["personal_id"]
+    assert "check digit" not in good.fields["personal_id"].reason
+    wrong = str((int(mrz_id.group(2)) + 1) % 10)
+    broken = sample.text.replace(mrz_id.group(0), f"IDVNM{mrz_id.group(1)}{wrong}")
+    flagged = extract_fields(_card_document(broken)).fields["personal_id"]
+    assert flagged.needs_review and "check digit for the personal id" in flagged.reason
