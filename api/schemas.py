@@ -109,6 +109,25 @@ class DocumentOut(BaseModel):
     certified_copies: list[CertifiedCopyOut]
 
 
+class SignatureSeenOut(BaseModel):
+    kind: str
+    signer: str | None
+    signing_time: str | None
+    timestamp: str | None
+    status: str
+    reasons: list[str]
+
+
+class SignedOriginalOut(BaseModel):
+    """An original that arrived signed, and what its signatures said when it was received."""
+
+    name: str
+    sha256: str
+    status: str
+    reasons: list[str]
+    signatures: list[SignatureSeenOut]
+
+
 class DossierOut(BaseModel):
     code: str
     procedure_code: str | None
@@ -118,6 +137,7 @@ class DossierOut(BaseModel):
     created: datetime
     updated: datetime
     documents: list[DocumentOut]
+    signed_originals: list[SignedOriginalOut] = []
 
 
 class CertifyRequest(BaseModel):

@@ -44,11 +44,13 @@ class BatchContext:
     received_at: datetime  # dates the searchable PDFs, so a batch's outputs do not depend on who ran it
     source_keys: tuple[str, ...] = ()
     pages_total: int = 0
+    signed_sources: tuple[str, ...] = ()  # sha256 of the originals that arrived signed
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["received_at"] = self.received_at.isoformat()
         data["source_keys"] = list(self.source_keys)
+        data["signed_sources"] = list(self.signed_sources)
         return data
 
     @classmethod
@@ -58,6 +60,7 @@ class BatchContext:
                 **data,
                 "received_at": datetime.fromisoformat(data["received_at"]),
                 "source_keys": tuple(data.get("source_keys", ())),
+                "signed_sources": tuple(data.get("signed_sources", ())),
             }
         )
 

@@ -194,7 +194,7 @@ def process_paths(
         pages = [page for source in sources for page in source.pages]
         if on_pages_read:
             on_pages_read(len(pages))
-        ctx = steps.store_originals(
+        ctx = steps.take_in(
             sources, services, dossier_code=dossier_code, procedure_code=procedure_code, station=station,
             certify=certify, batch_id=batch_id, received_at=received_at,
         )

@@ -2,7 +2,7 @@
 
 ::
 
-    intake     read ─► store originals                       (once, where the files are)
+    intake     read ─► store originals ─► verify signed originals   (once, where the files are)
     pages      page work: clean-up, OCR, QR codes            (every page, in parallel)
     split      split into documents                          (once, over all pages)
     documents  classify ─► extract (incl. re-reading fields   (every document, in parallel)
@@ -54,12 +54,15 @@ from pipeline.ingest import read_source, sniff
 from pipeline.pagework import process_page, process_pages_together
 from pipeline.pdfa import build_searchable_pdf
 from pipeline.qr import read_qr_codes
+from signing.keys import trust_roots
 from signing.manifest import build_manifest, canonical, sign_manifest
+from signing.verify import NO_SIGNATURE, VerificationReport, verify_pdf
 from storage.archive import (
     archive_document,
     record_certified_copy,
     record_manifest,
     record_source_file,
+    record_source_signatures,
     start_batch,
     update_batch,
     upsert_dossier,
@@ -68,6 +71,10 @@ from storage.objects import sha256_of_key
 from storage.records import document_by_id, latest_manifest
 
 log = logging.getLogger(__name__)
+
+# What a searchable copy of a signed original says of it (its signatures are not carried over: the
+# original, kept byte for byte, is the signed one).
+SIGNED_ORIGINAL_NOTE = "số hóa từ bản gốc điện tử có chữ ký số (chữ ký được kiểm tra khi tiếp nhận)"
 
 
 class Phase(StrEnum):
@@ -151,6 +158,70 @@ def store_originals(
     )
 
 
+def verify_signed_originals(sources: Sequence[Source], ctx: BatchContext, services: Services) -> BatchContext:
+    """A PDF handed in already signed (a decision of the People's Committee, a certificate issued
+    electronically) has its signatures verified at reception, offline and against the configured
+    trust roots; the verdict goes beside the original's record and into the audit trail, and the
+    documents made from it say they come from a signed original."""
+    signed = []
+    roots: list | None = None
+    for source in sources:
+        if source.media_type != "application/pdf":
+            continue
+        data = source.path.read_bytes()
+        if b"/ByteRange" not in data:  # no signature dictionary: nothing to verify
+            continue
+        roots = roots if roots is not None else trust_roots(services.settings)
+        report = verify_pdf(data, roots=roots, allow_fetching=False)
+        if NO_SIGNATURE in report.reasons and not report.signatures:
+            continue
+        record_source_signatures(
+            services.db, batch_id=ctx.batch_id, sha256=source.data_sha256,
+            verification=signed_original_summary(report), actor=ctx.station,
+        )
+        signed.append(source.data_sha256)
+        log.info("%s: signed original, %s", source.name, report.status)
+    return replace(ctx, signed_sources=tuple(signed)) if signed else ctx
+
+
+def signed_original_summary(report: VerificationReport) -> dict[str, object]:
+    """What is kept of a verification: the verdict and, per signature, who, when and its verdict."""
+    return {
+        "status": report.status,
+        "reasons": list(report.reasons),
+        "signatures": [
+            {
+                "kind": s.kind,
+                "signer": s.signer_subject,
+                "signing_time": s.signing_time.isoformat() if s.signing_time else None,
+                "timestamp": s.timestamp_time.isoformat() if s.timestamp_time else None,
+                "status": s.status,
+                "reasons": list(s.reasons),
+            }
+            for s in report.signatures
+        ],
+    }
+
+
+def take_in(
+    sources: Sequence[Source],
+    services: Services,
+    *,
+    dossier_code: str | None,
+    procedure_code: str | None,
+    station: str,
+    certify: bool,
+    batch_id: int | None = None,
+    received_at: datetime | None = None,
+) -> BatchContext:
+    """The intake steps after reading, in order, as both runners run them where the files are."""
+    ctx = store_originals(
+        sources, services, dossier_code=dossier_code, procedure_code=procedure_code, station=station,
+        certify=certify, batch_id=batch_id, received_at=received_at,
+    )
+    return verify_signed_originals(sources, ctx, services)
+
+
 # ------------------------------------------------------------------------------------------- pages
 
 
@@ -205,11 +276,14 @@ def extract(work: DocumentWork, ctx: BatchContext, services: Services) -> Docume
 
 def assemble_pdf(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
     document = work.document
+    subject = "Kết quả số hóa hồ sơ thủ tục hành chính"
+    if any(page.source_sha256 in ctx.signed_sources for page in document.pages):
+        subject += f" – {SIGNED_ORIGINAL_NOTE}"
     pdf = build_searchable_pdf(
         document.pages,
         title=f"{ctx.dossier_code} – {document.doc_type}",
         author="sohoa",
-        subject="Kết quả số hóa hồ sơ thủ tục hành chính",
+        subject=subject,
         keywords=(ctx.dossier_code, document.doc_type),
         created=ctx.received_at,
     )
@@ -379,6 +453,7 @@ def manifest(closing: Closing, services: Services) -> Closing:
 STEPS: tuple[Step, ...] = (
     Step("read", Phase.INTAKE, read),
     Step("store_originals", Phase.INTAKE, store_originals),
+    Step("verify_signed_originals", Phase.INTAKE, verify_signed_originals),
     Step("page_work", Phase.PAGES, page_work),
     Step("split", Phase.SPLIT, split),
     Step("classify", Phase.DOCUMENTS, classify),

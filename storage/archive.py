@@ -293,6 +293,30 @@ def record_source_file(
         )
 
 
+def record_source_signatures(
+    db: Database, *, batch_id: int, sha256: str, verification: dict[str, Any], actor: str = "system"
+) -> None:
+    """What the signatures of a signed original said at reception, beside its record (and in the
+    audit trail: who received a signed paper, and whether it held)."""
+    with db.transaction() as session:
+        lock_chain(session)
+        rows = session.scalars(
+            select(SourceFile).where(SourceFile.batch_id == batch_id, SourceFile.sha256 == sha256)
+        ).all()
+        if not rows:
+            raise InputError(f"no original {sha256[:12]} in batch {batch_id}")
+        for row in rows:
+            row.signatures = verification
+        append_event(
+            session,
+            actor=actor,
+            action="source.signatures_checked",
+            subject=f"source_file:{rows[0].id}",
+            details={"batch": batch_id, "sha256": sha256, "status": verification.get("status"),
+                     "signatures": len(verification.get("signatures", []))},
+        )
+
+
 # -- documents -----------------------------------------------------------------------------------------
 
 

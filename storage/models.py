@@ -152,6 +152,8 @@ class SourceFile(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
     created: Mapped[datetime] = mapped_column(default=utcnow)
+    # For a signed PDF: the verification made at reception (verdict, reasons, signers); else None.
+    signatures: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
 
 class Document(Base):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from core.errors import InputError
 from core.model import BatchStatus, nfc
 from storage.db import Database
-from storage.models import Batch, CertifiedCopy, Document, Dossier, DossierManifest
+from storage.models import Batch, CertifiedCopy, Document, Dossier, DossierManifest, SourceFile
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,18 @@ class DossierInfo:
     created: datetime
     updated: datetime
     documents: tuple[DocumentInfo, ...] = ()
+    signed_originals: tuple[SignedOriginal, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignedOriginal:
+    """An original handed in already signed, and what its signatures said at reception."""
+
+    name: str
+    sha256: str
+    status: str  # PASSED / INDETERMINATE / FAILED
+    reasons: tuple[str, ...]
+    signatures: tuple[dict[str, Any], ...]  # signer, signing time, timestamp, status, reasons
 
 
 @dataclass(frozen=True)
@@ -177,6 +189,17 @@ def dossier_by_code(db: Database, code: str) -> DossierInfo | None:
             created=row.created,
             updated=row.updated,
             documents=tuple(_document_info(d, row.code) for d in row.documents),
+            signed_originals=tuple(
+                SignedOriginal(s.name, s.sha256, str(s.signatures.get("status", "")),
+                               tuple(s.signatures.get("reasons", ())), tuple(s.signatures.get("signatures", ())))
+                for s in session.scalars(
+                    select(SourceFile)
+                    .join(Batch, Batch.id == SourceFile.batch_id)
+                    .where(Batch.dossier_id == row.id, SourceFile.signatures.is_not(None))
+                    .order_by(SourceFile.id)
+                )
+                if s.signatures
+            ),
         )
 
 

@@ -106,7 +106,7 @@ def prepare_batch(
     batch the caller has recorded already (an upload answered 202)."""
     services = _services(settings)
     sources = steps.read(paths, settings)
-    ctx = steps.store_originals(
+    ctx = steps.take_in(
         sources, services, dossier_code=dossier_code, procedure_code=procedure_code, station=station,
         certify=certify, batch_id=batch_id, received_at=received_at,
     )

@@ -30,6 +30,8 @@ from api.schemas import (
     Problem,
     ReusableOut,
     ReuseOut,
+    SignatureSeenOut,
+    SignedOriginalOut,
 )
 from core.doctypes import DOC_TYPES
 from flow import policy
@@ -67,6 +69,11 @@ def get_dossier(
         created=info.created,
         updated=info.updated,
         documents=[_document_out(d) for d in info.documents],
+        signed_originals=[
+            SignedOriginalOut(name=s.name, sha256=s.sha256, status=s.status, reasons=list(s.reasons),
+                              signatures=[SignatureSeenOut(**sig) for sig in s.signatures])
+            for s in info.signed_originals
+        ],
     )
 
 

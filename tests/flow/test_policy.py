@@ -6,7 +6,13 @@ import re
 from datetime import UTC, datetime
 
 from core.model import DossierStatus
-from flow.policy import DocumentVerdict, batch_status, certification_number, default_dossier_code, dossier_status
+from flow.policy import (
+    DocumentVerdict,
+    batch_status,
+    certification_number,
+    default_dossier_code,
+    dossier_status,
+)
 
 WHEN = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
 
