@@ -25,7 +25,7 @@ from pathlib import Path
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from pipeline.ingest import sniff
+from pipeline.ingest import ContentBomb, check_content, sniff
 
 log = logging.getLogger(__name__)
 
@@ -340,6 +340,12 @@ def _check_pdf_page(f: ReceivedFile, index: int, page: object, limits: UploadLim
     width, height = abs(box[2] - box[0]), abs(box[3] - box[1])
     if width > PDF_MAX_POINTS or height > PDF_MAX_POINTS:
         raise UploadRefused(413, f"{f.name}: page {index + 1} is {width:.0f}x{height:.0f} pt, larger than PDF allows")
+    try:
+        # The same budget as ingest's: a few KB of Flate that inflate to megabytes of operators
+        # would otherwise be accepted here and stall the job that parses them.
+        check_content(page.obj, f"{f.name}: page {index + 1}")  # type: ignore[attr-defined]
+    except ContentBomb as exc:
+        raise UploadRefused(413, str(exc)) from exc
     resources = page.obj.get("/Resources")  # type: ignore[attr-defined]
     xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
     if not isinstance(xobjects, pikepdf.Dictionary):

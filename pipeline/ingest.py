@@ -311,6 +311,8 @@ def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
             for index in range(count):
                 label = f"{name} p.{index + 1}"
                 try:
+                    # Before pdfium, pikepdf or pdfplumber reads a single operator of the page.
+                    check_content(pdf.pages[index].obj, f"{name}: page {index + 1}")
                     image, dpi, jpeg = _pdf_page_pixels(pdf.pages[index], doc[index], lim["max_page_pixels"], label)
                 except InputError:
                     raise
@@ -341,6 +343,122 @@ def _short(exc: BaseException) -> str:
     text = re.sub(r"(stream )?<_io\.BytesIO object at 0x[0-9a-f]+>:? ?", "", str(exc)).strip().splitlines()
     line = text[-1] if text else type(exc).__name__
     return line[:160]
+
+
+# -------------------------------------------------------------------------------- content streams
+
+# What a page's drawing instructions may cost before anything parses them. A content stream is
+# compressed: 3 KB of Flate inflate to 2.5 MB of ``q Q`` (1.25 million operators), which pikepdf
+# turns into a million Python objects (3 s) and pdfplumber re-parses (10 s, half a GB); 39 KB
+# inflate to 40 MB. Legitimate pages stay far below: a scan draws one image (a few dozen bytes),
+# a born-digital page of text a few thousand operators, a dense vector map some tens of thousands.
+MAX_CONTENT_BYTES = 8 * 2**20  # inflated, all of a page's streams and its forms together
+MAX_CONTENT_TOKENS = 300_000  # operators and operands (bounded by the separators between them)
+MAX_CONTENT_RATIO = 100  # inflated : compressed, judged once a page's content passes 1 MiB
+RATIO_FLOOR = 2**20
+FORM_DEPTH = 4  # forms drawn inside forms, followed this deep
+_SEPARATORS = bytes(b for b in range(256) if chr(b) in " \t\r\n\f\x00()<>[]{}/%")
+
+
+class ContentBomb(InputError):
+    """A page whose drawing instructions cost more than the budget (see :data:`MAX_CONTENT_BYTES`)."""
+
+
+@dataclass(frozen=True)
+class ContentCost:
+    """What one page's content streams (with the forms they draw) hold: bytes as stored, bytes
+    inflated (counted only up to just past the limit: nothing is inflated further) and tokens."""
+
+    stored: int
+    inflated: int
+    tokens: int
+
+
+def content_cost(page_obj: object, *, max_bytes: int = MAX_CONTENT_BYTES) -> ContentCost:
+    """Measure a page's content without parsing it: Flate is inflated in bounded pieces and the
+    pieces are counted in C (``bytes.translate``), so a bomb costs at most ``max_bytes`` of work
+    and never becomes Python objects."""
+    import pikepdf
+
+    stored = inflated = tokens = 0
+    seen: set[tuple[int, int]] = set()
+
+    def streams(obj: object, depth: int) -> Iterator[pikepdf.Stream]:
+        contents = obj.get("/Contents") if depth == 0 else obj  # type: ignore[attr-defined]
+        for s in (contents if isinstance(contents, pikepdf.Array) else [contents]):
+            if isinstance(s, pikepdf.Stream) and s.objgen not in seen:
+                if s.objgen != (0, 0):
+                    seen.add(s.objgen)
+                yield s
+        if depth >= FORM_DEPTH:
+            return
+        resources = obj.get("/Resources")  # type: ignore[attr-defined]
+        xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
+        if isinstance(xobjects, pikepdf.Dictionary):
+            for x in xobjects.values():
+                if isinstance(x, pikepdf.Stream) and x.get("/Subtype") == "/Form" and x.objgen not in seen:
+                    yield from streams(x, depth + 1)
+
+    for stream in streams(page_obj, 0):
+        raw = stream.read_raw_bytes()
+        stored += len(raw)
+        for piece in _decoded_pieces(stream, raw, max_bytes - inflated + 1):
+            inflated += len(piece)
+            tokens += len(piece) - len(piece.translate(None, _SEPARATORS))
+        if inflated > max_bytes:
+            break
+    return ContentCost(stored=stored, inflated=inflated, tokens=tokens)
+
+
+def _decoded_pieces(stream: object, raw: bytes, room: int) -> Iterator[bytes]:
+    """A stream's decoded bytes in pieces of at most 1 MiB, stopping once ``room`` is used up.
+    Flate (the filter of nearly every content stream) is inflated here with a bound; other
+    filters are left to qpdf (none of them expands as Flate does)."""
+    import pikepdf
+
+    filters = stream.get("/Filter")  # type: ignore[attr-defined]
+    names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else ([str(filters)] if filters else [])
+    if not names:
+        yield raw[:room]
+        return
+    if names != ["/FlateDecode"]:
+        yield stream.read_bytes()[:room]  # type: ignore[attr-defined]
+        return
+    inflater = zlib.decompressobj()
+    data = raw
+    while room > 0 and data:
+        try:
+            piece = inflater.decompress(data, min(room, 2**20))
+        except zlib.error:
+            return  # damaged: qpdf and pdfium read what they can, as for any damaged stream
+        data = inflater.unconsumed_tail
+        room -= len(piece)
+        if piece:
+            yield piece
+        elif not data:
+            return
+
+
+def check_content(page_obj: object, label: str, *, max_bytes: int = MAX_CONTENT_BYTES,
+                  max_tokens: int = MAX_CONTENT_TOKENS, max_ratio: int = MAX_CONTENT_RATIO) -> ContentCost:
+    """Refuse a page whose drawing instructions are over budget (:class:`ContentBomb`, one line)."""
+    cost = content_cost(page_obj, max_bytes=max_bytes)
+    if cost.inflated > max_bytes:
+        raise ContentBomb(
+            f"{label}: its drawing instructions inflate to more than {max_bytes / 2**20:.0f} MiB "
+            f"(from {cost.stored:,} bytes stored); refused as a content-stream bomb"
+        )
+    if cost.tokens > max_tokens:
+        raise ContentBomb(
+            f"{label}: its drawing instructions hold more than {max_tokens:,} operators; "
+            f"refused as a content-stream bomb"
+        )
+    if cost.inflated > RATIO_FLOOR and cost.inflated > max_ratio * max(1, cost.stored):
+        raise ContentBomb(
+            f"{label}: its drawing instructions inflate {cost.inflated // max(1, cost.stored):,} times "
+            f"(above {max_ratio}:1); refused as a content-stream bomb"
+        )
+    return cost
 
 
 @dataclass
