@@ -13,6 +13,7 @@ import logging
 import secrets
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from core.settings import Settings
 from flow.policy import certification_number
 from signing.certify import StampInfo, certify_copy
 from signing.devpki import ensure_dev_pki
-from signing.keys import load_certificates, load_signer, trust_roots
+from signing.keys import TrustConfig, load_certificates, load_signer, trust_config, trust_roots
 from signing.manifest import verify_manifest
 from signing.verify import verify_pdf
 from storage.db import open_database
@@ -165,17 +166,19 @@ def _certify(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _roots(args: argparse.Namespace, settings: Settings) -> list[Any]:
+def _trust(args: argparse.Namespace, settings: Settings) -> TrustConfig:
+    trust = trust_config(settings)
     if args.trust_root:
-        return [c for path in args.trust_root for c in load_certificates(path)]
-    return trust_roots(settings)
+        trust = replace(trust, roots=tuple(c for path in args.trust_root for c in load_certificates(path)))
+    return trust
 
 
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
     if not getattr(args, "verbose", 0):
         # pyHanko logs every rejected modification with a traceback; the report already says it.
         logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
-    roots = _roots(args, settings)
+    trust = _trust(args, settings)
+    roots = list(trust.roots)
     first = args.files[0]
     if args.signature is not None or first.suffix.lower() == ".json":
         if len(args.files) > 1:
@@ -189,7 +192,8 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
     lookup = None if args.no_records or args.expected_sha256 else _records_lookup(settings)
     reports = [
         (path, verify_pdf(data, roots=roots, expected_sha256=args.expected_sha256, record_lookup=lookup,
-                          allow_fetching=not args.offline, validation_time=args.at))
+                          allow_fetching=not args.offline, validation_time=args.at,
+                          intermediates=trust.intermediates, tsa_roots=trust.tsa_roots))
         for path, data in files
     ]
     if args.json:

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     pkcs11_cert_label: str | None = None
     tsa_url: str | None = None
     trust_roots: list[Path] = Field(default_factory=list)  # PEM/DER roots; default: the dev root
+    # CA certificates a signed file may not carry (a folder of .pem/.crt/.cer/.der, or files): most
+    # Vietnamese signed PDFs hold only the signer's certificate, not the issuing CA's.
+    intermediate_certs: list[Path] = Field(default_factory=list)
+    # Roots of the timestamp authorities, when they differ from the signers' (default: trust_roots).
+    tsa_trust_roots: list[Path] = Field(default_factory=list)
 
     @property
     def resolved_database_url(self) -> str:

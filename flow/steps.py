@@ -54,7 +54,7 @@ from pipeline.ingest import read_source, sniff
 from pipeline.pagework import process_page, process_pages_together
 from pipeline.pdfa import build_searchable_pdf
 from pipeline.qr import read_qr_codes
-from signing.keys import trust_roots
+from signing.keys import TrustConfig, trust_config
 from signing.manifest import build_manifest, canonical, sign_manifest
 from signing.verify import NO_SIGNATURE, VerificationReport, verify_pdf
 from storage.archive import (
@@ -164,15 +164,16 @@ def verify_signed_originals(sources: Sequence[Source], ctx: BatchContext, servic
     trust roots; the verdict goes beside the original's record and into the audit trail, and the
     documents made from it say they come from a signed original."""
     signed = []
-    roots: list | None = None
+    trust: TrustConfig | None = None
     for source in sources:
         if source.media_type != "application/pdf":
             continue
         data = source.path.read_bytes()
         if b"/ByteRange" not in data:  # no signature dictionary: nothing to verify
             continue
-        roots = roots if roots is not None else trust_roots(services.settings)
-        report = verify_pdf(data, roots=roots, allow_fetching=False)
+        trust = trust or trust_config(services.settings)
+        report = verify_pdf(data, roots=list(trust.roots), allow_fetching=False,
+                            intermediates=trust.intermediates, tsa_roots=trust.tsa_roots)
         if NO_SIGNATURE in report.reasons and not report.signatures:
             continue
         record_source_signatures(

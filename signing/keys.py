@@ -248,6 +248,39 @@ def load_signer(settings: Settings) -> AgencySigner:
     return load_pkcs12_signer(pki.signer_p12_path, pki.password, kind="development")
 
 
+_CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
+
+
+def load_certificate_paths(paths: Sequence[Path]) -> list[x509.Certificate]:
+    """Every certificate in these files, and in the certificate files of these folders."""
+    certs: list[x509.Certificate] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in _CERT_SUFFIXES)
+            certs.extend(c for f in files for c in load_certificates(f))
+        else:
+            certs.extend(load_certificates(path))
+    return certs
+
+
+@dataclass(frozen=True)
+class TrustConfig:
+    """What verification trusts: the signers' roots, the CA certificates files may lack, and the
+    timestamp authorities' roots (``None``: the signers' roots)."""
+
+    roots: tuple[x509.Certificate, ...]
+    intermediates: tuple[x509.Certificate, ...] = ()
+    tsa_roots: tuple[x509.Certificate, ...] | None = None
+
+
+def trust_config(settings: Settings) -> TrustConfig:
+    return TrustConfig(
+        roots=tuple(trust_roots(settings)),
+        intermediates=tuple(load_certificate_paths(settings.intermediate_certs)),
+        tsa_roots=tuple(load_certificate_paths(settings.tsa_trust_roots)) if settings.tsa_trust_roots else None,
+    )
+
+
 def trust_roots(settings: Settings) -> list[x509.Certificate]:
     """The configured trust anchors; the development root when none are configured."""
     if settings.trust_roots:

@@ -299,6 +299,7 @@ class _Checker:
     """What every signature of one file is checked with."""
 
     context: ValidationContext
+    ts_context: ValidationContext  # the timestamp authorities' (the signers' unless configured apart)
     roots: tuple[asn1_x509.Certificate, ...]
     allow_fetching: bool
     validation_time: datetime | None
@@ -357,6 +358,7 @@ async def _check_signature(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
         status = await async_validate_pdf_signature(
             sig,
             signer_validation_context=checker.context,
+            ts_validation_context=checker.ts_context,
             key_usage_settings=KeyUsageConstraints(key_usage={"non_repudiation"}),
         )
     except (SignatureValidationError, PdfReadError, ValueError, KeyError) as exc:
@@ -504,7 +506,7 @@ async def _check_timestamp(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
     messages: list[str] = []
     reasons: list[str] = []
     try:
-        status = await async_validate_pdf_timestamp(sig, validation_context=checker.context)
+        status = await async_validate_pdf_timestamp(sig, validation_context=checker.ts_context)
     except (SignatureValidationError, PdfReadError, ValueError, KeyError) as exc:
         return _unreadable(sig, "document_timestamp", AdESFailure.FORMAT_FAILURE.name, str(exc))
     if not status.intact:
@@ -557,10 +559,17 @@ def _unreadable(sig: EmbeddedPdfSignature, kind: str, reason: str, message: str)
 
 
 def _context(
-    reader: PdfFileReader, roots: Sequence[asn1_x509.Certificate], allow_fetching: bool, moment: datetime | None
+    reader: PdfFileReader,
+    roots: Sequence[asn1_x509.Certificate],
+    allow_fetching: bool,
+    moment: datetime | None,
+    other_certs: Sequence[asn1_x509.Certificate] = (),
 ) -> ValidationContext:
-    """Trust only ``roots``; use the file's own DSS (embedded OCSP/CRL/certs) when there is one."""
+    """Trust only ``roots``; use the file's own DSS (embedded OCSP/CRL/certs) when there is one, and
+    ``other_certs`` (configured intermediate CAs) to build the chain."""
     kwargs: dict[str, Any] = {"trust_roots": list(roots), **revocation_context_kwargs(allow_fetching)}
+    if other_certs:
+        kwargs["other_certs"] = list(other_certs)
     if moment is not None:
         kwargs.update(moment=moment, retroactive_revinfo=True)
     try:
@@ -615,6 +624,8 @@ async def async_verify_pdf(
     record_lookup: Callable[[str], bool | None] | None = None,
     allow_fetching: bool = True,
     validation_time: datetime | None = None,
+    intermediates: Sequence[Certificate] = (),
+    tsa_roots: Sequence[Certificate] | None = None,
 ) -> VerificationReport:
     """Async form of :func:`verify_pdf`."""
     sha256 = hashlib.sha256(pdf).hexdigest()
@@ -659,9 +670,13 @@ async def async_verify_pdf(
     anchors = tuple(to_asn1(c) for c in roots)
     if validation_time is not None:
         allow_fetching = False  # nobody can fetch what a responder will say at another time
-    context = _context(reader, anchors, allow_fetching, validation_time)
+    others = tuple(to_asn1(c) for c in intermediates)
+    context = _context(reader, anchors, allow_fetching, validation_time, others)
+    ts_context = context if tsa_roots is None else _context(
+        reader, tuple(to_asn1(c) for c in tsa_roots), allow_fetching, validation_time, others
+    )
     checker = _Checker(
-        context=context, roots=anchors, allow_fetching=allow_fetching, validation_time=validation_time,
+        context=context, ts_context=ts_context, roots=anchors, allow_fetching=allow_fetching, validation_time=validation_time,
         has_document_timestamp=any(s.sig_object_type == "/DocTimeStamp" for s in signatures),
         has_dss="/DSS" in reader.root,
     )
@@ -674,6 +689,8 @@ async def async_verify_pdf(
                 details.append(await _check_signature(sig, checker))
     finally:
         await context.aclose()
+        if ts_context is not context:
+            await ts_context.aclose()
 
     reasons: list[str] = []
     for d in details:
@@ -702,6 +719,8 @@ def verify_pdf(
     record_lookup: Callable[[str], bool | None] | None = None,
     allow_fetching: bool = True,
     validation_time: datetime | None = None,
+    intermediates: Sequence[Certificate] = (),
+    tsa_roots: Sequence[Certificate] | None = None,
 ) -> VerificationReport:
     """Verify every signature and document timestamp in ``pdf`` against ``roots`` only.
 
@@ -717,7 +736,8 @@ def verify_pdf(
         result.append(
             await async_verify_pdf(
                 pdf, roots=roots, expected_sha256=expected_sha256, record_lookup=record_lookup,
-                allow_fetching=allow_fetching, validation_time=validation_time,
+                allow_fetching=allow_fetching, validation_time=validation_time, intermediates=intermediates,
+                tsa_roots=tsa_roots,
             )
         )
 

@@ -26,7 +26,7 @@ from api.auth import Principal, Role, require
 from api.routes.stations import CODE, ERRORS
 from api.schemas import AuditEventOut, AuditOut, ChainOut, Problem, VerificationOut
 from api.uploads import UploadRefused, display_name, receive_multipart, remove_spool
-from signing.keys import trust_roots
+from signing.keys import trust_config
 from signing.verify import verify_pdf
 from storage.audit import verify_chain
 from storage.records import find_by_sha256
@@ -186,9 +186,12 @@ def _verify(state: AppState, data: bytes, name: str, expected_sha256: str | None
         for m in matches
     ]
     try:
+        trust = trust_config(state.settings)
         report = verify_pdf(
             data,
-            roots=trust_roots(state.settings),
+            roots=list(trust.roots),
+            intermediates=trust.intermediates,
+            tsa_roots=trust.tsa_roots,
             expected_sha256=expected_sha256.lower() if expected_sha256 else None,
             record_lookup=None if expected_sha256 else (lambda _sha: True if matches else None),
             allow_fetching=state.api.verify_fetch,
