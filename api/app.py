@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.config import ApiSettings
 from api.db import engine_for
+from api.guard import BodyCaps, RequestGuard
 from api.jobs import JobRunner
 from api.schemas import Health
 from api.uploads import UploadRefused
@@ -148,6 +149,9 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
         openapi_url="/openapi.json",
     )
     _error_handlers(app)
+    # Key and body size are checked before the body is read (FastAPI reads it before dependencies).
+    app.add_middleware(RequestGuard, caps=BodyCaps(upload=api_settings.max_batch_bytes,
+                                                   verify=settings.max_file_bytes))
 
     from api.routes import admin, auditors, review, stations, workflow
 
