@@ -1,6 +1,6 @@
 """``sohoa ocr`` and ``sohoa bench ocr``.
 
-``sohoa ocr FILE [--lang vie+eng] [--format text|json|pdf] [-o OUT]``: ingest, clean-up and OCR of a
+``sohoa ocr FILE [--lang vie] [--format text|json|pdf] [-o OUT]``: ingest, clean-up and OCR of a
 PDF or image, pages in parallel across ``settings.workers`` processes. ``text`` prints each page's
 text with pages separated by a form feed; ``json`` the pages with words, boxes and confidences,
 rotation, skew and the blank flag; ``pdf`` writes the searchable PDF/A-2b.
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
     p = commands.add_parser("ocr", help="clean-up and OCR of a PDF or image (text, JSON or searchable PDF)")
     p.add_argument("file", type=Path, metavar="FILE", help="PDF, TIFF, JPEG or PNG")
-    p.add_argument("--lang", default=None, help="Tesseract languages (default: settings, vie+eng)")
+    p.add_argument("--lang", default=None, help="Tesseract languages (default: settings, vie)")
     p.add_argument("--format", choices=("text", "json", "pdf"), default="text", help="output format")
     p.add_argument("-o", "--output", type=Path, default=None, metavar="OUT", help="output file (default stdout)")
     p.add_argument("--workers", type=int, default=None, help="page worker processes (default: settings)")
@@ -43,6 +43,15 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
                    help="runs of every pipeline, taken in turns; s/page is the best run (default 5)")
     b.add_argument("--no-ocrmypdf", action="store_true", help="skip the OCRmyPDF rows")
     b.add_argument("--ocrmypdf-clean", action="store_true", help="also run OCRmyPDF --deskew --clean (slow)")
+    real = b.add_argument_group("real documents (--real)")
+    real.add_argument("--real", action="store_true",
+                      help="real government documents (bench/corpus/real), rendered and damaged, instead of generated pages")
+    real.add_argument("--lang-real", action="append", default=None, metavar="LANG",
+                      help="sohoa's language on the real pages, repeatable for one row each (default: settings)")
+    real.add_argument("--baseline-lang", default="vie", help="the baselines' language on the real pages (default vie)")
+    real.add_argument("--split", choices=("tuned", "held-out"), default=None, help="only one split (default both)")
+    real.add_argument("--per-page", action="store_true", help="also print every page's word error")
+    real.add_argument("--no-scans", action="store_true", help="skip the real scans of the shared test data")
     b.set_defaults(handler=run_bench)
 
 
@@ -72,7 +81,6 @@ def page_json(page: Page) -> dict:
 
 
 def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
-
     lang = tesseract.check_lang(args.lang or settings.ocr_lang)
     workers = args.workers if args.workers is not None else settings.workers
     if workers < 1:
@@ -117,6 +125,10 @@ def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_bench(args: argparse.Namespace, settings: Settings) -> int:
+    if args.real:
+        from bench.real import run as run_real
+
+        return run_real(args, settings)
     from bench.ocr import run
 
     return run(args, settings)

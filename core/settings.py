@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     broker_url: str | None = None  # unset: in-process pool
 
     # OCR
-    ocr_lang: str = "vie+eng"
+    # vie alone: with +eng Tesseract reads lines of Times New Roman with its English model and drops
+    # their marks ("tỉnh" read "tinh"); English labels are still read, and mended from both dictionaries.
+    ocr_lang: str = "vie"
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     ocr_batch_pages: int = Field(default=3, ge=1)  # pages a worker OCRs together (one Tesseract start)
     max_page_pixels: int = 120_000_000  # larger pages are downsampled at ingest

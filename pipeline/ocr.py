@@ -273,12 +273,12 @@ class _Reading:
         return self.image[top:bottom, left:right]
 
 
-def ocr_page(page: Page, *, lang: str = "vie+eng") -> Page:
+def ocr_page(page: Page, *, lang: str = "vie") -> Page:
     """Word boxes (in the upright original's pixel frame), text and mean confidence of one page."""
     return ocr_pages([page], lang=lang)[0]
 
 
-def ocr_pages(pages: Sequence[Page], *, lang: str = "vie+eng") -> list[Page]:
+def ocr_pages(pages: Sequence[Page], *, lang: str = "vie") -> list[Page]:
     """:func:`ocr_page` of several pages, with one Tesseract run for all their first readings, one
     for all their unsure lines (:mod:`pipeline.second_reading`) and one for all their capitals with
     stacked marks (:mod:`pipeline.stacked_marks`): Tesseract's start-up is paid once, not once a page."""

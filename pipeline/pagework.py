@@ -36,12 +36,12 @@ def _cleaned(page: Page) -> Page:
         return page
 
 
-def process_page(page: Page, *, lang: str = "vie+eng") -> Page:
+def process_page(page: Page, *, lang: str = "vie") -> Page:
     """Clean-up and OCR of one page (born-digital pages pass through with their text layer)."""
     return process_pages_together([page], lang=lang)[0]
 
 
-def process_pages_together(pages: Iterable[Page], *, lang: str = "vie+eng") -> list[Page]:
+def process_pages_together(pages: Iterable[Page], *, lang: str = "vie") -> list[Page]:
     """Clean-up of each page, then the OCR of all of them with one Tesseract run (see
     :func:`pipeline.ocr.ocr_pages`).
 
@@ -65,7 +65,7 @@ class PageWork(UprightOriginal):
     """Clean-up and OCR as the executor's page function (picklable, bound to the language), which
     takes ``batch_pages`` pages at a time where the executor can give it several."""
 
-    def __init__(self, lang: str = "vie+eng", batch_pages: int = OCR_BATCH_PAGES) -> None:
+    def __init__(self, lang: str = "vie", batch_pages: int = OCR_BATCH_PAGES) -> None:
         self.lang = lang
         self.batch_pages = batch_pages
 
@@ -76,7 +76,7 @@ class PageWork(UprightOriginal):
         return process_pages_together(pages, lang=self.lang)
 
 
-def iter_processed(pages: Iterable[Page], *, lang: str = "vie+eng", workers: int = 1,
+def iter_processed(pages: Iterable[Page], *, lang: str = "vie", workers: int = 1,
                    batch_pages: int = OCR_BATCH_PAGES) -> Iterator[Page]:
     """Process pages as they come, yielding them in order, in ``workers`` processes (see
     :func:`pipeline.executor.iter_map`)."""
@@ -84,7 +84,7 @@ def iter_processed(pages: Iterable[Page], *, lang: str = "vie+eng", workers: int
 
 
 def process_pages(
-    pages: Sequence[Page], *, lang: str = "vie+eng", workers: int = 1,
+    pages: Sequence[Page], *, lang: str = "vie", workers: int = 1,
     on_done: Callable[[Page], None] | None = None,
 ) -> list[Page]:
     """All pages, in order; several worker processes when ``workers > 1``."""
