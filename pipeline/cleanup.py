@@ -27,6 +27,7 @@ from statistics import median
 import cv2
 import numpy as np
 
+from core.errors import ExternalToolError
 from core.model import Page
 from pipeline import tesseract
 
@@ -355,13 +356,21 @@ def ocr_to_image(
     return x / scale, y / scale
 
 
+STRONG_EVIDENCE = 0.2  # |up/down evidence| from which the page's own marks decide its turn alone
+READING_BAND_MM = 60  # height of the band of text read in each candidate turn when they do not
+
+
 def detect_orientation(binary: np.ndarray, label: str) -> tuple[int, float]:
     """(clockwise quarter turn that makes the page upright, skew angle of the page once turned).
 
-    Our own test first, as it costs milliseconds where Tesseract's OSD costs most of a second: text
-    rows give a sharp horizontal projection profile only when lines run across (0/180 against
-    90/270), and once level, Latin script carries more ink above the x-height band than below
-    (more still in Vietnamese, with its tone marks). OSD decides only when that evidence is weak.
+    Our own test first, as it costs milliseconds: text rows give a sharp horizontal projection
+    profile only when lines run across (0/180 against 90/270), and once level, Latin script
+    carries more ink above the x-height band than below (more still in Vietnamese, with its tone
+    marks). When that evidence is weak — a page of capitals, a heavy underlined form, a strong
+    shadow — a page turned the wrong way would be read as garbage and certified upside down, so
+    the page is read instead: a band of its text in each candidate turn, the turn whose words
+    Tesseract trusts most wins (:func:`_read_each_way`). Tesseract's OSD is not asked: on pages it
+    was sure of it turned upright serif pages upside down.
     """
     px_per_mm = TARGET_DPI / 25.4
     small, factor = _ink_small(binary, 900)
@@ -381,15 +390,66 @@ def detect_orientation(binary: np.ndarray, label: str) -> tuple[int, float]:
     evidence, lines = _up_down(_rotate_small(half, angle))
     log.debug("%s: rows %.3g vs columns %.3g, up/down evidence %.3f over %d lines", label, score, score_t,
               evidence, lines)
-    if lines >= 3 and abs(evidence) >= 0.08:
-        rotation = (turned + (180 if evidence < 0 else 0)) % 360
-        return rotation, angle  # a half turn leaves a skew angle as it is
-    result = tesseract.orientation(binary)
-    if result is not None and result[1] >= 1.0:
-        rotation = result[0]
-        log.debug("%s: OSD decides turn %d° (confidence %.1f)", label, rotation, result[1])
-        return rotation, estimate_skew(turn(binary, rotation))
-    return turned, angle
+    guess = (turned + (180 if evidence < 0 else 0)) % 360
+    if lines >= 3 and abs(evidence) >= STRONG_EVIDENCE:
+        return guess, angle  # a half turn leaves a skew angle as it is
+    # Weak evidence puts the axis in doubt too: the columns of a monospaced page profile as
+    # sharply as its rows, and a page turned a quarter has no up or down to measure.
+    candidates = [guess, (guess + 180) % 360, (guess + 90) % 360, (guess + 270) % 360]
+    rotation = _read_each_way(binary, candidates, angle if not turned else None, label)
+    if rotation is None or rotation == guess:
+        return guess, angle
+    if (rotation - guess) % 180 == 0:
+        return rotation, angle
+    return rotation, estimate_skew(turn(binary, rotation))
+
+
+def _reading_score(found: list[tesseract.TessWord]) -> float:
+    """How much of a reading Tesseract trusts: its confidence summed over the words of two letters
+    or more. Text upside down reads as few, short, doubtful words."""
+    return sum(max(0.0, w.confidence) / 100 for w in found if sum(ch.isalpha() for ch in w.text) >= 2)
+
+
+def _text_band(page: np.ndarray) -> np.ndarray:
+    """The band of ``READING_BAND_MM`` with the most ink, the page's full width (ink is 0)."""
+    rows = cv2.reduce(255 - page, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().astype(np.float64)
+    height = min(len(rows), round(READING_BAND_MM * TARGET_DPI / 25.4))
+    sums = np.convolve(rows, np.ones(height), mode="valid")
+    top = int(np.argmax(sums)) if len(sums) else 0
+    return page[top:top + height]
+
+
+def _read_each_way(binary: np.ndarray, candidates: list[int], angle: float | None, label: str) -> int | None:
+    """The candidate turn whose band of text reads best, or None when nothing could be read.
+
+    ``angle`` is the skew of the page in the first candidate's axis (None to measure it in each
+    axis). A close call is logged as a warning, with both scores: the page may be turned wrong."""
+    scores: dict[int, float] = {}
+    bands: dict[int, np.ndarray] = {}
+    for rotation in candidates:
+        opposite = (rotation + 180) % 360
+        if opposite in bands:
+            bands[rotation] = turn(bands[opposite], 180)  # the same text, the other way up
+        else:
+            page = turn(binary, rotation)
+            skew = angle if angle is not None and (rotation - candidates[0]) % 180 == 0 else estimate_skew(page)
+            bands[rotation] = _text_band(deskew(page, skew))
+        try:
+            scores[rotation] = _reading_score(tesseract.words(bands[rotation], lang="vie", psm=6))
+        except ExternalToolError as exc:
+            log.warning("%s: orientation reading failed (%s)", label, exc)
+            return None
+    ranked = sorted(scores, key=scores.__getitem__, reverse=True)
+    best = ranked[0]
+    if scores[best] <= 0:
+        return None
+    runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
+    if scores[best] < 1.5 * runner_up:
+        log.warning("%s: orientation uncertain: turn %d° reads %.1f, turn %d° %.1f", label, best, scores[best],
+                    ranked[1], runner_up)
+    else:
+        log.info("%s: turn %d° chosen by reading (%.1f against %.1f)", label, best, scores[best], runner_up)
+    return best
 
 
 def turn(image: np.ndarray, degrees: int) -> np.ndarray:
@@ -489,6 +549,68 @@ def _erase_rules(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> None:
         cv2.max(band, rules, dst=band)  # rules are 255: paper there; elsewhere the page as it was
 
 
+LEADER_MIN_DOTS = 6  # a run of at least this many dots on one baseline is a dot leader
+LEADER_MAX_DOT_PX = 14  # at 300 dpi, 1.2 mm: larger than the full stop of any body size
+LEADER_MAX_GAP_PX = 30  # at 300 dpi, 2.5 mm between the centres of two dots of one leader
+
+
+def _erase_leaders(ocr: np.ndarray, paper_level: int = PAPER_LEVEL) -> None:
+    """Erase dot leaders in place: the rows of dots of a form's blanks ("Họ tên: ..........").
+
+    Tesseract reads a leader as a string of symbols and letters ("1111 HH TH cv") and, worse, the
+    recogniser loses the label beside it in the same line ("Quê quán" read "QUÊ QUÁ", "Dân tộc"
+    read "Dân tỘC"). A leader is a run of small round marks of one size on one baseline at a
+    regular pitch; no Vietnamese text makes such a run (the dots of i and of the dot-below tone
+    sit between letters, which break the run). Found on a half-size copy, erased at full size.
+    """
+    factor = 2
+    ink = cv2.compare(shrink(ocr, factor), paper_level, cv2.CMP_LT)
+    count, _, stats = components(ink)
+    if count <= LEADER_MIN_DOTS:
+        return
+    x, y, w, h, area = (stats[1:, i].astype(np.float64) for i in range(5))
+    most = LEADER_MAX_DOT_PX / factor
+    dot = (w <= most) & (h <= most) & (w >= 1) & (h >= 1) & (w <= 2 * h) & (h <= 2 * w) & (area >= 0.4 * w * h)
+    idx = np.flatnonzero(dot)
+    if len(idx) < LEADER_MIN_DOTS:
+        return
+    cx, cy = x[idx] + w[idx] / 2, y[idx] + h[idx] / 2
+    # Every mark of a page, dots or not, in rows: a run is broken by any other mark between two dots.
+    others = np.flatnonzero(~dot)
+    gap = LEADER_MAX_GAP_PX / factor
+    # Left to right, each dot extends the open run whose last dot sits on its baseline just before it.
+    runs: list[list[int]] = []
+    open_runs: list[list[int]] = []
+    for k in np.argsort(cx, kind="stable"):
+        open_runs = [r for r in open_runs if cx[k] - cx[r[-1]] <= gap]
+        for r in open_runs:
+            if abs(cy[k] - cy[r[-1]]) <= 1.5 and cx[k] > cx[r[-1]]:
+                r.append(int(k))
+                break
+        else:
+            new_run = [int(k)]
+            runs.append(new_run)
+            open_runs.append(new_run)
+    boxes = []
+    for run in runs:
+        if len(run) < LEADER_MIN_DOTS:
+            continue
+        steps = np.diff(cx[run])
+        if np.std(steps) > 0.35 * np.median(steps):
+            continue  # not a regular pitch
+        x0, x1 = x[idx[run]].min(), (x[idx[run]] + w[idx[run]]).max()
+        y0, y1 = y[idx[run]].min(), (y[idx[run]] + h[idx[run]]).max()
+        inside = others[(x[others] >= x0) & (x[others] + w[others] <= x1) & (y[others] + h[others] >= y0)
+                        & (y[others] <= y1)]
+        if len(inside):
+            continue  # letters among the dots: text, not a leader
+        boxes.append((int(x0), int(y0), int(x1), int(y1)))
+    for x0, y0, x1, y1 in boxes:
+        ocr[max(0, (y0 - 1) * factor):(y1 + 1) * factor, max(0, (x0 - 1) * factor):(x1 + 1) * factor] = 255
+    if boxes:
+        log.debug("erased %d dot leaders", len(boxes))
+
+
 def ocr_image(flat: np.ndarray) -> np.ndarray:
     """What Tesseract reads: the flattened, deskewed grey page with the paper pushed to white,
     scanner borders, signatures and horizontal rules erased.
@@ -509,6 +631,7 @@ def ocr_image(flat: np.ndarray) -> np.ndarray:
     del erase
     _erase_scribbles(out)
     _erase_rules(out)
+    _erase_leaders(out)
     return out
 
 

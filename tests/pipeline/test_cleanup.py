@@ -202,3 +202,33 @@ def test_rules_under_values_are_erased_and_the_values_read() -> None:
     text = ocr_page(cleaned, lang="vie").text.splitlines()
     for wanted in ("Họ tên người bệnh: PHAN HỒNG HOÀI HẠNH", "Chẩn đoán: Viêm mũi dị ứng"):
         assert wanted in truth and wanted in text
+
+
+def test_dot_leaders_of_a_form_are_erased_and_its_labels_and_values_read() -> None:
+    """A form's blanks are rows of dots ("Quê quán: ........"): Tesseract read them as "1111 HH TH
+    cv" and lost the labels beside them ("QUÊ QUÁ", "Dân tỘC"). A value typed over a leader keeps
+    its dots under it, and an ellipsis of three dots is text, not a leader."""
+    from PIL import Image, ImageDraw
+
+    from pipeline.ocr import ocr_page
+    from samples.damage import damage_page
+    from samples.fonts import font
+
+    image = Image.new("L", (2000, 700), 255)
+    draw = ImageDraw.Draw(image)
+    face = font("dejavu-serif", 50)
+    rows = [("Quê quán: ", None), ("Dân tộc: ", None), ("Họ và tên: ", "NGUYỄN VĂN AN"), ("Ghi chú... ", None)]
+    for n, (label, value) in enumerate(rows):
+        y = 80 + 140 * n
+        draw.text((100, y), label, font=face, fill=0)
+        start = 100 + face.getlength(label)
+        draw.text((start, y), "." * 60, font=face, fill=0)
+        if value:
+            draw.text((start + 200, y - 12), value, font=face, fill=0)
+    scan = damage_page(np.asarray(image), Damage(skew_deg=1.5, blur_sigma=0.5, noise_std=3, jpeg_quality=70))
+    page = Page(source="form.png", source_sha256="0" * 64, index=0, image=scan, dpi=300)
+    text = ocr_page(clean_page(page), lang="vie").text
+    lines = [line.strip() for line in text.splitlines()]
+    assert lines[0] == "Quê quán:" and lines[1] == "Dân tộc:", text
+    assert "NGUYỄN VĂN AN" in lines[2], text
+    assert lines[3].startswith("Ghi chú"), text
