@@ -7,10 +7,8 @@ Handlers only parse, call the library and print; every user mistake becomes an `
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
-import secrets
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,7 +18,7 @@ from typing import Any
 
 from core.errors import ConfigError, InputError
 from core.settings import Settings
-from flow.policy import certification_number
+from flow.policy import register_text, register_year
 from signing.certify import StampInfo, certify_copy
 from signing.devpki import ensure_dev_pki
 from signing.keys import TrustConfig, load_certificates, load_signer, trust_config, trust_roots
@@ -28,6 +26,7 @@ from signing.manifest import verify_manifest
 from signing.verify import verify_pdf
 from storage.db import open_database
 from storage.records import find_by_sha256
+from storage.register import mark_used, reserve_number, void_number
 
 
 def register(commands: Any, bench: Any) -> None:
@@ -43,7 +42,7 @@ def register(commands: Any, bench: Any) -> None:
     certify.add_argument("file", type=Path, help="the PDF to certify")
     certify.add_argument("-o", "--output", type=Path, required=True, help="where to write the certified copy")
     certify.add_argument("--signer", type=Path, help="signer config: a .p12/.pfx file or a JSON file of signer settings")
-    certify.add_argument("--number", help="certification number (default: a new CT-YYYYMMDD-XXXXXXXX)")
+    certify.add_argument("--number", help="certification number (default: the next number of the register)")
     certify.add_argument("--agency", help="agency named on the stamp (default: SOHOA_AGENCY)")
     certify.add_argument("--officer", help="certifying officer (default: SOHOA_CERTIFYING_OFFICER)")
     certify.add_argument("--qr", help="text of the stamp's QR code")
@@ -129,19 +128,33 @@ def _certify(args: argparse.Namespace, settings: Settings) -> int:
     data = _read(args.file)
     settings = signer_settings(settings, args.signer)
     now = datetime.now(UTC)
-    # A file certified outside any dossier: each call is a new entry in the register.
-    number = args.number or certification_number(now, hashlib.sha256(data).hexdigest(), "", secrets.token_hex(8))
+    agency = args.agency or settings.agency
+    db, entry = None, None
+    if args.number:
+        number = args.number  # numbered by the officer (a register kept elsewhere)
+    else:  # a file certified outside any dossier still takes the next number of the register
+        db = open_database(settings.resolved_database_url)
+        entry = reserve_number(db, agency=agency, year=register_year(now), subject=args.file.name, actor="cli")
+        number = register_text(entry)
     stamp = StampInfo(
-        agency=args.agency or settings.agency,
+        agency=agency,
         officer=args.officer or settings.certifying_officer,
         certification_number=number,
         signed_at=now,
         qr_payload=args.qr,
     )
     tsa = args.tsa or settings.tsa_url
-    with load_signer(settings) as signer:
-        roots = trust_roots(settings) if tsa and settings.trust_roots else None
-        copy = certify_copy(data, signer, stamp, tsa_url=tsa, level=args.level, trust_roots=roots)
+    try:
+        with load_signer(settings) as signer:
+            roots = trust_roots(settings) if tsa and settings.trust_roots else None
+            copy = certify_copy(data, signer, stamp, tsa_url=tsa, level=args.level, trust_roots=roots)
+    except BaseException as exc:
+        if db is not None and entry is not None:
+            void_number(db, entry.entry_id, reason=f"{type(exc).__name__}: {exc}", actor="cli")
+        raise
+    if db is not None and entry is not None:
+        mark_used(db, entry.entry_id, certified_copy_id=None, actor="cli",
+                  note=f"{args.file.name} → {args.output.name}, sha256 {copy.sha256}")
     try:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_bytes(copy.pdf)

@@ -20,13 +20,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from core.model import BatchStatus, CertifiedCopy, DossierStatus
 from core.result_code import result_qr_payload
 from core.settings import Settings
 from signing.certify import StampInfo, certify_copy
 from signing.keys import AgencySigner
+from signing.stamp import VIETNAM_TIME
+from storage.archive import record_certified_copy
+from storage.db import Database
+from storage.objects import ObjectStore
+from storage.register import RegisterNumber, mark_used, reserve_number, void_number
 
 
 @dataclass(frozen=True)
@@ -59,16 +64,19 @@ def default_dossier_code(source_hashes: Sequence[str], when: datetime) -> str:
     return f"HS-{when:%Y%m%d}-{digest[:6].upper()}"
 
 
-def certification_number(when: datetime, document_sha256: str, dossier_code: str, request: str = "") -> str:
-    """The number of a certified copy: ``CT-YYYYMMDD-XXXXXXXX``, the day and 32 bits of a digest of
-    the dossier, the document and the request.
+def book_name(book: int, year: int) -> str:
+    """The register book as Circular 01/2020/TT-BTP names it, electronic copies in their own book."""
+    return f"{book:02d}/{year}-SCTĐT/BS"
 
-    Derived, not random, so that a request delivered again (a redelivered task, a re-run of the
-    same files, a repeated Idempotency-Key) arrives at the number it already has and finds the copy
-    recorded under it; a new request (``request``) is a new entry in the register.
-    """
-    tail = hashlib.sha256(f"{dossier_code}\0{document_sha256}\0{request}".encode()).hexdigest()[:8]
-    return f"CT-{when:%Y%m%d}-{tail.upper()}"
+
+def register_text(number: RegisterNumber) -> str:
+    """The certification number as the stamp and every record say it: "12, Quyển số: 01/2026-SCTĐT/BS"."""
+    return f"{number.number}, Quyển số: {book_name(number.book, number.year)}"
+
+
+def register_year(when: datetime) -> int:
+    """Registers run by the calendar year in Vietnam (UTC+7), not in UTC."""
+    return when.astimezone(VIETNAM_TIME).year
 
 
 def stamp(
@@ -102,17 +110,16 @@ def certify_document(
     signer: AgencySigner,
     settings: Settings,
     *,
+    number: str,
     document_sha256: str,
     dossier_code: str,
     procedure_code: str | None,
     owner_id: str | None,
     doc_type: str,
     when: datetime,
-    request: str = "",
 ) -> CertifiedCopy:
-    """A certified electronic copy of a dossier's document: numbered and stamped by this policy,
-    signed by ``signer`` (PAdES, with a timestamp when a TSA is configured)."""
-    number = certification_number(when, document_sha256, dossier_code, request)
+    """A certified electronic copy of a dossier's document under register number ``number``,
+    stamped by this policy and signed by ``signer`` (PAdES, with a timestamp when a TSA is set)."""
     info = stamp(
         settings,
         certification_number=number,
@@ -123,3 +130,38 @@ def certify_document(
         doc_type=doc_type,
     )
     return certify_copy(pdf, signer, info, tsa_url=settings.tsa_url, document_sha256=document_sha256)
+
+
+def certify_into_register(
+    db: Database,
+    store: ObjectStore,
+    signer: AgencySigner,
+    settings: Settings,
+    *,
+    pdf: bytes,
+    document_id: int,
+    document_sha256: str,
+    dossier_code: str,
+    procedure_code: str | None,
+    owner_id: str | None,
+    doc_type: str,
+    actor: str,
+) -> tuple[CertifiedCopy, int, str]:
+    """Certify a recorded document: reserve the register's next number, sign under it, record the
+    copy and mark the number used — or void it with the reason, so the register keeps no gap.
+    Returns the copy, its record id and its object key."""
+    when = datetime.now(UTC)
+    entry = reserve_number(db, agency=settings.agency, year=register_year(when), document_id=document_id,
+                           actor=actor)
+    try:
+        copy = certify_document(
+            pdf, signer, settings, number=register_text(entry), document_sha256=document_sha256,
+            dossier_code=dossier_code, procedure_code=procedure_code, owner_id=owner_id, doc_type=doc_type,
+            when=when,
+        )
+        copy_id, key = record_certified_copy(db, store, document_id=document_id, certified=copy, actor=actor)
+    except BaseException as exc:
+        void_number(db, entry.entry_id, reason=f"{type(exc).__name__}: {exc}", actor=actor)
+        raise
+    mark_used(db, entry.entry_id, certified_copy_id=copy_id, actor=actor)
+    return copy, copy_id, key

@@ -59,7 +59,6 @@ from signing.manifest import build_manifest, canonical, sign_manifest
 from signing.verify import NO_SIGNATURE, VerificationReport, verify_pdf
 from storage.archive import (
     archive_document,
-    record_certified_copy,
     record_manifest,
     record_source_file,
     record_source_signatures,
@@ -331,19 +330,11 @@ def certify(work: DocumentWork, ctx: BatchContext, services: Services) -> Docume
     pdf = work.document.pdf if work.document.sha256 == info.pdf_sha256 else None
     if pdf is None:  # on another machine, or the record reuses an earlier paper's PDF
         pdf = services.store.get_bytes(info.pdf_key)
-    copy = policy.certify_document(
-        pdf,
-        services.signer,
-        services.settings,
-        document_sha256=info.pdf_sha256,
-        dossier_code=ctx.dossier_code,
-        procedure_code=ctx.procedure_code,
-        owner_id=info.personal_id,
-        doc_type=info.doc_type,
-        when=datetime.now(UTC),
-    )
-    copy_id, key = record_certified_copy(
-        services.db, services.store, document_id=work.document_id, certified=copy, actor=ctx.station
+    copy, copy_id, key = policy.certify_into_register(
+        services.db, services.store, services.signer, services.settings,
+        pdf=pdf, document_id=work.document_id, document_sha256=info.pdf_sha256,
+        dossier_code=ctx.dossier_code, procedure_code=ctx.procedure_code, owner_id=info.personal_id,
+        doc_type=info.doc_type, actor=ctx.station,
     )
     return replace(work, certified_id=copy_id, certified_key=key, certification_number=copy.certification_number)
 

@@ -218,6 +218,26 @@ class CertifiedCopy(Base):
     document: Mapped[Document] = relationship(back_populates="certified_copies")
 
 
+class RegisterEntry(Base):
+    """One entry of the electronic certification register ("sổ chứng thực bản sao điện tử")."""
+
+    __tablename__ = "certification_register"
+    __table_args__ = (UniqueConstraint("agency", "year", "book", "number", name="uq_certification_register_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency: Mapped[str] = mapped_column(String(255))
+    year: Mapped[int] = mapped_column(Integer)
+    book: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # reserved | used | voided
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    certified_copy_id: Mapped[int | None] = mapped_column(ForeignKey("certified_copies.id"))
+    subject: Mapped[str | None] = mapped_column(String(512))  # what was certified, when no document
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(255))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DossierManifest(Base):
     """A signed manifest of what one run stored for a dossier (canonical JSON + detached CMS)."""
 

@@ -8,10 +8,12 @@ or through a presigned link when the store is S3.
 from __future__ import annotations
 
 import logging
-import secrets
+import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -35,7 +37,6 @@ from api.schemas import (
 )
 from core.doctypes import DOC_TYPES
 from flow import policy
-from storage.archive import record_certified_copy
 from storage.records import certified_copy_by_id, document_by_id, dossier_by_code
 from storage.reuse import find_reusable
 
@@ -116,17 +117,14 @@ def create_certified_copy(
             return JSONResponse(earlier.model_dump(mode="json"), status_code=200,
                                 headers={"Location": earlier.download_url, "Idempotent-Replayed": "true"})
         pdf = state.store.get_bytes(document.pdf_key)
-        # Each request is a new entry in the register; a repeated Idempotency-Key is the same one.
-        request_id = f"{principal.name}:{idempotency_key}" if idempotency_key else secrets.token_hex(8)
-        copy = policy.certify_document(
-            pdf, state.signer, settings, document_sha256=document.pdf_sha256, dossier_code=document.dossier_code,
+        # Each request is a new entry in the register; a repeated Idempotency-Key found it above.
+        copy, copy_id, _key = policy.certify_into_register(
+            state.records, state.store, state.signer, settings, pdf=pdf, document_id=document.id,
+            document_sha256=document.pdf_sha256, dossier_code=document.dossier_code,
             procedure_code=dossier.procedure_code if dossier else None, owner_id=document.personal_id,
-            doc_type=document.doc_type, when=datetime.now(UTC), request=request_id,
+            doc_type=document.doc_type, actor=principal.actor,
         )
         number = copy.certification_number
-        copy_id, _key = record_certified_copy(
-            state.records, state.store, document_id=document.id, certified=copy, actor=principal.actor
-        )
         if idempotency_key is not None:
             with write_lock, state.engine.begin() as conn:
                 conn.execute(insert(api_copy_requests).values(
@@ -201,16 +199,24 @@ def get_certified_copy(
             body = CopyLink(url=f"/v1/certified-copies/{copy_id}", presigned=False, expires=None)
         return JSONResponse(body.model_dump(mode="json"))
     data = state.store.get_bytes(row["object_key"])  # checked against its hash on the way out
-    filename = f"{row['certification_number']}.pdf".replace('"', "")
+    number = row["certification_number"]
     return Response(
         data,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "X-Certification-Number": row["certification_number"],
+            "Content-Disposition": _attachment(f"ban-sao-chung-thuc-{number}.pdf"),
+            # Header values are Latin-1: the register number ("12, Quyển số: …") goes percent-encoded.
+            "X-Certification-Number": quote(number, safe=" ,:/-"),
             "X-Content-SHA256": row["sha256"],
         },
     )
+
+
+def _attachment(name: str) -> str:
+    """A download name for every client: an ASCII fallback and the UTF-8 name (RFC 6266, RFC 8187)."""
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "-", unicodedata.normalize("NFKD", name).encode("ascii", "ignore")
+                        .decode()).strip("-") or "certified-copy.pdf"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @router.get("/reuse", response_model=ReuseOut, summary="Reusable results for a person",

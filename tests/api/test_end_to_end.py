@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, unquote
+
 import httpx
 
 from tests.api.conftest import Processed, Server
@@ -45,7 +47,8 @@ def test_certified_copy_download_and_link(server: Server, processed: Processed) 
     with server.client("workflow") as workflow:
         r = workflow.get(f"/v1/certified-copies/{processed.copy_id}")
         assert r.headers["content-type"] == "application/pdf"
-        assert r.headers["x-certification-number"] in r.headers["content-disposition"]
+        number = unquote(r.headers["x-certification-number"])
+        assert number.endswith("-SCTĐT/BS") and quote(number, safe="") in r.headers["content-disposition"]
         link = workflow.get(f"/v1/certified-copies/{processed.copy_id}", params={"link": "true"}).json()
         assert link["presigned"] is False and link["url"] == f"/v1/certified-copies/{processed.copy_id}"
 

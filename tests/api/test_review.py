@@ -36,7 +36,7 @@ def _client(server: Server, key: str) -> httpx.Client:
 
 def _birth_certificate() -> tuple[np.ndarray, dict[str, str]]:
     """A generated birth certificate at 100 dpi: the page OCR is sure of most of it, not of the
-    names (seed 8: three names flagged, the father's read wrong)."""
+    names (seed 8: names flagged)."""
     from samples.generator import generate_document
 
     sample = generate_document("birth_certificate", random.Random(8), damage=0.0)
@@ -92,6 +92,11 @@ def test_station_upload_to_reviewed_reuse(server: Server, verifier: str) -> None
         assert bad.status_code == 422 and "date_of_birth" in bad.json()["detail"]
         assert clerk.get(f"/v1/documents/{doc_id}/review").json()["version"] == 0  # nothing stored
 
+        if all(fields[n]["value"] == truth[n] for n in flagged):
+            # The page OCR read every unsure value right (it improves): the clerk still corrects a
+            # name, as a paper may spell one otherwise; what is under test is the correction itself.
+            name = next(n for n in flagged if n.endswith("name") and fields[n]["value"])
+            truth = {**truth, name: f"{fields[name]['value']} AN"}
         decisions: dict[str, dict] = {}
         corrected = []
         for name in flagged:

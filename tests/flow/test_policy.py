@@ -1,4 +1,4 @@
-"""The one policy both runners follow: statuses and certification numbers."""
+"""The one policy both runners follow: statuses, register numbers, dossier codes."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from core.model import DossierStatus
 from flow.policy import (
     DocumentVerdict,
     batch_status,
-    certification_number,
     default_dossier_code,
     dossier_status,
+    register_text,
+    register_year,
 )
+from storage.register import RegisterNumber
 
 WHEN = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
 
@@ -32,12 +34,10 @@ def test_batch_fails_only_when_nothing_came_of_it() -> None:
     assert batch_status(documents_done=0, failures=0) == "done"  # an empty batch failed at nothing
 
 
-def test_certification_numbers_are_one_format_and_repeat_only_for_the_same_request() -> None:
-    first = certification_number(WHEN, "ab" * 32, "HS-1")
-    assert re.fullmatch(r"CT-20261207-[0-9A-F]{8}", first)
-    assert certification_number(WHEN, "ab" * 32, "HS-1") == first  # a redelivery finds its copy
-    assert certification_number(WHEN, "ab" * 32, "HS-2") != first  # another dossier, another entry
-    assert certification_number(WHEN, "ab" * 32, "HS-1", request="api:key-2") != first
+def test_register_number_is_one_format_in_the_vietnamese_year() -> None:
+    entry = RegisterNumber(entry_id=7, agency="UBND phường Bến Nghé", year=2026, book=1, number=12)
+    assert register_text(entry) == "12, Quyển số: 01/2026-SCTĐT/BS"
+    assert register_year(datetime(2026, 12, 31, 18, 0, tzinfo=UTC)) == 2027  # already 1 January in Hà Nội
 
 
 def test_default_dossier_code_is_the_day_and_the_files() -> None:
