@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.config import ApiSettings
 from api.db import engine_for
 from api.guard import BodyCaps, RequestGuard
-from api.jobs import JobRunner
+from api.jobs import JobBudget, JobRunner
 from api.schemas import Health
 from api.uploads import UploadRefused
 from core.errors import ConfigError, ExternalToolError, InputError, IntegrityError, SohoaError
@@ -75,8 +75,11 @@ class AppState:
         self.settings = settings
         self.api = api_settings
         self.engine = engine_for(settings.resolved_database_url)
-        self.runner = JobRunner(settings, jobs=api_settings.jobs, niceness=api_settings.job_niceness,
-                                spool=api_settings.spool(settings))
+        self.runner = JobRunner(
+            settings, jobs=api_settings.jobs, niceness=api_settings.job_niceness, spool=api_settings.spool(settings),
+            budget=JobBudget(seconds=api_settings.job_seconds, memory_mb=api_settings.job_memory_mb,
+                             attempts=api_settings.job_attempts, lease_seconds=api_settings.job_lease_seconds),
+        )
         self._records: Any = None
         self._store: Any = None
         self._signer: Any = None

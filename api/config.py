@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.uploads import UploadLimits
@@ -24,6 +25,16 @@ class ApiSettings(BaseSettings):
     jobs: int = 1  # batches processed at once (each uses the pipeline's page workers)
     job_niceness: int = 10  # background work yields the CPU to the upload answers
     spool_dir: Path | None = None  # default: <data_dir>/api-spool
+    # A batch's job process: killed past this wall time or this much memory (its own and its page
+    # workers' resident memory together), and the batch failed with that reason, not tried again.
+    job_seconds: int = Field(default=3600, ge=10)
+    job_memory_mb: int = Field(default=4096, ge=256)
+    # A batch whose job process died (a crash, the kernel's OOM killer, a server killed mid-run) is
+    # started again at most this many times in all, then failed with the reason.
+    job_attempts: int = Field(default=3, ge=1)
+    # How long a running batch's claim holds without a heartbeat (renewed every quarter of it):
+    # a batch is taken up again after a crash only once this has passed, never while its job runs.
+    job_lease_seconds: int = Field(default=40, ge=4)
     # Let verification fetch issuer certificates and revocation data (OCSP, CRL) from addresses named
     # in the uploaded PDF's certificates. Off: an uploaded file must not steer the server's requests
     # (server-side request forgery); a file without embedded revocation data is then reported

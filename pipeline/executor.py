@@ -92,6 +92,44 @@ class PageExecutor(Protocol):
         ...
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this process when its parent dies (Linux ``PR_SET_PDEATHSIG``).
+
+    A pool's worker is forked from a fork server, which exits when every holder of its "alive"
+    pipe is gone. Each child is handed that pipe too, so the server outlived the process that
+    started it as long as any child lived, and the children outlived both: a SIGKILL of the API
+    or of a job (the OOM killer, an operator) left them running on as orphans, still writing.
+    Here the child lets go of the pipe, so the fork server exits with the process that started it,
+    and asks the kernel for SIGKILL when the fork server goes. Elsewhere a no-op."""
+    import ctypes
+    import signal
+    from multiprocessing import forkserver
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    server = forkserver._forkserver  # type: ignore[attr-defined]
+    inherited = getattr(server, "_forkserver_alive_fd", None)
+    if inherited is not None and getattr(server, "_forkserver_pid", None) is None:  # not a server of our own
+        try:
+            os.close(inherited)
+        except OSError:
+            pass
+        server._forkserver_alive_fd = None
+    if os.getppid() == 1:  # the parent died before the call: nobody is left to wait for us
+        os._exit(1)
+
+
+def _init_pool_worker() -> None:
+    die_with_parent()
+    _init_worker()
+
+
 def _init_worker() -> None:
     # Tesseract's OpenMP threads and OpenCV's pool oversubscribe the cores when pages run in parallel.
     os.environ["OMP_THREAD_LIMIT"] = "1"
@@ -142,7 +180,7 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
     light = fn if isinstance(fn, PixelsLeftHere) else None
     task = partial(_in_worker, run, light)
     window: deque[tuple[Future[list[Page]], list[Page] | None]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_pool_worker) as pool:
         try:
             # Every worker busy and one more batch queued (the window holds one above this before it
             # is emptied): each batch waits here as pages and as their pickle. Two batches a worker

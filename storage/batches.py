@@ -14,12 +14,13 @@ event ``batch.started`` is written when a runner claims the batch (:func:`claim_
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Float, Integer, String, Text, column, or_, select, table, update
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -31,6 +32,30 @@ from storage.db import Database
 from storage.models import Batch, CertifiedCopy, Document, Dossier, Station
 
 INSERT_TRIES = 3  # a new station or dossier made by another upload at the same moment: try again
+
+# The lease columns of ``batches`` (migration 0005), written only here: who runs a batch, and until
+# when (seconds since the epoch) that holds unless the runner renews it.
+_leases = table(
+    "batches",
+    column("id", Integer),
+    column("public_id", String),
+    column("status", String),
+    column("spool_dir", Text),
+    column("attempts", Integer),
+    column("lease_owner", String),
+    column("lease_until", Float),
+)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A runner's claim on a batch: ``owner`` names the process (host, pid, a nonce), and the claim
+    lapses ``seconds`` after its last renewal. The runner renews it every quarter of that, so a
+    lapsed lease means the runner is gone, never merely slow (the rule the Celery runner keeps
+    with its visibility timeout: longer than anything a live worker goes without a word)."""
+
+    owner: str
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -202,20 +227,29 @@ def find_by_idempotency_key(db: Database, station: str, key: str) -> BatchRecord
 # -- the runner's side -------------------------------------------------------------------------------
 
 
-def claim_batch(db: Database, public_id: str, *, agency: str | None = None) -> BatchRecord | None:
+def claim_batch(
+    db: Database, public_id: str, *, agency: str | None = None, lease: Lease | None = None
+) -> BatchRecord | None:
     """``queued`` → ``processing`` in one conditional UPDATE, so a batch submitted twice runs once;
-    None when there was nothing to claim. The claim counts an attempt, marks the dossier
-    processing and writes ``batch.started`` to the audit log, in the same transaction."""
+    None when there was nothing to claim. The claim counts an attempt, takes the ``lease`` (see
+    :func:`renew_lease`), starts progress afresh, marks the dossier processing and writes
+    ``batch.started`` to the audit log, in the same transaction."""
     with db.transaction() as session:
         lock_chain(session)  # first, as every other writer of the chain does: no lock-order deadlock
         claimed = session.execute(
             update(Batch)
             .where(Batch.public_id == public_id, Batch.status == BatchStatus.QUEUED)
-            .values(status=BatchStatus.PROCESSING, started=_now(), attempts=Batch.attempts + 1)
+            .values(status=BatchStatus.PROCESSING, started=_now(), attempts=Batch.attempts + 1, pages_done=0)
             .execution_options(synchronize_session=False)
         ).rowcount
         if not claimed:
             return None
+        session.execute(
+            update(_leases).where(_leases.c.public_id == public_id).values(
+                lease_owner=lease.owner if lease else None,
+                lease_until=time.time() + lease.seconds if lease else None,
+            )
+        )
         row = _one(session, Batch.public_id == public_id)
         assert row is not None
         if row.dossier is not None:
@@ -271,20 +305,89 @@ def release_spool(db: Database, batch_id: int) -> None:
         session.execute(update(Batch).where(Batch.id == batch_id).values(spool_dir=None))
 
 
-def requeue_unfinished(db: Database) -> list[str]:
-    """After a restart: uploads whose files still wait in the spool go back to ``queued`` (a run
-    cut short included); returns the public ids of every such batch, oldest first."""
+def renew_lease(db: Database, public_id: str, lease: Lease) -> bool:
+    """The runner's heartbeat: extend its lease; False when the batch is no longer its own
+    (finished, failed by the server, or taken up by another runner after the lease lapsed)."""
     with db.transaction() as session:
+        return bool(session.execute(
+            update(_leases)
+            .where(_leases.c.public_id == public_id, _leases.c.lease_owner == lease.owner,
+                   _leases.c.status == BatchStatus.PROCESSING)
+            .values(lease_until=time.time() + lease.seconds)
+        ).rowcount)
+
+
+def _lapsed() -> Any:
+    return or_(_leases.c.lease_until.is_(None), _leases.c.lease_until < time.time())
+
+
+def requeue_unfinished(db: Database, *, max_attempts: int | None = None) -> list[str]:
+    """After a restart, and from time to time while serving: uploads whose files still wait in the
+    spool go back to ``queued`` — a run cut short included, but only once its lease has lapsed (a
+    job still renewing it is running somewhere and must not be doubled). A batch that has already
+    been started ``max_attempts`` times without finishing is failed instead, with that reason: it
+    is what stops its job (killed by the kernel for its memory, say) and would on every restart.
+    Returns the public ids of every queued batch with its files, oldest first."""
+    with db.transaction() as session:
+        stale = [_leases.c.status == BatchStatus.PROCESSING, _leases.c.spool_dir.is_not(None), _lapsed()]
+        poisoned: list[tuple[str, int]] = []
+        if max_attempts is not None:
+            poisoned = [(r.public_id, r.attempts) for r in session.execute(
+                select(_leases.c.public_id, _leases.c.attempts).where(*stale, _leases.c.attempts >= max_attempts)
+            )]
+            stale.append(_leases.c.attempts < max_attempts)
         session.execute(
-            update(Batch)
-            .where(Batch.status == BatchStatus.PROCESSING, Batch.spool_dir.is_not(None))
-            .values(status=BatchStatus.QUEUED)
+            update(_leases).where(*stale).values(status=BatchStatus.QUEUED, lease_owner=None, lease_until=None)
         )
+    for public_id, attempts in poisoned:
+        fail_batch(db, public_id, f"processing stopped before the end {attempts} times (its job process "
+                                  "died or the server stopped); not tried again")
+    with db.session() as session:
         return list(session.scalars(
             select(Batch.public_id)
             .where(Batch.status == BatchStatus.QUEUED, Batch.spool_dir.is_not(None))
             .order_by(Batch.created, Batch.id)
         ))
+
+
+def retry_or_fail(db: Database, public_id: str, reason: str, *, max_attempts: int) -> BatchStatus | None:
+    """A job process died under a live server (killed, out of memory, crashed): the batch goes back
+    to ``queued`` with the reason among its ``errors``, or, once started ``max_attempts`` times, is
+    failed with it. None when the batch had finished or was not running (nothing to do)."""
+    line = nfc(reason).replace("\n", " ").strip() or "the job process stopped"
+    with db.transaction() as session:
+        lock_chain(session)  # serialises appends to ``errors`` with fail_batch and update_batch
+        row = session.scalar(select(Batch).where(Batch.public_id == public_id))
+        if row is None or row.status != BatchStatus.PROCESSING:
+            return None
+        if (row.attempts or 0) < max_attempts and row.spool_dir is not None:
+            row.status = BatchStatus.QUEUED
+            row.errors = [*(row.errors or []), f"attempt {row.attempts}: {line}"]
+            session.flush()
+            session.execute(update(_leases).where(_leases.c.id == row.id).values(lease_owner=None, lease_until=None))
+            return BatchStatus.QUEUED
+        attempts = row.attempts or 0
+    fail_batch(db, public_id, f"{line} (on each of {attempts} attempts; not tried again)")
+    return BatchStatus.FAILED
+
+
+def give_back(db: Database, public_id: str, lease: Lease) -> bool:
+    """A server stopping on purpose hands a running batch back: ``queued`` again at once, its
+    attempt not counted (it did not fail), so the next start resumes it without waiting for the
+    lease to lapse. False when the batch was no longer this lease's."""
+    with db.transaction() as session:
+        return bool(session.execute(
+            update(_leases)
+            .where(_leases.c.public_id == public_id, _leases.c.lease_owner == lease.owner,
+                   _leases.c.status == BatchStatus.PROCESSING)
+            .values(status=BatchStatus.QUEUED, attempts=_leases.c.attempts - 1, lease_owner=None, lease_until=None)
+        ).rowcount)
+
+
+def spooled(db: Database) -> set[str]:
+    """Public ids of the batches whose files wait in the spool, whatever their state."""
+    with db.session() as session:
+        return set(session.scalars(select(Batch.public_id).where(Batch.spool_dir.is_not(None))))
 
 
 # -- reading -----------------------------------------------------------------------------------------
@@ -423,16 +526,21 @@ __all__ = [
     "BatchDocument",
     "BatchRecord",
     "BatchReport",
+    "Lease",
     "batch_report",
     "claim_batch",
     "fail_batch",
     "find_by_idempotency_key",
     "get_batch",
+    "give_back",
     "legacy_api_view",
     "list_batches",
     "record_progress",
     "record_upload",
     "release_spool",
+    "renew_lease",
     "reports",
     "requeue_unfinished",
+    "retry_or_fail",
+    "spooled",
 ]
