@@ -8,10 +8,14 @@ signer are opened once per app and shared by the request threads.
 from __future__ import annotations
 
 import logging
+import os
+import re
+import tempfile
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -151,7 +155,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    _error_handlers(app)
+    _error_handlers(app, settings, api_settings)
     # Key and body size are checked before the body is read (FastAPI reads it before dependencies).
     app.add_middleware(RequestGuard, caps=BodyCaps(upload=api_settings.max_batch_bytes,
                                                    verify=settings.max_file_bytes))
@@ -199,20 +203,57 @@ def state_of(request: Request) -> AppState:
 
 _STATUS = {InputError: 422, IntegrityError: 500, ConfigError: 503, ExternalToolError: 503}
 
+# The store's word for a blob it does not hold (``storage.local`` and ``storage.s3`` raise it as
+# InputError, the caller's fault, which it is only when the caller named the key).
+_MISSING_BLOB = re.compile(r"^object (\S+) is not in the store\b")
 
-def _error_handlers(app: FastAPI) -> None:
-    """One shape for every error: ``{"detail": "one line"}``; never a traceback to the client."""
+
+class ServerPaths:
+    """Where this server keeps things, to be cut out of anything said to a client: a refusal
+    naming ``…/api-spool/…/000.png`` or the object store's folder told an attacker the layout."""
+
+    def __init__(self, *roots: str | Path | None) -> None:
+        found = {str(Path(tempfile.gettempdir()).resolve())}
+        for root in roots:
+            if root:
+                found |= {str(root), str(Path(root).resolve())}
+        self._pattern = re.compile(
+            "(" + "|".join(re.escape(r.rstrip(os.sep)) for r in sorted(found, key=len, reverse=True)) + r")"
+            r"(?:" + re.escape(os.sep) + r"[^\s'\":;,)]*)?"
+        )
+
+    def scrub(self, text: str) -> str:
+        """Each server path becomes its last part (the file the client sent, or the store)."""
+        return self._pattern.sub(lambda m: Path(m.group(0)).name or "the server", text)
+
+
+def _store_root(settings: Settings) -> str | None:
+    url = settings.resolved_store_url
+    return url.removeprefix("file://") if url.startswith("file://") else None
+
+
+def _error_handlers(app: FastAPI, settings: Settings, api_settings: ApiSettings) -> None:
+    """One shape for every error: ``{"detail": "one line"}``; never a traceback or a server path
+    to the client. A blob the records name but the store lacks or holds corrupt is the server's
+    fault, not the caller's: 500, logged at ERROR with its key, so lost data is noticed."""
+    paths = ServerPaths(settings.data_dir, api_settings.spool(settings), _store_root(settings))
 
     @app.exception_handler(UploadRefused)
     async def _refused(_request: Request, exc: UploadRefused) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+        return JSONResponse({"detail": paths.scrub(exc.message)}, status_code=exc.status)
 
     @app.exception_handler(SohoaError)
-    async def _sohoa(_request: Request, exc: SohoaError) -> JSONResponse:
+    async def _sohoa(request: Request, exc: SohoaError) -> JSONResponse:
+        missing = _MISSING_BLOB.match(str(exc))
+        if missing:
+            log.error("stored object %s is missing (%s %s): %s", missing.group(1), request.method,
+                      request.url.path, exc)
+            return JSONResponse({"detail": f"a stored object is missing ({missing.group(1)}); "
+                                           "the operators must restore it from backup"}, status_code=500)
         status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 422)
         if status >= 500:
-            log.error("%s: %s", type(exc).__name__, exc)
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+            log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+        return JSONResponse({"detail": paths.scrub(str(exc))}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -224,7 +265,8 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        detail = paths.scrub(exc.detail) if isinstance(exc.detail, str) else exc.detail
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

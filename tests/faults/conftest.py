@@ -99,6 +99,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     keys = {
         "station_a": create_key(engine, role="station", name="station-a").key,
         "station_b": create_key(engine, role="station", name="station-b").key,
+        "workflow": create_key(engine, role="workflow", name="workflow-1").key,
     }
     dispose_engines()
     server = Served(data_dir=data_dir, port=free_port(), env=dict(FAULT_ENV), keys=keys)
