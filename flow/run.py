@@ -20,7 +20,7 @@ from core.settings import Settings
 from flow import steps
 from flow.context import BatchContext, BatchSummary, DocumentOutcome, DocumentWork, Services
 from pipeline import tesseract
-from pipeline.executor import PageExecutor, default_executor
+from pipeline.executor import PageBudget, PageExecutor, default_executor
 from pipeline.upright import UprightOriginal
 from storage.archive import update_batch
 
@@ -141,7 +141,8 @@ def ocr_pages(
     executor: PageExecutor | None = None,
     progress: Callable[[Page], None] | None = None,
 ) -> list[Page]:
-    executor = executor or default_executor(settings.workers)
+    budget = PageBudget(seconds=settings.page_seconds, memory_mb=settings.page_memory_mb)
+    executor = executor or default_executor(settings.workers, budget)
     return executor.map_pages(PageJob(settings.ocr_lang, settings.ocr_batch_pages), pages, progress)
 
 

@@ -11,9 +11,13 @@ import itertools
 import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Protocol, runtime_checkable
 
@@ -95,6 +99,83 @@ class PageExecutor(Protocol):
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
+@dataclass(frozen=True)
+class PageBudget:
+    """What one page's work may take where it runs: seconds of wall time, and MiB of the page
+    worker's heap (``RLIMIT_DATA``, so numpy, OpenCV and Tesseract all feel it as a failed
+    allocation). A page over either fails alone with the reason; the worker carries on. 0: none."""
+
+    seconds: float = 0
+    memory_mb: int = 0
+
+
+class PageOverTime(BaseException):
+    """Raised by the alarm inside a page's work. A BaseException, so that no ``except Exception``
+    in stage code (a QR decoder's, say) swallows it and lets the page run on."""
+
+
+def _on_alarm(_signum: int, _frame: object) -> None:
+    raise PageOverTime
+
+
+def _limit_memory(memory_mb: int) -> None:
+    import resource
+
+    if memory_mb <= 0:
+        return
+    try:
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        soft = memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_DATA, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+    except (ValueError, OSError):
+        log.warning("page memory budget not applied (RLIMIT_DATA refused)")
+
+
+def _over_budget(page: Page, reason: str) -> Page:
+    log.error("%s: %s", page.label, reason)
+    return replace(page, words=(), text="", failure=reason)
+
+
+def _budgeted(run: Callable[[Iterable[Page]], list[Page]], budget: PageBudget | None,
+              batch: list[Page]) -> list[Page]:
+    """``run`` over a batch under the page budget. A batch over it is run again page by page, so
+    only the page that is over fails (with its reason), never the pages that shared its batch."""
+    if budget is None or (budget.seconds <= 0 and budget.memory_mb <= 0):
+        return run(batch)
+    if threading.current_thread() is not threading.main_thread():
+        return run(batch)  # alarms reach the main thread only; the job's own limits still hold
+    try:
+        return _with_alarm(run, batch, budget.seconds * len(batch))
+    except (PageOverTime, MemoryError):
+        if len(batch) == 1:
+            return [_over_budget(batch[0], _reason(sys.exc_info()[1], budget))]
+    done = []
+    for page in batch:
+        try:
+            done.extend(_with_alarm(run, [page], budget.seconds))
+        except (PageOverTime, MemoryError) as exc:
+            done.append(_over_budget(page, _reason(exc, budget)))
+    return done
+
+
+def _reason(exc: BaseException | None, budget: PageBudget) -> str:
+    if isinstance(exc, MemoryError):
+        return f"the page needed more than {budget.memory_mb} MiB of memory (SOHOA_PAGE_MEMORY_MB); not processed"
+    return f"the page took longer than {budget.seconds:.0f} s (SOHOA_PAGE_SECONDS); not processed"
+
+
+def _with_alarm(run: Callable[[Iterable[Page]], list[Page]], batch: list[Page], seconds: float) -> list[Page]:
+    if seconds <= 0:
+        return run(batch)
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return run(batch)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def die_with_parent() -> None:
     """Have the kernel kill this process when its parent dies (Linux ``PR_SET_PDEATHSIG``).
 
@@ -125,8 +206,9 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
-def _init_pool_worker() -> None:
+def _init_pool_worker(memory_mb: int = 0) -> None:
     die_with_parent()
+    _limit_memory(memory_mb)
     _init_worker()
 
 
@@ -137,7 +219,7 @@ def _init_worker() -> None:
     keep_freed_memory()
 
 
-def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
+def iter_map(fn: PageFn, pages: Iterable[Page], workers: int, budget: PageBudget | None = None) -> Iterator[Page]:
     """Apply ``fn`` to pages as they come and yield the results in order.
 
     A :class:`BatchPageFn` gets its pages in batches of ``batch_pages`` (fewer for very large
@@ -171,16 +253,20 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
         for batch in _lazy_batches(pages, size):
             # Handed over one by one and forgotten here: a page turned upright by the clean-up is
             # a new image, and the original need not wait for the rest of the batch.
-            done = run(batch)
+            # A batch of one is held as a list for the budget (a page over it must be named); a
+            # larger one stays lazy (see _lazy_batches), under the job's own limits alone.
+            done = _budgeted(run, budget, list(batch)) if size == 1 else run(batch)
             del batch
             yield from done
             del done
         return
     context = multiprocessing.get_context("forkserver")
     light = fn if isinstance(fn, PixelsLeftHere) else None
-    task = partial(_in_worker, run, light)
+    task = partial(_in_worker, run, light, budget)
     window: deque[tuple[Future[list[Page]], list[Page] | None]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_pool_worker) as pool:
+    memory_mb = budget.memory_mb if budget is not None else 0
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_pool_worker,
+                             initargs=(memory_mb,)) as pool:
         try:
             # Every worker busy and one more batch queued (the window holds one above this before it
             # is emptied): each batch waits here as pages and as their pickle. Two batches a worker
@@ -203,8 +289,8 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int) -> Iterator[Page]:
 
 
 def _in_worker(run: Callable[[Iterable[Page]], list[Page]], light: PixelsLeftHere | None,
-               batch: list[Page]) -> list[Page]:
-    done = run(batch)
+               budget: PageBudget | None, batch: list[Page]) -> list[Page]:
+    done = _budgeted(run, budget, batch)
     return done if light is None else [light.without_pixels(page) for page in done]
 
 
@@ -223,17 +309,18 @@ class ProcessPoolPageExecutor:
     """The embedded executor: a pool of worker processes, one per core by default, per call, so no
     idle processes stay behind a CLI run or a test."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, budget: PageBudget | None = None) -> None:
         self.workers = max(1, workers)
+        self.budget = budget
 
     def map_pages(self, fn: PageFn, pages: Sequence[Page], progress: Progress | None = None) -> list[Page]:
         results = []
-        for done in iter_map(fn, pages, self.workers):
+        for done in iter_map(fn, pages, self.workers, self.budget):
             results.append(done)
             if progress:
                 progress(done)
         return results
 
 
-def default_executor(workers: int) -> PageExecutor:
-    return ProcessPoolPageExecutor(workers)
+def default_executor(workers: int, budget: PageBudget | None = None) -> PageExecutor:
+    return ProcessPoolPageExecutor(workers, budget)
