@@ -97,6 +97,10 @@ def _job_main(batch_id: str, settings: Settings, niceness: int, lease: Lease) ->
     run_batch(batch_id, settings, lease=lease)
 
 
+def _noop() -> None:
+    return None
+
+
 @dataclass
 class _Job:
     batch_id: str
@@ -135,6 +139,12 @@ class JobRunner:
             return
         # forkserver: the serving process has threads; forking it directly could copy held locks.
         self._context.set_forkserver_preload(["api.jobs", "flow.run"])
+        try:  # the fork server starts (and imports the flow) now, not at the first upload
+            warm = self._context.Process(target=_noop, name="sohoa-job-warm-up")
+            warm.start()
+            warm.join(timeout=120)
+        except (OSError, RuntimeError) as exc:  # e.g. a __main__ they cannot import
+            log.warning("job processes did not start (they are tried again on the first upload): %s", exc)
         self._thread = threading.Thread(target=self._watch, name="sohoa-jobs", daemon=True)
         self._thread.start()
 

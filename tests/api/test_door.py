@@ -120,6 +120,8 @@ def test_300_mb_without_a_key_is_401_and_the_server_does_not_grow(door, path: st
     assert "API key" in detail
     assert sent < 64 * 2**20  # answered long before the body was through
     assert peak.growth_mb < 50, f"the server grew by {peak.growth_mb:.0f} MB"
+    print(f"\n{path} ({'declared' if length else 'chunked'}): 401 after {sent / 2**20:.0f} MiB sent, "
+          f"server grew {peak.growth_mb:.1f} MB")
 
 
 @pytest.mark.parametrize("length", [True, False], ids=["declared", "chunked"])
