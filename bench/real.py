@@ -11,9 +11,9 @@ match exactly, compared in sorted order.
 
 Documents are split once, by document, into a tuned set (the pages decisions were measured on)
 and a held-out set no decision looked at; both are printed side by side. Real scans from the
-workplace's shared test data (``../shared/testdata/real/``) follow: two with their publisher's
-transcription, the rest without ground truth, for the turn each page was given and the
-confidence of its reading.
+workplace's shared test data (``../shared/testdata/real/``) follow, for the turn each page was
+given, the confidence of its reading and, where a text of the page exists (its publisher's, or a
+transcription by hand), the word error.
 """
 
 from __future__ import annotations
@@ -166,12 +166,14 @@ def bag_cer(got: str, truth: str) -> float:
 
 # ------------------------------------------------------------------------------------------ systems
 
-def run_sohoa_files(paths: Sequence[Path], lang: str, name: str) -> BenchResult:
-    """``sohoa ocr`` on each page file, as a user runs it (clean-up, orientation, OCR, re-readings)."""
+def run_sohoa_files(paths: Sequence[Path], lang: str, name: str, turns: Sequence[int] | None = None) -> BenchResult:
+    """``sohoa ocr`` on each page file, as a user runs it (clean-up, orientation, OCR, re-readings).
+    With ``turns`` (the damage's quarter turn of each page), the note says how many pages sohoa
+    turned upright."""
     _compile_project()
-    texts, peak, seconds = [], 0.0, 0.0
-    for path in paths:
-        cmd = [sys.executable, "-m", "cli.main", "ocr", str(path), "--lang", lang, "--format", "text",
+    texts, peak, seconds, right = [], 0.0, 0.0, 0
+    for n, path in enumerate(paths):
+        cmd = [sys.executable, "-m", "cli.main", "ocr", str(path), "--lang", lang, "--format", "json",
                "--workers", "1"]
         start = time.perf_counter()
         code, out, err, rss = _run_tree(cmd, _env())
@@ -179,8 +181,12 @@ def run_sohoa_files(paths: Sequence[Path], lang: str, name: str) -> BenchResult:
         peak = max(peak, rss)
         if code != 0:
             return BenchResult(name, [], seconds, peak, f"failed: {err.decode()[-200:]}")
-        texts.append(out.decode("utf-8").rstrip("\n"))
-    return BenchResult(name, texts, seconds, peak)
+        page, = json.loads(out)["pages"]
+        texts.append(page["text"])
+        if turns is not None:
+            right += page["rotation"] == (360 - turns[n]) % 360
+    note = f"upright {right}/{len(paths)}" if turns is not None else ""
+    return BenchResult(name, texts, seconds, peak, note)
 
 
 def _save(images: Sequence[np.ndarray], folder: Path, stem: str) -> list[Path]:
@@ -255,10 +261,12 @@ def read_scans(lang: str, workers: int) -> list[ScanReading]:
             out.append(ScanReading(path.name, -1, 0.0, 0, None))
             continue
         doc = json.loads(proc.stdout)
-        truth_file = path.with_name(f"{path.stem}_gt.txt")
+        # The publisher's text (``_gt.txt``) or a transcription made by hand once (``.transcription.txt``).
+        truths = [path.with_name(f"{path.stem}_gt.txt"), path.with_name(f"{path.stem}.transcription.txt")]
+        truth_file = next((t for t in truths if t.is_file()), None)
         for page in doc["pages"]:
             error = None
-            if truth_file.is_file() and len(doc["pages"]) == 1:
+            if truth_file is not None and len(doc["pages"]) == 1:
                 error = word_error(page["text"], truth_file.read_text(encoding="utf-8"))
             out.append(ScanReading(f"{path.name} p.{page['index'] + 1}", page["rotation"],
                                    page["mean_confidence"], len(page["words"]), error))
@@ -281,10 +289,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         scans = _save([p.scan for p in pages], work, "scan")
         clean = _save([p.clean for p in pages], work, "clean")
         runs: list[Callable[[], BenchResult]] = [
-            (lambda lang=lang: run_sohoa_files(scans, lang, f"sohoa --lang {lang}")) for lang in langs]
+            (lambda lang=lang: run_sohoa_files(scans, lang, f"sohoa --lang {lang}", [p.rotation for p in pages]))
+            for lang in langs]
         # sohoa on the undamaged renders: what the clean-up and the re-readings cost or add on real
         # typography when no damage is there to undo, beside bare Tesseract's reading of the same.
-        runs.append(lambda: run_sohoa_files(clean, langs[0], f"sohoa --lang {langs[0]}, undamaged"))
+        runs.append(lambda: run_sohoa_files(clean, langs[0], f"sohoa --lang {langs[0]}, undamaged", [0] * len(pages)))
         runs.append(lambda: _named(run_bare_tesseract(scans, baseline), f"bare tesseract -l {baseline}, damaged"))
         runs.append(lambda: _named(run_bare_tesseract(clean, baseline),
                                    f"bare tesseract -l {baseline}, undamaged"))
@@ -302,7 +311,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if readings:
             print()
             print(f"real scans ({SHARED_REAL}), sohoa --lang {langs[0]}: turn given, mean confidence, words, "
-                  "word error where the publisher's text exists")
+                  "word error where a text of the page exists")
             for r in readings:
                 error = f"{100 * r.error:5.1f}%" if r.error is not None else "    -"
                 turn = "failed" if r.rotation < 0 else f"{r.rotation:4d}°"

@@ -356,8 +356,11 @@ def ocr_to_image(
     return x / scale, y / scale
 
 
-STRONG_EVIDENCE = 0.2  # |up/down evidence| from which the page's own marks decide its turn alone
+STRONG_EVIDENCE = 0.2  # |up/down evidence| from which the page's own marks decide its turn alone...
+STRONG_LINES = 5  # ...measured over at least this many lines (three were a word, a table row and a rule)
 READING_BAND_MM = 60  # height of the band of text read in each candidate turn when they do not
+MIN_READING = 3.0  # a reading trusted less than this (about three words) decides nothing
+DECISIVE = 1.5  # the best turn must read this many times better than the next
 
 
 def detect_orientation(binary: np.ndarray, label: str) -> tuple[int, float]:
@@ -391,13 +394,18 @@ def detect_orientation(binary: np.ndarray, label: str) -> tuple[int, float]:
     log.debug("%s: rows %.3g vs columns %.3g, up/down evidence %.3f over %d lines", label, score, score_t,
               evidence, lines)
     guess = (turned + (180 if evidence < 0 else 0)) % 360
-    if lines >= 3 and abs(evidence) >= STRONG_EVIDENCE:
+    if lines >= STRONG_LINES and abs(evidence) >= STRONG_EVIDENCE:
         return guess, angle  # a half turn leaves a skew angle as it is
     # Weak evidence puts the axis in doubt too: the columns of a monospaced page profile as
     # sharply as its rows, and a page turned a quarter has no up or down to measure.
     candidates = [guess, (guess + 180) % 360, (guess + 90) % 360, (guess + 270) % 360]
     rotation = _read_each_way(binary, candidates, angle if not turned else None, label)
-    if rotation is None or rotation == guess:
+    if rotation is None:
+        # Neither the marks nor a reading tell (a map, a photo, a page of rules and a word): the
+        # page stays as it was scanned, on the axis its rows give it.
+        log.warning("%s: orientation not determined; the page is left as scanned", label)
+        return turned, angle
+    if rotation == guess:
         return guess, angle
     if (rotation - guess) % 180 == 0:
         return rotation, angle
@@ -420,10 +428,12 @@ def _text_band(page: np.ndarray) -> np.ndarray:
 
 
 def _read_each_way(binary: np.ndarray, candidates: list[int], angle: float | None, label: str) -> int | None:
-    """The candidate turn whose band of text reads best, or None when nothing could be read.
+    """The candidate turn whose band of text reads best, or None when no reading is trusted enough
+    (under ``MIN_READING``) or none reads ``DECISIVE`` times better than the next (logged as a
+    warning with the scores).
 
     ``angle`` is the skew of the page in the first candidate's axis (None to measure it in each
-    axis). A close call is logged as a warning, with both scores: the page may be turned wrong."""
+    axis)."""
     scores: dict[int, float] = {}
     bands: dict[int, np.ndarray] = {}
     for rotation in candidates:
@@ -441,14 +451,12 @@ def _read_each_way(binary: np.ndarray, candidates: list[int], angle: float | Non
             return None
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
     best = ranked[0]
-    if scores[best] <= 0:
-        return None
     runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
-    if scores[best] < 1.5 * runner_up:
-        log.warning("%s: orientation uncertain: turn %d° reads %.1f, turn %d° %.1f", label, best, scores[best],
-                    ranked[1], runner_up)
-    else:
-        log.info("%s: turn %d° chosen by reading (%.1f against %.1f)", label, best, scores[best], runner_up)
+    if scores[best] < MIN_READING or scores[best] < DECISIVE * runner_up:
+        log.warning("%s: orientation reading undecided: turn %d° reads %.1f, turn %d° %.1f", label, best,
+                    scores[best], ranked[1] if len(ranked) > 1 else best, runner_up)
+        return None
+    log.info("%s: turn %d° chosen by reading (%.1f against %.1f)", label, best, scores[best], runner_up)
     return best
 
 

@@ -66,3 +66,17 @@ def test_reading_each_way_picks_the_upright_turn_whichever_is_offered_first() ->
     binary = remove_borders(binarize(flatten(image)))
     assert _read_each_way(binary, [180, 0], 0.0, "p") == 0
     assert _read_each_way(np.ascontiguousarray(np.rot90(binary, 2)), [0, 180], 0.0, "p") == 180
+
+
+RESOURCES = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "ocrmypdf-resources"
+
+
+@pytest.mark.skipif(not (RESOURCES / "truetype_font_nomapping.pdf").is_file(), reason="shared test data missing")
+def test_a_page_of_rules_and_one_word_is_left_as_scanned() -> None:
+    """Three "lines" (a word, a table row, dotted rules) once made strong evidence for a half turn;
+    neither they nor a reading can tell here, and the page stays as it came."""
+    from pipeline.ingest import iter_source
+
+    page, = iter_source(RESOURCES / "truetype_font_nomapping.pdf", max_page_pixels=120_000_000, max_pages=5,
+                        max_bytes=50 * 2**20, hash_pixels=False)
+    assert clean_page(page).rotation == 0
