@@ -9,16 +9,21 @@ design.md: 0 success, 1 a negative verdict, 2 bad input or usage.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import importlib.metadata
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from core.errors import SohoaError
+from api.config import ApiSettings
+from core.errors import ConfigError, SohoaError
 from core.memory import keep_freed_memory
 from core.settings import Settings, load_settings
+from workers.config import WorkerSettings
 
 log = logging.getLogger("sohoa")
 
@@ -87,6 +92,13 @@ def use_checkout_benchmarks() -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("sohoa")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def _chosen(argv: Sequence[str]) -> tuple[str | None, str | None]:
     """The command (and benchmark) named on the command line, before parsing it."""
     words = [a for a in argv if not a.startswith("-")]
@@ -99,6 +111,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser with the chosen command's module registered in full, every other command by name."""
     parser = _Parser(prog="sohoa", description="Digitize, OCR, classify and certify administrative dossiers.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("--version", action="version", version=f"sohoa {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     bench_parser = commands.add_parser("bench", help="benchmarks printing figures beside their baselines")
@@ -119,10 +132,35 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+# Test-only variables (a test database URL) are the test suite's, not settings.
+_ENV_ALLOWED_PREFIXES = ("SOHOA_TEST_",)
+
+
+def known_variables() -> set[str]:
+    """Every SOHOA_* variable some part of sohoa reads."""
+    names = {f"SOHOA_{name.upper()}" for name in (*Settings.model_fields, *WorkerSettings.model_fields)}
+    names |= {f"SOHOA_API_{name.upper()}" for name in ApiSettings.model_fields}
+    return names | {"SOHOA_OFFICIAL"}
+
+
+def check_environment(environ: Mapping[str, str] = os.environ) -> None:
+    """A misspelt SOHOA_* variable is an error, not a setting silently left at its default."""
+    known = known_variables()
+    for name in sorted(environ):
+        if name.startswith("SOHOA_") and name not in known and not name.startswith(_ENV_ALLOWED_PREFIXES):
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"{name} is not a sohoa setting{hint}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     keep_freed_memory()
     argv = sys.argv[1:] if argv is None else list(argv)
+    # pyHanko imports DSA support that cryptography deprecates: nothing sohoa does, noise on every
+    # command (and in the page workers, which read PYTHONWARNINGS).
+    warnings.filterwarnings("ignore", message="DSA is deprecated")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:DSA is deprecated")
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -134,9 +172,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        check_environment()
         if args.command in ("bench", "train"):
             use_checkout_benchmarks()
         return handler(args, load_settings())
+    except BrokenPipeError:  # `sohoa export … | head`: the reader has all it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except SohoaError as exc:
         print(f"sohoa: error: {exc}", file=sys.stderr)
         return exc.exit_code

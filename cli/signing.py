@@ -180,7 +180,7 @@ def _certify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _trust(args: argparse.Namespace, settings: Settings) -> TrustConfig:
-    trust = trust_config(settings)
+    trust = trust_config(settings, create_dev=False)  # an auditor's check creates nothing
     if args.trust_root:
         trust = replace(trust, roots=tuple(c for path in args.trust_root for c in load_certificates(path)))
     return trust

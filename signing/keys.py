@@ -27,7 +27,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from core.errors import ConfigError
 from core.settings import Settings
-from signing.devpki import ensure_dev_pki
+from signing.devpki import ROOT_FILE, ensure_dev_pki
 
 log = logging.getLogger(__name__)
 
@@ -273,21 +273,25 @@ class TrustConfig:
     tsa_roots: tuple[x509.Certificate, ...] | None = None
 
 
-def trust_config(settings: Settings) -> TrustConfig:
+def trust_config(settings: Settings, *, create_dev: bool = True) -> TrustConfig:
     return TrustConfig(
-        roots=tuple(trust_roots(settings)),
+        roots=tuple(trust_roots(settings, create_dev=create_dev)),
         intermediates=tuple(load_certificate_paths(settings.intermediate_certs)),
         tsa_roots=tuple(load_certificate_paths(settings.tsa_trust_roots)) if settings.tsa_trust_roots else None,
     )
 
 
-def trust_roots(settings: Settings) -> list[x509.Certificate]:
-    """The configured trust anchors; the development root when none are configured."""
+def trust_roots(settings: Settings, *, create_dev: bool = True) -> list[x509.Certificate]:
+    """The configured trust anchors; the development root when none are configured. A read-only
+    act (an auditor's check) passes ``create_dev=False``: it finds the development root if this
+    data folder has one, and never creates a PKI (then: no roots, and the report says so)."""
     if settings.trust_roots:
         roots: list[x509.Certificate] = []
         for path in settings.trust_roots:
             roots.extend(load_certificates(path))
         return roots
+    if not create_dev and not (Path(settings.pki_dir) / ROOT_FILE).exists():
+        return []
     pki = ensure_dev_pki(settings.pki_dir)
     return load_certificates(pki.root_cert_path)
 

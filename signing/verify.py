@@ -665,7 +665,9 @@ async def async_verify_pdf(
     if not signatures:
         return report([NO_SIGNATURE], messages=["the file has no signature", *notes])
     if not roots:
-        return report([AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name], messages=["no trust roots configured"])
+        return report([AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name],
+                      messages=[("no trust roots configured: set SOHOA_TRUST_ROOTS (or --trust-root), or run "
+                                "where the data folder of the deployment that signed is (SOHOA_DATA_DIR)")])
 
     anchors = tuple(to_asn1(c) for c in roots)
     if validation_time is not None:
