@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.config import ApiSettings
@@ -145,14 +146,16 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
         finally:
             state.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's own files: integrators' machines often have no
+    # internet, and a page that loads its script from a CDN is blank there.
+    app = FastAPIOffline(
+        docs_url="/docs",
+        redoc_url="/redoc",
         title="sohoa",
         version=VERSION,
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url=None,
         openapi_url="/openapi.json",
     )
     _error_handlers(app, settings, api_settings)

@@ -72,3 +72,18 @@ def test_the_page_shows_refusals(browser, server: Server, processed: Processed, 
     pdf.write_bytes(processed.copy_pdf)
     _verdict, error, _text = _check(browser, server, pdf, server.keys["workflow"])
     assert "role auditor" in error
+
+
+def test_api_docs_render_without_internet(browser, server: Server) -> None:
+    """Swagger UI and ReDoc come from the server itself: no CDN in the page, and the scripts render."""
+    import httpx
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for path in ("/docs", "/redoc"):
+        html = httpx.get(f"{server.url}{path}", timeout=10).text
+        assert "cdn." not in html and "/static-offline-docs/" in html, path
+    browser.get(f"{server.url}/docs")
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock-tag"))
+    tags = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-tag")]
+    assert any("stations" in t.lower() for t in tags), tags
