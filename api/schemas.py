@@ -237,9 +237,16 @@ class KeyOut(BaseModel):
     revoked: datetime | None
 
 
+class ServiceCheck(BaseModel):
+    name: Literal["database", "store", "broker", "signer"]
+    ok: bool
+    detail: str | None = Field(default=None, description="what failed, in one line (no server paths)")
+
+
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "failing"]
     version: str
+    checks: list[ServiceCheck] = []
 
 
 # -- the verification station --------------------------------------------------------------------------
