@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     pkcs11_key_label: str | None = None
     pkcs11_cert_label: str | None = None
     tsa_url: str | None = None
+    # Where people reach this deployment's auditor page (https://…): printed in the certified
+    # copies' QR code as the place to verify them. Unset: the code carries no address.
+    public_base_url: str | None = None
     trust_roots: list[Path] = Field(default_factory=list)  # PEM/DER roots; default: the dev root
     # CA certificates a signed file may not carry (a folder of .pem/.crt/.cer/.der, or files): most
     # Vietnamese signed PDFs hold only the signer's certificate, not the issuing CA's.

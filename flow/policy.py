@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.model import BatchStatus, CertifiedCopy, DossierStatus
-from core.result_code import result_qr_payload
+from core.result_code import certified_copy_qr_payload
 from core.settings import Settings
 from signing.certify import StampInfo, certify_copy
 from signing.keys import AgencySigner
@@ -86,21 +86,25 @@ def stamp(
     signed_at: datetime,
     dossier_code: str,
     procedure_code: str | None,
-    owner_id: str | None,
+    document_sha256: str,
     doc_type: str,
 ) -> StampInfo:
-    """The stamp of a copy of a dossier's document: the configured agency and officer, and the result
-    code (dossier, procedure, owner, document) as a QR code, whoever makes the copy."""
+    """The stamp of a copy of a dossier's document: the configured agency and officer, and a QR code
+    naming the dossier, the paper, its register number, the document's hash and where to verify it
+    (no personal data), whoever makes the copy."""
+    base = (settings.public_base_url or "").rstrip("/")
     return StampInfo(
         agency=settings.agency,
         officer=settings.certifying_officer,
         certification_number=certification_number,
         signed_at=signed_at,
-        qr_payload=result_qr_payload(
+        qr_payload=certified_copy_qr_payload(
             dossier_code=dossier_code,
             procedure_code=procedure_code,
-            owner_id=owner_id,
             document_name=doc_type,
+            certification_number=certification_number,
+            document_sha256=document_sha256,
+            verify_url=f"{base}/auditor#sha256={document_sha256}" if base else None,
         ),
     )
 
@@ -114,7 +118,6 @@ def certify_document(
     document_sha256: str,
     dossier_code: str,
     procedure_code: str | None,
-    owner_id: str | None,
     doc_type: str,
     when: datetime,
 ) -> CertifiedCopy:
@@ -126,7 +129,7 @@ def certify_document(
         signed_at=when,
         dossier_code=dossier_code,
         procedure_code=procedure_code,
-        owner_id=owner_id,
+        document_sha256=document_sha256,
         doc_type=doc_type,
     )
     return certify_copy(pdf, signer, info, tsa_url=settings.tsa_url, document_sha256=document_sha256)
@@ -143,7 +146,6 @@ def certify_into_register(
     document_sha256: str,
     dossier_code: str,
     procedure_code: str | None,
-    owner_id: str | None,
     doc_type: str,
     actor: str,
 ) -> tuple[CertifiedCopy, int, str]:
@@ -156,7 +158,7 @@ def certify_into_register(
     try:
         copy = certify_document(
             pdf, signer, settings, number=register_text(entry), document_sha256=document_sha256,
-            dossier_code=dossier_code, procedure_code=procedure_code, owner_id=owner_id, doc_type=doc_type,
+            dossier_code=dossier_code, procedure_code=procedure_code, doc_type=doc_type,
             when=when,
         )
         copy_id, key = record_certified_copy(db, store, document_id=document_id, certified=copy, actor=actor)

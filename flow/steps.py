@@ -333,7 +333,7 @@ def certify(work: DocumentWork, ctx: BatchContext, services: Services) -> Docume
     copy, copy_id, key = policy.certify_into_register(
         services.db, services.store, services.signer, services.settings,
         pdf=pdf, document_id=work.document_id, document_sha256=info.pdf_sha256,
-        dossier_code=ctx.dossier_code, procedure_code=ctx.procedure_code, owner_id=info.personal_id,
+        dossier_code=ctx.dossier_code, procedure_code=ctx.procedure_code,
         doc_type=info.doc_type, actor=ctx.station,
     )
     return replace(work, certified_id=copy_id, certified_key=key, certification_number=copy.certification_number)

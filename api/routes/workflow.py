@@ -121,7 +121,7 @@ def create_certified_copy(
         copy, copy_id, _key = policy.certify_into_register(
             state.records, state.store, state.signer, settings, pdf=pdf, document_id=document.id,
             document_sha256=document.pdf_sha256, dossier_code=document.dossier_code,
-            procedure_code=dossier.procedure_code if dossier else None, owner_id=document.personal_id,
+            procedure_code=dossier.procedure_code if dossier else None,
             doc_type=document.doc_type, actor=principal.actor,
         )
         number = copy.certification_number
