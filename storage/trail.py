@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core.model import nfc
+from storage.audit import append_event, lock_chain
 from storage.db import Database
 from storage.models import AuditEvent, Batch, CertifiedCopy, Document, Dossier, SourceFile
 
@@ -65,3 +66,11 @@ def audit_events(db: Database, *, subjects: Sequence[str] | None = None, limit: 
 
 
 __all__ = ["AuditEventInfo", "audit_events", "dossier_subjects"]
+
+
+def record_access(db: Database, *, actor: str, action: str, subject: str, details: dict[str, Any]) -> None:
+    """A read that must be answerable for (a certified copy downloaded, a person's results looked
+    up, a file verified) appended to the hash-chained trail: who, what, when and why."""
+    with db.transaction() as session:
+        lock_chain(session)
+        append_event(session, actor=actor, action=action, subject=subject, details=details)

@@ -30,7 +30,7 @@ from signing.keys import trust_config
 from signing.verify import verify_pdf
 from storage.audit import verify_chain
 from storage.records import find_by_sha256
-from storage.trail import audit_events, dossier_subjects
+from storage.trail import audit_events, dossier_subjects, record_access
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ async def verify(
         raise UploadRefused(415, f"{name}: not a PDF file (by its first bytes)")
     body = await run_in_threadpool(_verify, state, data, name, expected_sha256)
     log.info("verify %s by %s: %s", body.sha256[:12], principal.actor, body.verdict)
+    await run_in_threadpool(record_access, state.records, actor=principal.actor, action="file.verified",
+                            subject=f"file:{body.sha256}", details={"verdict": body.verdict, "name": name})
     return body
 
 

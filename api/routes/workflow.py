@@ -39,6 +39,7 @@ from core.doctypes import DOC_TYPES
 from flow import policy
 from storage.records import certified_copy_by_id, document_by_id, dossier_by_code
 from storage.reuse import find_reusable
+from storage.trail import record_access
 
 log = logging.getLogger(__name__)
 
@@ -184,12 +185,16 @@ def _earlier_copy(state: AppState, principal: Principal, key: str | None, docume
 def get_certified_copy(
     copy_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
-    _principal: WorkflowKey,
+    principal: WorkflowKey,
     link: Annotated[bool, Query(description="answer with a download link instead of the PDF")] = False,
     expires_minutes: Annotated[int, Query(ge=1, le=7 * 24 * 60)] = 60,
+    purpose: Purpose = None,
 ) -> Response:
     state = state_of(request)
     row = _certified_row(state, copy_id)
+    record_access(state.records, actor=principal.actor, action="certified_copy.downloaded",
+                  subject=f"certified_copy:{copy_id}",
+                  details={"link": link, "number": row["certification_number"], "purpose": purpose})
     if link:
         expires = timedelta(minutes=expires_minutes)
         url = state.store.presigned_url(row["object_key"], expires=expires)
@@ -219,18 +224,28 @@ def _attachment(name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+Purpose = Annotated[
+    str | None,
+    Query(max_length=500, description="why the caller reads this (kept in the audit trail with who and when)"),
+]
+
+
 @router.get("/reuse", response_model=ReuseOut, summary="Reusable results for a person",
             responses={**ERRORS})
 def reuse(
     request: Request,
-    _principal: WorkflowKey,
+    principal: WorkflowKey,
     personal_id: Annotated[str, Query(pattern=r"^\d{12}$", description="the 12-digit personal ID (số định danh)")],
     doc_type: Annotated[DocType | None, Query(description="one document type; all types if omitted")] = None,
+    purpose: Purpose = None,
 ) -> ReuseOut:
     """The latest valid digitized result per document type, so the citizen hands nothing in twice."""
 
     state = state_of(request)
     found = find_reusable(state.records, personal_id, doc_type.value if doc_type else None)
+    record_access(state.records, actor=principal.actor, action="reuse.looked_up", subject=f"person:{personal_id}",
+                  details={"doc_type": doc_type.value if doc_type else None, "found": [r.document_id for r in found],
+                           "purpose": purpose})
     results = []
     for r in found:
         cert = r.certified
