@@ -212,25 +212,28 @@ def _summary(scores: Sequence[tuple[float, float]]) -> str:
 
 def print_table(results: Sequence[BenchResult], pages: Sequence[RealPage], *, per_page: bool) -> None:
     splits = [s for s in Split if any(p.split == s for p in pages)]
-    head = f"{'system':44s}" + "".join(f" | {s.value + ': words':>14s} {'worst':>7s} {'CER':>7s}" for s in splits)
+    head = f"{'system':48s}" + "".join(f" | {s.value + ': words':>14s} {'worst':>7s} {'CER':>7s}" for s in splits)
     print(head)
     print("-" * len(head))
     for res in results:
         if not res.texts:
-            print(f"{res.name:44s} | {res.note}")
+            print(f"{res.name:48s} | {res.note}")
             continue
         scores = _scores(res, pages)
-        row = f"{res.name:44s}"
+        row = f"{res.name:48s}"
         for split in splits:
             row += " | " + f"{_summary([s for s, p in zip(scores, pages, strict=True) if p.split == split]):>30s}"
         print(row + (f"  {res.note}" if res.note else ""))
     print(f"target: mean word error ≤ {100 * TARGETS['mean']:.0f}%, worst page ≤ {100 * TARGETS['worst']:.0f}%")
     if per_page:
         print()
-        print(f"{'page':40s} {'split':9s} {'turn':>4s} {'skew':>5s}  " + "  ".join(f"{r.name[:14]:>14s}" for r in results))
+        print("word error of every page, one column a system: "
+              + "; ".join(f"({n + 1}) {r.name}" for n, r in enumerate(results)))
+        print(f"{'page':40s} {'split':9s} {'turn':>4s} {'skew':>5s}  "
+              + "  ".join(f"{f'({n + 1})':>7s}" for n in range(len(results))))
         all_scores = [_scores(r, pages) if r.texts else [] for r in results]
         for n, page in enumerate(pages):
-            cells = "  ".join(f"{100 * s[n][0]:13.1f}%" if s else f"{'-':>14s}" for s in all_scores)
+            cells = "  ".join(f"{100 * s[n][0]:6.1f}%" if s else f"{'-':>7s}" for s in all_scores)
             print(f"{page.name:40s} {page.split.value:9s} {page.rotation:4d} {page.skew:5.1f}  {cells}")
 
 
