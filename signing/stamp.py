@@ -22,6 +22,9 @@ from PIL import Image, ImageDraw, ImageFont
 from core.model import nfc
 
 CERTIFICATION_PHRASE = nfc("Chứng thực bản sao điện tử từ bản chính")
+# The certification statement (lời chứng) of the form for copies certified from originals
+# (Circular 01/2020/TT-BTP): what the certifying officer attests.
+CERTIFICATION_STATEMENT = nfc("Chứng thực bản sao này đúng với bản chính.")
 DEVELOPMENT_LINE = nfc("BẢN THỬ NGHIỆM - CHỈ DÙNG THỬ NGHIỆM / DEVELOPMENT ONLY")
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 
@@ -54,6 +57,7 @@ class StampText:
         ).astimezone(VIETNAM_TIME)
         lines = [
             ("bold", CERTIFICATION_PHRASE.upper()),
+            ("regular", CERTIFICATION_STATEMENT),
             ("bold", nfc(self.agency)),
             ("regular", nfc(f"Người chứng thực: {self.officer}")),
             ("regular", nfc(f"Số chứng thực: {self.certification_number}")),
@@ -96,9 +100,9 @@ def render_text_mask(text: StampText, width_px: int, height_px: int, text_width_
     size = int(line_height * 0.78)
     width = text_width_px - 2 * pad
     sizes = [_fit(draw, line, style, size, width).size for style, line in lines]
-    # One size for the body (agency, officer, number, date) so the stamp reads as one block; the
-    # heading and the development notice keep their own.
-    body = range(1, 5)
+    # One size for the body (statement, agency, officer, number, date) so the stamp reads as one
+    # block; the heading and the development notice keep their own.
+    body = range(1, 6)
     body_size = min(sizes[i] for i in body)
     y = pad
     for index, (style, line) in enumerate(lines):
