@@ -3,13 +3,16 @@
 This is the point of digitizing (Decision 06/QD-TTg, Decree 45/2020): a paper digitized once is
 found again by personal ID and type, so nobody hands it in twice. Each look-up is one range scan
 of the index (personal_id, doc_type, created).
+
+A paper past its validity is not offered: an ID card after its expiry date, a residence
+confirmation a year after it was issued, an issued result after the ``valid_until`` its agency gave.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, or_, select
@@ -18,8 +21,47 @@ from core.errors import InputError
 from core.model import REUSABLE_REVIEW_STATES
 from storage.db import Database
 from storage.models import CertifiedCopy, Document, Dossier
+from storage.results import ProcedureResult
 
 _PERSONAL_ID = re.compile(r"\d{12}")
+
+# A residence confirmation (xác nhận thông tin về cư trú) is valid for a year from its issue
+# (Circular 55/2021/TT-BCA, Art. 17, as amended by Circular 66/2023/TT-BCA).
+RESIDENCE_CONFIRMATION_YEARS = 1
+
+
+def _iso_date(value: Any) -> date | None:
+    if isinstance(value, dict):
+        value = value.get("value")
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        return None
+
+
+def _plus_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def valid_until_of(doc_type: str, fields: dict[str, Any] | None, result_valid_until: date | None = None) -> date | None:
+    """The last day a paper may be reused on, or None when it does not lapse (a birth certificate).
+
+    An issued result carries the validity its agency gave; an ID card its printed expiry date; a
+    residence confirmation lapses a year after its issue date."""
+    if result_valid_until is not None:
+        return result_valid_until
+    fields = fields or {}
+    if doc_type == "cccd":
+        return _iso_date(fields.get("date_of_expiry"))
+    if doc_type == "residence_confirmation":
+        issued = _iso_date(fields.get("issue_date"))
+        return _plus_years(issued, RESIDENCE_CONFIRMATION_YEARS) if issued else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -48,6 +90,7 @@ class ReusableResult:
     pdf_sha256: str
     fields: dict[str, Any]
     certified: CertifiedRef | None
+    valid_until: date | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +105,7 @@ class ReusableResult:
             "pdf_key": self.pdf_key,
             "pdf_sha256": self.pdf_sha256,
             "fields": {k: v.get("value") for k, v in self.fields.items()},
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
             "certified": None
             if self.certified is None
             else {
@@ -77,6 +121,7 @@ class ReusableResult:
 _D = Document.__table__
 _S = Dossier.__table__
 _C = CertifiedCopy.__table__
+_R = ProcedureResult.__table__
 _COLUMNS = (
     _D.c.id,
     _D.c.reused_from_id,
@@ -89,6 +134,7 @@ _COLUMNS = (
     _D.c.fields,
     _S.c.code,
     _S.c.procedure_code,
+    _R.c.valid_until.label("result_valid_until"),
 )
 
 
@@ -122,6 +168,7 @@ def _result(row: Row, certified: dict[int, CertifiedRef]) -> ReusableResult:
         pdf_sha256=row.pdf_sha256,
         fields=row.fields,
         certified=certified.get(row.id),
+        valid_until=valid_until_of(row.doc_type, row.fields, row.result_valid_until),
     )
 
 
@@ -148,18 +195,25 @@ def _statements():
     base = (
         select(*_COLUMNS)
         .join_from(_D, _S, _S.c.id == _D.c.dossier_id)
+        .outerjoin(_R, _R.c.document_id == _D.c.id)
         .where(_D.c.personal_id == bindparam("pid"), _D.c.review_state.in_(REUSABLE_REVIEW_STATES))
     )
+    # A few of the newest per type: the newest may have lapsed while an older one is still valid.
     typed = base.where(_D.c.doc_type == bindparam("doc_type")).order_by(_D.c.created.desc(), _D.c.id.desc())
-    return _with_certified(typed.limit(1).subquery()), _with_certified(base.subquery())
+    return _with_certified(typed.limit(_CANDIDATES).subquery()), _with_certified(base.subquery())
+
+
+_CANDIDATES = 8
 
 
 _BY_TYPE, _ALL_TYPES = _statements()
 
 
-def find_reusable(db: Database, personal_id: str, doc_type: str | None = None) -> list[ReusableResult]:
+def find_reusable(db: Database, personal_id: str, doc_type: str | None = None, *,
+                  on: date | None = None) -> list[ReusableResult]:
     """The latest reusable result per document type for this person (one type if ``doc_type`` is given),
-    newest first. Results still needing review are not offered.
+    newest first. Results still needing review, and papers no longer valid ``on`` that day (today
+    by default), are not offered.
 
     One round trip over prebuilt Core statements (no ORM objects): the look-up sits on the reception
     desk's critical path.
@@ -174,10 +228,10 @@ def find_reusable(db: Database, personal_id: str, doc_type: str | None = None) -
         else:
             joined = conn.execute(_ALL_TYPES, {"pid": personal_id}).all()
     chosen, certified = _pick(joined)
-    if doc_type is None:  # newest per type
-        latest: dict[str, Row] = {}
-        for row in sorted(chosen, key=lambda r: (r.created, r.id), reverse=True):
-            latest.setdefault(row.doc_type, row)
-        chosen = list(latest.values())
-    results = [_result(r, certified) for r in chosen]
-    return sorted(results, key=lambda r: (r.created, r.document_id), reverse=True)
+    on = on or date.today()
+    latest: dict[str, ReusableResult] = {}  # newest valid per type
+    for row in sorted(chosen, key=lambda r: (r.created, r.id), reverse=True):
+        result = _result(row, certified)
+        if result.valid_until is None or result.valid_until >= on:
+            latest.setdefault(row.doc_type, result)
+    return sorted(latest.values(), key=lambda r: (r.created, r.document_id), reverse=True)
