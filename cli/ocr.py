@@ -67,6 +67,7 @@ def page_json(page: Page) -> dict:
         "blank": page.blank,
         "born_digital": page.born_digital,
         "mean_confidence": round(page.mean_confidence, 4),
+        "flags": [{"warning": str(f.warning), "confidence": f.confidence} for f in page.flags],
         "text": page.text,
         "words": [
             {

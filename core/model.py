@@ -56,6 +56,22 @@ class Word:
     line: int
 
 
+class PageWarning(StrEnum):
+    """What the page work could not vouch for on a page: a person must look before the page's
+    document is trusted (a page turned the wrong way reads as garbage and would be certified so)."""
+
+    ORIENTATION_UNCERTAIN = "orientation_uncertain"  # neither the marks nor a reading decided the turn
+    POOR_READING = "poor_reading"  # the page holds ink but its reading is too doubtful to use
+
+
+@dataclass(frozen=True, slots=True)
+class PageFlag:
+    """One warning on a page, with how sure the pipeline is of what it did (0.0 .. 1.0)."""
+
+    warning: PageWarning
+    confidence: float
+
+
 @dataclass(frozen=True)
 class Page:
     """One page image on its way through ingest → clean-up → OCR.
@@ -86,6 +102,9 @@ class Page:
     # Why the page work failed on this page (its words are then empty); the flow's policy leaves a
     # failed page out of the documents and records the reason against the batch.
     failure: str | None = None
+    # What the page work could not vouch for (see :class:`PageWarning`); the flow's policy sends the
+    # page's document to review.
+    flags: tuple[PageFlag, ...] = ()
 
     @property
     def label(self) -> str:

@@ -11,6 +11,7 @@ Failures, from the smallest unit up:
 * a page whose page work fails is left out of the documents; its reason goes on the batch record
   and the rest of the batch goes on (one torn page must not cost a clerk the other forty);
 * a document whose steps fail is recorded as failed with its reason; the others go on;
+* a document with a page the page work flagged (turn undecided, reading poor) needs review;
 * the batch is ``failed`` only when it produced no document and something failed; otherwise
   ``done``, with its errors listed.
 """
@@ -19,10 +20,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from core.model import BatchStatus, CertifiedCopy, DossierStatus
+from core.model import BatchStatus, CertifiedCopy, Document, DossierStatus, Field
 from core.result_code import certified_copy_qr_payload
 from core.settings import Settings
 from signing.certify import StampInfo, certify_copy
@@ -51,6 +52,24 @@ def dossier_status(documents: Sequence[DocumentVerdict], failures: int) -> Dossi
     if failures or any(d.needs_review for d in done):
         return DossierStatus.NEEDS_REVIEW
     return DossierStatus.DIGITIZED
+
+
+PAGE_FLAGS_FIELD = "page_flags"
+
+
+def with_page_flags(document: Document) -> Document:
+    """A document with a page the page work flagged (its turn undecided, its reading poor) needs
+    review: the flags become one field that needs review, so the review station, the records and
+    every JSON output carry them, and the document is never silently filed, say as ``other``
+    with no field, upside down. The field names each flagged page of the document (1-based) with
+    its warning and confidence."""
+    notes = [(n, flag) for n, page in enumerate(document.pages) for flag in page.flags]
+    if not notes:
+        return document
+    value = "; ".join(f"p.{n + 1} {flag.warning} {flag.confidence:.2f}" for n, flag in notes)
+    flagged = Field(value=value, confidence=min(flag.confidence for _, flag in notes), page=notes[0][0],
+                    needs_review=True, reason="the page work could not vouch for these pages")
+    return replace(document, fields={**document.fields, PAGE_FLAGS_FIELD: flagged})
 
 
 def batch_status(documents_done: int, failures: int) -> BatchStatus:

@@ -6,7 +6,7 @@
     pages      page work: clean-up, OCR, QR codes            (every page, in parallel)
     split      split into documents                          (once, over all pages)
     documents  classify ─► extract (incl. re-reading fields   (every document, in parallel)
-               from the scan) ─► assemble PDF/A ─► archive
+               from the scan) ─► flag pages ─► assemble PDF/A ─► archive
                records ─► certify on request
     closing    agree (ID, name, birth date across papers) ─►
                finish (dossier and batch status) ─► manifest (once)
@@ -274,6 +274,12 @@ def extract(work: DocumentWork, ctx: BatchContext, services: Services) -> Docume
     return replace(work, document=extract_fields(work.document, read_line=tesseract.read_line))
 
 
+def flag_pages(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
+    """A document with a page whose turn or reading the page work could not vouch for goes to
+    review (:func:`flow.policy.with_page_flags`)."""
+    return replace(work, document=policy.with_page_flags(work.document))
+
+
 def assemble_pdf(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
     document = work.document
     subject = "Kết quả số hóa hồ sơ thủ tục hành chính"
@@ -450,6 +456,7 @@ STEPS: tuple[Step, ...] = (
     Step("split", Phase.SPLIT, split),
     Step("classify", Phase.DOCUMENTS, classify),
     Step("extract", Phase.DOCUMENTS, extract),
+    Step("flag_pages", Phase.DOCUMENTS, flag_pages),
     Step("assemble_pdf", Phase.DOCUMENTS, assemble_pdf),
     Step("archive", Phase.DOCUMENTS, archive),
     Step("certify", Phase.DOCUMENTS, certify, applies=lambda ctx: ctx.certify, signs=True),

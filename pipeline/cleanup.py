@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from core.errors import ExternalToolError
-from core.model import Page
+from core.model import Page, PageFlag, PageWarning
 from pipeline import tesseract
 
 log = logging.getLogger(__name__)
@@ -363,8 +363,9 @@ MIN_READING = 3.0  # a reading trusted less than this (about three words) decide
 DECISIVE = 1.5  # the best turn must read this many times better than the next
 
 
-def detect_orientation(binary: np.ndarray, label: str) -> tuple[int, float]:
-    """(clockwise quarter turn that makes the page upright, skew angle of the page once turned).
+def detect_orientation(binary: np.ndarray, label: str) -> tuple[int, float, PageFlag | None]:
+    """(clockwise quarter turn that makes the page upright, skew angle of the page once turned, and
+    an ``ORIENTATION_UNCERTAIN`` flag when no evidence decided the turn).
 
     Our own test first, as it costs milliseconds: text rows give a sharp horizontal projection
     profile only when lines run across (0/180 against 90/270), and once level, Latin script
@@ -379,7 +380,7 @@ def detect_orientation(binary: np.ndarray, label: str) -> tuple[int, float]:
     small, factor = _ink_small(binary, 900)
     small = _glyphs_only(small, px_per_mm / factor)
     if small.sum() < 50:
-        return 0, 0.0
+        return 0, 0.0, None
     angle, score = _best_angle(small)
     _, score_t = _best_angle(np.ascontiguousarray(small.T), fine=False)
     turned = 90 if score_t > 1.3 * score else 0
@@ -395,21 +396,21 @@ def detect_orientation(binary: np.ndarray, label: str) -> tuple[int, float]:
               evidence, lines)
     guess = (turned + (180 if evidence < 0 else 0)) % 360
     if lines >= STRONG_LINES and abs(evidence) >= STRONG_EVIDENCE:
-        return guess, angle  # a half turn leaves a skew angle as it is
+        return guess, angle, None  # a half turn leaves a skew angle as it is
     # Weak evidence puts the axis in doubt too: the columns of a monospaced page profile as
     # sharply as its rows, and a page turned a quarter has no up or down to measure.
     candidates = [guess, (guess + 180) % 360, (guess + 90) % 360, (guess + 270) % 360]
-    rotation = _read_each_way(binary, candidates, angle if not turned else None, label)
+    rotation, certainty = _read_each_way(binary, candidates, angle if not turned else None, label)
     if rotation is None:
         # Neither the marks nor a reading tell (a map, a photo, a page of rules and a word): the
-        # page stays as it was scanned, on the axis its rows give it.
+        # page stays as it was scanned, on the axis its rows give it, and is flagged for a person.
         log.warning("%s: orientation not determined; the page is left as scanned", label)
-        return turned, angle
+        return turned, angle, PageFlag(PageWarning.ORIENTATION_UNCERTAIN, round(certainty, 3))
     if rotation == guess:
-        return guess, angle
+        return guess, angle, None
     if (rotation - guess) % 180 == 0:
-        return rotation, angle
-    return rotation, estimate_skew(turn(binary, rotation))
+        return rotation, angle, None
+    return rotation, estimate_skew(turn(binary, rotation)), None
 
 
 def _reading_score(found: list[tesseract.TessWord]) -> float:
@@ -427,10 +428,12 @@ def _text_band(page: np.ndarray) -> np.ndarray:
     return page[top:top + height]
 
 
-def _read_each_way(binary: np.ndarray, candidates: list[int], angle: float | None, label: str) -> int | None:
+def _read_each_way(binary: np.ndarray, candidates: list[int], angle: float | None,
+                   label: str) -> tuple[int | None, float]:
     """The candidate turn whose band of text reads best, or None when no reading is trusted enough
     (under ``MIN_READING``) or none reads ``DECISIVE`` times better than the next (logged as a
-    warning with the scores).
+    warning with the scores); with how far the best reading leads, 0.0 (no lead, or nothing read)
+    to 1.0 (nothing else read at all).
 
     ``angle`` is the skew of the page in the first candidate's axis (None to measure it in each
     axis)."""
@@ -448,16 +451,17 @@ def _read_each_way(binary: np.ndarray, candidates: list[int], angle: float | Non
             scores[rotation] = _reading_score(tesseract.words(bands[rotation], lang="vie", psm=6))
         except ExternalToolError as exc:
             log.warning("%s: orientation reading failed (%s)", label, exc)
-            return None
+            return None, 0.0
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
     best = ranked[0]
     runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
+    lead = (1.0 - runner_up / scores[best]) if scores[best] > 0 else 0.0
     if scores[best] < MIN_READING or scores[best] < DECISIVE * runner_up:
         log.warning("%s: orientation reading undecided: turn %d° reads %.1f, turn %d° %.1f", label, best,
                     scores[best], ranked[1] if len(ranked) > 1 else best, runner_up)
-        return None
+        return None, lead * min(1.0, scores[best] / MIN_READING)
     log.info("%s: turn %d° chosen by reading (%.1f against %.1f)", label, best, scores[best], runner_up)
-    return best
+    return best, lead
 
 
 def turn(image: np.ndarray, degrees: int) -> np.ndarray:
@@ -663,7 +667,8 @@ def content_box(ocr: np.ndarray, margin: int = 60) -> tuple[int, int, int, int]:
 
 
 def clean_page(page: Page) -> Page:
-    """Upright original + OCR image, rotation, skew angle and the blank flag of one page."""
+    """Upright original + OCR image, rotation, skew angle and the blank flag of one page (flagged
+    ``ORIENTATION_UNCERTAIN`` when its turn was not decided)."""
     h, w = page.image.shape[:2]
     # Intermediate page-sized images are not kept in locals: each one is as large as the page.
     flat = flatten(resample(drop_red_ink(page.image), working_scale(h, w, page.dpi)))
@@ -671,7 +676,7 @@ def clean_page(page: Page) -> Page:
     if is_blank(binary):
         log.info("%s: blank page", page.label)
         return replace(page, ocr_image=None, blank=True, rotation=0, skew_angle=0.0)
-    rotation, angle = detect_orientation(binary, page.label)
+    rotation, angle, flag = detect_orientation(binary, page.label)
     del binary  # decisions are made; the OCR image comes from the grey page
     if rotation:
         log.info("%s: turned %d° clockwise to be upright", page.label, rotation)
@@ -691,4 +696,5 @@ def clean_page(page: Page) -> Page:
         skew_angle=angle,
         blank=False,
         source_jpeg=page.source_jpeg,
+        flags=page.flags if flag is None else (*page.flags, flag),
     )

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from core.errors import InputError
-from core.model import Box, Document, Field, Page, Word
+from core.model import Box, Document, Field, Page, PageFlag, PageWarning, Word
 
 PNG = "image/png"
 JSON = "application/json"
@@ -80,6 +80,7 @@ def page_to_json(page: Page, image_key: str) -> dict[str, Any]:
         "mean_confidence": round(float(page.mean_confidence), 4),
         "qr_payloads": list(page.qr_payloads),
         "image_sha256": page.image_sha256,
+        "flags": [[str(f.warning), f.confidence] for f in page.flags],
         "image_key": image_key,
         "shape": list(page.image.shape),
     }
@@ -111,6 +112,7 @@ def page_from_json(data: Mapping[str, Any], image: np.ndarray) -> Page:
         mean_confidence=float(data.get("mean_confidence", 0.0)),
         qr_payloads=tuple(data.get("qr_payloads", ())),
         image_sha256=data.get("image_sha256", ""),
+        flags=tuple(PageFlag(PageWarning(w), float(c)) for w, c in data.get("flags", ())),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
@@ -24,7 +25,7 @@ def test_damaged_upside_down_page_is_read(make_page) -> None:
     assert done.rotation == 180
     assert cer(done.text, truth) < 0.02, done.text
     assert done.text == unicodedata.normalize("NFC", done.text)
-    assert 0.7 < done.mean_confidence <= 1.0
+    assert 0.7 < done.mean_confidence <= 1.0 and done.flags == ()
     assert [w.line for w in done.words] == sorted(w.line for w in done.words)
     assert max(w.line for w in done.words) == len(truth.splitlines()) - 1
     # Boxes are in the upright original's pixel frame: each one is darker than around it.
@@ -127,3 +128,21 @@ def test_a_misread_letter_is_mended_only_into_a_dictionary_word() -> None:
     # A word no dictionary knows stays too unless the mended word is one.
     assert _mend_misread_letter("Tày", known) == "Tày" and _mend_misread_letter("Eakar", known) == "Eakar"
     assert _mend_misread_letter("6/31", known) == "6/31" and _mend_misread_letter("E", known) == "E"
+
+
+def test_a_page_read_the_wrong_way_up_is_flagged_as_a_poor_reading(make_page) -> None:
+    """What the page work does when a page's turn went wrong: its reading is garbage, and the page
+    says so (``POOR_READING``, with the reading's confidence) instead of passing as a page of text."""
+    import numpy as np
+
+    from core.model import PageWarning
+    from pipeline.cleanup import clean_page
+    from pipeline.ocr import ocr_page
+
+    page, _ = make_page(12, Damage(skew_deg=1.0, lighting=0.3, noise_std=4), lines=6)
+    cleaned = clean_page(page)
+    assert cleaned.flags == ()
+    wrong = ocr_page(replace(cleaned, ocr_image=np.ascontiguousarray(np.rot90(cleaned.ocr_image, 2))))
+    (flag,) = wrong.flags
+    assert flag.warning is PageWarning.POOR_READING and flag.confidence == round(wrong.mean_confidence, 3) < 0.7
+    assert ocr_page(cleaned).flags == ()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigError
-from core.model import Box, Page, Word
+from core.model import Box, Page, PageFlag, PageWarning, Word
 from workers.config import WorkerSettings, resolve_backend
 from workers.serialize import decode_png, dumps, encode_png, loads, page_from_json, page_to_json
 
@@ -32,6 +32,7 @@ def test_page_round_trip() -> None:
         mean_confidence=0.91,
         qr_payloads=("x",),
         image_sha256="cd" * 32,
+        flags=(PageFlag(PageWarning.ORIENTATION_UNCERTAIN, 0.25),),
     )
     back = page_from_json(loads(dumps(page_to_json(page, "sha256/key"))), image)
     for name in (
@@ -46,6 +47,7 @@ def test_page_round_trip() -> None:
         "mean_confidence",
         "qr_payloads",
         "image_sha256",
+        "flags",
     ):
         assert getattr(back, name) == getattr(page, name), name
     assert dumps(page_to_json(page, "k")) == dumps(page_to_json(back, "k"))  # same result, same blob key
