@@ -5,8 +5,8 @@ What a clerk types is checked the way extraction checks what OCR read: the field
 (``classifiers.validate``) over the document as it would be after the submission, counting only
 values a person or the machine vouches for (a still-flagged value cannot veto a correction). A
 value that fails is refused with the field's name and is never stored. Names and places a person
-confirmed or typed are handed to the lexicon (``classifiers.lexicon.learn``) with their provenance,
-so the next dossier's extraction knows them.
+confirmed or typed join the learned words in the records (``storage.learned``) with their
+provenance, so the next dossier's extraction, on any machine, knows them.
 
 This module also derives what the screen shows beside a value: the other readings (the second
 reading of the scan, the print under a QR value, the form before the vocabulary rewrote its
@@ -21,16 +21,14 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pypdfium2 as pdfium
 from PIL import Image, ImageDraw
 
-from classifiers import lexicon
 from classifiers.labels import RULES
 from classifiers.normalise import NORMALISERS
 from classifiers.validate import NAME_FIELDS, PLACE_FIELDS, validate_fields
@@ -38,6 +36,7 @@ from core.doctypes import DOC_TYPES, fields_of
 from core.errors import InputError
 from core.model import Field, nfc
 from storage.db import Database
+from storage.learned import LearnedKind
 from storage.objects import ObjectStore
 from storage.review import (
     Decision,
@@ -137,40 +136,31 @@ def check_submission(document: ReviewDocument, submission: Submission) -> tuple[
 
 def submit_review(
     db: Database, document_id: int, submission: Submission, *, official: str, actor: str,
-    learned_path: Path | None = None,
 ) -> ReviewDocument:
-    """Check and record one submission; feed confirmed names and places to the lexicon."""
+    """Check and record one submission; the names and places it vouches for join the learned words
+    extraction consults (``storage.learned``), recorded with the review."""
     document = document_for_review(db, document_id)
     if document is None:
         raise InputError(f"no document {document_id}")
     doc_type, decisions = check_submission(document, submission)
     if not decisions and doc_type == document.doc_type:
         raise FieldRefused("fields", "nothing to record: confirm or correct at least one field")
-    updated = record_review(
+    return record_review(
         db, document_id, version=submission.version, decisions=decisions, official=official, actor=actor,
         doc_type=doc_type if doc_type != document.doc_type else None, type_fields=fields_of(doc_type),
+        learn=learned_kinds(d.field for d in decisions),
     )
-    if learned_path is not None:
-        _learn(updated, decisions, official, learned_path)
-    return updated
 
 
-def _learn(document: ReviewDocument, decisions: list[Decision], official: str, path: Path) -> None:
-    """Names and places a person vouched for join the lexicon extraction consults."""
-    entries = []
-    for decision in decisions:
-        value = document.fields[decision.field].get("value")
-        if not value:
-            continue
-        kind = "name" if decision.field in NAME_FIELDS else "place" if decision.field in PLACE_FIELDS else None
-        if kind is not None:
-            entries.append(lexicon.Learned(kind=kind, text=value, official=official, document=document.document_id,
-                                           field=decision.field))
-    if entries:
-        try:
-            lexicon.learn(path, entries)
-        except OSError as exc:  # the review is recorded; only the feedback is lost
-            log.warning("could not add confirmed words to the lexicon at %s: %s", path, exc)
+def learned_kinds(names: Iterable[str]) -> dict[str, LearnedKind]:
+    """Which of these fields hold a name or a place a person's decision teaches the lexicon."""
+    out: dict[str, LearnedKind] = {}
+    for name in names:
+        if name in NAME_FIELDS:
+            out[name] = LearnedKind.NAME
+        elif name in PLACE_FIELDS:
+            out[name] = LearnedKind.PLACE
+    return out
 
 
 # -- what the screen shows beside a value -------------------------------------------------------------

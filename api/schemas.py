@@ -308,6 +308,7 @@ class ReviewOut(BaseModel):
     flagged: list[str]
     fields: list[ReviewFieldOut]
     doc_types: list[str] = Field(description="the types a document may be given")
+    doc_type_names: dict[str, str] = Field(default_factory=dict, description="each type's Vietnamese name")
 
 
 class FieldDecisionIn(BaseModel):

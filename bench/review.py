@@ -1,37 +1,47 @@
 """``sohoa bench review``: a scripted clerk at the verification station, before and after feedback.
 
-Generated damaged scans (people and places from ``samples.holdout``, words the lexicon does not
-know, so the feedback has something to learn) go through the production page work and extraction
-once. The clerk then works through every field sent to review, as the ``/review`` page lets one:
-Enter where the machine's value is right (1 keystroke), the key of an alternative and Enter where
-one of the other readings is right (2), otherwise the truth typed and Enter. Typed values go
-through the station's own checks (``api.review``), so a truth the rules would refuse counts as an
-error left after review. Names and places the clerk vouched for are fed to the lexicon, and the
-same scans are extracted a second time: the second column shows what the feedback saved.
+Generated damaged scans go through the production page work and extraction once, and every
+generalisation the extractor was not built on is used at once: people and places from
+``samples.holdout`` (words the lexicon does not know, so the feedback has something to learn), the
+form versions whose label wordings are held out there too (``samples.forms``, split ``unseen``),
+the layouts the type classifier never trained on, and, for every other document, a scan at 150 dpi
+instead of 300 (a fax or a phone capture), so the clerk meets values the machine read wrong and
+fields it could not find, not only unsure ones it read right. The clerk works through every field
+sent to review, as the ``/review`` page lets one: Enter where the machine's value is right (1
+keystroke), the key of an alternative and Enter where one of the other readings is right (2),
+otherwise the truth typed and Enter. Typed values go through the station's own checks
+(``api.review``), so a truth the rules would refuse counts as an error left after review. Names and
+places the clerk vouched for are written to the learned words of a scratch records database
+(``storage.learned``), read back as the flow reads them, and the same scans are extracted a second
+time: the second column shows what the feedback saved.
 
 Figures: share of documents with nothing to review, fields routed to review, keystrokes per
-reviewed field (and per reviewed field that was already right), errors left after review (must be
-0), silent errors (a wrong value not routed to review).
+reviewed field (and per reviewed field that was already right), routed fields the machine had
+wrong, errors left after review (must be 0), silent errors (a wrong value not routed to review).
+Tune on one seed, report another beside it (``--seed``).
 """
 
 from __future__ import annotations
 
-import os
+import random
 import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from api.review import Submission, alternatives, check_submission
-from classifiers import lexicon
+import numpy as np
+
+from api.review import Submission, alternatives, check_submission, learned_kinds
 from classifiers.extract import extract_fields
-from classifiers.validate import NAME_FIELDS, PLACE_FIELDS
+from classifiers.lexicon import LearnedWords
 from core.doctypes import DOC_TYPES, fields_of
 from core.model import Document, Page
 from core.settings import load_settings
 from pipeline import tesseract
 from storage.archive import fields_json
+from storage.db import open_database
+from storage.learned import Vouched, learn, learned_words
 from storage.review import FieldRefused, ReviewDocument
 
 TYPES = tuple(t for t in DOC_TYPES if fields_of(t))
@@ -46,9 +56,10 @@ class Run:
     routed_right: int = 0
     keystrokes: int = 0
     keystrokes_right: int = 0
+    routed_wrong: int = 0
     errors_after_review: int = 0
     silent_errors: int = 0
-    learned: list[lexicon.Learned] = field(default_factory=list)
+    learned: list[Vouched] = field(default_factory=list)
 
     def figures(self) -> dict[str, float | int]:
         return {
@@ -59,20 +70,33 @@ class Run:
             "routed_share": round(self.routed / max(1, self.fields), 3),
             "keystrokes_per_reviewed_field": round(self.keystrokes / max(1, self.routed), 2),
             "keystrokes_per_right_reviewed_field": round(self.keystrokes_right / max(1, self.routed_right), 2),
+            "routed_wrong": self.routed_wrong,
             "errors_after_review": self.errors_after_review,
             "silent_errors": self.silent_errors,
         }
 
 
 def _documents(count: int, seed: int) -> list:
-    import random
+    from bench.extract import held_out_layouts
+    from samples import forms, holdout
+    from samples.generator import LAYOUTS, generate_document
 
-    from samples import holdout
-    from samples.generator import generate_document
-
+    out = []
     with holdout.vocabulary("held-out"):
-        return [generate_document(TYPES[i % len(TYPES)], random.Random(f"sohoa-bench-review/{seed}/{i}"))
-                for i in range(count)]
+        for i in range(count):
+            doc_type = TYPES[i % len(TYPES)]
+            rng = random.Random(f"sohoa-bench-review/{seed}/{i}")
+            layouts = held_out_layouts(LAYOUTS[doc_type])
+            pool = forms.versions(doc_type, "unseen")
+            version = pool[(i // len(TYPES)) % len(pool)] if pool else None
+            out.append(generate_document(doc_type, rng, layout=layouts[(i // len(TYPES)) % len(layouts)],
+                                         version=version))
+    return out
+
+
+def _scan(image: np.ndarray, low: bool) -> tuple[np.ndarray, float]:
+    """The page as scanned: at 300 dpi, or at 150 (every second pixel) for a low-resolution capture."""
+    return (np.ascontiguousarray(image[::2, ::2]), 150.0) if low else (image, 300.0)
 
 
 def operate(run: Run, doc_type: str, document: Document, truth: dict[str, str]) -> None:
@@ -83,6 +107,7 @@ def operate(run: Run, doc_type: str, document: Document, truth: dict[str, str]) 
     run.clean_documents += not routed
     review = ReviewDocument(0, "bench", doc_type, None, "needs_review", 0, len(document.pages), "", "", None,
                             datetime.now(UTC), None, entries)
+    kinds = learned_kinds(truth)
     for name, want in truth.items():
         entry = entries.get(name)
         if entry is None:
@@ -93,6 +118,7 @@ def operate(run: Run, doc_type: str, document: Document, truth: dict[str, str]) 
             run.silent_errors += got != want
             continue
         run.routed += 1
+        run.routed_wrong += got != want
         if got == want:
             run.routed_right += 1
             run.keystrokes += 1
@@ -109,12 +135,11 @@ def operate(run: Run, doc_type: str, document: Document, truth: dict[str, str]) 
             recorded = None
         if recorded != want:
             run.errors_after_review += 1
-        elif name in NAME_FIELDS or name in PLACE_FIELDS:
-            kind = "name" if name in NAME_FIELDS else "place"
-            run.learned.append(lexicon.Learned(kind, want, "bench clerk", None, name))
+        elif name in kinds:
+            run.learned.append(Vouched(kinds[name], want, "bench clerk", None, name))
 
 
-def run_bench(*, documents: int = 8, seed: int = 16) -> dict:
+def run_bench(*, documents: int = 16, seed: int = 16) -> dict:
     from flow.run import ocr_pages
 
     started = time.monotonic()
@@ -123,33 +148,30 @@ def run_bench(*, documents: int = 8, seed: int = 16) -> dict:
     pages, owners = [], []
     for n, sample in enumerate(samples):
         for i, image in enumerate(sample.pages):
-            pages.append(Page(source=f"bench-{n}", source_sha256="", index=i, image=image, dpi=300.0))
+            scan, dpi = _scan(image, low=n % 2 == 1)
+            pages.append(Page(source=f"bench-{n}", source_sha256="", index=i, image=scan, dpi=dpi))
             owners.append(n)
     done = ocr_pages(pages, settings)
     by_doc = [tuple(p for p, o in zip(done, owners, strict=True) if o == n) for n in range(len(samples))]
-    previous = os.environ.get(lexicon.LEARNED_ENV)
     with tempfile.TemporaryDirectory(prefix="sohoa-bench-review-") as tmp:
-        path = Path(tmp) / "confirmed.jsonl"
-        os.environ[lexicon.LEARNED_ENV] = str(path)
+        db = open_database(f"sqlite:///{Path(tmp) / 'records.db'}")
         try:
             runs = []
             for _ in range(2):
+                known = LearnedWords.of(learned_words(db))  # as the flow loads them for a batch
                 run = Run()
                 for sample, doc_pages in zip(samples, by_doc, strict=True):
                     extracted = extract_fields(Document(doc_pages, doc_type=sample.doc_type),
-                                               read_line=tesseract.read_line)
+                                               read_line=tesseract.read_line, learned=known)
                     operate(run, sample.doc_type, extracted, sample.fields)
                 runs.append(run)
                 if run.learned:
-                    lexicon.learn(path, run.learned)
+                    learn(db, run.learned)
         finally:
-            if previous is None:
-                os.environ.pop(lexicon.LEARNED_ENV, None)
-            else:
-                os.environ[lexicon.LEARNED_ENV] = previous
+            db.dispose()
     before, after = (r.figures() for r in runs)
     ok = (before["errors_after_review"] == 0 and after["errors_after_review"] == 0
-          and before["keystrokes_per_right_reviewed_field"] <= 1.3 and after["routed"] <= before["routed"])
+          and before["keystrokes_per_right_reviewed_field"] <= 1.3 and after["routed"] < before["routed"])
     return {"seed": seed, "pages": len(pages), "seconds": round(time.monotonic() - started, 1),
             "learned": len(runs[0].learned), "before": before, "after": after, "ok": ok}
 
@@ -160,6 +182,7 @@ LABELS = (
     ("routed_share", "share of fields routed"),
     ("keystrokes_per_reviewed_field", "keystrokes per reviewed field"),
     ("keystrokes_per_right_reviewed_field", "… per reviewed field already right"),
+    ("routed_wrong", "routed fields the machine had wrong"),
     ("errors_after_review", "errors left after review (target 0)"),
     ("silent_errors", "silent errors (wrong, not routed)"),
 )
@@ -168,7 +191,7 @@ LABELS = (
 def print_figures(figures: dict) -> None:
     before, after = figures["before"], figures["after"]
     print(f"sohoa bench review: {before['documents']} documents, {figures['pages']} pages, "
-          f"{before['fields']} fields, seed {figures['seed']}, held-out names and places, "
+          f"{before['fields']} fields, seed {figures['seed']}, held-out names, places, wordings and layouts, "
           f"{figures['seconds']} s; the clerk vouched for {figures['learned']} names/places")
     print(f"    {'':<40}{'before':>10}{'after feedback':>16}")
     for key, label in LABELS:

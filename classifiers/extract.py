@@ -43,12 +43,18 @@ def document_lines(document: Document) -> list[Line]:
     return lines
 
 
-def extract_fields(document: Document, *, today: date | None = None,
-                   read_line: LineReader | None = None) -> Document:
+def extract_fields(document: Document, *, today: date | None = None, read_line: LineReader | None = None,
+                   learned: lexicon.LearnedWords | None = None) -> Document:
     """Fields of the document's type by contract names, normalised and validated. Given a
     ``read_line`` (the flow passes Tesseract's), a name, place or number the page OCR may have
     misread is read a second time from the scan (``classifiers.second``); without one, the page
-    OCR's reading stands alone."""
+    OCR's reading stands alone. ``learned``: the names and places people confirmed at the
+    verification station (the flow loads them from the records), known words beside the lexicon's."""
+    with lexicon.consulting(learned):
+        return _extract_fields(document, today, read_line)
+
+
+def _extract_fields(document: Document, today: date | None, read_line: LineReader | None) -> Document:
     names = fields_of(document.doc_type)
     if not names:
         return replace(document, fields={})

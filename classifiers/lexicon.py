@@ -16,14 +16,12 @@ lacks, or one two readings of the scan share (``classifiers.second``), is kept a
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
@@ -146,87 +144,60 @@ def _index(phrases: Iterable[str]) -> dict[tuple[str, ...], set[str]]:
 
 # -- what people confirmed ---------------------------------------------------------------------------
 # Names and places a clerk confirmed or typed at the verification station join the vocabulary, so
-# the same name is not sent to review again for the next dossier. They live in a JSON-lines file
-# (one confirmation a line, with who confirmed it, on which document and field, and when) that the
-# API appends to and extraction reads: ``SOHOA_LEXICON_LEARNED``, or ``lexicon/confirmed.jsonl``
-# under ``SOHOA_DATA_DIR``. A confirmed word is added as one more known form: a read that folds to
-# it and to a listed word with other marks is still ambiguous and still reviewed.
-
-LEARNED_ENV = "SOHOA_LEXICON_LEARNED"
+# the same name is not sent to review again for the next dossier. They are kept in the records
+# (``storage.learned``, with who vouched for them, on which document and field, and when); the flow
+# loads them and hands them to extraction (``extract_fields(..., learned=)``), which consults them
+# for the duration of one extraction (:func:`consulting`). A confirmed word is added as one more
+# known form: a read that folds to it and to a listed word with other marks is still ambiguous and
+# still reviewed.
 
 
 @dataclass(frozen=True, slots=True)
-class Learned:
-    """One value a person vouched for, with its provenance."""
+class LearnedWords:
+    """The words people vouched for: name syllables (upper case) and place names, NFC."""
 
-    kind: str  # "name" | "place"
-    text: str
-    official: str
-    document: int | None = None
-    field: str | None = None
-    at: str = ""
+    names: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()
 
-
-def learned_file(data_dir: Path | str) -> Path:
-    return Path(data_dir) / "lexicon" / "confirmed.jsonl"
-
-
-def learned_path() -> Path:
-    """Where this process reads confirmed words (the environment, read on every call: cheap, and a
-    test or bench may point it elsewhere)."""
-    explicit = os.environ.get(LEARNED_ENV)
-    if explicit:
-        return Path(explicit)
-    return learned_file(os.environ.get("SOHOA_DATA_DIR") or "./sohoa-data")
-
-
-def learn(path: Path, entries: Sequence[Learned]) -> None:
-    """Append confirmations (one line each, one write: lines of concurrent writers do not interleave)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC).isoformat()
-    lines = "".join(json.dumps({**asdict(e), "text": nfc(e.text), "at": e.at or now}, ensure_ascii=False) + "\n"
-                    for e in entries)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(lines)
-
-
-def _stamp() -> tuple[str, int, int]:
-    path = learned_path()
-    try:
-        st = path.stat()
-    except OSError:
-        return str(path), 0, 0
-    return str(path), st.st_mtime_ns, st.st_size
-
-
-@lru_cache(maxsize=4)
-def _learned(stamp: tuple[str, int, int]) -> tuple[frozenset[str], frozenset[str]]:
-    """(name words, place phrases) confirmed by people, from the file ``stamp`` names."""
-    if not stamp[2]:
-        return frozenset(), frozenset()
-    names: set[str] = set()
-    places: set[str] = set()
-    with open(stamp[0], encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                item = json.loads(line)
-            except ValueError:
-                continue  # a line cut short by a crash; the others stand
-            text = nfc(str(item.get("text") or ""))
-            if item.get("kind") == "name":
+    @classmethod
+    def of(cls, entries: Iterable[tuple[str, str]]) -> LearnedWords:
+        """From (kind, text) pairs, kind "name" (a full name) or "place" (an address: its
+        comma-separated parts); other kinds are ignored."""
+        names: set[str] = set()
+        places: set[str] = set()
+        for kind, raw in entries:
+            text = nfc(str(raw or ""))
+            if kind == "name":
                 names.update(w for w in text.upper().split() if is_syllable(w))
-            elif item.get("kind") == "place":
+            elif kind == "place":
                 places.update(p for p in (" ".join(part.split()) for part in re.split(r"[,;]", text))
                               if any(c.isalpha() for c in p))
-    return frozenset(names), frozenset(places)
+        return cls(frozenset(names), frozenset(places))
+
+
+NOTHING_LEARNED = LearnedWords()
+_consulted: ContextVar[LearnedWords] = ContextVar("sohoa_learned_words", default=NOTHING_LEARNED)
+
+
+@contextmanager
+def consulting(learned: LearnedWords | None) -> Iterator[None]:
+    """Within the block (this thread or task only), the vocabulary includes ``learned``. A context
+    variable rather than an argument through every restoring function: extraction consults the
+    vocabulary from several stages (the vocabulary step, the second reading's shortcut), and the
+    words are one input of the whole extraction."""
+    token = _consulted.set(learned or NOTHING_LEARNED)
+    try:
+        yield
+    finally:
+        _consulted.reset(token)
 
 
 def learned_names() -> frozenset[str]:
-    return _learned(_stamp())[0]
+    return _consulted.get().names
 
 
 def learned_places() -> frozenset[str]:
-    return _learned(_stamp())[1]
+    return _consulted.get().places
 
 
 def name_index() -> dict[tuple[str, ...], set[str]]:

@@ -115,11 +115,17 @@ def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
 def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
     rows = list_keys(engine_for(settings.resolved_database_url))
     if args.json:
-        print(json.dumps(rows, default=str, indent=2))
+        print(json.dumps(rows, default=str, indent=2, ensure_ascii=False))
         return 0
+    if not rows:
+        print("no keys yet: sohoa keys create --role … --name …", file=sys.stderr)
+        return 0
+    width = max(len("official"), *(len(str(r["official"] or "—")) for r in rows))
+    print(f"{'id':>4}  {'role':<9} {'name':<24} {'official':<{width}}  {'key':<21} state")
     for r in rows:
         state = f"revoked {r['revoked']:%Y-%m-%d}" if r["revoked"] else "active"
-        print(f"{r['id']:>4}  {r['role']:<9} {r['name']:<24} sohoa_{r['prefix']}_…  {state}")
+        official = r["official"] or "—"
+        print(f"{r['id']:>4}  {r['role']:<9} {r['name']:<24} {official:<{width}}  {'sohoa_' + r['prefix'] + '_…':<21} {state}")
     return 0
 
 

@@ -62,6 +62,24 @@ class Settings(BaseSettings):
     # Roots of the timestamp authorities, when they differ from the signers' (default: trust_roots).
     tsa_trust_roots: list[Path] = Field(default_factory=list)
 
+    # Officials (Circular 01/2023, Decree 23/2015): the one who digitizes signs the scan, a
+    # certifying officer signs the certified copy, each with their own key. A JSON file mapping an
+    # official's full name to their signer (PKCS#12 file or PKCS#11 token, see signing/officials.py);
+    # unset or an official not in it: with the development PKI, a personal DEVELOPMENT ONLY
+    # certificate issued on first use; with an agency key, the agency key.
+    officials_file: Path | None = None
+    # Who digitizes and who certifies when the caller names nobody (the CLI's --official, the API
+    # key's official name take precedence).
+    digitizing_official: str = "Cán bộ số hóa (development)"
+    # A certified-copy request waits in a queue until an official with the certifier role confirms
+    # it, and is signed with that officer's key; false: signed at once by the certifying officer.
+    certify_by_officer: bool = False
+    # The digitization result code (Circular 01/2023, Art. 8): the agency's code (mã định danh
+    # điện tử of the agency, QCVN 102:2016) and the code's format; fields {agency}, {date}
+    # (yymmdd), {seq} (with a width, e.g. {seq:06d}), {check} (one character over the rest).
+    agency_code: str = "000.00.00.H00"
+    result_code_format: str = "{agency}-{date}-{seq:06d}-{check}"
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'sohoa.db').as_posix()}"

@@ -13,10 +13,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
 
+from classifiers.lexicon import LearnedWords
 from core.model import BatchStatus, Document, DossierStatus, Page
 from core.settings import Settings
 from signing.keys import AgencySigner, load_signer
 from storage.db import Database, open_database
+from storage.learned import learned_words
 from storage.objects import ObjectStore, open_store
 
 
@@ -189,6 +191,7 @@ class Services:
         self._signer: AgencySigner | None = None
         self._signer_factory = signer_factory
         self._owns_signer = signer_factory is None
+        self._learned: LearnedWords | None = None
 
     @property
     def db(self) -> Database:
@@ -201,6 +204,15 @@ class Services:
         if self._store is None:
             self._store = open_store(self.settings.resolved_store_url)
         return self._store
+
+    @property
+    def learned(self) -> LearnedWords:
+        """The names and places people confirmed at the verification station, read from the records
+        once per Services (once per batch in-process, once per document task on Celery), so a name
+        confirmed on any machine is known to the next dossier extracted on any other."""
+        if self._learned is None:
+            self._learned = LearnedWords.of(learned_words(self.db))
+        return self._learned
 
     @property
     def signer(self) -> AgencySigner:

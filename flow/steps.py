@@ -270,8 +270,10 @@ def classify(work: DocumentWork, ctx: BatchContext, services: Services) -> Docum
 
 def extract(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
     """Fields by the type's contract, with names, places and numbers read a second time from the
-    original scan by Tesseract (the second reading is this step's, not hidden in the classifier)."""
-    return replace(work, document=extract_fields(work.document, read_line=tesseract.read_line))
+    original scan by Tesseract (the second reading is this step's, not hidden in the classifier), and
+    the names and places people confirmed at the verification station known beside the lexicon's."""
+    return replace(work, document=extract_fields(work.document, read_line=tesseract.read_line,
+                                                 learned=services.learned))
 
 
 def flag_pages(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:

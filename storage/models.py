@@ -238,6 +238,21 @@ class RegisterEntry(Base):
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LearnedWord(Base):
+    """A name or place a person vouched for at the verification station (see :mod:`storage.learned`)."""
+
+    __tablename__ = "learned_words"
+    __table_args__ = (Index("ix_learned_words_kind_text", "kind", "text"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # name | place
+    text: Mapped[str] = mapped_column(String(500))  # NFC, as the field now holds it
+    official: Mapped[str] = mapped_column(String(255))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    field: Mapped[str | None] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DossierManifest(Base):
     """A signed manifest of what one run stored for a dossier (canonical JSON + detached CMS)."""
 

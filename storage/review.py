@@ -29,6 +29,7 @@ from core.errors import InputError
 from core.model import ReviewState, nfc
 from storage.audit import append_event, lock_chain
 from storage.db import Database
+from storage.learned import LearnedKind, Vouched, add_learned
 from storage.models import Batch, Document, Dossier, Station
 
 # The fields whose value names whom the document is about, in the order reuse looks them up.
@@ -196,6 +197,7 @@ def record_review(
     actor: str,
     doc_type: str | None = None,
     type_fields: Sequence[str] | None = None,
+    learn: Mapping[str, LearnedKind] | None = None,
 ) -> ReviewDocument:
     """Record one submission of the verification station and answer the document as it now is.
 
@@ -203,7 +205,9 @@ def record_review(
     the machine's reading stays under ``machine``. ``doc_type`` (with ``type_fields``, the new
     type's field names) re-types the document: fields of the new type it lacks are added empty and
     flagged, fields it does not have are dropped (their values stay in the audit event). When no
-    field is left flagged the document is ``reviewed``, and reuse offers it.
+    field is left flagged the document is ``reviewed``, and reuse offers it. ``learn`` names the
+    fields whose decided value joins the learned words (``storage.learned``) and as what kind, in
+    the same transaction: the caller knows which fields hold names and places.
     """
     official = nfc(official).strip()
     if not official:
@@ -254,6 +258,9 @@ def record_review(
                 "official": official, "field": name, "old": old, "new": new,
                 "machine_confidence": machine.get("confidence"), "at": now,
             })
+        learn = learn or {}
+        add_learned(session, (Vouched(learn[nfc(d.field)], fields[nfc(d.field)]["value"], official, row.id,
+                                      nfc(d.field)) for d in decisions if nfc(d.field) in learn), at=now)
         state = ReviewState.NEEDS_REVIEW if flagged_names(fields) else ReviewState.REVIEWED
         row.fields = fields
         row.personal_id = _personal_id(fields) or row.personal_id

@@ -40,8 +40,7 @@ from api.schemas import (
     ReviewOut,
     ReviewQueueOut,
 )
-from classifiers.lexicon import learned_file
-from core.doctypes import DOC_TYPES
+from core.doctypes import DOC_TYPES, VIETNAMESE_NAMES
 from storage.review import FieldRefused, ReviewDocument, StaleReview, document_for_review, review_queue
 
 log = logging.getLogger(__name__)
@@ -119,7 +118,7 @@ def post_review(
     try:
         updated = submit_review(
             state.records, document_id, submission, official=principal.official or principal.name,
-            actor=principal.actor, learned_path=learned_file(state.settings.data_dir),
+            actor=principal.actor,
         )
     except StaleReview as exc:
         raise HTTPException(409, str(exc)) from None
@@ -241,4 +240,5 @@ def review_out(document: ReviewDocument) -> ReviewOut:
         flagged=list(document.flagged),
         fields=fields,
         doc_types=list(DOC_TYPES),
+        doc_type_names={t: VIETNAMESE_NAMES.get(t, t) for t in DOC_TYPES},
     )

@@ -12,6 +12,7 @@ from core.settings import Settings
 from storage.archive import archive_document
 from storage.audit import verify_chain
 from storage.db import open_database
+from storage.learned import vouched
 from storage.objects import open_store
 from storage.review import document_for_review
 from tests.storage.builders import make_document, make_dossier
@@ -52,7 +53,13 @@ def test_list_show_set_confirm(data_dir: Path, capsys: pytest.CaptureFixture[str
     assert doc.fields["personal_id"]["machine"]["value"] == "001090012845"
     assert doc.fields["full_name"]["review"]["by"] == "Phạm Văn Cường"
     assert verify_chain(db).ok
+    (taught,) = vouched(db)  # the confirmed name joined the learned words; the ID is no word
+    assert (taught.kind, taught.text, taught.official, taught.document_id, taught.field) == (
+        "name", doc.fields["full_name"]["value"], "Phạm Văn Cường", 1, "full_name")
     db.dispose()
+    assert main(["review", "learned"]) == 0
+    listed = capsys.readouterr().out
+    assert doc.fields["full_name"]["value"] in listed and "Phạm Văn Cường" in listed and "document 1" in listed
     assert main(["review", "list"]) == 0
     assert "nothing to review" in capsys.readouterr().err
 
@@ -64,3 +71,13 @@ def test_verifier_keys_name_their_official(data_dir: Path, capsys: pytest.Captur
                  "--json"]) == 0
     made = json.loads(capsys.readouterr().out)
     assert made["role"] == "verifier" and made["official"] == "Nguyễn Thị A"
+    assert main(["keys", "create", "--role", "station", "--name", "q01"]) == 0
+    capsys.readouterr()
+    assert main(["keys", "list"]) == 0
+    header, verifier, station = capsys.readouterr().out.splitlines()
+    assert "official" in header and "role" in header
+    assert verifier.split()[:3] == [str(made["id"]), "verifier", "kt01"] and "Nguyễn Thị A" in verifier
+    assert station.split()[1:4] == ["station", "q01", "—"]
+    assert main(["keys", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(k["role"], k["official"]) for k in listed] == [("verifier", "Nguyễn Thị A"), ("station", None)]

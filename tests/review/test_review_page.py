@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import random
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +22,11 @@ from core.model import Box, Document, Dossier, DossierStatus, Field, Page
 from core.settings import Settings
 from pipeline.pdfa import build_searchable_pdf
 from storage.archive import archive_document
+from storage.audit import verify_chain
 from storage.db import open_database
 from storage.objects import open_store
 from storage.review import document_for_review
+from storage.trail import audit_events
 
 selenium = pytest.importorskip("selenium")
 from selenium import webdriver
@@ -33,7 +36,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SCREENSHOT = Path(__file__).resolve().parents[2] / "out" / "review-page.png"
+# What a clerk sees, kept for people to look at (not compared with anything).
+SCREENSHOT = Path(tempfile.gettempdir()) / "sohoa-test-artefacts" / "review-page.png"
 
 
 def _page_image() -> np.ndarray:
@@ -122,7 +126,8 @@ def test_review_page_by_keyboard(site: tuple[str, str, Settings], browser: webdr
     assert "đọc lại" in browser.find_element(By.ID, "reason").text
     WebDriverWait(browser, 20).until(lambda d: d.execute_script(
         "const i = document.getElementById('crop'); return i.complete && i.naturalWidth > 0"))
-    browser.save_screenshot(str(SCREENSHOT)) if SCREENSHOT.parent.is_dir() else None
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(SCREENSHOT))
     _keys(browser, "1", Keys.ENTER)  # the second reading is right
 
     _wait_text(browser, "fieldname", "full_name")
@@ -150,3 +155,35 @@ def test_review_page_by_keyboard(site: tuple[str, str, Settings], browser: webdr
     WebDriverWait(browser, 20).until(lambda d: not d.find_element(By.ID, "queue").get_attribute("hidden"))
     time.sleep(0.2)
     assert "sex" in browser.find_element(By.ID, "rows").text
+
+
+def test_document_type_changed_by_keyboard(site: tuple[str, str, Settings], browser: webdriver.Chrome) -> None:
+    """The classifier's type is wrong: Alt+T, one type down, Enter; the fields of the new type are
+    then the ones to check, and the records and the audit log say who changed it."""
+    url, _key, settings = site
+    browser.get(f"{url}/review")  # the key is kept in the tab: the queue opens at once
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rows tr.sel"))
+    _keys(browser, Keys.ENTER)
+    _wait_text(browser, "fieldname", "sex")  # the one field left from the first test
+    assert browser.switch_to.active_element.get_attribute("id") == "value"
+    ActionChains(browser).key_down(Keys.ALT).send_keys("t").key_up(Keys.ALT).perform()
+    assert browser.switch_to.active_element.get_attribute("id") == "doctype"
+    _keys(browser, Keys.ARROW_DOWN, Keys.ENTER)  # cccd → birth_certificate, the next in the list
+    _wait_text(browser, "status", "cccd → birth_certificate")
+    _wait_text(browser, "fieldname", "certificate_number")  # the new type's first field to check
+    assert browser.switch_to.active_element.get_attribute("id") == "value"
+    assert "Giấy khai sinh" in browser.find_element(By.ID, "doctype").text
+
+    db = open_database(settings.resolved_database_url)
+    try:
+        doc = document_for_review(db, 1)
+        assert doc is not None and doc.doc_type == "birth_certificate" and doc.machine_doc_type == "cccd"
+        assert doc.version == 2 and doc.review_state == "needs_review"
+        assert doc.fields["full_name"]["value"] == "NGUYỄN VĂN AN"  # what both types share is kept
+        assert "date_of_expiry" not in doc.fields and doc.fields["certificate_number"]["needs_review"]
+        events = [e for e in audit_events(db, subjects=["document:1"]) if e.action == "document.retyped"]
+        assert [(e.details["old"], e.details["new"], e.details["official"]) for e in events] == [
+            ("cccd", "birth_certificate", "Lê Thị Hoa")]
+        assert verify_chain(db).ok
+    finally:
+        db.dispose()

@@ -12,7 +12,10 @@ import pytest
 from api.review import alternatives, normalise_typed, reason_vi, unsure_spans
 from classifiers import lexicon
 from classifiers.extract import apply_vocabulary
+from classifiers.lexicon import LearnedWords
 from core.model import Field
+from storage.db import open_database
+from storage.learned import LearnedKind, Vouched, learn, learned_words, vouched
 from storage.review import FieldRefused
 
 
@@ -47,20 +50,27 @@ def test_alternatives_and_unsure_letters() -> None:
     assert alternatives(reviewed) == ["X Z"]
 
 
-def test_confirmed_names_join_the_lexicon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "lexicon" / "confirmed.jsonl"
-    monkeypatch.setenv(lexicon.LEARNED_ENV, str(path))
+def test_confirmed_names_join_the_lexicon(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'records.db'}")
     name = Field("NGUYỄN THỊ TUÂN", 0.95)
     before = apply_vocabulary("full_name", name, frozenset({"nguyễn", "thị", "tuân"}))
     assert before.needs_review
     place = Field("Thôn Khuổi Nậm, xã Quỳnh Lưu", 0.95)
     assert apply_vocabulary("place_of_origin", place).needs_review
-    lexicon.learn(path, [lexicon.Learned("name", "NGUYỄN THỊ TUÂN", "Nguyễn Thị An", 12, "full_name"),
-                         lexicon.Learned("place", "Thôn Khuổi Nậm, xã Quỳnh Lưu", "Nguyễn Thị An", 12, "place_of_origin")])
-    after = apply_vocabulary("full_name", name, frozenset({"nguyễn", "thị", "tuân"}))
-    assert not after.needs_review and after.value == "NGUYỄN THỊ TUÂN"
-    assert not apply_vocabulary("place_of_origin", place).needs_review
-    # a read that lost the marks is still ambiguous (TUẤN or TUÂN): still reviewed, never guessed
-    assert apply_vocabulary("full_name", Field("NGUYỄN THỊ TUAN", 0.95)).needs_review
-    line = path.read_text(encoding="utf-8").splitlines()[0]
-    assert '"official": "Nguyễn Thị An"' in line and '"document": 12' in line and '"at": "' in line
+    learn(db, [Vouched(LearnedKind.NAME, unicodedata.normalize("NFD", "NGUYỄN THỊ TUÂN"), "Nguyễn Thị An", None,
+                       "full_name"),
+               Vouched(LearnedKind.PLACE, "Thôn Khuổi Nậm,  xã Quỳnh Lưu", "Nguyễn Thị An", None, "place_of_origin")])
+    known = LearnedWords.of(learned_words(db))
+    assert "TUÂN" in known.names and "Thôn Khuổi Nậm" in known.places
+    with lexicon.consulting(known):
+        after = apply_vocabulary("full_name", name, frozenset({"nguyễn", "thị", "tuân"}))
+        assert not after.needs_review and after.value == "NGUYỄN THỊ TUÂN"
+        assert not apply_vocabulary("place_of_origin", place).needs_review
+        # a read that lost the marks is still ambiguous (TUẤN or TUÂN): still reviewed, never guessed
+        assert apply_vocabulary("full_name", Field("NGUYỄN THỊ TUAN", 0.95)).needs_review
+    assert apply_vocabulary("full_name", name, frozenset({"nguyễn", "thị", "tuân"})).needs_review  # only within
+    (latest, first) = vouched(db)
+    assert first.text == "NGUYỄN THỊ TUÂN" and unicodedata.is_normalized("NFC", first.text)  # stored NFC
+    assert first.official == "Nguyễn Thị An" and first.field == "full_name" and first.created is not None
+    assert latest.text == "Thôn Khuổi Nậm, xã Quỳnh Lưu"
+    db.dispose()
