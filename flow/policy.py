@@ -33,6 +33,7 @@ from storage.archive import record_certified_copy
 from storage.db import Database
 from storage.objects import ObjectStore
 from storage.register import RegisterNumber, mark_used, reserve_number, void_number
+from storage.result_codes import result_code_of
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ def stamp(
     procedure_code: str | None,
     document_sha256: str,
     doc_type: str,
+    officer: str | None = None,
+    result_code: str | None = None,
 ) -> StampInfo:
     """The stamp of a copy of a dossier's document: the configured agency and officer, and a QR code
     naming the dossier, the paper, its register number, the document's hash and where to verify it
@@ -114,7 +117,7 @@ def stamp(
     base = (settings.public_base_url or "").rstrip("/")
     return StampInfo(
         agency=settings.agency,
-        officer=settings.certifying_officer,
+        officer=officer or settings.certifying_officer,
         certification_number=certification_number,
         signed_at=signed_at,
         qr_payload=certified_copy_qr_payload(
@@ -123,6 +126,7 @@ def stamp(
             document_name=doc_type,
             certification_number=certification_number,
             document_sha256=document_sha256,
+            result_code=result_code,
             verify_url=f"{base}/auditor#sha256={document_sha256}" if base else None,
         ),
     )
@@ -139,6 +143,8 @@ def certify_document(
     procedure_code: str | None,
     doc_type: str,
     when: datetime,
+    officer: str | None = None,
+    result_code: str | None = None,
 ) -> CertifiedCopy:
     """A certified electronic copy of a dossier's document under register number ``number``,
     stamped by this policy and signed by ``signer`` (PAdES, with a timestamp when a TSA is set)."""
@@ -150,6 +156,8 @@ def certify_document(
         procedure_code=procedure_code,
         document_sha256=document_sha256,
         doc_type=doc_type,
+        officer=officer,
+        result_code=result_code,
     )
     return certify_copy(pdf, signer, info, tsa_url=settings.tsa_url, document_sha256=document_sha256)
 
@@ -167,10 +175,12 @@ def certify_into_register(
     procedure_code: str | None,
     doc_type: str,
     actor: str,
+    officer: str | None = None,
 ) -> tuple[CertifiedCopy, int, str]:
     """Certify a recorded document: reserve the register's next number, sign under it, record the
     copy and mark the number used — or void it with the reason, so the register keeps no gap.
-    Returns the copy, its record id and its object key."""
+    The stamp names ``officer`` (default: the configured certifying officer) and its QR code the
+    document's digitization result code. Returns the copy, its record id and its object key."""
     when = datetime.now(UTC)
     entry = reserve_number(db, agency=settings.agency, year=register_year(when), document_id=document_id,
                            actor=actor)
@@ -178,7 +188,7 @@ def certify_into_register(
         copy = certify_document(
             pdf, signer, settings, number=register_text(entry), document_sha256=document_sha256,
             dossier_code=dossier_code, procedure_code=procedure_code, doc_type=doc_type,
-            when=when,
+            when=when, officer=officer, result_code=result_code_of(db, document_id),
         )
         copy_id, key = record_certified_copy(db, store, document_id=document_id, certified=copy, actor=actor)
     except BaseException as exc:

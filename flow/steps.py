@@ -54,8 +54,11 @@ from pipeline.ingest import read_source, sniff
 from pipeline.pagework import process_page, process_pages_together
 from pipeline.pdfa import build_searchable_pdf
 from pipeline.qr import read_qr_codes
+from signing.digitize import Digitization, sign_scan
 from signing.keys import TrustConfig, trust_config
 from signing.manifest import build_manifest, canonical, sign_manifest
+from signing.officials import official_signer
+from signing.stamp import VIETNAM_TIME
 from signing.verify import NO_SIGNATURE, VerificationReport, verify_pdf
 from storage.archive import (
     archive_document,
@@ -68,6 +71,7 @@ from storage.archive import (
 )
 from storage.objects import sha256_of_key
 from storage.records import document_by_id, latest_manifest
+from storage.result_codes import issue_result_code
 
 log = logging.getLogger(__name__)
 
@@ -298,6 +302,23 @@ def assemble_pdf(work: DocumentWork, ctx: BatchContext, services: Services) -> D
     return replace(work, document=replace(document, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest()))
 
 
+def sign_digitized(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
+    """The digitizing official signs the scanned copy (Circular 01/2023, Art. 8) before anything
+    extracted from it is recorded: name and time at the top left of page 1, in a band above the
+    scan, every page kept. It runs where the document work runs (the official's key, not the
+    agency's), and leaves the certifying officer's field empty for a certified copy to fill."""
+    document = work.document
+    assert document.pdf is not None
+    settings = services.settings
+    official = settings.digitizing_official
+    signer = official_signer(settings, official, agency=lambda: services.signer)
+    signed = sign_scan(document.pdf, signer, Digitization(official=official, agency=ctx.agency,
+                                                          signed_at=datetime.now(UTC)))
+    if signed.pages != len(document.pages):
+        raise InputError(f"the signed scan has {signed.pages} pages, the paper {len(document.pages)}")
+    return replace(work, document=replace(document, pdf=signed.pdf, sha256=hashlib.sha256(signed.pdf).hexdigest()))
+
+
 def archive(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
     """Store the PDF and record the document; a document the dossier already holds is returned."""
     document = work.document
@@ -324,6 +345,17 @@ def archive(work: DocumentWork, ctx: BatchContext, services: Services) -> Docume
     )
 
 
+def issue_result(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
+    """The digitization result code of the paper (Circular 01/2023, Art. 8), once its data is
+    extracted and its record made: the next of the agency's day, or the one it already has."""
+    assert work.document_id is not None
+    settings = services.settings
+    issue_result_code(services.db, document_id=work.document_id, agency_code=settings.agency_code,
+                      fmt=settings.result_code_format, day=ctx.received_at.astimezone(VIETNAM_TIME).date(),
+                      actor=ctx.station)
+    return work
+
+
 def certify(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
     """A certified copy of the recorded document, or the one it already has. It reads what it
     certifies from the records, so a runner may run it on another machine (the one with the key)."""
@@ -338,8 +370,9 @@ def certify(work: DocumentWork, ctx: BatchContext, services: Services) -> Docume
     pdf = work.document.pdf if work.document.sha256 == info.pdf_sha256 else None
     if pdf is None:  # on another machine, or the record reuses an earlier paper's PDF
         pdf = services.store.get_bytes(info.pdf_key)
+    officer = official_signer(services.settings, services.settings.certifying_officer, agency=lambda: services.signer)
     copy, copy_id, key = policy.certify_into_register(
-        services.db, services.store, services.signer, services.settings,
+        services.db, services.store, officer, services.settings,
         pdf=pdf, document_id=work.document_id, document_sha256=info.pdf_sha256,
         dossier_code=ctx.dossier_code, procedure_code=ctx.procedure_code,
         doc_type=info.doc_type, actor=ctx.station,
@@ -460,7 +493,9 @@ STEPS: tuple[Step, ...] = (
     Step("extract", Phase.DOCUMENTS, extract),
     Step("flag_pages", Phase.DOCUMENTS, flag_pages),
     Step("assemble_pdf", Phase.DOCUMENTS, assemble_pdf),
+    Step("sign_digitized", Phase.DOCUMENTS, sign_digitized),
     Step("archive", Phase.DOCUMENTS, archive),
+    Step("issue_result", Phase.DOCUMENTS, issue_result),
     Step("certify", Phase.DOCUMENTS, certify, applies=lambda ctx: ctx.certify, signs=True),
     Step("agree", Phase.CLOSING, agree),
     Step("finish", Phase.CLOSING, finish),

@@ -17,7 +17,7 @@ import asyncio
 import hashlib
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -29,17 +29,20 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko.stamp import NoOpStampStyle
 from pyhanko_certvalidator import ValidationContext
 
 from core.errors import ConfigError, ExternalToolError, InputError
 from core.model import CertifiedCopy, nfc
+from signing.appearance import appearance_form, set_widget_appearance
+from signing.digitize import CERTIFICATION_FIELD, reserved_field_open
 from signing.keys import AgencySigner, Certificate, to_asn1
 from signing.normalize import prepare
-from signing.stamp import CERTIFICATION_PHRASE, StampText
+from signing.stamp import CERTIFICATION_PHRASE, RED, StampText
 
 log = logging.getLogger(__name__)
 
-FIELD_NAME = "SohoaCertification"
+FIELD_NAME = CERTIFICATION_FIELD
 # Room for the CMS blob; a fixed size avoids pyHanko's dry-run signature (a second key operation,
 # which on a token is a second round trip).
 RESERVED_B_B = 16 * 1024
@@ -118,15 +121,20 @@ async def async_certify_copy(
         qr_payload=qr_payload,
         development=signer.development,
     )
-    prepared, _rect = prepare(pdf, text)
+    # A scan signed by its digitizing official keeps that signature: the stamp fills the field the
+    # official reserved for the certifying officer, in an incremental update (an approval signature
+    # whose field lock forbids any change after it). Any other file is rewritten with the stamp
+    # drawn on its last page and certified with "no changes allowed".
+    fill_reserved = reserved_field_open(pdf)
+    prepared = pdf if fill_reserved else prepare(pdf, text)[0]
 
     lt = level in (Level.B_LT, Level.B_LTA)
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
-        certify=True,
-        docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+        certify=not fill_reserved,
+        docmdp_permissions=None if fill_reserved else fields.MDPPerm.NO_CHANGES,
         reason=nfc(f"{CERTIFICATION_PHRASE} - số {stamp.certification_number}"),
         location=nfc(stamp.agency),
         name=nfc(stamp.officer),
@@ -139,10 +147,12 @@ async def async_certify_copy(
         meta,
         signer=signer.signer,
         timestamper=timestamper,
-        new_field_spec=fields.SigFieldSpec(sig_field_name=FIELD_NAME),
+        new_field_spec=None if fill_reserved else fields.SigFieldSpec(sig_field_name=FIELD_NAME),
+        **({"stamp_style": NoOpStampStyle()} if fill_reserved else {}),
     )
     try:
-        signed = await _sign(pdf_signer, prepared, RESERVED_WITH_TS if timestamper else RESERVED_B_B)
+        signed = await _sign(pdf_signer, prepared, RESERVED_WITH_TS if timestamper else RESERVED_B_B,
+                             before=(lambda writer: _stamp_reserved(writer, text)) if fill_reserved else None)
     except SigningError as exc:
         cause = f": {exc.__cause__}" if exc.__cause__ else ""
         raise ConfigError(f"cannot sign ({level}): {exc}{cause}") from exc
@@ -200,7 +210,21 @@ def certify_copy(
     return result[0]
 
 
-async def _sign(pdf_signer: signers.PdfSigner, prepared: bytes, reserved: int) -> bytes:
+def _stamp_reserved(writer: IncrementalPdfFileWriter, text: StampText) -> None:
+    """The stamp as the appearance of the reserved certification field, in this update."""
+    for ref in writer.root["/AcroForm"]["/Fields"]:
+        widget = ref.get_object()
+        if widget.get("/T") == FIELD_NAME:
+            x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
+            form = appearance_form(writer, text.lines(), width_pt=abs(x1 - x0), height_pt=abs(y1 - y0),
+                                   color=RED, qr_payload=text.qr_payload)
+            set_widget_appearance(writer, widget, ref, form)
+            return
+    raise InputError("the copy has no field reserved for the certifying officer")
+
+
+async def _sign(pdf_signer: signers.PdfSigner, prepared: bytes, reserved: int,
+                before: Callable[[IncrementalPdfFileWriter], None] | None = None) -> bytes:
     """Sign into a fixed-size placeholder; if the CMS turns out bigger (a long chain, a large
     timestamp token), sign again letting pyHanko size it with a dry run."""
     for attempt in (reserved, None):
@@ -208,6 +232,8 @@ async def _sign(pdf_signer: signers.PdfSigner, prepared: bytes, reserved: int) -
             writer = IncrementalPdfFileWriter(io.BytesIO(prepared), strict=True)
         except Exception as exc:  # qpdf wrote it, so this is a bug or a very odd file
             raise InputError(f"the PDF cannot be prepared for signing: {exc}") from exc
+        if before is not None:
+            before(writer)
         output = io.BytesIO()
         try:
             await pdf_signer.async_sign_pdf(writer, output=output, bytes_reserved=attempt)

@@ -11,6 +11,7 @@ files are written under a lock and a ``complete`` marker is written last.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import secrets
@@ -245,3 +246,42 @@ def load_ca(pki: DevPki) -> tuple[x509.Certificate, PrivateKey, x509.Certificate
     root = x509.load_pem_x509_certificate(pki.root_cert_path.read_bytes())
     inter = x509.load_pem_x509_certificate(pki.intermediate_cert_path.read_bytes())
     return root, key(pki.root_key_path), inter, key(pki.intermediate_key_path)
+
+
+OFFICIALS_DIR = "officials"
+
+
+def official_p12_path(pki: DevPki, official: str) -> Path:
+    """Where an official's development certificate lives: named by a digest of the name, so no
+    personal name is in a file name."""
+    digest = hashlib.sha256(nfc(official).encode()).hexdigest()[:20]
+    return pki.directory / OFFICIALS_DIR / f"{digest}.p12"
+
+
+def ensure_official_certificate(pki: DevPki, official: str) -> Path:
+    """A personal DEVELOPMENT ONLY certificate for ``official`` from the development intermediate,
+    issued on first use (Circular 01/2023: each official signs with their own key), in a PKCS#12
+    file under the PKI's password. Idempotent and safe against concurrent callers."""
+    official = nfc(official).strip()
+    if not official:
+        raise ValueError("an official's certificate needs the official's name")
+    path = official_p12_path(pki, official)
+    if path.exists():
+        return path
+    with _locked(pki.directory):
+        if path.exists():
+            return path
+        root, _root_key, inter, inter_key = load_ca(pki)
+        key = new_key()
+        cert = issue_certificate(
+            subject=dev_name(official, unit="Cán bộ, công chức"), public_key=key.public_key(),
+            issuer_cert=inter, issuer_key=inter_key, ca=False,
+        )
+        p12 = pkcs12.serialize_key_and_certificates(
+            name=b"sohoa-dev-official", key=key, cert=cert, cas=[inter, root],
+            encryption_algorithm=serialization.BestAvailableEncryption(pki.password.encode()),
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write(path, p12, secret=True)
+        log.info("issued a DEVELOPMENT-ONLY personal certificate for an official")
+        return path
