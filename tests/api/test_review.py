@@ -5,8 +5,13 @@ audit trail shows old → new with the official's name, and the other roles are 
 from __future__ import annotations
 
 import io
+import json
+import os
 import random
+import subprocess
+import sys
 import unicodedata
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -135,3 +140,60 @@ def test_station_upload_to_reviewed_reuse(server: Server, verifier: str) -> None
             assert e["details"]["official"] == OFFICIAL and e["actor"] == "verifier:kt01"
             assert e["details"]["old"] == fields[e["details"]["field"]]["value"]
             assert e["details"]["new"] == truth[e["details"]["field"]]
+
+
+def _card_with_an_unlisted_name() -> tuple[np.ndarray, dict[str, str]]:
+    """An identity card of a person from the held-out vocabulary at 100 dpi: the page OCR reads
+    the name right ("TỐNG DIỆP LAM"), and it is flagged only because the lexicon lists none of its
+    words (the surname, DIỆP, and LAM beside LÂM)."""
+    from samples import holdout
+    from samples.generator import generate_document
+
+    with holdout.vocabulary("held-out"):
+        sample = generate_document("cccd", random.Random(5), damage=0.0)
+    return np.ascontiguousarray(sample.pages[0][::3, ::3]), sample.fields
+
+
+def test_a_confirmed_name_is_known_to_the_next_dossier_in_another_process(
+        server: Server, verifier: str, tmp_path: Path) -> None:
+    image, truth = _card_with_an_unlisted_name()
+    with server.client("station_a") as station:
+        r = station.post("/v1/batches", headers={"Idempotency-Key": "feedback-1"},
+                         data={"dossier_code": "000.00.19.H99-261126-0161"},
+                         files=[("files", ("the-can-cuoc.png", png(image), "image/png"))])
+        assert r.status_code == 202, r.text
+        batch = wait_for_batch(station, r.json()["id"])
+        assert batch["status"] == "done", batch["error"]
+    doc_id = batch["documents"][0]["document_id"]
+    with _client(server, verifier) as clerk:
+        doc = clerk.get(f"/v1/documents/{doc_id}/review").raise_for_status().json()
+        name = {f["name"]: f for f in doc["fields"]}["full_name"]
+        assert name["value"] == truth["full_name"] and name["needs_review"], name
+        assert "not recognised" in name["reason"]
+        r = clerk.post(f"/v1/documents/{doc_id}/review",
+                       json={"version": doc["version"], "fields": {"full_name": {"confirm": True}}})
+        assert r.status_code == 200, r.text
+
+    # Another process on this machine, as another machine would be: sohoa process against the same
+    # records, into a new dossier.
+    scan = tmp_path / "the-can-cuoc.png"
+    scan.write_bytes(png(image))
+    env = {**os.environ, "SOHOA_DATA_DIR": str(server.data_dir), "OMP_THREAD_LIMIT": "1"}
+    env.pop("SOHOA_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "cli.main", "process", str(scan), "--dossier",
+                           "000.00.19.H99-261126-0162", "--no-certify", "--workers", "1", "--json"],
+                          cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode in (0, 1), done.stderr
+    (again,) = json.loads(done.stdout)["documents"]
+    assert again["fields"]["full_name"]["value"] == truth["full_name"]
+    assert not again["fields"]["full_name"]["needs_review"]  # known now: not routed again
+    # and the server's own next batch (a job process of its own) knows it too
+    with server.client("station_a") as station:
+        r = station.post("/v1/batches", headers={"Idempotency-Key": "feedback-2"},
+                         data={"dossier_code": "000.00.19.H99-261126-0163"},
+                         files=[("files", ("the-can-cuoc.png", png(image), "image/png"))])
+        batch = wait_for_batch(station, r.json()["id"])
+    with _client(server, verifier) as clerk:
+        doc = clerk.get(f"/v1/documents/{batch['documents'][0]['document_id']}/review").raise_for_status().json()
+        assert "full_name" not in doc["flagged"]
