@@ -203,10 +203,16 @@ class CertifiedCopy(Base):
     """An electronic copy certified from its original (Decree 45/2020, Decree 23/2015)."""
 
     __tablename__ = "certified_copies"
+    # Register numbers run per agency (its book, its year): two former provinces both have a "1".
+    __table_args__ = (
+        UniqueConstraint("agency", "certification_number", name="uq_certified_copies_agency_number"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
-    certification_number: Mapped[str] = mapped_column(String(64), unique=True)
+    certification_number: Mapped[str] = mapped_column(String(64))
+    # The agency whose register issued the number ('' where none was recorded; migration 0013).
+    agency: Mapped[str] = mapped_column(String(255), default="", server_default="")
     signer: Mapped[str] = mapped_column(String(512))
     signed_at: Mapped[datetime] = mapped_column()
     timestamp: Mapped[datetime | None] = mapped_column()
