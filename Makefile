@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng softhsm2 fonts-dejavu-core \
-	fonts-noto-core poppler-utils chromium chromium-driver
+	fonts-noto-core fonts-liberation2 poppler-utils chromium chromium-driver
 DEMO_OUT ?= out/demo
 
 .PHONY: setup apt venv services demo test lint clean

@@ -120,6 +120,7 @@ def stamp(
         officer=officer or settings.certifying_officer,
         certification_number=certification_number,
         signed_at=signed_at,
+        result_code=result_code,
         qr_payload=certified_copy_qr_payload(
             dossier_code=dossier_code,
             procedure_code=procedure_code,

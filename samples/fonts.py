@@ -1,6 +1,8 @@
 """TrueType fonts that carry every Vietnamese letter (stacked marks included).
 
-Only families installed by the Debian packages fonts-dejavu-core and fonts-noto-core are used, so
+Only families installed by the Debian packages fonts-dejavu-core, fonts-noto-core and
+fonts-liberation2 (Liberation Serif: Times New Roman's metrics, the face Decree 30/2020 sets
+administrative letters in) are used, so
 a page renders the same on every machine of the project; a missing file is reported at once rather
 than falling back to PIL's bitmap font, which has no Vietnamese glyphs and would silently print boxes.
 """
@@ -16,6 +18,7 @@ from core.errors import ConfigError
 
 _DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 _NOTO = Path("/usr/share/fonts/truetype/noto")
+_LIBERATION = Path("/usr/share/fonts/truetype/liberation2")
 
 # family -> (regular, bold, italic, bold italic)
 FAMILIES: dict[str, tuple[Path, Path, Path, Path]] = {
@@ -32,6 +35,8 @@ FAMILIES: dict[str, tuple[Path, Path, Path, Path]] = {
                                _DEJAVU / "DejaVuSerifCondensed-BoldItalic.ttf"),
     "dejavu-sans-mono": (_DEJAVU / "DejaVuSansMono.ttf", _DEJAVU / "DejaVuSansMono-Bold.ttf",
                          _DEJAVU / "DejaVuSansMono-Oblique.ttf", _DEJAVU / "DejaVuSansMono-BoldOblique.ttf"),
+    "liberation-serif": (_LIBERATION / "LiberationSerif-Regular.ttf", _LIBERATION / "LiberationSerif-Bold.ttf",
+                         _LIBERATION / "LiberationSerif-Italic.ttf", _LIBERATION / "LiberationSerif-BoldItalic.ttf"),
 }
 
 
@@ -47,5 +52,5 @@ def font(family: str, size: int, bold: bool = False, italic: bool = False) -> Im
         raise ConfigError(f"unknown font family {family!r}") from None
     path = paths[(1 if bold else 0) + (2 if italic else 0)]
     if not path.is_file():
-        raise ConfigError(f"font file {path} is missing (install fonts-dejavu-core and fonts-noto-core)")
+        raise ConfigError(f"font file {path} is missing (install fonts-dejavu-core, fonts-noto-core and fonts-liberation2)")
     return ImageFont.truetype(str(path), size)
