@@ -211,6 +211,10 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     app.include_router(review.router)
     app.include_router(auditors.page)
     app.include_router(review.page)
+    from api.routes import results, stats
+
+    for router in (results.router, stats.router, stats.page):
+        app.include_router(router)
 
     @app.get("/v1/health", response_model=Health, tags=["service"], summary="Are the API and its services up",
              responses={503: {"model": Health, "description": "a service the API needs is failing"}})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -222,3 +223,68 @@ def set_reception(db: Database, dossier_code: str, *, actor: str, procedure_code
                 "received": dossier.created.isoformat(), "commune_code": row.commune_code,
                 "province_code": row.province_code, "commune_name": row.commune_name,
                 "confidence": row.confidence, "ambiguous": row.ambiguous, "created": created}
+
+
+_OWNER_ID = re.compile(r"\d{12}|\d{10}")
+
+
+def owner_documents(db: Database, owner_id: str, *, on: date | None = None) -> list[dict[str, Any]]:
+    """The owner's data store: every paper digitized or issued under this personal ID or enterprise
+    code, across dossiers, agencies and communes, newest first, each with where it came from,
+    whether it is an issued result, whether it is still valid and which dossiers reused it.
+
+    One range scan of the index (personal_id, doc_type, created), with the dossier, its place and
+    the result record joined by key, and one look-up of the reuses of the documents found."""
+    owner_id = owner_id.strip()
+    if not _OWNER_ID.fullmatch(owner_id):
+        raise InputError("an owner is a 12-digit personal ID or a 10-digit enterprise code")
+    on = on or date.today()
+    d, s, p, r = Document.__table__, Dossier.__table__, DossierPlace.__table__, ProcedureResult.__table__
+    query = (
+        select(d.c.id, d.c.doc_type, d.c.review_state, d.c.created, d.c.pdf_sha256, d.c.page_count, d.c.fields,
+               d.c.reused_from_id, s.c.code, s.c.procedure_code, s.c.agency, p.c.commune_code, p.c.province_code,
+               r.c.id.label("result_id"), r.c.result_code, r.c.valid_from, r.c.valid_until, r.c.signature_status)
+        .select_from(d)
+        .join(s, s.c.id == d.c.dossier_id)
+        .outerjoin(p, p.c.dossier_id == s.c.id)
+        .outerjoin(r, r.c.document_id == d.c.id)
+        .where(d.c.personal_id == owner_id)
+        .order_by(d.c.created.desc(), d.c.id.desc())
+        .limit(1000)
+    )
+    c = DossierComponent.__table__
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        rows = conn.execute(query).all()
+        reuses: defaultdict[int, list[str]] = defaultdict(list)
+        ids = [row.id for row in rows]
+        if ids:
+            for doc_id, code in conn.execute(
+                select(c.c.reused_document_id, s.c.code).join(s, s.c.id == c.c.dossier_id)
+                .where(c.c.reused_document_id.in_(ids)).order_by(c.c.id)
+            ):
+                reuses[doc_id].append(code)
+    out = []
+    for row in rows:
+        until = valid_until_of(row.doc_type, row.fields, row.valid_until)
+        out.append({
+            "document_id": row.id,
+            "doc_type": row.doc_type,
+            "kind": "result" if row.result_id is not None else "digitized",
+            "dossier_code": row.code,
+            "procedure_code": row.procedure_code,
+            "agency": row.agency,
+            "commune_code": row.commune_code,
+            "province_code": row.province_code,
+            "created": row.created.isoformat(),
+            "review_state": row.review_state,
+            "result_code": row.result_code,
+            "signature_status": row.signature_status,
+            "valid_from": row.valid_from.isoformat() if row.valid_from else None,
+            "valid_until": until.isoformat() if until else None,
+            "valid": (until is None or until >= on) and row.review_state in REUSABLE_REVIEW_STATES,
+            "pdf_sha256": row.pdf_sha256,
+            "page_count": row.page_count,
+            "reused_from": row.reused_from_id,
+            "reused_in": reuses.get(row.id, []),
+        })
+    return out

@@ -238,10 +238,15 @@ def reuse(
     personal_id: Annotated[str, Query(pattern=r"^\d{12}$", description="the 12-digit personal ID (số định danh)")],
     doc_type: Annotated[DocType | None, Query(description="one document type; all types if omitted")] = None,
     purpose: Purpose = None,
+    type_: Annotated[DocType | None, Query(alias="type", description="the same as doc_type")] = None,
 ) -> ReuseOut:
-    """The latest valid digitized result per document type, so the citizen hands nothing in twice."""
+    """The latest valid digitized result per document type, so the citizen hands nothing in twice
+    (a paper past its validity is not offered)."""
 
     state = state_of(request)
+    if doc_type is not None and type_ is not None and doc_type != type_:
+        raise HTTPException(422, "type and doc_type name different document types")
+    doc_type = doc_type or type_
     found = find_reusable(state.records, personal_id, doc_type.value if doc_type else None)
     record_access(state.records, actor=principal.actor, action="reuse.looked_up", subject=f"person:{personal_id}",
                   details={"doc_type": doc_type.value if doc_type else None, "found": [r.document_id for r in found],

@@ -1,0 +1,255 @@
+"""Results of procedures, reuse as an act, the owner's store and the national-portal export.
+
+The workflow system (the province's TTHC system) registers where a dossier was received, posts the
+result its agency issued, records the components it took from earlier digitized papers instead of
+having them scanned again, reads an owner's store and exports a dossier for the national portal.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from api.app import AppState, state_of
+from api.auth import Principal, Role, require
+from api.routes.stations import CODE, ERRORS
+from api.routes.workflow import MAX_ID, NOT_FOUND, Purpose, WorkflowKey, _attachment
+from core.errors import InputError
+from core.model import nfc
+from core.settings import Settings
+from flow.run import analyse_document, ocr_pages
+from flow.steps import fields_to_dict, signed_original_summary
+from pipeline.ingest import read_bytes
+from signing.keys import trust_config
+from signing.verify import NO_SIGNATURE, verify_pdf
+from storage.components import (
+    Place,
+    components_of,
+    declare_paper,
+    owner_documents,
+    record_reuse,
+    set_reception,
+)
+from storage.export import export_dossier
+from storage.records import document_by_id
+from storage.results import (
+    ResultFile,
+    TextSource,
+    check_owner_id,
+    check_result_type,
+    dossier_results,
+    record_result,
+)
+from storage.trail import record_access
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["workflow"])
+
+StationOrWorkflow = Annotated[Principal, Depends(require(Role.WORKFLOW, Role.STATION))]
+DossierCode = Annotated[str, Path(pattern=CODE.pattern, description="the dossier code (mã hồ sơ)")]
+BAD_INPUT = {422: {"description": "the request was refused, with the reason in one line"}}
+
+
+class ReceptionIn(BaseModel):
+    """Where and when a dossier was received. Give the post-2025 codes, or the printed address of the
+    receiving commune and sohoa derives them from the register of administrative units."""
+
+    procedure_code: str | None = Field(None, max_length=64, description="MaTTHC")
+    agency: str | None = Field(None, max_length=255, description="the receiving agency")
+    commune_code: str | None = Field(None, max_length=16, description="post-2025 commune code (5 digits)")
+    province_code: str | None = Field(None, max_length=8, description="post-2025 province code (2 digits)")
+    address: str | None = Field(None, max_length=500, description="the receiving commune as printed")
+    received_at: datetime | None = Field(None, description="when the dossier was received (a new dossier only)")
+
+
+class ComponentIn(BaseModel):
+    """A component not scanned at reception: taken from an earlier digitized paper
+    (``reuse_document_id``), or handed in on paper only (``doc_type`` with ``paper: true``)."""
+
+    reuse_document_id: int | None = Field(None, ge=1, le=MAX_ID)
+    doc_type: str | None = Field(None, max_length=64)
+    paper: bool = False
+    procedure_code: str | None = Field(None, max_length=64)
+    note: str | None = Field(None, max_length=500)
+
+
+def _place_of(body: ReceptionIn) -> Place:
+    """The codes as given; from the printed address when none are given."""
+    if body.address and not body.commune_code:
+        from classifiers.places import match_place
+
+        match = match_place(body.address)
+        if match is None:
+            raise InputError("the address names no province or commune of the register of administrative units")
+        return Place(commune_code=match.commune_code_2025, province_code=body.province_code or match.province_code_2025,
+                     commune_name=match.commune_2025, address=match.printed, confidence=round(match.confidence, 3),
+                     ambiguous=match.ambiguous)
+    return Place(commune_code=body.commune_code, province_code=body.province_code,
+                 address=nfc(body.address) if body.address else None, confidence=1.0 if body.commune_code else None)
+
+
+@router.put("/dossiers/{code}/reception", summary="Where and when a dossier was received",
+            responses={**ERRORS, **BAD_INPUT})
+def put_reception(code: DossierCode, body: ReceptionIn, request: Request, principal: WorkflowKey) -> dict[str, Any]:
+    """Creates the dossier if sohoa does not know it yet; the place is kept beside it for the figures."""
+    state = state_of(request)
+    return set_reception(state.records, code, actor=principal.actor, procedure_code=body.procedure_code,
+                         agency=body.agency, place=_place_of(body), received=body.received_at)
+
+
+def _read_result(data: bytes, name: str, result_type: str, settings: Settings) -> tuple[int, str, TextSource, dict]:
+    """The result's pages, its text (its own text layer; OCR only for pages without one) and the
+    fields of its type."""
+    pages = read_bytes(data, name, max_pages=settings.max_pages_per_file, max_bytes=settings.max_file_bytes)
+    source = TextSource.TEXT_LAYER
+    if any(not p.born_digital for p in pages):
+        pages = ocr_pages(pages, settings)
+        source = TextSource.OCR
+    fields: dict[str, Any] = {}
+    try:
+        document = analyse_document(pages)
+        if document.doc_type == result_type:
+            fields = fields_to_dict(document)
+    except Exception as exc:  # noqa: BLE001 - fields are a bonus; the result is recorded without them
+        log.warning("%s: fields not extracted (%s)", name, type(exc).__name__)
+    text = "\f".join(p.text or "" for p in pages)
+    return len(pages), text, source, fields
+
+
+def _signatures(data: bytes, settings: Settings) -> dict[str, Any] | None:
+    if b"/ByteRange" not in data:
+        return None
+    trust = trust_config(settings)
+    report = verify_pdf(data, roots=list(trust.roots), allow_fetching=False, intermediates=trust.intermediates,
+                        tsa_roots=trust.tsa_roots)
+    if NO_SIGNATURE in report.reasons and not report.signatures:
+        return None
+    return signed_original_summary(report)
+
+
+@router.post("/dossiers/{code}/results", status_code=201, summary="Record the result of a procedure",
+             responses={**ERRORS, **BAD_INPUT})
+async def post_result(
+    code: DossierCode,
+    request: Request,
+    principal: WorkflowKey,
+    file: Annotated[UploadFile, File(description="the result as issued (a PDF, kept byte for byte)")],
+    owner_id: Annotated[str, Form(description="the owner's personal ID (12 digits) or enterprise code (10)")],
+    result_type: Annotated[str, Form(description="the paper's type, e.g. birth_certificate")],
+    valid_from: Annotated[date | None, Form()] = None,
+    valid_until: Annotated[date | None, Form()] = None,
+    procedure_code: Annotated[str | None, Form(max_length=64)] = None,
+) -> JSONResponse:
+    """Keeps the file as is, reads its text layer (OCR only where a page has none), verifies its
+    signatures, gives it a digitization result code and offers it to its owner for reuse."""
+    state = state_of(request)
+    owner_id, result_type = check_owner_id(owner_id), check_result_type(result_type)
+    data = await file.read()
+    name = nfc(file.filename or "ket-qua.pdf")
+    if not data.startswith(b"%PDF-"):
+        raise InputError(f"{name}: a result is a PDF file")
+    result = await run_in_threadpool(_prepare, state, code, data, name, owner_id, result_type,
+                                     valid_from, valid_until, procedure_code)
+    recorded = await run_in_threadpool(record_result, state.records, state.store, result, actor=principal.actor)
+    body = recorded.as_json()
+    body["download_url"] = f"/v1/documents/{recorded.document_id}/file"
+    return JSONResponse(body, status_code=200 if recorded.existed else 201,
+                        headers={"Location": body["download_url"]})
+
+
+def _prepare(state: AppState, code: str, data: bytes, name: str, owner_id: str, result_type: str,
+             valid_from: date | None, valid_until: date | None, procedure_code: str | None) -> ResultFile:
+    pages, text, source, fields = _read_result(data, name, result_type, state.settings)
+    return ResultFile(dossier_code=code, owner_id=owner_id, result_type=result_type, name=name, data=data,
+                      page_count=pages, text=text, text_source=source, fields=fields,
+                      signatures=_signatures(data, state.settings), valid_from=valid_from, valid_until=valid_until,
+                      procedure_code=procedure_code)
+
+
+@router.get("/dossiers/{code}/results", summary="The results recorded for a dossier", responses={**ERRORS, **BAD_INPUT})
+def get_results(code: DossierCode, request: Request, _principal: WorkflowKey) -> dict[str, Any]:
+    found = dossier_results(state_of(request).records, code)
+    return {"dossier_code": code, "results": [
+        {**r.as_json(), "download_url": f"/v1/documents/{r.document_id}/file"} for r in found]}
+
+
+@router.post("/dossiers/{code}/components", status_code=201, summary="Record a component reused or on paper",
+             responses={**ERRORS, **BAD_INPUT})
+def post_component(code: DossierCode, body: ComponentIn, request: Request,
+                   principal: StationOrWorkflow) -> JSONResponse:
+    """Reuse as an act: the component is the earlier digitized paper ``reuse_document_id`` (kept at
+    both ends; the audit trail says who reused what). A paper no longer valid, or still under
+    review, is refused."""
+    state = state_of(request)
+    if body.reuse_document_id is not None:
+        if body.paper:
+            raise InputError("a reused component is not a paper one")
+        info = record_reuse(state.records, code, body.reuse_document_id, actor=principal.actor,
+                            procedure_code=body.procedure_code, note=body.note)
+    elif body.paper and body.doc_type:
+        info = declare_paper(state.records, code, body.doc_type, actor=principal.actor,
+                             procedure_code=body.procedure_code, note=body.note)
+    else:
+        raise InputError("give reuse_document_id, or doc_type with paper: true")
+    return JSONResponse(info.as_json(), status_code=200 if info.existed else 201)
+
+
+@router.get("/dossiers/{code}/components", summary="Components reused or declared on paper",
+            responses={**ERRORS, **BAD_INPUT})
+def get_components(code: DossierCode, request: Request, _principal: StationOrWorkflow) -> dict[str, Any]:
+    return {"dossier_code": code, "components": [c.as_json() for c in components_of(state_of(request).records, code)]}
+
+
+@router.get("/owners/{owner_id}/documents", summary="The owner's data store", responses={**ERRORS, **BAD_INPUT})
+def get_owner_documents(
+    owner_id: Annotated[str, Path(pattern=r"^(\d{12}|\d{10})$", description="personal ID or enterprise code")],
+    request: Request,
+    principal: WorkflowKey,
+    purpose: Purpose = None,
+) -> dict[str, Any]:
+    """Everything digitized or issued for one owner across dossiers, agencies and communes of the
+    province, newest first, each saying whether it is valid today."""
+    state = state_of(request)
+    documents = owner_documents(state.records, owner_id)
+    record_access(state.records, actor=principal.actor, action="owner.documents.read", subject=f"person:{owner_id}",
+                  details={"found": len(documents), "purpose": purpose})
+    return {"owner_id": owner_id, "documents": documents}
+
+
+@router.get("/dossiers/{code}/export", summary="The dossier for the national public service portal",
+            responses={**ERRORS, **BAD_INPUT})
+def get_export(code: DossierCode, request: Request, principal: WorkflowKey) -> dict[str, Any]:
+    """The portal's field names: DuocSoHoa, DuocTaiSuDung, the result codes, links the portal can
+    reach (under SOHOA_PUBLIC_BASE_URL) and the statuses in Vietnamese."""
+    state = state_of(request)
+    data = export_dossier(state.records, state.store, code, public_base_url=state.settings.public_base_url)
+    record_access(state.records, actor=principal.actor, action="dossier.exported", subject=f"dossier:{code}",
+                  details={"papers": len(data["DanhSachGiayToKetQua"])})
+    return data
+
+
+@router.get("/documents/{document_id}/file", summary="The stored file of a document or result",
+            response_class=Response, responses={**ERRORS, **NOT_FOUND})
+def get_document_file(document_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request,
+                      principal: WorkflowKey, purpose: Purpose = None) -> Response:
+    """A result as issued (byte for byte), or a received paper's searchable PDF/A."""
+    state = state_of(request)
+    document = document_by_id(state.records, document_id)
+    if document is None:
+        raise HTTPException(404, f"no document {document_id}")
+    record_access(state.records, actor=principal.actor, action="document.downloaded",
+                  subject=f"document:{document_id}", details={"purpose": purpose})
+    data = state.store.get_bytes(document.pdf_key)
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": _attachment(f"{document.dossier_code}-{document.doc_type}-{document_id}.pdf"),
+        "X-Content-SHA256": document.pdf_sha256,
+    })
+
+

@@ -1,0 +1,187 @@
+"""The digitization figures provinces are scored on (Decision 766/QĐ-TTg), computed from records.
+
+Each rate is a share of the dossiers received in the period (by reception time):
+
+- ``digitized``: every component digitized — at least one digitized paper (scanned here or taken
+  from an earlier digitization) and no component declared on paper only;
+- ``reuse``: at least one component reused — recorded as an act, or a paper scanned again whose
+  content the store already held (the earlier record served it);
+- ``electronic_result``: a result of the procedure issued electronically (posted to sohoa);
+- ``linked``: linked to the owner's data store — a paper of the dossier recorded under its owner's
+  personal ID or enterprise code, or taken from that store.
+
+The index gives dossier digitization 22 points of 100, full marks for a criterion at 80% and
+proportionally less below it. How the 22 points are split between the four criteria is a table
+(:data:`WEIGHTS`, equal shares unless a province is told otherwise).
+
+One query: each dossier of the period is read once through the reception-time index, its flags
+are probes of the per-dossier indexes, and only (month, agency) groups come back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
+
+from core.errors import InputError
+from core.model import nfc
+from storage.components import ComponentState, DossierComponent, DossierPlace
+from storage.db import Database
+from storage.models import Document, Dossier
+from storage.results import ProcedureResult
+
+RATES: tuple[str, ...] = ("digitized", "reuse", "electronic_result", "linked")
+TOTAL_POINTS = 22.0
+FULL_MARKS_AT = 0.80
+WEIGHTS: dict[str, float] = {name: TOTAL_POINTS / len(RATES) for name in RATES}
+LABELS: dict[str, str] = {
+    "digitized": "Hồ sơ được số hóa toàn bộ thành phần",
+    "reuse": "Hồ sơ có thành phần được tái sử dụng",
+    "electronic_result": "Kết quả giải quyết cấp điện tử",
+    "linked": "Hồ sơ gắn với kho dữ liệu của người dân, doanh nghiệp",
+}
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    """Dossiers received from ``start`` to ``end`` inclusive (dates in UTC), optionally of one
+    receiving agency, one procedure (MaTTHC) or one commune (post-2025 code)."""
+
+    start: date
+    end: date
+    agency: str | None = None
+    procedure: str | None = None
+    commune: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise InputError("the period ends before it starts (--to is before --from)")
+        if (self.end - self.start).days > 366 * 5:
+            raise InputError("a period of at most five years")
+
+
+@dataclass
+class Counts:
+    dossiers: int = 0
+    flagged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RATES, 0))
+
+    def add(self, dossiers: int, flags: dict[str, int]) -> None:
+        self.dossiers += dossiers
+        for name in RATES:
+            self.flagged[name] += flags[name]
+
+    def rates(self) -> dict[str, float | None]:
+        return {name: (self.flagged[name] / self.dossiers if self.dossiers else None) for name in RATES}
+
+    def as_json(self) -> dict[str, Any]:
+        return {"dossiers": self.dossiers, "counts": dict(self.flagged),
+                "rates": {k: (round(v, 4) if v is not None else None) for k, v in self.rates().items()}}
+
+
+def points(rate: float | None, weight: float) -> float:
+    """The points a rate earns: full weight at 80% or more, proportionally less below."""
+    if rate is None:
+        return 0.0
+    return round(weight * min(rate / FULL_MARKS_AT, 1.0), 2)
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    query: StatsQuery
+    total: Counts
+    by_month: dict[str, Counts]
+    by_agency: dict[str, Counts]
+
+    def as_json(self) -> dict[str, Any]:
+        rates = self.total.rates()
+        earned = {name: points(rates[name], WEIGHTS[name]) for name in RATES}
+        return {
+            "period": {"from": self.query.start.isoformat(), "to": self.query.end.isoformat()},
+            "filters": {"agency": self.query.agency, "procedure": self.query.procedure, "commune": self.query.commune},
+            **self.total.as_json(),
+            "labels": LABELS,
+            "points": {"earned": earned, "weights": WEIGHTS, "total": round(sum(earned.values()), 2),
+                       "of": TOTAL_POINTS, "full_marks_at": FULL_MARKS_AT},
+            "by_month": [{"month": m, **c.as_json()} for m, c in sorted(self.by_month.items())],
+            "by_agency": [{"agency": a, **c.as_json()} for a, c in sorted(self.by_agency.items())],
+        }
+
+
+_D = Document.__table__
+_S = Dossier.__table__
+_C = DossierComponent.__table__
+_R = ProcedureResult.__table__
+_P = DossierPlace.__table__
+
+
+def _flags():
+    """Per-dossier flags as correlated probes of the per-dossier indexes."""
+    d_id = _S.c.id
+    has_doc = exists().where(_D.c.dossier_id == d_id)
+    reused_act = exists().where(_C.c.dossier_id == d_id, _C.c.state == ComponentState.REUSED.value)
+    paper = exists().where(_C.c.dossier_id == d_id, _C.c.state == ComponentState.PAPER.value)
+    reused_copy = exists().where(_D.c.dossier_id == d_id, _D.c.reused_from_id.is_not(None))
+    owned = exists().where(_D.c.dossier_id == d_id, _D.c.personal_id.is_not(None))
+    result = exists().where(_R.c.dossier_id == d_id)
+    return {
+        "digitized": and_(or_(has_doc, reused_act), not_(paper)),
+        "reuse": or_(reused_act, reused_copy),
+        "electronic_result": result,
+        "linked": or_(owned, reused_act),
+    }
+
+
+def _month(db: Database, column):
+    if db.dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def _bounds(q: StatsQuery) -> tuple[datetime, datetime]:
+    return (datetime.combine(q.start, time(0), tzinfo=UTC),
+            datetime.combine(q.end + timedelta(days=1), time(0), tzinfo=UTC))
+
+
+def compute_stats(db: Database, q: StatsQuery) -> StatsReport:
+    """The figures of the period, in total, per month and per receiving agency."""
+    start, end = _bounds(q)
+    month = _month(db, _S.c.created).label("month")
+    agency = func.coalesce(_S.c.agency, literal("")).label("agency")
+    flags = _flags()
+    query = (
+        select(month, agency, func.count().label("n"),
+               *[func.sum(case((cond, 1), else_=0)).label(name) for name, cond in flags.items()])
+        .select_from(_S)
+        .where(_S.c.created >= start, _S.c.created < end)
+        .group_by(month, agency)
+    )
+    if q.agency:
+        query = query.where(_S.c.agency == nfc(q.agency))
+    if q.procedure:
+        query = query.where(_S.c.procedure_code == nfc(q.procedure))
+    if q.commune:
+        query = query.where(exists().where(_P.c.dossier_id == _S.c.id, _P.c.commune_code == q.commune))
+    total, by_month, by_agency = Counts(), defaultdict(Counts), defaultdict(Counts)
+    with db.engine.connect() as conn:
+        for row in conn.execute(query):
+            counts = {name: int(getattr(row, name) or 0) for name in RATES}
+            total.add(row.n, counts)
+            by_month[row.month].add(row.n, counts)
+            by_agency[row.agency or "(không rõ)"].add(row.n, counts)
+    return StatsReport(q, total, dict(by_month), dict(by_agency))
+
+
+def dossier_flags(db: Database, code: str) -> dict[str, bool]:
+    """The four flags of one dossier, as the figures count it (the portal export says the same)."""
+    flags = _flags()
+    query = select(*[case((cond, True), else_=False).label(n) for n, cond in flags.items()]).where(
+        _S.c.code == nfc(code).strip())
+    with db.engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise InputError(f"no dossier with code {code!r}")
+    return {name: bool(getattr(row, name)) for name in RATES}
