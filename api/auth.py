@@ -26,7 +26,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, or_, select, update
 
 from api.db import api_keys, utcnow
 from core.errors import InputError
@@ -39,6 +39,7 @@ class Role(StrEnum):
     STATION = "station"
     WORKFLOW = "workflow"
     VERIFIER = "verifier"
+    CERTIFIER = "certifier"  # a certifying officer: confirms certified-copy requests, signs with their key
     AUDITOR = "auditor"
     ADMIN = "admin"
 
@@ -83,8 +84,8 @@ def create_key(engine: Engine, *, role: str, name: str, official: str | None = N
     official = " ".join(nfc(official).split()) if official else None
     if official is not None and (len(official) > 255 or not official.isprintable()):
         raise InputError("an official's name must be 1–255 printable characters")
-    if role_ is Role.VERIFIER and not official:
-        raise InputError("a verifier key needs the official's full name (--official \"Nguyễn Thị A\")")
+    if role_ in (Role.VERIFIER, Role.CERTIFIER) and not official:
+        raise InputError(f"a {role_.value} key needs the official's full name (--official \"Nguyễn Thị A\")")
     prefix = secrets.token_hex(6)
     key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     with engine.begin() as conn:
@@ -95,11 +96,34 @@ def create_key(engine: Engine, *, role: str, name: str, official: str | None = N
     return NewKey(id=int(key_id), name=name, role=role_, key=key, official=official)
 
 
+class LastAdminKey(InputError):
+    """Revoking this key would leave no active admin key: nobody could make or revoke keys again
+    through the API, and a compromised key could not be replaced without the server's shell."""
+
+
 def revoke_key(engine: Engine, key_id: int) -> bool:
+    """Revoke an active key; False when there is no such active key. The last active admin key is
+    never revoked (:class:`LastAdminKey`): the check and the revocation are one statement, so two
+    admins revoking each other at once cannot both succeed on SQLite."""
+    admins = (
+        select(func.count()).select_from(api_keys)
+        .where(api_keys.c.role == Role.ADMIN.value, api_keys.c.revoked.is_(None))
+        .scalar_subquery()
+    )
     with engine.begin() as conn:
         done = conn.execute(
-            update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked.is_(None)).values(revoked=utcnow())
+            update(api_keys)
+            .where(api_keys.c.id == key_id, api_keys.c.revoked.is_(None),
+                   or_(api_keys.c.role != Role.ADMIN.value, admins > 1))
+            .values(revoked=utcnow())
         ).rowcount
+        if not done:
+            role = conn.execute(
+                select(api_keys.c.role).where(api_keys.c.id == key_id, api_keys.c.revoked.is_(None))
+            ).scalar()
+            if role == Role.ADMIN.value:
+                raise LastAdminKey(f"key {key_id} is the last active admin key; make another admin key "
+                                   "before revoking it")
     _cache.clear()
     return bool(done)
 
