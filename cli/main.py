@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("cli.serve", "the HTTP API"),
     "keys": ("cli.serve", "API keys"),
     "review": ("cli.review", "the verification station: check and correct flagged fields"),
+    "import": ("cli.importer", "bring in another deployment's data (the provinces before the merger)"),
 }
 BENCHES: dict[str, str] = {
     "ocr": "cli.ocr",
@@ -59,6 +60,7 @@ BENCHES: dict[str, str] = {
     "pipeline": "cli.workers",
     "api": "cli.serve",
     "review": "cli.review",
+    "import": "cli.importer",
 }
 
 Handler = Callable[[argparse.Namespace, Settings], int]

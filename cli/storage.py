@@ -54,22 +54,34 @@ def _reuse(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    report = verify_chain(_db(settings))
+    from storage.importer.segments import verify_segments  # the trails of deployments imported here
+
+    db = _db(settings)
+    report = verify_chain(db)
+    segments = verify_segments(db)
     if args.json:
         _dump(
             {
-                "ok": report.ok,
+                "ok": report.ok and segments.ok,
                 "events": report.events,
                 "last_hash": report.last_hash,
                 "first_broken_seq": report.first_broken_seq,
-                "reason": report.reason,
+                "reason": report.reason or segments.reason,
+                "imported_segments": segments.segments,
+                "imported_events": segments.events,
+                "broken_segment": segments.broken_segment,
             }
         )
-        return 0 if report.ok else 1
-    if report.ok:
-        print(f"audit chain intact: {report.events} events, last hash {report.last_hash}")
-        return 0
-    raise IntegrityError(f"audit chain broken at event {report.first_broken_seq}: {report.reason}")
+        return 0 if report.ok and segments.ok else 1
+    if not report.ok:
+        raise IntegrityError(f"audit chain broken at event {report.first_broken_seq}: {report.reason}")
+    if not segments.ok:
+        raise IntegrityError(f"imported audit trail broken: {segments.reason}")
+    print(f"audit chain intact: {report.events} events, last hash {report.last_hash}")
+    if segments.segments:
+        print(f"{segments.segments} imported segments intact: {segments.events} events"
+              + (f" ({segments.unsealed} still being imported)" if segments.unsealed else ""))
+    return 0
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,0 +1,411 @@
+"""Writing one chunk of source records into this deployment, with the ledger rows that say what each
+became, in the caller's transaction.
+
+The rules, the same for every source:
+- a dossier code never changes; a dossier code already here with the same procedure, applicant and
+  (mapped) agency is the same dossier: its new documents join it (merged); with any of those
+  different it is a conflict, reported and left as it is here;
+- a document whose PDF a dossier here already holds is already present; one whose PDF another record
+  here holds is linked to that earlier record (``reused_from``, as the flow links a paper handed in
+  twice), not stored twice;
+- a certified copy whose bytes are here is already present; a number its register already gave to
+  other bytes is a conflict. The copy keeps the agency whose register issued the number (printed in
+  the signed bytes), only dossiers take the merged agency;
+- a register entry of a book already holding that number is present when it points at the same
+  copy, else a conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from core.model import nfc
+from storage.importer.agency_map import AgencyMap
+from storage.importer.ledger import ImportRecord, Outcome, RecordKind
+from storage.importer.model import SourceDocument, SourceDossier, SourceRegisterEntry
+from storage.models import CertifiedCopy, Document, Dossier, DossierManifest, RegisterEntry
+
+MAX_PROBLEMS = 200
+
+
+@dataclass
+class Tally:
+    copied: int = 0
+    present: int = 0
+    merged: int = 0
+    conflicts: int = 0
+    refused: int = 0
+
+    def add(self, outcome: str, n: int = 1) -> None:
+        name = {Outcome.CONFLICT: "conflicts", Outcome.REFUSED: "refused"}.get(Outcome(outcome), outcome)
+        setattr(self, name, getattr(self, name) + n)
+
+
+@dataclass
+class Counts:
+    """Outcomes per kind of record, and the conflicts and refusals named one by one (capped)."""
+
+    kinds: dict[str, Tally] = field(default_factory=lambda: {k.value: Tally() for k in RecordKind})
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, kind: RecordKind, outcome: Outcome | str, n: int = 1) -> None:
+        self.kinds[kind].add(outcome, n)
+
+    def problem(self, kind: RecordKind, ref: str, detail: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append((kind.value, ref, detail))
+
+
+def ledger_lookup(
+    session: Session, source_id: int, kind: RecordKind, refs: Iterable[str]
+) -> dict[str, tuple[str, int | None]]:
+    """ref → (outcome, target id) of the records of this source already taken."""
+    refs = list(set(refs))
+    if not refs:
+        return {}
+    rows = session.execute(
+        select(ImportRecord.source_ref, ImportRecord.outcome, ImportRecord.target_id).where(
+            ImportRecord.source_id == source_id, ImportRecord.kind == kind, ImportRecord.source_ref.in_(refs)
+        )
+    )
+    return {r.source_ref: (r.outcome, r.target_id) for r in rows}
+
+
+class _Ledger:
+    def __init__(self, source_id: int, counts: Counts) -> None:
+        self.source_id = source_id
+        self.counts = counts
+        self.rows: list[dict[str, Any]] = []
+
+    def note(
+        self,
+        kind: RecordKind,
+        ref: str,
+        outcome: Outcome,
+        target_id: int | None,
+        *,
+        detail: str | None = None,
+        former_agency: str | None = None,
+    ) -> None:
+        self.rows.append(
+            {
+                "source_id": self.source_id, "kind": kind.value, "source_ref": ref, "target_id": target_id,
+                "outcome": outcome.value, "detail": detail, "former_agency": former_agency,
+            }
+        )
+        self.counts.add(kind, outcome)
+        if detail:
+            self.counts.problem(kind, ref, detail)
+
+    def write(self, session: Session) -> None:
+        if self.rows:
+            session.execute(insert(ImportRecord), self.rows)
+            self.rows = []
+
+
+def _count_done(counts: Counts, dossier: SourceDossier, outcome: str) -> None:
+    """A dossier a run before this one took: everything in it is already present."""
+    if outcome in (Outcome.CONFLICT, Outcome.REFUSED):
+        counts.add(RecordKind.DOSSIER, outcome)
+        return
+    counts.add(RecordKind.DOSSIER, Outcome.PRESENT)
+    counts.add(RecordKind.DOCUMENT, Outcome.PRESENT, len(dossier.documents))
+    counts.add(RecordKind.COPY, Outcome.PRESENT, sum(len(d.copies) for d in dossier.documents))
+    counts.add(RecordKind.MANIFEST, Outcome.PRESENT, len(dossier.manifests))
+
+
+def _differences(existing: Any, dossier: SourceDossier, agency: str | None) -> list[str]:
+    pairs = (
+        ("procedure code", existing.procedure_code, dossier.procedure_code),
+        ("applicant", existing.applicant_personal_id, dossier.applicant_personal_id),
+        ("agency", existing.agency, agency),
+    )
+    return [name for name, here, there in pairs if (here or None) != (there or None)]
+
+
+def merge_dossiers(
+    session: Session, source_id: int, dossiers: Sequence[SourceDossier], agencies: AgencyMap, counts: Counts
+) -> None:
+    """Take one chunk of dossiers with their documents, copies and manifests."""
+    done = ledger_lookup(session, source_id, RecordKind.DOSSIER, (d.ref for d in dossiers))
+    todo = []
+    for d in dossiers:
+        if d.ref in done:
+            _count_done(counts, d, done[d.ref][0])
+        else:
+            todo.append(d)
+    if not todo:
+        return
+    ledger = _Ledger(source_id, counts)
+    existing = {
+        r.code: r
+        for r in session.execute(
+            select(
+                Dossier.id, Dossier.code, Dossier.procedure_code, Dossier.applicant_personal_id, Dossier.agency
+            ).where(Dossier.code.in_([nfc(d.code) for d in todo]))
+        )
+    }
+    targets: dict[str, int] = {}  # source dossier ref -> dossier id here
+    merged_here: list[int] = []
+    new: list[tuple[SourceDossier, str | None, str | None]] = []
+    for d in todo:
+        agency = agencies.apply(d.agency)
+        former = d.agency if agency != d.agency else None
+        here = existing.get(nfc(d.code))
+        if here is None:
+            new.append((d, agency, former))
+            continue
+        diff = _differences(here, d, agency)
+        if diff:
+            ledger.note(
+                RecordKind.DOSSIER, d.ref, Outcome.CONFLICT, here.id, former_agency=former,
+                detail=f"dossier {d.code} is already here with a different {', '.join(diff)}: left as it is",
+            )
+            continue
+        targets[d.ref] = here.id
+        merged_here.append(here.id)
+        ledger.note(RecordKind.DOSSIER, d.ref, Outcome.MERGED, here.id, former_agency=former)
+    if new:
+        ids = session.scalars(
+            insert(Dossier).returning(Dossier.id, sort_by_parameter_order=True),
+            [
+                {
+                    "code": nfc(d.code), "procedure_code": d.procedure_code, "agency": agency,
+                    "applicant_personal_id": d.applicant_personal_id, "status": d.status,
+                    "created": d.created, "updated": d.updated,
+                }
+                for d, agency, _former in new
+            ],
+        ).all()
+        for (d, _agency, former), new_id in zip(new, ids, strict=True):
+            targets[d.ref] = new_id
+            ledger.note(RecordKind.DOSSIER, d.ref, Outcome.COPIED, new_id, former_agency=former)
+    doc_targets = _merge_documents(session, todo, targets, merged_here, ledger)
+    _merge_copies(session, todo, doc_targets, ledger)
+    _merge_manifests(session, todo, targets, ledger)
+    ledger.write(session)
+
+
+def _document_row(doc: SourceDocument, dossier_id: int, reused_from: int | None) -> dict[str, Any]:
+    return {
+        "dossier_id": dossier_id, "batch_id": None, "doc_type": doc.doc_type,
+        "type_confidence": doc.type_confidence, "personal_id": doc.personal_id, "fields": doc.fields,
+        "pdf_key": doc.pdf_key, "pdf_sha256": doc.pdf_sha256, "pdf_size": doc.pdf_size,
+        "page_count": doc.page_count, "page_hashes": doc.page_hashes, "pages_sha256": doc.pages_sha256,
+        "source_keys": doc.source_keys, "review_state": doc.review_state, "reused_from_id": reused_from,
+        "review_version": doc.review_version, "machine_doc_type": doc.machine_doc_type, "created": doc.created,
+    }
+
+
+def _merge_documents(
+    session: Session,
+    dossiers: Sequence[SourceDossier],
+    targets: dict[str, int],
+    merged_here: list[int],
+    ledger: _Ledger,
+) -> dict[str, int]:
+    pairs = [(doc, targets[d.ref]) for d in dossiers if d.ref in targets for doc in d.documents]
+    if not pairs:
+        return {}
+    in_dossier: dict[tuple[int, str], int] = {}
+    if merged_here:
+        for r in session.execute(
+            select(Document.id, Document.dossier_id, Document.pdf_sha256).where(Document.dossier_id.in_(merged_here))
+        ):
+            in_dossier.setdefault((r.dossier_id, r.pdf_sha256), r.id)
+    hashes = list({doc.pdf_sha256 for doc, _ in pairs})
+    earliest: dict[str, int] = {
+        r[0]: r[1]
+        for r in session.execute(
+            select(Document.pdf_sha256, func.min(Document.id))
+            .where(Document.pdf_sha256.in_(hashes))
+            .group_by(Document.pdf_sha256)
+        )
+    }
+    out: dict[str, int] = {}
+    first: list[tuple[SourceDocument, int]] = []
+    linked: list[tuple[SourceDocument, int]] = []
+    first_hashes: set[str] = set()
+    for doc, dossier_id in pairs:
+        hit = in_dossier.get((dossier_id, doc.pdf_sha256))
+        if hit is not None:
+            out[doc.ref] = hit
+            ledger.note(RecordKind.DOCUMENT, doc.ref, Outcome.PRESENT, hit)
+        elif doc.pdf_sha256 in earliest or doc.pdf_sha256 in first_hashes:
+            linked.append((doc, dossier_id))
+        else:
+            first_hashes.add(doc.pdf_sha256)
+            first.append((doc, dossier_id))
+    if first:
+        ids = session.scalars(
+            insert(Document).returning(Document.id, sort_by_parameter_order=True),
+            [_document_row(doc, dossier_id, None) for doc, dossier_id in first],
+        ).all()
+        for (doc, _), new_id in zip(first, ids, strict=True):
+            out[doc.ref] = new_id
+            earliest.setdefault(doc.pdf_sha256, new_id)
+            ledger.note(RecordKind.DOCUMENT, doc.ref, Outcome.COPIED, new_id)
+    if linked:
+        ids = session.scalars(
+            insert(Document).returning(Document.id, sort_by_parameter_order=True),
+            [_document_row(doc, dossier_id, earliest[doc.pdf_sha256]) for doc, dossier_id in linked],
+        ).all()
+        for (doc, _), new_id in zip(linked, ids, strict=True):
+            out[doc.ref] = new_id
+            ledger.note(RecordKind.DOCUMENT, doc.ref, Outcome.MERGED, new_id)
+    return out
+
+
+def _merge_copies(
+    session: Session, dossiers: Sequence[SourceDossier], doc_targets: dict[str, int], ledger: _Ledger
+) -> None:
+    pairs = [
+        (copy, doc_targets[doc.ref])
+        for d in dossiers
+        for doc in d.documents
+        if doc.ref in doc_targets
+        for copy in doc.copies
+    ]
+    if not pairs:
+        return
+    by_sha: dict[str, int] = {}
+    by_number: dict[tuple[str, str], int] = {}
+    for r in session.execute(
+        select(CertifiedCopy.id, CertifiedCopy.sha256).where(CertifiedCopy.sha256.in_({c.sha256 for c, _ in pairs}))
+    ):
+        by_sha.setdefault(r.sha256, r.id)
+    for r in session.execute(
+        select(CertifiedCopy.id, CertifiedCopy.agency, CertifiedCopy.certification_number).where(
+            CertifiedCopy.certification_number.in_({nfc(c.certification_number) for c, _ in pairs})
+        )
+    ):
+        by_number[(r.agency, r.certification_number)] = r.id
+    new = []
+    for copy, doc_id in pairs:
+        number = (nfc(copy.agency), nfc(copy.certification_number))
+        if copy.sha256 in by_sha:
+            ledger.note(RecordKind.COPY, copy.ref, Outcome.PRESENT, by_sha[copy.sha256])
+        elif number in by_number:
+            ledger.note(
+                RecordKind.COPY, copy.ref, Outcome.CONFLICT, by_number[number],
+                detail=f"certified copy number {copy.certification_number} of {copy.agency or 'no agency'} "
+                "is already here with other bytes: left as it is",
+            )
+        else:
+            by_number[number] = 0
+            by_sha[copy.sha256] = 0
+            new.append((copy, doc_id, number))
+    if new:
+        ids = session.scalars(
+            insert(CertifiedCopy).returning(CertifiedCopy.id, sort_by_parameter_order=True),
+            [
+                {
+                    "document_id": doc_id, "certification_number": number[1], "agency": number[0],
+                    "signer": copy.signer, "signed_at": copy.signed_at, "timestamp": copy.timestamp,
+                    "object_key": copy.object_key, "sha256": copy.sha256, "size": copy.size,
+                    "created": copy.created,
+                }
+                for copy, doc_id, number in new
+            ],
+        ).all()
+        for (copy, _, _), new_id in zip(new, ids, strict=True):
+            ledger.note(RecordKind.COPY, copy.ref, Outcome.COPIED, new_id)
+
+
+def _merge_manifests(
+    session: Session, dossiers: Sequence[SourceDossier], targets: dict[str, int], ledger: _Ledger
+) -> None:
+    pairs = [(m, targets[d.ref]) for d in dossiers if d.ref in targets for m in d.manifests]
+    if not pairs:
+        return
+    here = {
+        (r.dossier_id, r.manifest_key): r.id
+        for r in session.execute(
+            select(DossierManifest.id, DossierManifest.dossier_id, DossierManifest.manifest_key).where(
+                DossierManifest.dossier_id.in_({t for _, t in pairs})
+            )
+        )
+    }
+    for m, dossier_id in pairs:
+        hit = here.get((dossier_id, m.manifest_key))
+        if hit is not None:
+            ledger.note(RecordKind.MANIFEST, m.ref, Outcome.PRESENT, hit)
+            continue
+        row = DossierManifest(
+            dossier_id=dossier_id, batch_id=None, manifest_key=m.manifest_key, signature_key=m.signature_key,
+            created=m.created,
+        )
+        session.add(row)
+        session.flush()
+        here[(dossier_id, m.manifest_key)] = row.id
+        ledger.note(RecordKind.MANIFEST, m.ref, Outcome.COPIED, row.id)
+
+
+def merge_register(
+    session: Session, source_id: int, entries: Sequence[SourceRegisterEntry], counts: Counts
+) -> None:
+    """Take one chunk of register entries; the book stays its agency's (a closed book of the former
+    province keeps its numbers), pointing at the documents and copies they went to here."""
+    done = ledger_lookup(session, source_id, RecordKind.REGISTER, (e.ref for e in entries))
+    todo = []
+    for e in entries:
+        if e.ref in done:
+            outcome = done[e.ref][0]
+            counts.add(RecordKind.REGISTER, outcome if outcome == Outcome.CONFLICT else Outcome.PRESENT)
+        else:
+            todo.append(e)
+    if not todo:
+        return
+    ledger = _Ledger(source_id, counts)
+    docs = ledger_lookup(session, source_id, RecordKind.DOCUMENT, (e.document_ref for e in todo if e.document_ref))
+    copies = ledger_lookup(session, source_id, RecordKind.COPY, (e.copy_ref for e in todo if e.copy_ref))
+
+    def target(table: dict[str, tuple[str, int | None]], ref: str | None) -> int | None:
+        hit = table.get(ref) if ref else None
+        return hit[1] if hit and hit[0] != Outcome.CONFLICT else None
+
+    keys = [(nfc(e.agency), e.year, e.book, e.number) for e in todo]
+    here = {
+        (r.agency, r.year, r.book, r.number): r
+        for r in session.execute(
+            select(
+                RegisterEntry.id, RegisterEntry.agency, RegisterEntry.year, RegisterEntry.book,
+                RegisterEntry.number, RegisterEntry.certified_copy_id, RegisterEntry.state,
+            ).where(tuple_(RegisterEntry.agency, RegisterEntry.year, RegisterEntry.book, RegisterEntry.number).in_(keys))
+        )
+    }
+    new = []
+    for e, key in zip(todo, keys, strict=True):
+        copy_id = target(copies, e.copy_ref)
+        existing = here.get(key)
+        if existing is not None:
+            if existing.state == e.state and existing.certified_copy_id == copy_id:
+                ledger.note(RecordKind.REGISTER, e.ref, Outcome.PRESENT, existing.id)
+            else:
+                ledger.note(
+                    RecordKind.REGISTER, e.ref, Outcome.CONFLICT, existing.id,
+                    detail=f"register number {e.number} of book {e.book:02d}/{e.year} of {e.agency} "
+                    "is already here for another certification: left as it is",
+                )
+            continue
+        new.append((e, key, copy_id))
+    if new:
+        ids = session.scalars(
+            insert(RegisterEntry).returning(RegisterEntry.id, sort_by_parameter_order=True),
+            [
+                {
+                    "agency": key[0], "year": e.year, "book": e.book, "number": e.number, "state": e.state,
+                    "document_id": target(docs, e.document_ref), "certified_copy_id": copy_id,
+                    "subject": e.subject, "note": e.note, "actor": e.actor, "created": e.created,
+                }
+                for e, key, copy_id in new
+            ],
+        ).all()
+        for (e, _, _), new_id in zip(new, ids, strict=True):
+            ledger.note(RecordKind.REGISTER, e.ref, Outcome.COPIED, new_id)
+    ledger.write(session)

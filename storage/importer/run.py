@@ -1,0 +1,224 @@
+"""One import, start to finish: blobs first, then the records in chunks, then the audit trail.
+
+Blobs go first so no record here ever points at a blob that is not here yet. Each chunk of records
+is one transaction together with its ledger rows, so an import killed at any instant (SIGKILL
+included) leaves whole chunks or nothing of a chunk, and the next run skips what its ledger names.
+Blobs are content-addressed: one already here is not copied again, and every copied blob is hashed
+again on the way (the source store checks it against its key when read, this store when written).
+
+``dry_run`` runs the same code in one transaction that is rolled back, and copies no blob: what it
+prints is what the import would copy, merge and refuse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.errors import InputError, IntegrityError
+from storage.audit import append_event, lock_chain
+from storage.db import Database
+from storage.importer.agency_map import AgencyMap
+from storage.importer.ledger import ImportRecord, ImportSource, Outcome, RecordKind, SourceState
+from storage.importer.merge import Counts, merge_dossiers, merge_register
+from storage.importer.model import BlobSource, Progress, Source
+from storage.importer.segments import import_audit
+from storage.models import AuditEvent
+from storage.objects import ObjectStore
+
+log = logging.getLogger(__name__)
+
+BLOB_THREADS = 8
+
+
+@dataclass
+class ImportReport:
+    source: str
+    dry_run: bool
+    counts: Counts = field(default_factory=Counts)
+    bytes_copied: int = 0
+    seconds: float = 0.0
+    audit_segment: int | None = None
+
+    @property
+    def records(self) -> int:
+        """Records handled (every outcome), blobs not included."""
+        return sum(
+            t.copied + t.present + t.merged + t.conflicts + t.refused
+            for kind, t in self.counts.kinds.items()
+            if kind != RecordKind.BLOB
+        )
+
+
+def _noop(_phase: str, _n: int) -> None:
+    return None
+
+
+def _source_row(session: Session, source: Source, identity: str, agencies: AgencyMap) -> int:
+    row = session.scalar(select(ImportSource).where(ImportSource.identity == identity))
+    if row is None:
+        row = ImportSource(
+            identity=identity, kind=source.kind, label=source.label, agency_map=agencies.as_json(),
+            state=SourceState.RUNNING,
+        )
+        session.add(row)
+        session.flush()
+    return row.id
+
+
+def _chunks(items: Iterator[BlobSource], size: int) -> Iterator[list[BlobSource]]:
+    while batch := list(islice(items, size)):
+        yield batch
+
+
+def copy_blobs(
+    source: Source, store: ObjectStore, report: ImportReport, *, dry_run: bool, progress: Progress
+) -> None:
+    """Bring every blob of the source that is not here, re-hashed; a few at a time in threads (S3
+    round trips dominate), so memory holds at most a thread's blob each."""
+    tally = report.counts.kinds[RecordKind.BLOB]
+
+    def one(blob: BlobSource) -> tuple[Outcome, int]:
+        if store.exists(blob.key):
+            return Outcome.PRESENT, 0
+        if dry_run:
+            return Outcome.COPIED, blob.size
+        data = source.read_blob(blob)
+        stored = store.put_bytes(data)
+        if stored.key != blob.key:  # cannot happen unless a store lies: never keep such a blob's record
+            raise IntegrityError(f"blob {blob.key} hashed to {stored.key} on the way in")
+        return (Outcome.PRESENT if stored.existed else Outcome.COPIED), (0 if stored.existed else stored.size)
+
+    with ThreadPoolExecutor(BLOB_THREADS) as pool:
+        for batch in _chunks(source.iter_blobs(), BLOB_THREADS * 16):
+            for outcome, size in pool.map(one, batch):
+                tally.add(outcome)
+                report.bytes_copied += size
+            progress("blobs", len(batch))
+
+
+def run_import(
+    db: Database,
+    store: ObjectStore,
+    source: Source,
+    *,
+    agencies: AgencyMap | None = None,
+    dry_run: bool = False,
+    chunk: int = 500,
+    actor: str = "import",
+    progress: Progress = _noop,
+) -> ImportReport:
+    """Import everything ``source`` holds into ``db`` and ``store``; safe to run again at any time."""
+    agencies = agencies or AgencyMap()
+    started = time.monotonic()
+    report = ImportReport(source=source.label, dry_run=dry_run)
+    identity = source.identity()
+    with db.session() as session:
+        if session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == 1)) == identity:
+            raise InputError("the source is this deployment itself")
+
+    dry_session: Session | None = None
+    if dry_run:
+        dry_session = db.sessions()
+        dry_session.begin()
+
+    @contextlib.contextmanager
+    def unit() -> Iterator[Session]:
+        if dry_session is not None:
+            yield dry_session
+            dry_session.flush()
+        else:
+            with db.transaction() as session:
+                yield session
+
+    try:
+        with unit() as session:
+            source_id = _source_row(session, source, identity, agencies)
+        copy_blobs(source, store, report, dry_run=dry_run, progress=progress)
+        for dossiers in source.iter_dossiers(chunk):
+            with unit() as session:
+                merge_dossiers(session, source_id, dossiers, agencies, report.counts)
+            progress("dossiers", len(dossiers))
+        _refusals(unit, source, source_id, report)
+        for entries in source.iter_register(chunk):
+            with unit() as session:
+                merge_register(session, source_id, entries, report.counts)
+            progress("register", len(entries))
+        result = import_audit(
+            unit, source, source_id, label=source.label, actor=actor, chunk=max(chunk, 1000),
+            progress=lambda n: progress("audit", n),
+        )
+        audit = report.counts.kinds[RecordKind.AUDIT]
+        audit.copied += result.copied
+        audit.present += result.present
+        report.audit_segment = result.sealed_segment
+        _finish(unit, source_id, report, actor)
+    finally:
+        if dry_session is not None:
+            dry_session.rollback()
+            dry_session.close()
+    report.seconds = time.monotonic() - started
+    log.info("import from %s: %d records in %.1f s", source.label, report.records, report.seconds)
+    return report
+
+
+def _refusals(
+    unit: Callable[[], contextlib.AbstractContextManager[Session]], source: Source, source_id: int,
+    report: ImportReport,
+) -> None:
+    """Source records refused as bad input (a manifest's), kept in the ledger like any outcome."""
+    refused = source.refusals()
+    if not refused:
+        return
+    with unit() as session:
+        seen = set(
+            session.scalars(
+                select(ImportRecord.source_ref).where(
+                    ImportRecord.source_id == source_id, ImportRecord.kind == RecordKind.DOCUMENT,
+                    ImportRecord.outcome == Outcome.REFUSED,
+                )
+            )
+        )
+        for r in refused:
+            report.counts.add(RecordKind.DOCUMENT, Outcome.REFUSED)
+            report.counts.problem(RecordKind.DOCUMENT, r.ref, r.reason)
+            if r.ref not in seen:
+                session.add(
+                    ImportRecord(
+                        source_id=source_id, kind=RecordKind.DOCUMENT, source_ref=r.ref, target_id=None,
+                        outcome=Outcome.REFUSED, detail=r.reason,
+                    )
+                )
+
+
+def _finish(
+    unit: Callable[[], contextlib.AbstractContextManager[Session]], source_id: int, report: ImportReport,
+    actor: str,
+) -> None:
+    """Mark the source imported; the first completion is an act of this deployment's audit trail."""
+    with unit() as session:
+        lock_chain(session)
+        row = session.get(ImportSource, source_id)
+        outcomes = dict(
+            session.execute(
+                select(ImportRecord.outcome, func.count())
+                .where(ImportRecord.source_id == source_id)
+                .group_by(ImportRecord.outcome)
+            ).all()
+        )
+        if row.state != SourceState.DONE:
+            append_event(
+                session, actor=actor, action="import.done", subject=f"import-source:{source_id}",
+                details={"source": row.label, "records": outcomes, "agency_map": row.agency_map},
+            )
+        row.state = SourceState.DONE
+        row.finished = datetime.now(UTC)

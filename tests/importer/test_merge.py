@@ -1,0 +1,205 @@
+"""Two provinces before the merger, one on SQLite with a local store, one on PostgreSQL with S3
+(SeaweedFS), merged into a third deployment, then checked object by object and record by record:
+blobs byte for byte, dossiers under their unchanged codes with the merged agency, documents, copies
+with their register's agency, register entries, the two audit trails as sealed segments; the
+dossier both provinces hold is one dossier, the same paper is linked, the clashing dossier is
+reported and left, and running the import again changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from signing.devpki import ensure_dev_pki
+from storage.audit import verify_chain
+from storage.db import Database, open_database
+from storage.importer import AgencyMap, run_import, verify_segments
+from storage.importer.ledger import AuditSegment, ImportedAuditEvent
+from storage.importer.search import dossiers_of_former_agency
+from storage.importer.sohoa_source import SohoaSource
+from storage.models import AuditEvent, CertifiedCopy, Document, Dossier, RegisterEntry
+from storage.objects import open_store
+from tests.importer.deployments import Deployment, add_dossier, deployment
+from tests.support.servers import S3Endpoint
+
+BAC_GIANG = "UBND xã Tân Lập (tỉnh Bắc Giang)"
+BAC_NINH = "UBND xã Tân Lập (tỉnh Bắc Ninh)"
+MAP = AgencyMap({BAC_GIANG: BAC_NINH})
+OTHER_APPLICANT = "001090054321"
+
+
+@pytest.fixture
+def province_a(tmp_path: Path, pki_dir: Path) -> Iterator[Deployment]:
+    """Bắc Giang: SQLite and a local store."""
+    url, store_url = f"sqlite:///{tmp_path / 'a.db'}", f"file://{tmp_path / 'a-objects'}"
+    db = open_database(url)
+    dep = deployment(db, open_store(store_url), url, store_url, agency=BAC_GIANG, pki=pki_dir)
+    add_dossier(dep, "HS-BG-001", papers=("BG cccd", "BG khai sinh"), certify=True)
+    add_dossier(dep, "HS-BG-002", applicant="001190023456", papers=("giấy của chị Hoa",), name="TRẦN THỊ HOA")
+    add_dossier(dep, "HS-CHUNG", papers=("hồ sơ chung",))
+    add_dossier(dep, "HS-TRUNG", papers=("hồ sơ trùng BG",))
+    yield dep
+    db.dispose()
+
+
+@pytest.fixture
+def province_b(pg_url: str, s3_endpoint: S3Endpoint, pki_dir: Path) -> Iterator[Deployment]:
+    """Bắc Ninh: PostgreSQL and S3."""
+    store_url = s3_endpoint.store_url(f"b-{secrets.token_hex(4)}")
+    db = open_database(pg_url)
+    dep = deployment(db, open_store(store_url), pg_url, store_url, agency=BAC_NINH, pki=pki_dir)
+    add_dossier(dep, "HS-BN-001", papers=("BN cccd",), certify=True)  # numbered 1 too, in its own register
+    # The same person's paper, digitized in both provinces.
+    add_dossier(dep, "HS-BN-002", applicant="001190023456", papers=("giấy của chị Hoa",), name="TRẦN THỊ HOA")
+    add_dossier(dep, "HS-CHUNG", papers=("hồ sơ chung", "bổ sung ở Bắc Ninh"))  # met, with one more paper
+    add_dossier(dep, "HS-TRUNG", applicant=OTHER_APPLICANT, papers=("hồ sơ trùng BN",))  # a clash
+    yield dep
+    db.dispose()
+
+
+@pytest.fixture
+def merged(tmp_path: Path, s3_endpoint: S3Endpoint) -> Iterator[tuple[Database, str, str]]:
+    """The deployment after the merger (SQLite here, S3 in its own bucket)."""
+    url, store_url = f"sqlite:///{tmp_path / 'merged.db'}", s3_endpoint.store_url(f"m-{secrets.token_hex(4)}")
+    db = open_database(url)
+    yield db, url, store_url
+    db.dispose()
+
+
+def _import(target: Database, store_url: str, dep: Deployment, agencies: AgencyMap = MAP, **kwargs):
+    source = SohoaSource(dep.db_url, dep.store_url)
+    try:
+        return run_import(target, open_store(store_url), source, agencies=agencies, **kwargs)
+    finally:
+        source.close()
+
+
+def _rows(db: Database) -> dict[str, int]:
+    with db.session() as s:
+        return {
+            m.__tablename__: s.scalar(select(func.count()).select_from(m))
+            for m in (Dossier, Document, CertifiedCopy, RegisterEntry, AuditEvent, ImportedAuditEvent, AuditSegment)
+        }
+
+
+def _check_source_in_target(dep: Deployment, target: Database, target_store_url: str, *, skip: set[str]) -> None:
+    """Every blob byte for byte; every record of every dossier but ``skip``, field for field."""
+    store = open_store(target_store_url)
+    keys = list(dep.store.iter_keys())
+    assert keys
+    for key in keys:
+        assert store.get_bytes(key) == dep.store.get_bytes(key)
+    with dep.db.session() as src, target.session() as dst:
+        for d in src.scalars(select(Dossier).order_by(Dossier.id)):
+            if d.code in skip:
+                continue
+            here = dst.scalar(select(Dossier).where(Dossier.code == d.code))
+            assert here is not None, d.code
+            assert (here.procedure_code, here.applicant_personal_id) == (d.procedure_code, d.applicant_personal_id)
+            assert here.agency == MAP.apply(d.agency)
+            mine = {doc.pdf_sha256: doc for doc in here.documents}
+            for doc in d.documents:
+                twin = mine[doc.pdf_sha256]
+                for attr in ("doc_type", "type_confidence", "personal_id", "fields", "pdf_key", "pdf_size",
+                             "page_count", "page_hashes", "pages_sha256", "review_state", "review_version"):
+                    assert getattr(twin, attr) == getattr(doc, attr), (d.code, attr)
+                assert [(c.sha256, c.certification_number, c.object_key) for c in twin.certified_copies] == [
+                    (c.sha256, c.certification_number, c.object_key) for c in doc.certified_copies
+                ]
+                assert all(c.agency == dep.settings.agency for c in twin.certified_copies)
+        for e in src.scalars(select(RegisterEntry)):
+            twin = dst.scalar(select(RegisterEntry).where(
+                RegisterEntry.agency == e.agency, RegisterEntry.year == e.year, RegisterEntry.book == e.book,
+                RegisterEntry.number == e.number))
+            assert twin is not None and twin.state == e.state
+            src_copy = src.get(CertifiedCopy, e.certified_copy_id)
+            assert dst.get(CertifiedCopy, twin.certified_copy_id).sha256 == src_copy.sha256
+
+
+def test_two_provinces_merge_into_one(province_a: Deployment, province_b: Deployment, merged, tmp_path: Path) -> None:
+    target, target_url, target_store = merged
+    first = _import(target, target_store, province_a)
+    second = _import(target, target_store, province_b)
+
+    _check_source_in_target(province_a, target, target_store, skip=set())
+    _check_source_in_target(province_b, target, target_store, skip={"HS-TRUNG"})
+
+    with target.session() as s:
+        # The dossier both held is one dossier: its shared paper once, the other paper added.
+        chung = s.scalar(select(Dossier).where(Dossier.code == "HS-CHUNG"))
+        assert len(chung.documents) == 2
+        # The same person's paper from both provinces: the second record is linked to the first.
+        hoa = s.scalars(select(Document).where(Document.personal_id == "001190023456").order_by(Document.id)).all()
+        assert len(hoa) == 2 and hoa[1].reused_from_id == hoa[0].id
+        # The clash is left as the first province had it.
+        trung = s.scalar(select(Dossier).where(Dossier.code == "HS-TRUNG"))
+        assert trung.applicant_personal_id == "001090012345" and len(trung.documents) == 1
+        # Both provinces' copy number 1, each under its own register's agency.
+        numbers = s.execute(select(CertifiedCopy.agency, CertifiedCopy.certification_number)).all()
+        assert sorted(a for a, n in numbers if n.startswith("1, ")) == sorted([BAC_GIANG, BAC_NINH])
+    assert second.counts.kinds["dossier"].conflicts == 1
+    assert any("HS-TRUNG" in detail and "applicant" in detail for _k, _r, detail in second.counts.problems)
+    assert second.counts.kinds["dossier"].merged == 1  # HS-CHUNG
+    assert second.counts.kinds["document"].merged == 1  # chị Hoa's paper, linked
+    assert second.counts.kinds["document"].present == 1  # the shared paper of HS-CHUNG
+    assert first.counts.kinds["blob"].copied == len(list(province_a.store.iter_keys()))
+
+    # The former agency stays searchable.
+    assert dossiers_of_former_agency(target, BAC_GIANG) == ["HS-BG-001", "HS-BG-002", "HS-CHUNG", "HS-TRUNG"]
+
+    # Both trails: this chain intact, and each province's events in a sealed segment it names.
+    assert verify_chain(target).ok
+    report = verify_segments(target)
+    assert report.ok and report.segments == 2 and report.unsealed == 0
+    with province_a.db.session() as s, province_b.db.session() as t:
+        assert report.events == s.scalar(select(func.count()).select_from(AuditEvent)) + t.scalar(
+            select(func.count()).select_from(AuditEvent))
+
+    # Again: nothing new, everything already present (the clash still reported).
+    before = _rows(target)
+    again = _import(target, target_store, province_b)
+    assert _rows(target) == before
+    assert again.counts.kinds["document"].copied == 0 and again.counts.kinds["blob"].copied == 0
+    assert again.counts.kinds["dossier"].conflicts == 1
+
+    # An imported certified copy still verifies, and is found in the merged records.
+    copy = tmp_path / "copy.pdf"
+    copy.write_bytes(open_store(target_store).get_bytes(province_a.copies["HS-BG-001"]))
+    env = {**os.environ, "SOHOA_DATABASE_URL": target_url, "SOHOA_STORE_URL": target_store}
+    root = ensure_dev_pki(province_a.settings.pki_dir).root_cert_path
+    run = subprocess.run(
+        [sys.executable, "-m", "cli.main", "verify", str(copy), "--json", "--offline", "--trust-root", str(root)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert json.loads(run.stdout)["record_match"] is True
+
+    # `sohoa audit verify` walks the segments too, and names one altered after the import.
+    run = subprocess.run([sys.executable, "-m", "cli.main", "audit", "verify"], capture_output=True, text=True, check=False,
+                         env=env, timeout=120)
+    assert run.returncode == 0 and "2 imported segments" in run.stdout, run.stdout + run.stderr
+    with target.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER imported_audit_events_no_update"))
+        conn.execute(text("UPDATE imported_audit_events SET actor = 'someone else' WHERE seq = 2"))
+    assert not verify_segments(target).ok
+    run = subprocess.run([sys.executable, "-m", "cli.main", "audit", "verify"], capture_output=True, text=True, check=False,
+                         env=env, timeout=120)
+    assert run.returncode == 1 and "altered" in run.stderr, run.stdout + run.stderr
+
+
+def test_a_dry_run_writes_nothing(province_a: Deployment, merged) -> None:
+    target, _url, target_store = merged
+    before = _rows(target)
+    report = _import(target, target_store, province_a, dry_run=True)
+    assert _rows(target) == before
+    assert list(open_store(target_store).iter_keys()) == []
+    assert report.counts.kinds["dossier"].copied == 4 and report.counts.kinds["copy"].copied == 1
+    assert report.counts.kinds["blob"].copied == len(list(province_a.store.iter_keys()))
