@@ -202,13 +202,14 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     app.add_middleware(RequestGuard, caps=BodyCaps(upload=api_settings.max_batch_bytes,
                                                    verify=settings.max_file_bytes))
 
-    from api.routes import admin, auditors, review, stations, workflow
+    from api.routes import admin, auditors, certify_queue, review, stations, workflow
 
     app.include_router(stations.router)
     app.include_router(workflow.router)
     app.include_router(auditors.router)
     app.include_router(admin.router)
     app.include_router(review.router)
+    app.include_router(certify_queue.router)
     app.include_router(auditors.page)
     app.include_router(review.page)
     from api.routes import results, stats

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.budget import ParseBudget
 from api.uploads import UploadLimits
 from core.settings import Settings
 
@@ -40,6 +41,16 @@ class ApiSettings(BaseSettings):
     # (server-side request forgery); a file without embedded revocation data is then reported
     # INDETERMINATE (TRY_LATER, "could not be checked offline"). Turn on only behind an egress policy.
     verify_fetch: bool = False
+    # Every parse of an uploaded PDF in the server (verification, the upload's checks) runs in a
+    # process of its own with this much CPU time, heap and wall time (see api.budget): a file that
+    # costs more is refused with the reason, and the request threads never carry the work.
+    parse_cpu_seconds: int = Field(default=20, ge=1)
+    parse_memory_mb: int = Field(default=1024, ge=64)
+    parse_wall_seconds: int = Field(default=60, ge=1)
+
+    def parse_budget(self) -> ParseBudget:
+        return ParseBudget(cpu_seconds=self.parse_cpu_seconds, memory_mb=self.parse_memory_mb,
+                           wall_seconds=float(self.parse_wall_seconds))
 
     def spool(self, settings: Settings) -> Path:
         return self.spool_dir or settings.data_dir / "api-spool"

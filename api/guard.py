@@ -16,6 +16,7 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from anyio import to_thread
 from starlette.datastructures import Headers
@@ -68,6 +69,34 @@ def key_of(headers: Headers) -> str | None:
     return headers.get("x-api-key") or None
 
 
+# A key as :func:`api.auth.create_key` makes it, and the parameter names clients put keys under.
+_KEY_VALUE = re.compile(rb"sohoa_[0-9a-f]{12}_[A-Za-z0-9_\-]*")
+_KEY_PARAMS = frozenset({b"api_key", b"apikey", b"api-key", b"key", b"x-api-key", b"token", b"access_token",
+                         b"authorization", b"auth"})
+_REDACTED = b"REDACTED"
+
+
+def redact_query_keys(scope: Scope) -> bool:
+    """Blank any API key in the query string, in the request's own scope, and say whether there was
+    one. The server's access log writes the path and query string from this very scope when the
+    answer goes out, so a key sent as ``?api_key=…`` would otherwise be kept in the log for good."""
+    query: bytes = scope.get("query_string") or b""
+    if not query:
+        return False
+    found = False
+    parts = []
+    for part in query.split(b"&"):
+        name, eq, value = part.partition(b"=")
+        if eq and value and unquote_to_bytes(name.replace(b"+", b" ")).strip().lower() in _KEY_PARAMS:
+            part, found = name + b"=" + _REDACTED, True
+        elif _KEY_VALUE.search(unquote_to_bytes(part)):
+            part, found = name + (b"=" + _REDACTED if eq else b""), True
+        parts.append(part)
+    if found:
+        scope["query_string"] = b"&".join(parts)
+    return found
+
+
 class RequestGuard:
     """ASGI middleware: authentication and body caps before the body (see the module docstring)."""
 
@@ -81,6 +110,11 @@ class RequestGuard:
             return
         method, path = scope["method"], scope["path"]
         headers = Headers(scope=scope)
+        if redact_query_keys(scope):
+            await _answer(send, 401, "API keys are not taken in the query string (it is written to logs and "
+                          "browser histories); send it as Authorization: Bearer …, and have this key "
+                          "revoked: it has been exposed", UNAUTHORIZED)
+            return
         if needs_key(path):
             key = key_of(headers)
             if not key:

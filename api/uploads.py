@@ -18,14 +18,17 @@ import hashlib
 import logging
 import re
 import shutil
+import struct
 import unicodedata
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from pipeline.ingest import ContentBomb, check_content, sniff
+from api.budget import OverBudget, ParseBudget, Refused, run_budgeted
+from pipeline.ingest import ContentBomb, MalformedPage, check_content, check_page_tree, check_repairs, sniff
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +262,36 @@ async def receive_multipart(
 # ------------------------------------------------------------------------------- header-level checks
 
 
+def inspect_files(files: list[ReceivedFile], limits: UploadLimits, budget: ParseBudget | None) -> None:
+    """:func:`inspect_file` for every file, in a process of its own under ``budget`` (see
+    :mod:`api.budget`): the files are parsed by C libraries and their cost is the file's choice,
+    so the serving process never parses them itself. Sets each file's ``pages``. ``budget`` None
+    inspects here (the command line, tests of the checks themselves)."""
+    if budget is None:
+        for f in files:
+            inspect_file(f, limits)
+        return
+    try:
+        pages = run_budgeted(_inspect_all, files, limits, budget=budget)
+    except Refused as exc:
+        raise UploadRefused(exc.status, exc.message) from exc
+    except OverBudget as exc:
+        names = ", ".join(f.name for f in files[:3]) + (", …" if len(files) > 3 else "")
+        raise UploadRefused(422, f"{names}: refused: checking the upload was stopped because {exc} "
+                                 "(SOHOA_API_PARSE_*)") from exc
+    except RuntimeError as exc:
+        log.error("upload check failed: %s", exc)
+        raise UploadRefused(422, "the files could not be checked; they were not accepted") from exc
+    for f, count in zip(files, pages, strict=True):
+        f.pages = count
+
+
+def _inspect_all(files: list[ReceivedFile], limits: UploadLimits) -> list[int]:
+    for f in files:
+        inspect_file(f, limits)
+    return [f.pages for f in files]
+
+
 def inspect_file(f: ReceivedFile, limits: UploadLimits) -> None:
     """Count pages and look at declared sizes, without decoding pixels; sets ``f.pages``."""
     if f.kind == "pdf":
@@ -296,6 +329,7 @@ def _inspect_image(f: ReceivedFile, limits: UploadLimits) -> int:
                         f"{f.name}: page {index + 1} declares {w}x{h} pixels, above the limit of "
                         f"{limits.max_page_pixels:,} (a decompression bomb or an oversized scan)",
                     )
+                _check_complete(f, im, index)
             return count
     except UploadRefused:
         raise
@@ -303,6 +337,80 @@ def _inspect_image(f: ReceivedFile, limits: UploadLimits) -> int:
         raise UploadRefused(413, f"{f.name}: refused as a decompression bomb ({exc})") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise UploadRefused(422, f"{f.name}: not a readable {f.kind.upper()} image ({_short(exc)})") from exc
+
+
+def _check_complete(f: ReceivedFile, im: object, index: int) -> None:
+    """Refuse an image cut short, which the header alone does not show: a JPEG is decoded whole
+    (at an eighth of its size: every coded block is still read), a PNG's chunks are followed to
+    their end and its pixel data inflated without being kept, a TIFF page's strips must lie
+    inside the file."""
+    if f.kind == "jpeg":
+        w, h = im.size  # type: ignore[attr-defined]
+        im.draft(im.mode, (max(1, w // 8), max(1, h // 8)))  # type: ignore[attr-defined]
+        im.load()  # type: ignore[attr-defined]
+    elif f.kind == "png":
+        _check_png(f)
+    elif f.kind == "tiff":
+        _check_tiff_strips(f, im, index)
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _check_png(f: ReceivedFile) -> None:
+    """Every chunk whole with its CRC, up to ``IEND``; the pixel data (``IDAT``) a complete zlib
+    stream. Inflated a MiB at a time and thrown away: the check holds no page."""
+    inflater = zlib.decompressobj()
+    with f.path.open("rb") as fh:
+        if fh.read(8) != PNG_SIGNATURE:
+            raise UploadRefused(422, f"{f.name}: not a readable PNG image (bad signature)")
+        while True:
+            header = fh.read(8)
+            if len(header) < 8:
+                raise UploadRefused(422, f"{f.name}: the PNG image is cut short (no end chunk)")
+            length, kind = struct.unpack(">I4s", header)
+            if length > 2**31 - 1:
+                raise UploadRefused(422, f"{f.name}: the PNG image is damaged (a chunk of {length:,} bytes)")
+            crc = zlib.crc32(kind)
+            left = length
+            while left:
+                data = fh.read(min(left, 2**20))
+                if not data:
+                    raise UploadRefused(422, f"{f.name}: the PNG image is cut short")
+                left -= len(data)
+                crc = zlib.crc32(data, crc)
+                if kind == b"IDAT" and not inflater.eof:
+                    try:
+                        while data:
+                            inflater.decompress(data, 2**20)
+                            data = inflater.unconsumed_tail
+                    except zlib.error as exc:
+                        raise UploadRefused(422, f"{f.name}: the PNG image's pixel data is damaged") from exc
+            stored = fh.read(4)
+            if len(stored) < 4:
+                raise UploadRefused(422, f"{f.name}: the PNG image is cut short")
+            if struct.unpack(">I", stored)[0] != crc & 0xFFFFFFFF:
+                raise UploadRefused(422, f"{f.name}: the PNG image is damaged (a chunk fails its checksum)")
+            if kind == b"IEND":
+                break
+    if not inflater.eof:
+        raise UploadRefused(422, f"{f.name}: the PNG image's pixel data is cut short")
+
+
+def _check_tiff_strips(f: ReceivedFile, im: object, index: int) -> None:
+    size = f.path.stat().st_size
+    tags = getattr(im, "tag_v2", {})
+    for offsets_tag, counts_tag in ((273, 279), (324, 325)):  # strips, tiles
+        offsets, counts = tags.get(offsets_tag), tags.get(counts_tag)
+        if offsets is None:
+            continue
+        offsets = offsets if isinstance(offsets, (tuple, list)) else (offsets,)
+        counts = counts if isinstance(counts, (tuple, list)) else ((counts,) if counts is not None else ())
+        if len(counts) != len(offsets):
+            raise UploadRefused(422, f"{f.name}: page {index + 1} of the TIFF is damaged (its strips are not counted)")
+        if any(int(o) + int(c) > size for o, c in zip(offsets, counts, strict=True)):
+            raise UploadRefused(422, f"{f.name}: page {index + 1} of the TIFF is cut short (its pixel data "
+                                     "lies past the end of the file)")
 
 
 def _inspect_pdf(f: ReceivedFile, limits: UploadLimits) -> int:
@@ -324,18 +432,54 @@ def _inspect_pdf(f: ReceivedFile, limits: UploadLimits) -> int:
         if count > limits.max_pages:
             raise UploadRefused(413, f"{f.name}: has {count} pages, above the limit of {limits.max_pages}")
         try:
+            check_repairs(pdf, f.name)
+        except MalformedPage as exc:
+            raise UploadRefused(422, str(exc)) from exc
+        try:
             for index, page in enumerate(pdf.pages):
                 _check_pdf_page(f, index, page, limits)
         except UploadRefused:
             raise
         except (pikepdf.PdfError, ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
             raise UploadRefused(422, f"{f.name}: the PDF is damaged ({_short(exc)})") from exc
-        return count
+        if pdf.get_warnings():
+            log.info("%s: qpdf repaired the file (%d warnings)", f.name, len(pdf.get_warnings()))
+    _open_pages(f, count)
+    return count
+
+
+def _open_pages(f: ReceivedFile, count: int) -> None:
+    """Open the file and each of its pages as the renderer will (pdfium): qpdf repairs a file cut
+    short without a word, pdfium refuses it, so a truncated PDF used to be accepted here and
+    fail in its job. Each page's drawing instructions are parsed (they passed the content budget
+    above), not drawn."""
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(f.path)
+    except Exception as exc:
+        raise UploadRefused(422, f"{f.name}: not a readable PDF; it may have been cut short ({_short(exc)})") from exc
+    try:
+        if len(doc) != count:
+            raise UploadRefused(422, f"{f.name}: the PDF is damaged (its page tree holds {count} pages, "
+                                     f"its renderer finds {len(doc)}); it may have been cut short")
+        for index in range(count):
+            try:
+                page = doc[index]
+            except Exception as exc:
+                raise UploadRefused(422, f"{f.name}: page {index + 1} cannot be opened ({_short(exc)})") from exc
+            page.close()
+    finally:
+        doc.close()
 
 
 def _check_pdf_page(f: ReceivedFile, index: int, page: object, limits: UploadLimits) -> None:
     import pikepdf
 
+    try:
+        check_page_tree(page.obj, f"{f.name}: page {index + 1}")  # type: ignore[attr-defined]
+    except MalformedPage as exc:
+        raise UploadRefused(422, str(exc)) from exc
     box = [float(v) for v in page.mediabox]  # type: ignore[attr-defined]
     width, height = abs(box[2] - box[0]), abs(box[3] - box[1])
     if width > PDF_MAX_POINTS or height > PDF_MAX_POINTS:
@@ -346,6 +490,8 @@ def _check_pdf_page(f: ReceivedFile, index: int, page: object, limits: UploadLim
         check_content(page.obj, f"{f.name}: page {index + 1}")  # type: ignore[attr-defined]
     except ContentBomb as exc:
         raise UploadRefused(413, str(exc)) from exc
+    except MalformedPage as exc:
+        raise UploadRefused(422, str(exc)) from exc
     resources = page.obj.get("/Resources")  # type: ignore[attr-defined]
     xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
     if not isinstance(xobjects, pikepdf.Dictionary):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.model import nfc
 from core.settings import Settings
 from flow.run import process_paths
 
@@ -33,6 +34,10 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-certify", action="store_true", help="store the searchable PDFs without certifying")
     p.add_argument("--workers", type=int, help="page worker processes (default: one per core)")
+    p.add_argument("--official", help="full name of the official who digitizes (signs the scans; "
+                                      "default: SOHOA_DIGITIZING_OFFICIAL)")
+    p.add_argument("--certifier", help="full name of the certifying officer who signs the certified copies "
+                                       "(default: SOHOA_CERTIFYING_OFFICER)")
     p.set_defaults(handler=_process)
 
 
@@ -43,6 +48,10 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.workers:
         settings = settings.model_copy(update={"workers": args.workers})
+    if args.official:
+        settings = settings.model_copy(update={"digitizing_official": nfc(args.official).strip()})
+    if args.certifier:
+        settings = settings.model_copy(update={"certifying_officer": nfc(args.certifier).strip()})
     console = Console(stderr=True)
     progress = Progress(
         TextColumn("[bold]{task.description}"),

@@ -28,10 +28,13 @@ from core.result_code import certified_copy_qr_payload
 from core.settings import Settings
 from signing.certify import StampInfo, certify_copy
 from signing.keys import AgencySigner
+from signing.officials import official_signer
 from signing.stamp import VIETNAM_TIME
 from storage.archive import record_certified_copy
 from storage.db import Database
 from storage.objects import ObjectStore
+from storage.certify_queue import claim, confirmed, release
+from storage.records import document_by_id, dossier_by_code
 from storage.register import RegisterNumber, mark_used, reserve_number, void_number
 from storage.result_codes import result_code_of
 

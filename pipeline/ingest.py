@@ -28,6 +28,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 from core.errors import InputError
 from core.iters import prepend
 from core.model import Box, Page, Word, nfc
+from pipeline.filters import UnknownFilter, decode
 from pipeline.ocr import arrange_rows
 
 if TYPE_CHECKING:
@@ -296,6 +297,7 @@ def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
             raise InputError(f"{name}: the PDF page tree is damaged ({_short(exc)})") from exc
         if count == 0:
             raise InputError(f"{name}: has no pages")
+        check_repairs(pdf, name)
         if count > lim["max_pages"]:
             raise InputError(f"{name}: has {count} pages, above the limit of {lim['max_pages']}")
         try:
@@ -312,6 +314,7 @@ def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
                 label = f"{name} p.{index + 1}"
                 try:
                     # Before pdfium, pikepdf or pdfplumber reads a single operator of the page.
+                    check_page_tree(pdf.pages[index].obj, f"{name}: page {index + 1}")
                     check_content(pdf.pages[index].obj, f"{name}: page {index + 1}")
                     image, dpi, jpeg = _pdf_page_pixels(pdf.pages[index], doc[index], lim["max_page_pixels"], label)
                 except InputError:
@@ -335,7 +338,10 @@ def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
                 del page
         finally:
             if plumber is not None:
-                plumber.close()
+                try:
+                    plumber.close()
+                except Exception as exc:  # noqa: BLE001 - it re-reads every page, damaged ones too
+                    log.debug("%s: pdfplumber not closed cleanly (%s)", name, _short(exc))
             doc.close()
 
 
@@ -343,6 +349,75 @@ def _short(exc: BaseException) -> str:
     text = re.sub(r"(stream )?<_io\.BytesIO object at 0x[0-9a-f]+>:? ?", "", str(exc)).strip().splitlines()
     line = text[-1] if text else type(exc).__name__
     return line[:160]
+
+
+# ------------------------------------------------------------------------------------- page tree
+
+INHERIT_DEPTH = 64  # /Parent links followed for an inherited attribute (a loop ends here too)
+
+
+class MalformedPage(InputError):
+    """A page whose dictionary is not what PDF requires (a box of four numbers, a turn by quarter
+    turns, drawing instructions in streams): refused with the entry named, never parsed on."""
+
+
+def check_repairs(pdf: object, name: str) -> None:
+    """Refuse a page tree qpdf had to repair by guessing: it replaces a MediaBox that is missing or
+    not four numbers with US Letter as it walks the pages (with a warning), so the box is gone by
+    the time :func:`check_page_tree` could look at it. Called after the pages were counted."""
+    for warning in pdf.get_warnings():  # type: ignore[attr-defined]
+        if "MediaBox is undefined" in warning:
+            raise MalformedPage(f"{name}: a page's MediaBox is missing or is not four numbers; the PDF is damaged")
+
+
+def _inherited(page_obj: object, key: str) -> object:
+    node = page_obj
+    for _ in range(INHERIT_DEPTH):
+        value = node.get(key)  # type: ignore[attr-defined]
+        if value is not None:
+            return value
+        node = node.get("/Parent")  # type: ignore[attr-defined]
+        if node is None or not hasattr(node, "get"):
+            return None
+    return None
+
+
+def _number(value: object) -> float | None:
+    import decimal
+
+    if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def check_page_tree(page_obj: object, label: str) -> None:
+    """Refuse a page whose structure is malformed (:class:`MalformedPage`, one line naming the
+    entry). The PDF libraries each make their own guess at such a page (qpdf and pdfium draw it
+    on US Letter, pdfplumber raises from deep inside), so one page could be measured, drawn and
+    read as three different pages; here it is refused the same way at upload and at ingest."""
+    import pikepdf
+
+    for key, required in (("/MediaBox", True), ("/CropBox", False)):
+        box = _inherited(page_obj, key)
+        if box is None:
+            continue  # no box: every reader takes US Letter, as PDF 1.x readers always have
+        numbers = [_number(v) for v in box] if isinstance(box, pikepdf.Array) else []
+        if len(numbers) != 4 or any(n is None for n in numbers):
+            raise MalformedPage(f"{label}: its {key[1:]} is not four numbers; the PDF is damaged")
+        x0, y0, x1, y1 = numbers  # type: ignore[misc]
+        if required and (x1 == x0 or y1 == y0):
+            raise MalformedPage(f"{label}: its {key[1:]} has no area; the PDF is damaged")
+    rotate = _inherited(page_obj, "/Rotate")
+    if rotate is not None and (not isinstance(rotate, int) or isinstance(rotate, bool) or rotate % 90):
+        raise MalformedPage(f"{label}: its /Rotate is not a multiple of 90; the PDF is damaged")
+    contents = page_obj.get("/Contents")  # type: ignore[attr-defined]
+    parts = contents if isinstance(contents, pikepdf.Array) else ([] if contents is None else [contents])
+    if any(not isinstance(part, pikepdf.Stream) for part in parts):
+        raise MalformedPage(f"{label}: its drawing instructions (/Contents) are not streams; the PDF is damaged")
+    resources = _inherited(page_obj, "/Resources")
+    if resources is not None and not isinstance(resources, pikepdf.Dictionary):
+        raise MalformedPage(f"{label}: its /Resources is not a dictionary; the PDF is damaged")
 
 
 # -------------------------------------------------------------------------------- content streams
@@ -374,10 +449,10 @@ class ContentCost:
     tokens: int
 
 
-def content_cost(page_obj: object, *, max_bytes: int = MAX_CONTENT_BYTES) -> ContentCost:
-    """Measure a page's content without parsing it: Flate is inflated in bounded pieces and the
-    pieces are counted in C (``bytes.translate``), so a bomb costs at most ``max_bytes`` of work
-    and never becomes Python objects."""
+def content_cost(page_obj: object, *, max_bytes: int = MAX_CONTENT_BYTES, label: str = "page") -> ContentCost:
+    """Measure a page's content without parsing it: each stream is decoded through its filters
+    in bounded pieces and the pieces are counted in C (``bytes.translate``), so a bomb costs at
+    most ``max_bytes`` of output and never becomes Python objects."""
     import pikepdf
 
     stored = inflated = tokens = 0
@@ -402,7 +477,7 @@ def content_cost(page_obj: object, *, max_bytes: int = MAX_CONTENT_BYTES) -> Con
     for stream in streams(page_obj, 0):
         raw = stream.read_raw_bytes()
         stored += len(raw)
-        for piece in _decoded_pieces(stream, raw, max_bytes - inflated + 1):
+        for piece in _decoded_pieces(stream, raw, max_bytes - inflated + 1, label):
             inflated += len(piece)
             tokens += len(piece) - len(piece.translate(None, _SEPARATORS))
         if inflated > max_bytes:
@@ -410,39 +485,34 @@ def content_cost(page_obj: object, *, max_bytes: int = MAX_CONTENT_BYTES) -> Con
     return ContentCost(stored=stored, inflated=inflated, tokens=tokens)
 
 
-def _decoded_pieces(stream: object, raw: bytes, room: int) -> Iterator[bytes]:
-    """A stream's decoded bytes in pieces of at most 1 MiB, stopping once ``room`` is used up.
-    Flate (the filter of nearly every content stream) is inflated here with a bound; other
-    filters are left to qpdf (none of them expands as Flate does)."""
+def _decoded_pieces(stream: object, raw: bytes, room: int, label: str) -> Iterator[bytes]:
+    """A stream's decoded bytes in pieces of at most 1 MiB, stopping once ``room`` is used up,
+    whatever its filters (Flate, LZW, RunLength, ASCII85, ASCIIHex, chained: see
+    :mod:`pipeline.filters`); nothing past the budget is ever decoded."""
     import pikepdf
 
     filters = stream.get("/Filter")  # type: ignore[attr-defined]
     names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else ([str(filters)] if filters else [])
-    if not names:
-        yield raw[:room]
-        return
-    if names != ["/FlateDecode"]:
-        yield stream.read_bytes()[:room]  # type: ignore[attr-defined]
-        return
-    inflater = zlib.decompressobj()
-    data = raw
-    while room > 0 and data:
-        try:
-            piece = inflater.decompress(data, min(room, 2**20))
-        except zlib.error:
-            return  # damaged: qpdf and pdfium read what they can, as for any damaged stream
-        data = inflater.unconsumed_tail
-        room -= len(piece)
-        if piece:
-            yield piece
-        elif not data:
+    parms_obj = stream.get("/DecodeParms")  # type: ignore[attr-defined]
+    parms_list = list(parms_obj) if isinstance(parms_obj, pikepdf.Array) else [parms_obj] * len(names)
+    parms = [{str(k): v for k, v in p.items()} if isinstance(p, pikepdf.Dictionary) else {} for p in parms_list]
+    try:
+        pieces = decode(raw, names, parms)
+    except UnknownFilter as exc:
+        raise MalformedPage(f"{label}: its drawing instructions are stored under {exc}, a filter for "
+                            "images, not instructions; the PDF is damaged") from exc
+    for piece in pieces:
+        if room <= 0:
             return
+        piece = piece[:room]
+        room -= len(piece)
+        yield piece
 
 
 def check_content(page_obj: object, label: str, *, max_bytes: int = MAX_CONTENT_BYTES,
                   max_tokens: int = MAX_CONTENT_TOKENS, max_ratio: int = MAX_CONTENT_RATIO) -> ContentCost:
     """Refuse a page whose drawing instructions are over budget (:class:`ContentBomb`, one line)."""
-    cost = content_cost(page_obj, max_bytes=max_bytes)
+    cost = content_cost(page_obj, max_bytes=max_bytes, label=label)
     if cost.inflated > max_bytes:
         raise ContentBomb(
             f"{label}: its drawing instructions inflate to more than {max_bytes / 2**20:.0f} MiB "

@@ -224,6 +224,20 @@ def find_by_idempotency_key(db: Database, station: str, key: str) -> BatchRecord
         return None if row is None else _record(row)
 
 
+def retire_idempotency_key(db: Database, public_id: str) -> bool:
+    """Let a failed batch's Idempotency-Key go, so that the station's retry with the same key is a
+    new attempt rather than the failure replayed for ever. The failed batch keeps its id, its
+    error and its trail; only the key moves to the new batch. False when the batch is not failed
+    (or its key was already let go by a concurrent retry)."""
+    with db.transaction() as session:
+        return bool(session.execute(
+            update(Batch)
+            .where(Batch.public_id == public_id, Batch.status == BatchStatus.FAILED,
+                   Batch.idempotency_key.is_not(None))
+            .values(idempotency_key=None)
+        ).rowcount)
+
+
 # -- the runner's side -------------------------------------------------------------------------------
 
 
@@ -541,6 +555,7 @@ __all__ = [
     "renew_lease",
     "reports",
     "requeue_unfinished",
+    "retire_idempotency_key",
     "retry_or_fail",
     "spooled",
 ]

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from api.app import state_of
-from api.auth import Principal, Role, create_key, list_keys, require, revoke_key
+from api.auth import LastAdminKey, Principal, Role, create_key, list_keys, require, revoke_key
 from api.routes.stations import ERRORS
 from api.schemas import KeyCreate, KeyCreated, KeyOut, Problem
 
@@ -33,8 +33,13 @@ def get_keys(request: Request, _principal: AdminKey) -> list[KeyOut]:
 
 
 @router.delete("/keys/{key_id}", status_code=204, summary="Revoke an API key",
-               responses={**ERRORS, 404: {"model": Problem, "description": "no such key, or already revoked"}})
+               responses={**ERRORS, 404: {"model": Problem, "description": "no such key, or already revoked"},
+                          409: {"model": Problem, "description": "the last active admin key"}})
 def delete_key(key_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request, _principal: AdminKey) -> Response:
-    if not revoke_key(state_of(request).engine, key_id):
+    try:
+        revoked = revoke_key(state_of(request).engine, key_id)
+    except LastAdminKey as exc:
+        raise HTTPException(409, str(exc)) from exc
+    if not revoked:
         raise HTTPException(404, f"no active key {key_id}")
     return Response(status_code=204)

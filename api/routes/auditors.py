@@ -23,9 +23,11 @@ from fastapi.responses import HTMLResponse
 
 from api.app import AppState, state_of
 from api.auth import Principal, Role, require
+from api.budget import OverBudget, Refused, run_budgeted
 from api.routes.stations import CODE, ERRORS
 from api.schemas import AuditEventOut, AuditOut, ChainOut, Problem, VerificationOut
 from api.uploads import UploadRefused, display_name, receive_multipart, remove_spool
+from core.settings import Settings
 from signing.keys import trust_config
 from signing.verify import verify_pdf
 from storage.audit import verify_chain
@@ -83,10 +85,13 @@ async def verify(
     after signing, and whether the file is one the dossier records hold. Send the PDF as the body
     (``Content-Type: application/pdf``) or as the ``file`` field of a multipart form."""
     state = state_of(request)
-    data, name = await _read_pdf(request, state)
-    if b"%PDF-" not in data[:1024]:
-        raise UploadRefused(415, f"{name}: not a PDF file (by its first bytes)")
-    body = await run_in_threadpool(_verify, state, data, name, expected_sha256)
+    spool = state.api.spool(state.settings) / f"verify-{os.urandom(8).hex()}"
+    try:
+        path, name, sha = await _spool_pdf(request, state, spool)
+        _check_tail(path, name)
+        body = await run_in_threadpool(_verify, state, path, name, sha, expected_sha256)
+    finally:
+        remove_spool(spool)
     log.info("verify %s by %s: %s", body.sha256[:12], principal.actor, body.verdict)
     await run_in_threadpool(record_access, state.records, actor=principal.actor, action="file.verified",
                             subject=f"file:{body.sha256}", details={"verdict": body.verdict, "name": name})
@@ -143,38 +148,63 @@ def root() -> HTMLResponse:
 # ------------------------------------------------------------------------------------------- helpers
 
 
-async def _read_pdf(request: Request, state: AppState) -> tuple[bytes, str]:
+async def _spool_pdf(request: Request, state: AppState, spool: FsPath) -> tuple[FsPath, str, str]:
+    """The PDF written to ``spool`` as it arrives, never held in memory: its path, its display name
+    and its SHA-256. Past the per-file limit the upload stops with 413."""
     limits = state.api.limits(state.settings)
     ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
-        spool = state.api.spool(state.settings) / f"verify-{os.urandom(8).hex()}"
-        try:
-            one = replace(limits, max_files=1, max_batch_bytes=limits.max_file_bytes)
-            form = await receive_multipart(request.stream(), request.headers.get("content-type"), spool, one)
-            if not form.files:
-                raise UploadRefused(422, "no file: send the PDF in the 'file' field")
-            f = form.files[0]
-            if f.kind != "pdf":
-                raise UploadRefused(415, f"{f.name}: not a PDF file (by its first bytes)")
-            return f.path.read_bytes(), f.name
-        finally:
-            remove_spool(spool)
+        one = replace(limits, max_files=1, max_batch_bytes=limits.max_file_bytes)
+        form = await receive_multipart(request.stream(), request.headers.get("content-type"), spool, one)
+        if not form.files:
+            raise UploadRefused(422, "no file: send the PDF in the 'file' field")
+        f = form.files[0]
+        if f.kind != "pdf":
+            raise UploadRefused(415, f"{f.name}: not a PDF file (by its first bytes)")
+        return f.path, f.name, f.sha256
     if ctype not in ("application/pdf", "application/octet-stream"):
         raise UploadRefused(415, "send the PDF as application/pdf or as multipart/form-data")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limits.max_file_bytes:
-            raise UploadRefused(413, f"larger than the limit of {limits.max_file_bytes / 2**20:.0f} MiB")
-    if not data:
-        raise UploadRefused(422, "the body is empty: send the PDF")
     raw_name = request.headers.get("x-file-name")
     name = display_name(unquote(raw_name), 0) if raw_name else "upload.pdf"
-    return bytes(data), name
+    spool.mkdir(parents=True, exist_ok=False)
+    path = spool / "000.pdf"
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    with path.open("xb") as out:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limits.max_file_bytes:
+                raise UploadRefused(413, f"larger than the limit of {limits.max_file_bytes / 2**20:.0f} MiB")
+            if len(head) < 1024:
+                head += chunk[: 1024 - len(head)]
+            digest.update(chunk)
+            out.write(chunk)
+    if size == 0:
+        raise UploadRefused(422, "the body is empty: send the PDF")
+    if b"%PDF-" not in head:
+        raise UploadRefused(415, f"{name}: not a PDF file (by its first bytes)")
+    return path, name, digest.hexdigest()
 
 
-def _verify(state: AppState, data: bytes, name: str, expected_sha256: str | None) -> VerificationOut:
-    sha = hashlib.sha256(data).hexdigest()
+TAIL_BYTES = 4096
+
+
+def _check_tail(path: FsPath, name: str) -> None:
+    """A PDF ends with the offset of its cross-reference table (``startxref``), a signed one with
+    that of its last signature's revision; a file without one is not a whole PDF, and is refused
+    at once rather than handed to a verifier that would search the whole file for its structure
+    (40 MB of it took 36 s of CPU)."""
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, fh.tell() - TAIL_BYTES))
+        tail = fh.read()
+    if b"startxref" not in tail:
+        raise UploadRefused(422, f"{name}: not a complete PDF (no cross-reference offset at its end); "
+                                 "it may have been cut short")
+
+
+def _verify(state: AppState, path: FsPath, name: str, sha: str, expected_sha256: str | None) -> VerificationOut:
     matches = find_by_sha256(state.records, sha)
     records = [
         {
@@ -188,18 +218,16 @@ def _verify(state: AppState, data: bytes, name: str, expected_sha256: str | None
         for m in matches
     ]
     try:
-        trust = trust_config(state.settings)
-        report = verify_pdf(
-            data,
-            roots=list(trust.roots),
-            intermediates=trust.intermediates,
-            tsa_roots=trust.tsa_roots,
-            expected_sha256=expected_sha256.lower() if expected_sha256 else None,
-            record_lookup=None if expected_sha256 else (lambda _sha: True if matches else None),
-            allow_fetching=state.api.verify_fetch,
+        checked = run_budgeted(
+            verify_file, str(path), state.settings, expected_sha256.lower() if expected_sha256 else None,
+            bool(matches), state.api.verify_fetch, budget=state.api.parse_budget(),
         )
-    except Exception as exc:  # a file the verifier trips over: the auditor still gets a verdict
-        log.warning("verify %s: the verifier failed: %s", sha[:12], exc, exc_info=True)
+    except OverBudget as exc:
+        log.warning("verify %s: stopped over its budget: %s", sha[:12], exc)
+        raise UploadRefused(422, f"{name}: refused: checking this file was stopped because {exc} "
+                                 "(SOHOA_API_PARSE_*); a certified copy is checked in well under that") from exc
+    except (RuntimeError, Refused) as exc:  # a file the verifier trips over: the auditor still gets a verdict
+        log.warning("verify %s: the verifier failed: %s", sha[:12], exc)
         return VerificationOut(
             file_name=name,
             sha256=sha,
@@ -207,14 +235,32 @@ def _verify(state: AppState, data: bytes, name: str, expected_sha256: str | None
             exit_code=2,
             report={"status": "INDETERMINATE", "reasons": ["VERIFIER_ERROR"], "signatures": [],
                     "record_match": True if matches else None, "sha256": sha, "level": None,
-                    "messages": [f"the file could not be checked: {type(exc).__name__}: {str(exc)[:200]}"]},
+                    "messages": [f"the file could not be checked: {str(exc)[:200]}"]},
             records=records,
         )
     return VerificationOut(
         file_name=name,
         sha256=sha,
-        verdict=VERDICTS.get(report.status, "could_not_check"),  # type: ignore[arg-type]
-        exit_code=report.exit_code,
-        report=report.to_dict(),
+        verdict=VERDICTS.get(checked["status"], "could_not_check"),  # type: ignore[arg-type]
+        exit_code=checked["exit_code"],
+        report=checked["report"],
         records=records,
     )
+
+
+def verify_file(path: str, settings: Settings, expected_sha256: str | None, matched: bool,
+                allow_fetching: bool) -> dict[str, Any]:
+    """The verification itself, as run in the budgeted process (see :mod:`api.budget`): the file
+    is read there, once, and only the report's plain values come back."""
+    data = FsPath(path).read_bytes()
+    trust = trust_config(settings)
+    report = verify_pdf(
+        data,
+        roots=list(trust.roots),
+        intermediates=trust.intermediates,
+        tsa_roots=trust.tsa_roots,
+        expected_sha256=expected_sha256,
+        record_lookup=None if expected_sha256 else (lambda _sha: True if matched else None),
+        allow_fetching=allow_fetching,
+    )
+    return {"status": report.status, "exit_code": report.exit_code, "report": report.to_dict()}

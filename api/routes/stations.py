@@ -18,14 +18,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from api.app import state_of
 from api.auth import Principal, Role, require
+from api.budget import ParseBudget
 from api.db import write_lock
 from api.jobs import rename
 from api.schemas import BatchAccepted, BatchList, BatchOut, BatchState, Problem
-from api.uploads import ReceivedFile, UploadRefused, inspect_file, receive_multipart, remove_spool
-from core.model import BatchStatus
+from api.uploads import ReceivedFile, UploadRefused, inspect_files, receive_multipart, remove_spool
+from core.model import BatchStatus, nfc
 from storage.batches import (
     BatchRecord,
     BatchReport,
@@ -33,10 +35,12 @@ from storage.batches import (
     find_by_idempotency_key,
     record_upload,
     reports,
+    retire_idempotency_key,
 )
 from storage.batches import (
     list_batches as list_records,
 )
+from storage.models import Batch, Document, Station
 
 router = APIRouter(prefix="/v1", tags=["stations"])
 
@@ -110,7 +114,8 @@ async def upload_batch(
         Header(
             alias="Idempotency-Key",
             description="any unique string per upload; a retry with the same key and the same files is not "
-            "processed again and answers with the first batch",
+            "processed again and answers with the first batch, unless that batch failed: then the retry "
+            "is a new batch (202) and the key moves to it",
         ),
     ] = None,
 ) -> JSONResponse:
@@ -145,7 +150,8 @@ async def upload_batch(
             "dossier_code": dossier_code, "procedure_code": procedure_code, "certify": certify,
             "spool_dir": str(spool),
         }
-        record, replayed = await run_in_threadpool(_check_and_record, state.records, form.files, limits, values)
+        record, replayed = await run_in_threadpool(_check_and_record, state.records, form.files, limits, values,
+                                                   state.api.parse_budget())
         keep = not replayed
     finally:
         if not keep:
@@ -171,10 +177,11 @@ async def upload_batch(
             responses={**ERRORS, 404: {"model": Problem, "description": "no such batch for this station"}})
 def get_batch(batch_id: str, request: Request, principal: StationKey) -> BatchOut:
     """Progress, then the documents, read from the records whichever runner processes the batch."""
-    report = batch_report(state_of(request).records, batch_id, station=principal.name)
+    db = state_of(request).records
+    report = batch_report(db, batch_id, station=principal.name)
     if report is None:
         raise HTTPException(404, f"no batch {batch_id} for station {principal.name}")
-    return batch_out(report)
+    return batch_out(report, own_documents(db, principal.name, [report]))
 
 
 @router.get("/batches", response_model=BatchList, summary="This station's recent batches", responses=ERRORS)
@@ -186,7 +193,9 @@ def list_batches(
 ) -> BatchList:
     db = state_of(request).records
     found = list_records(db, station=principal.name, status=BatchStatus(status) if status else None, limit=limit)
-    return BatchList(batches=[batch_out(r) for r in reports(db, found)])
+    found_reports = reports(db, found)
+    own = own_documents(db, principal.name, found_reports)
+    return BatchList(batches=[batch_out(r, own) for r in found_reports])
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -216,7 +225,7 @@ def _flag(value: str | None, name: str) -> bool:
 
 
 def _check_and_record(
-    db: Any, files: list[ReceivedFile], limits: Any, values: dict[str, Any]
+    db: Any, files: list[ReceivedFile], limits: Any, values: dict[str, Any], budget: ParseBudget
 ) -> tuple[BatchRecord, bool]:
     """One trip to a worker thread: a retry is answered from its first batch without inspecting
     the files again; a new upload is inspected, then recorded ``queued``."""
@@ -224,9 +233,12 @@ def _check_and_record(
     if key is not None:
         existing = find_by_idempotency_key(db, values["station"], key)
         if existing is not None:
-            return _replay(existing, values["fingerprint"]), True
-    for f in files:
-        inspect_file(f, limits)
+            _replay(existing, values["fingerprint"])
+            if existing.status != BatchStatus.FAILED:
+                return existing, True
+            # The same upload again after its batch failed: a new attempt, not the failure replayed.
+            retire_idempotency_key(db, existing.public_id)
+    inspect_files(files, limits, budget)
     with write_lock:
         record, created = record_upload(db, files=[f.to_dict() for f in files], **values)
     if not created:  # another request with the same key got in first
@@ -253,7 +265,25 @@ def _file_out(f: dict[str, Any]) -> dict[str, Any]:
     return {k: f.get(k) for k in _FILE_KEYS}
 
 
-def batch_out(report: BatchReport) -> BatchOut:
+def own_documents(db: Any, station: str, found: list[BatchReport]) -> set[int]:
+    """Of the documents these batches reuse, those made from this station's own uploads. A reused
+    document may belong to another station's dossier: its id is that dossier's business, and a
+    station learning it could probe for it, so only the station's own earlier documents are named."""
+    ids = {d.reused_from for r in found for d in r.documents if d.reused_from is not None}
+    if not ids:
+        return set()
+    with db.session() as session:
+        return set(session.scalars(
+            select(Document.id)
+            .join(Batch, Document.batch_id == Batch.id)
+            .join(Station, Batch.station_id == Station.id)
+            .where(Document.id.in_(ids), Station.code == nfc(station))
+        ))
+
+
+def batch_out(report: BatchReport, own: set[int] | None = None) -> BatchOut:
+    """The batch as its station sees it; ``reused_from`` only where it names a document in ``own``
+    (see :func:`own_documents`; None shows none)."""
     b = report.batch
     total, done = report.pages_total, report.pages_done
     names = {f["spool_name"]: f["name"] for f in b.files if f.get("spool_name")}
@@ -274,7 +304,7 @@ def batch_out(report: BatchReport) -> BatchOut:
             {
                 "index": d.index, "document_id": d.document_id, "doc_type": d.doc_type, "confidence": d.confidence,
                 "pages": list(d.pages), "fields": d.fields, "needs_review": list(d.needs_review), "sha256": d.sha256,
-                "certification_number": d.certification_number, "reused_from": d.reused_from,
+                "certification_number": d.certification_number, "reused_from": d.reused_from if own and d.reused_from in own else None,
             }
             for d in report.documents
         ],

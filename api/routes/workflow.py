@@ -22,6 +22,7 @@ from sqlalchemy import insert
 from api.app import AppState, state_of
 from api.auth import Principal, Role, require
 from api.db import api_copy_requests, copy_request, utcnow, write_lock
+from api.routes.certify_queue import queue_request
 from api.routes.stations import CODE, ERRORS
 from api.schemas import (
     CertifiedCopyOut,
@@ -111,6 +112,8 @@ def create_certified_copy(
     state = state_of(request)
     settings = state.settings
     document = _document(state, document_id)
+    if settings.certify_by_officer:  # a certifying officer confirms it first (202, the queue entry)
+        return queue_request(state, principal, document.id, body.reason if body else None)
     dossier = dossier_by_code(state.records, document.dossier_code)
     with state.sign_lock:  # also serialises retries of one Idempotency-Key within this process
         earlier = _earlier_copy(state, principal, idempotency_key, document.id)

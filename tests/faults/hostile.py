@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import zlib
 
@@ -43,4 +44,111 @@ def text_pdf(lines: int = 40) -> bytes:
     page.Contents = pikepdf.Stream(pdf, body)
     out = io.BytesIO()
     pdf.save(out)
+    return out.getvalue()
+
+
+# -------------------------------------------------------------------- encoders for the other filters
+
+
+def lzw_encode(data: bytes, repeat: int = 1) -> bytes:
+    """LZW as PDF reads it (``EarlyChange`` 1), of ``data`` said ``repeat`` times: every pass starts
+    with a clear code (and so does every table that fills), so one pass's codes serve them all."""
+    clear, eod = 256, 257
+    codes: list[tuple[int, int]] = [(clear, 9)]
+    table: dict[tuple[int, int], int] = {}
+    next_code, width = 258, 9
+    current = -1
+    for byte in data:
+        if current < 0:
+            current = byte
+            continue
+        code = table.get((current, byte))
+        if code is not None:
+            current = code
+            continue
+        codes.append((current, width))
+        table[(current, byte)] = next_code
+        next_code += 1
+        current = byte
+        if next_code + 1 >= 4096:
+            codes.append((clear, width))
+            table, next_code, width = {}, 258, 9
+        else:
+            width = 9 if next_code < 512 else 10 if next_code < 1024 else 11 if next_code < 2048 else 12
+    if current >= 0:
+        codes.append((current, width))
+    # After the pass's last code the reader's table has grown by one: the next code is that wide.
+    last = next_code + 1
+    end = 9 if last < 512 else 10 if last < 1024 else 11 if last < 2048 else 12
+    again = [(clear, end), *codes[1:]]
+    bits, count, out = 0, 0, bytearray()
+    for code, size in [*codes, *again * (repeat - 1), (eod, end)]:
+        bits = (bits << size) | code
+        count += size
+        while count >= 8:
+            count -= 8
+            out.append((bits >> count) & 0xFF)
+        bits &= (1 << count) - 1
+    if count:
+        out.append((bits << (8 - count)) & 0xFF)
+    return bytes(out)
+
+
+def run_length_encode(data: bytes) -> bytes:
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        run = 1
+        while i + run < len(data) and run < 128 and data[i + run] == data[i]:
+            run += 1
+        if run > 1:
+            out += bytes([257 - run, data[i]])
+            i += run
+            continue
+        literal = data[i:i + 128]
+        j = 1
+        while j < len(literal) and not (j + 1 < len(literal) and literal[j] == literal[j + 1]):
+            j += 1
+        out += bytes([j - 1]) + literal[:j]
+        i += j
+    return bytes(out + b"\x80")
+
+
+ENCODERS = {
+    "/FlateDecode": lambda data: zlib.compress(data, 9),
+    "/LZWDecode": lzw_encode,
+    "/RunLengthDecode": run_length_encode,
+    "/ASCII85Decode": lambda data: base64.a85encode(data, wrapcol=72) + b"~>",
+    "/ASCIIHexDecode": lambda data: base64.b16encode(data) + b">",
+}
+
+
+_ENDS = {"/RunLengthDecode": b"\x80", "/ASCII85Decode": b"~>", "/ASCIIHexDecode": b">"}
+
+
+def encoded(data: bytes, filters: list[str], repeat: int = 1) -> bytes:
+    """``data`` said ``repeat`` times, encoded so that reading it through ``filters`` (in /Filter
+    order) gives it back."""
+    inner = filters[-1]
+    if inner == "/LZWDecode":
+        data, filters = lzw_encode(data, repeat), filters[:-1]
+    elif inner in _ENDS and (inner != "/ASCII85Decode" or len(data) % 4 == 0):
+        # one encoded pass, said again: these encodings of whole groups simply concatenate
+        data, filters = ENCODERS[inner](data)[: -len(_ENDS[inner])] * repeat + _ENDS[inner], filters[:-1]
+    else:
+        data = data * repeat
+    for name in reversed(filters):
+        data = ENCODERS[name](data)
+    return data
+
+
+def filtered_content_pdf(body: bytes, filters: list[str], repeat: int = 1) -> bytes:
+    """A one-page PDF whose content stream is ``body`` (said ``repeat`` times) stored under ``filters``."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    stream = pikepdf.Stream(pdf, encoded(body, filters, repeat))
+    stream.Filter = pikepdf.Array([pikepdf.Name(f) for f in filters]) if len(filters) > 1 else pikepdf.Name(filters[0])
+    pdf.pages[0].obj.Contents = stream
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False)
     return out.getvalue()

@@ -1,0 +1,153 @@
+"""Parsing untrusted files away from the request threads, under a budget of CPU time and memory.
+
+A PDF sent to the API is parsed by C libraries (qpdf, pdfium) and by pure Python (pyHanko) whose
+cost depends on the file, not on its size alone: 40 MB without a line break took pyHanko 36 s of
+CPU inside the serving process, slowing every other request tenfold, and nothing could stop it
+there. Here each parse runs in a process of its own, forked from the job runner's fork server
+(the libraries already imported), at low priority, with ``RLIMIT_CPU`` and ``RLIMIT_DATA`` set
+and a wall-clock deadline watched from the server: the kernel stops a parse over budget, the
+caller gets :class:`OverBudget` with the reason, and the serving process never held the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import resource
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.executor import die_with_parent
+
+log = logging.getLogger(__name__)
+
+NICENESS = 10  # the parse yields the CPU to the request threads
+
+
+@dataclass(frozen=True)
+class ParseBudget:
+    """What one parse of an uploaded file may take: seconds of CPU, MiB of heap above what the
+    forked process starts with, and seconds of wall time (a parse blocked on nothing still ends)."""
+
+    cpu_seconds: int = 20
+    memory_mb: int = 1024
+    wall_seconds: float = 60.0
+
+
+class OverBudget(Exception):
+    """The parse was stopped: it needed more CPU time, memory or wall time than its budget."""
+
+
+class Refused(Exception):
+    """The function run under the budget refused its input; carried back as the caller's own
+    exception (``kind`` names it) with its status and message, which survive the pipe whatever
+    the exception's constructor."""
+
+    def __init__(self, kind: str, status: int, message: str) -> None:
+        super().__init__(kind, status, message)
+        self.kind, self.status, self.message = kind, status, message
+
+
+def run_budgeted(fn: Callable[..., Any], *args: Any, budget: ParseBudget) -> Any:
+    """``fn(*args)`` in a process of its own under ``budget``; its result, or the exception it
+    raised (an exception with ``status`` and ``message`` comes back as :class:`Refused`, any
+    other as :class:`RuntimeError` with its type and first line). Blocks the calling thread:
+    call it from a worker thread, never from the event loop."""
+    context = multiprocessing.get_context("forkserver")
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(sending, fn, args, budget), name="sohoa-parse", daemon=True)
+    process.start()
+    sending.close()
+    deadline = time.monotonic() + budget.wall_seconds
+    try:
+        while not receiving.poll(0.05):
+            if not process.is_alive() and not receiving.poll(0):
+                process.join(1)
+                raise OverBudget(_stopped(process.exitcode, budget))
+            if time.monotonic() > deadline:
+                raise OverBudget(f"it took longer than {budget.wall_seconds:.0f} s")
+        try:
+            outcome = receiving.recv()
+        except EOFError as exc:  # died between the poll and the read
+            process.join(1)
+            raise OverBudget(_stopped(process.exitcode, budget)) from exc
+    finally:
+        receiving.close()
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+    kind = outcome[0]
+    if kind == "ok":
+        return outcome[1]
+    if kind == "refused":
+        raise Refused(*outcome[1:])
+    raise RuntimeError(f"{outcome[1]}: {outcome[2]}")
+
+
+def _stopped(code: int | None, budget: ParseBudget) -> str:
+    if code == -signal.SIGXCPU or code == -signal.SIGKILL:
+        return f"it needed more than {budget.cpu_seconds} s of CPU time"
+    if code == MEMORY_EXIT:
+        return f"it needed more than {budget.memory_mb} MiB of memory"
+    return f"the process reading it stopped (exit code {code})"
+
+
+MEMORY_EXIT = 86  # the child's own exit code when an allocation failed under RLIMIT_DATA
+
+
+def _child(sending: Any, fn: Callable[..., Any], args: tuple[Any, ...], budget: ParseBudget) -> None:
+    die_with_parent()
+    try:
+        os.nice(NICENESS)
+    except OSError:
+        pass
+    _limit(budget)
+    try:
+        result = fn(*args)
+    except MemoryError:
+        sending.close()
+        os._exit(MEMORY_EXIT)
+    except Exception as exc:  # noqa: BLE001 - carried back to the caller, who decides
+        status, message = getattr(exc, "status", None), getattr(exc, "message", None)
+        if isinstance(status, int) and isinstance(message, str):
+            sending.send(("refused", type(exc).__name__, status, message))
+        else:
+            first = str(exc).splitlines()[0][:200] if str(exc) else ""
+            sending.send(("error", type(exc).__name__, first))
+        return
+    sending.send(("ok", result))
+
+
+def _limit(budget: ParseBudget) -> None:
+    """CPU seconds (SIGXCPU at the soft limit, SIGKILL one second later) and heap above what the
+    process holds now: the fork server's imports are shared pages, not the parse's."""
+    cpu = max(1, int(budget.cpu_seconds))
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = int(used.ru_utime + used.ru_stime)
+    resource.setrlimit(resource.RLIMIT_CPU, (spent + cpu, spent + cpu + 1))
+    signal.signal(signal.SIGXCPU, signal.SIG_DFL)
+    if budget.memory_mb > 0:
+        soft = _data_now() + budget.memory_mb * 2**20
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+        except (ValueError, OSError):
+            log.warning("parse memory budget not applied (RLIMIT_DATA refused)")
+
+
+def _data_now() -> int:
+    """The process's data segment now (``VmData``), in bytes; 0 when /proc cannot tell."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
