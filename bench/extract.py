@@ -135,7 +135,7 @@ def bench_documents(count: int, seed: int, types: Sequence[str] | None = None, *
     with holdout.vocabulary(vocabulary):
         for doc_type in types or DOC_TYPES:
             layouts = held_out_layouts(LAYOUTS[doc_type])
-            pool = forms.versions(doc_type, split) if split == "unseen" else ()
+            pool = forms.versions(doc_type, split) if split != "seen" else ()
             for i in range(count):
                 rng = random.Random(f"sohoa-bench-extract/{seed}/{doc_type}/{i}")
                 version = pool[i % len(pool)] if pool else None

@@ -119,10 +119,21 @@ def label_spans(line: Line, folded: str) -> list[tuple[int, int]]:
     return out
 
 
+# Abbreviations forms print inside labels ("Số Giấy CMND", "Nơi ĐKHK thường trú", "CCCD số"): upper
+# case like a name, but words of a label. Accent-folded.
+ACRONYMS = frozenset(("cmnd", "cccd", "ddcn", "dkhk", "gcn", "mst", "dt", "ubnd", "hk", "dkkd", "qsdd", "cmtnd",
+                      "cmt", "gcmnd", "sdt", "tp", "tt", "tx", "nd", "cp"))
+
+
 def _label_shaped(text: str) -> bool:
     letters = [c for c in text if c.isalpha()]
     if len(letters) < 2 or any(c.isdigit() for c in text) or len(text.split()) > 12:
         return False
+    words = re.findall(r"[^\W\d_]+", text)
+    plain = [w for w in words if fold(w) not in ACRONYMS]
+    if not plain:
+        return False
+    letters = [c for w in plain for c in w]
     return sum(c.isupper() for c in letters) <= 0.5 * len(letters)
 
 
@@ -137,7 +148,16 @@ def _by_meaning(resolved: list[Hit], line: Line, folded: str, index: int, fields
         if not inside:
             out.append(Hit(field or GENERIC, index, start, end, 80.0, end - start))
             continue
-        if len(inside) != 1 or inside[0].start > start + 2:
+        if not any(h.start <= start + 2 for h in inside):
+            # listed labels found only inside a longer label ("Nơi chết" in "Họ và tên người chết",
+            # "Năm sinh" in "Ngày, tháng, năm sinh của mẹ"): the whole label is read by its meaning
+            out = [h for h in out if h not in inside]
+            out.append(Hit(field or GENERIC, index, start, end, 80.0, end - start))
+            continue
+        if len(inside) != 1:
+            if field is not None:  # "Họ và tên người chết": the name's label, not a place of death's
+                out = [h for h in out if h not in inside]
+                out.append(Hit(field, index, start, end, 80.0, end - start))
             continue
         hit = inside[0]
         label_words = " ".join(_LABEL_WORDS.findall(folded[hit.start:hit.end]))

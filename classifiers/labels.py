@@ -76,7 +76,6 @@ DISTRACTORS = (
     Rule("_origin_land", "text", ("Nguồn gốc sử dụng",)),
     Rule("_book_gcn", "text", ("Số vào sổ cấp GCN",)),
     Rule("_issue", "text", ("Ngày cấp / Date of issue", "Ngày cấp")),
-    Rule("_place_birth_reg", "text", ("Nơi đăng ký khai sinh / Place of birth", "Nơi đăng ký khai sinh")),
     Rule("_foreign", "text", ("Tên công ty viết bằng tiếng nước ngoài", "Tên công ty viết tắt")),
     Rule("_changed", "text", ("Đăng ký thay đổi lần thứ",)),
     Rule("_words", "text", ("Bằng chữ",)),
@@ -104,6 +103,9 @@ RULES: dict[str, tuple[Rule, ...]] = {
         Rule("place_of_origin", "text", ORIGIN, lines=1),
         Rule("place_of_residence", "text", RESIDENCE, lines=2),
         Rule("date_of_expiry", "date", EXPIRY, lines=1),
+        # the card's place of birth registration; on a civil-status paper the same words are its
+        # registration place
+        Rule("_place_birth_reg", "text", ("Nơi đăng ký khai sinh / Place of birth", "Nơi đăng ký khai sinh")),
     ),
     "birth_certificate": _rules(
         Rule("certificate_number", "number", CERT_NUMBER),
@@ -196,7 +198,8 @@ class Meaning:
     never: tuple[str, ...] = ()
 
 
-_ID_WORDS = ("dinh danh", "cccd", "cmnd", "can cuoc", "tuy than", "giay to phap ly", "ddcn", "chung minh")
+_ID_WORDS = ("dinh danh", "cccd", "cmnd", "can cuoc", "tuy than", "giay to phap ly", "ddcn", "chung minh",
+             "nhan than", "cmtnd", "ho chieu")
 _RESIDENCE_WORDS = ("cu tru", "thuong tru", "tam tru", "noi o", "dkhk")
 _PERSON_NAME = Meaning((("ten",),), ("ho", "khai sinh", "chu dem"),
                        ("me", "cha", "chu ho", "cong ty", "doanh nghiep", "nuoc ngoai", "viet tat", "giao dich",

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from classifiers.classify import MODEL_PATH, load_model
+from classifiers.reasons import explain, in_vietnamese
 from core.doctypes import DOC_TYPES
 from core.errors import InputError
 from core.model import Document
@@ -45,8 +46,9 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     b.add_argument("--vocabulary", choices=("default", "held-out", "both"), default="default",
                    help="names and places the generator draws: its default lists, a held-out list the "
                         "lexicon does not know (samples/holdout.py), or both side by side (default: default)")
-    b.add_argument("--split", choices=("seen", "unseen", "both"), default="both",
-                   help="label wordings: those the extractor was written against, held-out form versions "
+    b.add_argument("--split", choices=("seen", "dev", "unseen", "both"), default="both",
+                   help="label wordings: those the extractor was written against, development versions "
+                        "(samples/forms.py DEV, tuned on), held-out form versions "
                         "(samples/holdout.py), or both side by side (default: both)")
     b.set_defaults(handler=run_bench_extract)
 
@@ -57,7 +59,8 @@ def document_json(document: Document) -> dict:
         "confidence": round(document.type_confidence, 4),
         "fields": {
             name: {"value": f.value if f.value is not None else "", "confidence": round(f.confidence, 4),
-                   "needs_review": f.needs_review, "reason": f.reason}
+                   "needs_review": f.needs_review, "reason": f.reason,
+                   "reasons": [r.as_dict() for r in explain(f.reason)]}
             for name, f in document.fields.items()
         },
     }
@@ -79,7 +82,7 @@ def run_extract(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{path.name}: {document.doc_type} (confidence {document.type_confidence:.2f})")
     for name, f in document.fields.items():
         mark = "REVIEW" if f.needs_review else "ok"
-        reason = f"  ({f.reason})" if f.reason else ""
+        reason = f"  ({in_vietnamese(f.reason)})" if f.reason else ""
         print(f"  {name:<24} {f.value or '':<50} {f.confidence:5.2f} {mark}{reason}")
     return 0
 

@@ -24,7 +24,11 @@ def test_extract_json_follows_the_contract(tmp_path: Path, capsys: pytest.Captur
     assert set(out) == {"doc_type", "confidence", "fields"}
     assert out["doc_type"] == "cccd" and 0.0 <= out["confidence"] <= 1.0
     for name, field in out["fields"].items():
-        assert set(field) == {"value", "confidence", "needs_review", "reason"}, name  # the clerk reads why
+        assert set(field) == {"value", "confidence", "needs_review", "reason", "reasons"}, name  # the clerk reads why
+        if field["needs_review"]:
+            assert field["reasons"], name
+        for reason in field["reasons"]:
+            assert set(reason) == {"code", "vi", "en"} and reason["en"] in field["reason"]
     assert out["fields"]["personal_id"]["value"] == sample.fields["personal_id"]
     assert out["fields"]["date_of_birth"]["value"] == sample.fields["date_of_birth"]
 
