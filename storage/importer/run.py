@@ -154,7 +154,7 @@ def run_import(
                 merge_register(session, source_id, entries, report.counts)
             progress("register", len(entries))
         result = import_audit(
-            unit, source, source_id, label=source.label, actor=actor, chunk=max(chunk, 1000),
+            unit, source, source_id, label=source.label, actor=actor, chunk=chunk,
             progress=lambda n: progress("audit", n),
         )
         audit = report.counts.kinds[RecordKind.AUDIT]
