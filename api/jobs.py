@@ -140,7 +140,7 @@ class JobRunner:
         # forkserver: the serving process has threads; forking it directly could copy held locks.
         # The upload checks and verification (api.budget) fork from it too, with their parsers loaded.
         self._context.set_forkserver_preload(["api.jobs", "flow.run", "api.routes.auditors", "pikepdf",
-                                              "pypdfium2"])
+                                              "pypdfium2", "pipeline.prewarmed"])
         try:  # the fork server starts (and imports the flow) now, not at the first upload
             warm = self._context.Process(target=_noop, name="sohoa-job-warm-up")
             warm.start()

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, select
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.errors import InputError
@@ -60,6 +60,7 @@ class DossierPlace(Base):
     __tablename__ = "dossier_places"
 
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), primary_key=True)
+    agency: Mapped[str | None] = mapped_column(String(255))  # the receiving agency (dossiers.agency: the digitizing one)
     commune_code: Mapped[str | None] = mapped_column(String(16))
     province_code: Mapped[str | None] = mapped_column(String(8))
     commune_name: Mapped[str | None] = mapped_column(String(255))
@@ -214,12 +215,14 @@ def set_reception(db: Database, dossier_code: str, *, actor: str, procedure_code
             if value is not None:
                 setattr(row, name, nfc(value) if isinstance(value, str) else value)
         row.ambiguous = place.ambiguous
+        if agency:
+            row.agency = nfc(agency)
         session.flush()
         append_event(session, actor=actor, action="dossier.received", subject=f"dossier:{dossier.code}", details={
-            "procedure": dossier.procedure_code, "agency": dossier.agency, "commune": row.commune_code,
+            "procedure": dossier.procedure_code, "agency": row.agency, "commune": row.commune_code,
             "province": row.province_code, "created": created,
         })
-        return {"dossier_code": dossier.code, "procedure_code": dossier.procedure_code, "agency": dossier.agency,
+        return {"dossier_code": dossier.code, "procedure_code": dossier.procedure_code, "agency": row.agency,
                 "received": dossier.created.isoformat(), "commune_code": row.commune_code,
                 "province_code": row.province_code, "commune_name": row.commune_name,
                 "confidence": row.confidence, "ambiguous": row.ambiguous, "created": created}
@@ -242,7 +245,8 @@ def owner_documents(db: Database, owner_id: str, *, on: date | None = None) -> l
     d, s, p, r = Document.__table__, Dossier.__table__, DossierPlace.__table__, ProcedureResult.__table__
     query = (
         select(d.c.id, d.c.doc_type, d.c.review_state, d.c.created, d.c.pdf_sha256, d.c.page_count, d.c.fields,
-               d.c.reused_from_id, s.c.code, s.c.procedure_code, s.c.agency, p.c.commune_code, p.c.province_code,
+               d.c.reused_from_id, s.c.code, s.c.procedure_code, func.coalesce(p.c.agency, s.c.agency).label("agency"),
+               p.c.commune_code, p.c.province_code,
                r.c.id.label("result_id"), r.c.result_code, r.c.valid_from, r.c.valid_until, r.c.signature_status)
         .select_from(d)
         .join(s, s.c.id == d.c.dossier_id)

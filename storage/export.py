@@ -136,7 +136,7 @@ def export_dossier(db: Database, store: ObjectStore, code: str, expires: timedel
     return {
         "MaHoSo": dossier.code,
         "MaTTHC": dossier.procedure_code,
-        "CoQuanTiepNhan": dossier.agency,
+        "CoQuanTiepNhan": (place.agency if place and place.agency else dossier.agency),
         "MaXa": place.commune_code if place else None,
         "MaTinh": place.province_code if place else None,
         "SoDinhDanhNguoiNop": dossier.applicant_personal_id,

@@ -12,7 +12,8 @@ Each rate is a share of the dossiers received in the period (by reception time):
 
 The index gives dossier digitization 22 points of 100, full marks for a criterion at 80% and
 proportionally less below it. How the 22 points are split between the four criteria is a table
-(:data:`WEIGHTS`, equal shares unless a province is told otherwise).
+(:data:`WEIGHTS`, equal shares unless a province is told otherwise). The agency of a dossier is the
+one that received it (its reception record), else the one that digitized it.
 
 One query: each dossier of the period is read once through the reception-time index, its flags
 are probes of the per-dossier indexes, and only (month, agency) groups come back.
@@ -150,21 +151,22 @@ def compute_stats(db: Database, q: StatsQuery) -> StatsReport:
     """The figures of the period, in total, per month and per receiving agency."""
     start, end = _bounds(q)
     month = _month(db, _S.c.created).label("month")
-    agency = func.coalesce(_S.c.agency, literal("")).label("agency")
+    receiving = func.coalesce(_P.c.agency, _S.c.agency)
+    agency = func.coalesce(receiving, literal("")).label("agency")
     flags = _flags()
     query = (
         select(month, agency, func.count().label("n"),
                *[func.sum(case((cond, 1), else_=0)).label(name) for name, cond in flags.items()])
-        .select_from(_S)
+        .select_from(_S.outerjoin(_P, _P.c.dossier_id == _S.c.id))
         .where(_S.c.created >= start, _S.c.created < end)
         .group_by(month, agency)
     )
     if q.agency:
-        query = query.where(_S.c.agency == nfc(q.agency))
+        query = query.where(receiving == nfc(q.agency))
     if q.procedure:
         query = query.where(_S.c.procedure_code == nfc(q.procedure))
     if q.commune:
-        query = query.where(exists().where(_P.c.dossier_id == _S.c.id, _P.c.commune_code == q.commune))
+        query = query.where(_P.c.commune_code == q.commune)
     total, by_month, by_agency = Counts(), defaultdict(Counts), defaultdict(Counts)
     with db.engine.connect() as conn:
         for row in conn.execute(query):

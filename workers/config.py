@@ -20,6 +20,7 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 PRELOAD = (
     "flow.run",
     "pipeline.pagework",
+    "pipeline.prewarmed",  # Tesseract probed, word lists open: no task pays for them (pipeline.warm)
     "pipeline.qr",
     "classifiers.split",
     "pipeline.pdfa",

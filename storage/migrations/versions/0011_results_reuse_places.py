@@ -7,8 +7,10 @@
 - ``dossier_components``: a component of a dossier taken from an earlier digitized paper (both
   ends kept), or declared on paper only (not digitized), so the figures of Decision 766/QĐ-TTg
   count what was reused and what was not digitized.
-- ``dossier_places``: the commune and province that received the dossier, after the 2025
-  reorganisation, with the printed text they were derived from.
+- ``dossier_places``: the agency, commune and province that received the dossier (after the 2025
+  reorganisation), with the printed text they were derived from. ``dossiers.agency`` is written by
+  the deployment that digitizes the papers (its configured agency), so in a province-wide
+  deployment it names the digitizing centre; the figures per agency read the receiving one first.
 - Indexes for the figures: dossiers by reception time (the province-wide month is a range scan).
 
 Revision ID: 0011
@@ -72,6 +74,7 @@ def upgrade() -> None:
     op.create_table(
         "dossier_places",
         sa.Column("dossier_id", sa.Integer(), sa.ForeignKey("dossiers.id"), primary_key=True),
+        sa.Column("agency", sa.String(255)),
         sa.Column("commune_code", sa.String(16)),
         sa.Column("province_code", sa.String(8)),
         sa.Column("commune_name", sa.String(255)),
