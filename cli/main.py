@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": ("cli.serve", "API keys"),
     "review": ("cli.review", "the verification station: check and correct flagged fields"),
     "import": ("cli.importer", "bring in another deployment's data (the provinces before the merger)"),
+    "stats": ("cli.stats", "the digitization figures of a period (Decision 766/QĐ-TTg)"),
+    "components": ("cli.stats", "components of a dossier reused from earlier papers, or on paper"),
 }
 BENCHES: dict[str, str] = {
     "ocr": "cli.ocr",
@@ -61,6 +63,7 @@ BENCHES: dict[str, str] = {
     "api": "cli.serve",
     "review": "cli.review",
     "import": "cli.importer",
+    "stats": "cli.stats",
 }
 
 Handler = Callable[[argparse.Namespace, Settings], int]
