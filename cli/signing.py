@@ -27,6 +27,7 @@ from signing.verify import verify_pdf
 from storage.db import open_database
 from storage.records import find_by_sha256
 from storage.register import mark_used, reserve_number, void_number
+from storage.result_codes import result_code_of
 
 
 def register(commands: Any, bench: Any) -> None:
@@ -209,14 +210,19 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
                           intermediates=trust.intermediates, tsa_roots=trust.tsa_roots))
         for path, data in files
     ]
+    checks = {path: (_record_checks(settings, report) if lookup is not None else []) for path, report in reports}
     if args.json:
-        out = [{"file": str(path), **report.to_dict()} for path, report in reports]
+        out = [{"file": str(path), **report.to_dict(), "record_checks": checks[path]} for path, report in reports]
         print(json.dumps(out[0] if len(out) == 1 else out, ensure_ascii=False, indent=2))
     elif len(reports) == 1:
         _print_report(*reports[0])
+        for check in checks[reports[0][0]]:
+            print(f"  {check['what']} {check['value']}: {check['verdict']}")
     else:
         _print_table(reports)
     codes = {report.exit_code for _path, report in reports}
+    if any(c["verdict"].startswith("DIFFERS") for found in checks.values() for c in found):
+        codes.add(1)
     return 1 if 1 in codes else max(codes)  # one forgery among them outweighs what could not be checked
 
 
@@ -257,6 +263,39 @@ def _records_lookup(settings: Settings) -> Callable[[str], bool | None] | None:
     return lookup
 
 
+def _record_checks(settings: Settings, report: Any) -> list[dict[str, str]]:
+    """For a sohoa copy: the register number and the result code its certification names, each
+    against the records of the copy with this hash (when the records are reachable)."""
+    certification = next((s for s in report.signatures if s.role == "certification"), None)
+    if certification is None or not report.sha256:
+        return []
+    try:
+        db = open_database(settings.resolved_database_url, upgrade=False)
+        try:
+            copy = next((m for m in find_by_sha256(db, report.sha256) if m.kind == "certified_copy"), None)
+            code = result_code_of(db, copy.document.id) if copy is not None else None
+        finally:
+            db.dispose()
+    except Exception:  # records unavailable: the signatures' verdict still stands
+        logging.getLogger(__name__).info("dossier records not available", exc_info=True)
+        return []
+    if copy is None:
+        return [{"what": "register number", "value": certification.register_number or "-",
+                 "verdict": "not in these records"}]
+    checks = [{"what": "register number", "value": certification.register_number or "-",
+               "verdict": "matches the register" if certification.register_number == copy.certified.certification_number
+               else f"DIFFERS from the register ({copy.certified.certification_number})"}]
+    if certification.result_code or code:
+        same = certification.result_code == code
+        checks.append({"what": "result code", "value": certification.result_code or "-",
+                       "verdict": "matches the records" if same else f"DIFFERS from the records ({code or 'none'})"})
+    return checks
+
+
+_ROLE_NAMES = {"digitization": "digitization signature (số hóa) by",
+               "certification": "certification (chứng thực) by"}
+
+
 def _print_report(path: Path, report: Any) -> None:
     reasons = ", ".join(report.reasons) or "none"
     print(f"{path}: {report.status} ({reasons})")
@@ -267,6 +306,8 @@ def _print_report(path: Path, report: Any) -> None:
     for sig in report.signatures:
         covers = f" (covers revision {sig.revision + 1})" if sig.revision is not None else ""
         print(f"  [{sig.kind}] {sig.field_name}{covers}: {sig.status} {', '.join(sig.reasons)}")
+        if sig.role:
+            print(f"    {_ROLE_NAMES[sig.role]} {sig.official or '?'}")
         if sig.signer_subject:
             print(f"    signer:       {sig.signer_subject}")
         if sig.reason:

@@ -19,10 +19,11 @@ Failures, from the smallest unit up:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from core.errors import InputError
 from core.model import BatchStatus, CertifiedCopy, Document, DossierStatus, Field
 from core.result_code import certified_copy_qr_payload
 from core.settings import Settings
@@ -31,9 +32,9 @@ from signing.keys import AgencySigner
 from signing.officials import official_signer
 from signing.stamp import VIETNAM_TIME
 from storage.archive import record_certified_copy
+from storage.certify_queue import claim, confirmed, release
 from storage.db import Database
 from storage.objects import ObjectStore
-from storage.certify_queue import claim, confirmed, release
 from storage.records import document_by_id, dossier_by_code
 from storage.register import RegisterNumber, mark_used, reserve_number, void_number
 from storage.result_codes import result_code_of
@@ -199,4 +200,38 @@ def certify_into_register(
         void_number(db, entry.entry_id, reason=f"{type(exc).__name__}: {exc}", actor=actor)
         raise
     mark_used(db, entry.entry_id, certified_copy_id=copy_id, actor=actor)
+    return copy, copy_id, key
+
+
+def confirm_certification(
+    db: Database,
+    store: ObjectStore,
+    settings: Settings,
+    *,
+    request_id: int,
+    officer: str,
+    actor: str,
+    agency_signer: Callable[[], AgencySigner] | None = None,
+) -> tuple[CertifiedCopy, int, str]:
+    """A certifying officer confirms a waiting certified-copy request (``SOHOA_CERTIFY_BY_OFFICER``):
+    the request is taken (no other officer can decide it meanwhile), the copy is numbered in the
+    register, stamped with the officer's name and signed with the officer's own key; if signing
+    fails the request waits again with the reason (and the number is voided, as always)."""
+    request = claim(db, request_id, officer=officer, actor=actor)
+    try:
+        info = document_by_id(db, request.document_id)
+        if info is None:
+            raise InputError(f"no document {request.document_id} to certify")
+        dossier = dossier_by_code(db, info.dossier_code)
+        signer = official_signer(settings, officer, agency=agency_signer)
+        copy, copy_id, key = certify_into_register(
+            db, store, signer, settings, pdf=store.get_bytes(info.pdf_key), document_id=info.id,
+            document_sha256=info.pdf_sha256, dossier_code=info.dossier_code,
+            procedure_code=dossier.procedure_code if dossier else None, doc_type=info.doc_type,
+            actor=actor, officer=officer,
+        )
+    except BaseException as exc:
+        release(db, request_id, officer=officer, actor=actor, reason=f"{type(exc).__name__}: {exc}")
+        raise
+    confirmed(db, request_id, officer=officer, actor=actor, certified_copy_id=copy_id)
     return copy, copy_id, key

@@ -65,6 +65,7 @@ class StampInfo:
     certification_number: str
     signed_at: datetime
     qr_payload: str | None = None
+    result_code: str | None = None  # the digitization result code of the paper copied
 
 
 def _declares_revocation(cert: asn1_x509.Certificate) -> bool:
@@ -120,6 +121,7 @@ async def async_certify_copy(
         signed_at=stamp.signed_at,
         qr_payload=qr_payload,
         development=signer.development,
+        result_code=stamp.result_code,
     )
     # A scan signed by its digitizing official keeps that signature: the stamp fills the field the
     # official reserved for the certifying officer, in an incremental update (an approval signature
@@ -135,7 +137,8 @@ async def async_certify_copy(
         subfilter=fields.SigSeedSubFilter.PADES,
         certify=not fill_reserved,
         docmdp_permissions=None if fill_reserved else fields.MDPPerm.NO_CHANGES,
-        reason=nfc(f"{CERTIFICATION_PHRASE} - số {stamp.certification_number}"),
+        reason=nfc(f"{CERTIFICATION_PHRASE} - số {stamp.certification_number}"
+                   + (f" - mã kết quả số hóa: {stamp.result_code}" if stamp.result_code else "")),
         location=nfc(stamp.agency),
         name=nfc(stamp.officer),
         embed_validation_info=lt,

@@ -49,6 +49,7 @@ class StampText:
     signed_at: datetime
     qr_payload: str
     development: bool = False
+    result_code: str | None = None
 
     def lines(self) -> list[tuple[str, str]]:
         """(style, text) lines, top to bottom."""
@@ -63,6 +64,8 @@ class StampText:
             ("regular", nfc(f"Số chứng thực: {self.certification_number}")),
             ("regular", nfc(f"Ngày chứng thực: {when:%d/%m/%Y %H:%M} (UTC+7)")),
         ]
+        if self.result_code:
+            lines.append(("regular", nfc(f"Mã kết quả số hóa: {self.result_code}")))
         if self.development:
             lines.append(("bold", DEVELOPMENT_LINE))
         return lines
@@ -102,7 +105,7 @@ def render_text_mask(text: StampText, width_px: int, height_px: int, text_width_
     sizes = [_fit(draw, line, style, size, width).size for style, line in lines]
     # One size for the body (statement, agency, officer, number, date) so the stamp reads as one
     # block; the heading and the development notice keep their own.
-    body = range(1, 6)
+    body = range(1, len(lines) - int(text.development))
     body_size = min(sizes[i] for i in body)
     y = pad
     for index, (style, line) in enumerate(lines):

@@ -38,6 +38,7 @@ import asyncio
 import hashlib
 import io
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -123,6 +124,12 @@ class SignatureDetails:
     messages: tuple[str, ...] = ()
     revision: int | None = None  # the file revision the signature covers (0 = the first)
     sub_filter: str | None = None  # ETSI.CAdES.detached (PAdES), adbe.pkcs7.detached, …
+    # In a sohoa copy: "digitization" (the official who scanned the paper, Circular 01/2023) or
+    # "certification" (the certifying officer, Decree 23/2015), by the field the signature fills.
+    role: str | None = None
+    official: str | None = None  # the signer's name as the signature dictionary gives it (/Name)
+    register_number: str | None = None  # a certification's number in the register, from its /Reason
+    result_code: str | None = None  # the digitization result code a certification names
 
 
 @dataclass(frozen=True)
@@ -225,6 +232,22 @@ def _sub_filter(sig: EmbeddedPdfSignature) -> str | None:
 def _sig_dict_text(sig: EmbeddedPdfSignature, key: str) -> str | None:
     value = sig.sig_object.get(key)
     return str(value) if value is not None else None
+
+
+_ROLES = {"SohoaDigitization": "digitization", "SohoaCertification": "certification"}
+_NUMBER = re.compile(r" - số (?P<number>.+?)(?: - mã kết quả số hóa: (?P<code>\S+))?$")
+
+
+def _sohoa_role(sig: EmbeddedPdfSignature) -> dict[str, str | None]:
+    """Which of a sohoa copy's signatures this is, who signed it, and what a certification names."""
+    role = _ROLES.get(sig.field_name)
+    if role is None:
+        return {}
+    values: dict[str, str | None] = {"role": role, "official": _sig_dict_text(sig, "/Name")}
+    match = _NUMBER.search(_sig_dict_text(sig, "/Reason") or "") if role == "certification" else None
+    if match:
+        values |= {"register_number": match["number"], "result_code": match["code"]}
+    return values
 
 
 def _chain(status: PdfSignatureStatus | DocumentTimestampStatus) -> tuple[str, ...]:
@@ -453,6 +476,7 @@ async def _check_signature(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
         messages=tuple(messages),
         revision=sig.signed_revision,
         sub_filter=_sub_filter(sig),
+        **_sohoa_role(sig),
     )
 
 
