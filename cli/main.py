@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pki": ("cli.signing", "development PKI"),
     "certify": ("cli.signing", "certify a PDF as an electronic copy of its original (PAdES)"),
     "verify": ("cli.signing", "the auditor's report on a certified copy or a signed manifest"),
+    "certify-queue": ("cli.certify_queue", "certified-copy requests waiting for a certifying officer"),
     "reuse": ("cli.storage", "digitized results that can be reused, by personal ID"),
     "audit": ("cli.storage", "the audit trail"),
     "export": ("cli.storage", "a dossier's results for the portal"),
