@@ -1,0 +1,114 @@
+"""The certifying officer in the loop, over HTTP on a real ``sohoa serve``: a workflow system's
+request waits in the queue; only a certifier key decides; the confirmed copy is signed with that
+officer's own key and names them; a refusal keeps its reason; a decided request is not decided
+again."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from api.auth import create_key
+from api.db import dispose_engines, engine_for
+from bench.api import free_port, start_server, stop_server
+from core.settings import Settings
+from flow.run import process_paths
+from signing.keys import load_certificates
+from signing.verify import verify_pdf
+
+DIGITIZER = "Nguyễn Văn An"
+OFFICER = "Trần Thị Bình"
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    data_dir: Path
+    keys: dict[str, str]
+    document_id: int
+
+    def client(self, who: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.keys[who]}"}, timeout=60.0)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    from samples.generator import generate_document
+
+    data_dir = tmp_path_factory.mktemp("officer-loop")
+    scan = data_dir / "can-cuoc.png"
+    page = generate_document("cccd", random.Random(3), damage=0.0).pages[0]
+    Image.fromarray(np.ascontiguousarray(page[::3, ::3])).save(scan, dpi=(100, 100))
+    settings = Settings(data_dir=data_dir, workers=1, digitizing_official=DIGITIZER)
+    [document] = process_paths([scan], settings, dossier_code="HS-OFFICER-1", certify=False).documents
+    engine = engine_for(settings.resolved_database_url)
+    keys = {
+        "workflow": create_key(engine, role="workflow", name="workflow-1").key,
+        "certifier": create_key(engine, role="certifier", name="certifier-1", official=OFFICER).key,
+        "verifier": create_key(engine, role="verifier", name="verifier-1", official="Lê Văn Cường").key,
+    }
+    dispose_engines()
+    port = free_port()
+    proc = start_server(data_dir, port, env_extra={"SOHOA_CERTIFY_BY_OFFICER": "true", "SOHOA_WORKERS": "1"})
+    try:
+        yield Served(f"http://127.0.0.1:{port}", data_dir, keys, document.document_id)
+    finally:
+        stop_server(proc)
+
+
+def test_request_queue_confirm_by_the_officer(served: Served) -> None:
+    with served.client("workflow") as workflow:
+        r = workflow.post(f"/v1/documents/{served.document_id}/certified-copies", json={"reason": "hồ sơ đất đai"})
+        assert r.status_code == 202, r.text
+        queued = r.json()
+        assert queued["state"] == "waiting" and r.headers["Location"] == queued["url"]
+        # only a certifying officer decides
+        assert workflow.post(f"{queued['url']}/confirm").status_code == 403
+        assert workflow.get("/v1/certify-queue").status_code == 403
+    with served.client("verifier") as verifier:
+        r = verifier.post(f"{queued['url']}/confirm")
+        assert r.status_code == 403 and "certifier" in r.json()["detail"]
+
+    with served.client("certifier") as certifier:
+        waiting = certifier.get("/v1/certify-queue").raise_for_status().json()
+        assert [q["id"] for q in waiting] == [queued["id"]]
+        r = certifier.post(f"{queued['url']}/confirm")
+        assert r.status_code == 201, r.text
+        copy = r.json()
+        assert OFFICER in copy["signer"] and copy["certification_number"].startswith("1, Quyển số: ")
+        again = certifier.post(f"{queued['url']}/confirm")
+        assert again.status_code == 409 and OFFICER in again.json()["detail"]
+        done = certifier.get(queued["url"]).raise_for_status().json()
+        assert done["state"] == "confirmed" and done["officer"] == OFFICER
+        assert done["certified_copy_id"] == copy["id"]
+    with served.client("workflow") as workflow:
+        pdf = workflow.get(copy["download_url"]).raise_for_status().content
+
+    roots = load_certificates(served.data_dir / "pki" / "dev-root-ca.pem")
+    report = verify_pdf(pdf, roots=roots)
+    assert report.status == "PASSED", report.reasons
+    by_role = {s.role: s for s in report.signatures}
+    assert by_role["digitization"].official == DIGITIZER and DIGITIZER in by_role["digitization"].signer_subject
+    assert by_role["certification"].official == OFFICER and OFFICER in by_role["certification"].signer_subject
+    assert by_role["certification"].register_number == copy["certification_number"]
+
+
+def test_a_refusal_keeps_its_reason(served: Served) -> None:
+    with served.client("workflow") as workflow:
+        queued = workflow.post(f"/v1/documents/{served.document_id}/certified-copies").json()
+    with served.client("certifier") as certifier:
+        assert certifier.post(f"{queued['url']}/refuse", json={"reason": ""}).status_code == 422
+        r = certifier.post(f"{queued['url']}/refuse", json={"reason": "bản chính bị tẩy xóa ở trang 2"})
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "refused" and r.json()["officer"] == OFFICER
+        assert certifier.post(f"{queued['url']}/confirm").status_code == 409
+        refused = certifier.get("/v1/certify-queue", params={"state": "refused"}).raise_for_status().json()
+        assert [(q["id"], q["reason"]) for q in refused] == [(queued["id"], "bản chính bị tẩy xóa ở trang 2")]
+        assert certifier.get("/v1/certify-queue").json() == []  # nothing waits
