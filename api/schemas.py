@@ -107,6 +107,8 @@ class DocumentOut(BaseModel):
     reused_from: int | None
     created: datetime
     certified_copies: list[CertifiedCopyOut]
+    result_code: str | None = Field(default=None, description="the digitization result code (mã kết quả số hóa, "
+                                    "Circular 01/2023/TT-VPCP): one per digitized paper, what reuse and the portal quote")
 
 
 class SignatureSeenOut(BaseModel):

@@ -225,7 +225,8 @@ def _celery(paths: list[Path], settings: Settings, data_dir: Path, n: int, broke
 
 
 def _start_workers(n: int, data_dir: Path, broker: str) -> list[subprocess.Popen]:
-    env = dict(os.environ, SOHOA_BROKER_URL=broker, SOHOA_DATA_DIR=str(data_dir), OMP_THREAD_LIMIT="1")
+    env = dict(os.environ, SOHOA_BROKER_URL=broker, SOHOA_DATA_DIR=str(data_dir), OMP_THREAD_LIMIT="1",
+               SOHOA_ALLOW_DEV_SIGNER="true")  # the bench's throwaway deployment
     for name in ("SOHOA_DATABASE_URL", "SOHOA_STORE_URL"):
         env.pop(name, None)
     procs = []

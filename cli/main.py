@@ -21,6 +21,7 @@ from pathlib import Path
 
 from api.config import ApiSettings
 from core.errors import ConfigError, SohoaError
+from core.logs import configure_logging
 from core.memory import keep_freed_memory
 from core.settings import Settings, load_settings
 from workers.config import WorkerSettings
@@ -54,6 +55,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("cli.importer", "bring in another deployment's data (the provinces before the merger)"),
     "stats": ("cli.stats", "the digitization figures of a period (Decision 766/QĐ-TTg)"),
     "components": ("cli.stats", "components of a dossier reused from earlier papers, or on paper"),
+    "info": ("cli.info", "which data folder, database, store, broker and signer commands here use"),
+    "backup": ("cli.backup", "a consistent snapshot of the records and objects"),
+    "restore": ("cli.backup", "restore a backup into empty services"),
 }
 BENCHES: dict[str, str] = {
     "ocr": "cli.ocr",
@@ -169,10 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PYTHONWARNINGS", "ignore:DSA is deprecated")
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging([logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+                      os.environ.get("SOHOA_LOG_FORMAT", "text"))
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

@@ -63,6 +63,8 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from core.logs import adopt_handlers
+
 
     overrides = {k: v for k, v in {"host": args.host, "port": args.port, "jobs": args.jobs}.items() if v is not None}
     api_settings = ApiSettings(**overrides)
@@ -79,6 +81,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         server_header=False,
         timeout_graceful_shutdown=5,
     )
+    adopt_handlers(settings.log_format)  # uvicorn's loggers, set up just now: same format, no personal IDs
     uvicorn.Server(config).run()
     return 0
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from core.errors import InputError, IntegrityError
 from core.settings import Settings
 from storage.audit import record_event, verify_chain
+from storage.backup import open_existing_database, open_existing_store
 from storage.db import head_revision, open_database
 from storage.export import export_dossier
 from storage.gc import collect_garbage
@@ -28,6 +29,16 @@ def _store(settings: Settings):
     return open_store(settings.resolved_store_url)
 
 
+# Commands that read a deployment open it only if it is there: run in the wrong folder, they say
+# so instead of creating an empty deployment and answering from it.
+def _existing_db(settings: Settings):
+    return open_existing_database(settings.resolved_database_url)
+
+
+def _existing_store(settings: Settings):
+    return open_existing_store(settings.resolved_store_url)
+
+
 def _dump(value: object) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
@@ -36,7 +47,7 @@ def _dump(value: object) -> None:
 
 
 def _reuse(args: argparse.Namespace, settings: Settings) -> int:
-    results = find_reusable(_db(settings), args.personal_id, args.type)
+    results = find_reusable(_existing_db(settings), args.personal_id, args.type)
     if args.json:
         _dump([r.as_json() for r in results])
         return 0
@@ -56,7 +67,7 @@ def _reuse(args: argparse.Namespace, settings: Settings) -> int:
 def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from storage.importer.segments import verify_segments  # the trails of deployments imported here
 
-    db = _db(settings)
+    db = _existing_db(settings)
     report = verify_chain(db)
     segments = verify_segments(db)
     if args.json:
@@ -85,8 +96,8 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
-    db = _db(settings)
-    data = export_dossier(db, _store(settings), args.dossier_code, timedelta(hours=args.link_hours))
+    db = _existing_db(settings)
+    data = export_dossier(db, _existing_store(settings), args.dossier_code, timedelta(hours=args.link_hours))
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
@@ -104,7 +115,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 def _store_gc(args: argparse.Namespace, settings: Settings) -> int:
     report = collect_garbage(
-        _db(settings), _store(settings), min_age=timedelta(minutes=args.min_age), dry_run=args.dry_run
+        _existing_db(settings), _existing_store(settings), min_age=timedelta(minutes=args.min_age), dry_run=args.dry_run
     )
     verb = "would remove" if report.dry_run else "removed"
     print(
@@ -124,13 +135,13 @@ def _store_put(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _store_get(args: argparse.Namespace, settings: Settings) -> int:
-    _store(settings).download(args.key, args.output)
+    _existing_store(settings).download(args.key, args.output)
     print(f"{args.output}: verified against {args.key}")
     return 0
 
 
 def _store_url(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
+    store = _existing_store(settings)
     if not store.exists(args.key):
         raise InputError(f"object {args.key} is not in the store")
     print(store.presigned_url(args.key, timedelta(hours=args.hours)))
@@ -138,9 +149,9 @@ def _store_url(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _store_verify(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
+    store = _existing_store(settings)
     bad: list[str] = []
-    missing = sorted(k for k in referenced_keys(_db(settings)) if not store.exists(k))
+    missing = sorted(k for k in referenced_keys(_existing_db(settings)) if not store.exists(k))
     checked = 0
     for key in store.iter_keys():
         checked += 1

@@ -8,7 +8,7 @@ import os
 import socket
 from pathlib import Path
 
-from core.errors import InputError
+from core.errors import ConfigError, InputError
 from core.settings import Settings
 from workers.app import app
 from workers.status import batch_status, format_status
@@ -87,16 +87,23 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
+    if settings.development_signer and not settings.allow_dev_signer:
+        raise ConfigError(
+            "no agency signer configured (SOHOA_SIGNER_PKCS12 or SOHOA_PKCS11_MODULE): this worker would "
+            "certify with a development PKI of its own, and copies made on different machines would chain "
+            "to different roots; configure the agency's key, or set SOHOA_ALLOW_DEV_SIGNER=true on a "
+            "development or test deployment"
+        )
 
+    from celery.app import trace
+
+    from core.logs import configure_logging
 
     # Worker logs interleave several processes: give every line its time and process.
-    root = logging.getLogger()
-    root.setLevel(args.loglevel.upper())
-    for handler in root.handlers:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s")
-        )
+    configure_logging(args.loglevel.upper(), settings.log_format,
+                      "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s")
+    # Celery logs each task's return value at INFO: a document's fields, names and personal IDs.
+    trace.LOG_SUCCESS = "Task %(name)s[%(id)s] succeeded in %(runtime)ss"
 
     # No mingle or gossip: sohoa revokes nothing and watches no events, and each costs a round of
     # broadcast traffic per worker start.

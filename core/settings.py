@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
@@ -61,6 +62,16 @@ class Settings(BaseSettings):
     intermediate_certs: list[Path] = Field(default_factory=list)
     # Roots of the timestamp authorities, when they differ from the signers' (default: trust_roots).
     tsa_trust_roots: list[Path] = Field(default_factory=list)
+    # A worker machine with no agency key configured would sign with a development PKI of its own,
+    # and copies made on different machines would chain to different roots: ``sohoa worker``
+    # refuses to start that way unless this says it is a development or test deployment.
+    allow_dev_signer: bool = False
+
+    # Operations
+    # ``json``: one JSON object a line (for a log collector); ``text``: lines for people.
+    log_format: Literal["text", "json"] = "text"
+    # GET /metrics without an admin or auditor key (a Prometheus scraper on a closed network).
+    metrics_open: bool = False
 
     # Officials (Circular 01/2023, Decree 23/2015): the one who digitizes signs the scan, a
     # certifying officer signs the certified copy, each with their own key. A JSON file mapping an
@@ -91,6 +102,11 @@ class Settings(BaseSettings):
     @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
+
+    @property
+    def development_signer(self) -> bool:
+        """No agency key configured: certification would use the development PKI under pki_dir."""
+        return not self.pkcs11_module and not self.signer_pkcs12
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -12,14 +12,14 @@ import logging
 from typing import Any
 
 from core.settings import Settings
-from storage.db import open_database
+from storage.backup import open_existing_database
 from storage.records import batch_progress
 
 log = logging.getLogger(__name__)
 
 
 def batch_status(batch_id: int, settings: Settings) -> dict[str, Any]:
-    db = open_database(settings.resolved_database_url)
+    db = open_existing_database(settings.resolved_database_url)  # a look never creates records
     try:
         progress = batch_progress(db, batch_id)
     finally:

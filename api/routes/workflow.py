@@ -39,6 +39,7 @@ from api.schemas import (
 from core.doctypes import DOC_TYPES
 from flow import policy
 from storage.records import certified_copy_by_id, document_by_id, dossier_by_code
+from storage.result_codes import result_codes_of
 from storage.reuse import find_reusable
 from storage.trail import record_access
 
@@ -63,6 +64,7 @@ def get_dossier(
     info = dossier_by_code(state_of(request).records, code)
     if info is None:
         raise HTTPException(404, f"no dossier {code}")
+    codes = result_codes_of(state_of(request).records, [d.id for d in info.documents])
     return DossierOut(
         code=info.code,
         procedure_code=info.procedure_code,
@@ -71,7 +73,7 @@ def get_dossier(
         status=info.status,
         created=info.created,
         updated=info.updated,
-        documents=[_document_out(d) for d in info.documents],
+        documents=[_document_out(d, codes) for d in info.documents],
         signed_originals=[
             SignedOriginalOut(name=s.name, sha256=s.sha256, status=s.status, reasons=list(s.reasons),
                               signatures=[SignatureSeenOut(**sig) for sig in s.signatures])
@@ -85,7 +87,8 @@ def get_dossier(
 def get_document(
     document_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request, _principal: WorkflowKey
 ) -> DocumentOut:
-    return _document_out(_document(state_of(request), document_id))
+    document = _document(state_of(request), document_id)
+    return _document_out(document, result_codes_of(state_of(request).records, [document.id]))
 
 
 @router.post(
@@ -309,9 +312,10 @@ def _fields(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _document_out(d: Any) -> DocumentOut:
+def _document_out(d: Any, result_codes: dict[int, str] | None = None) -> DocumentOut:
     fields = _fields(d.fields)
     return DocumentOut(
+        result_code=(result_codes or {}).get(d.id),
         id=d.id,
         dossier_code=d.dossier_code,
         doc_type=d.doc_type,

@@ -36,6 +36,7 @@ WORKER_ENV = {
     "SOHOA_TASK_MAX_RETRIES": "10",
     "SOHOA_WORKER_MAX_TASKS": "4",  # pool processes are replaced mid-batch, as in production
     "OMP_THREAD_LIMIT": "1",
+    "SOHOA_ALLOW_DEV_SIGNER": "true",  # the test deployment signs with the development PKI
 }
 
 
