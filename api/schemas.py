@@ -166,6 +166,8 @@ class ReusableOut(BaseModel):
     pdf_sha256: str
     fields: dict[str, str | None]
     certified_copy: CertifiedCopyOut | None
+    result_code: str | None = Field(default=None, description="the digitization result code of the paper "
+                                    "first digitized (original_id)")
 
 
 class ReuseOut(BaseModel):

@@ -38,6 +38,7 @@ from api.schemas import (
 )
 from core.doctypes import DOC_TYPES
 from flow import policy
+from signing.officials import official_signer
 from storage.records import certified_copy_by_id, document_by_id, dossier_by_code
 from storage.result_codes import result_codes_of
 from storage.reuse import find_reusable
@@ -125,8 +126,9 @@ def create_certified_copy(
                                 headers={"Location": earlier.download_url, "Idempotent-Replayed": "true"})
         pdf = state.store.get_bytes(document.pdf_key)
         # Each request is a new entry in the register; a repeated Idempotency-Key found it above.
+        officer = official_signer(settings, settings.certifying_officer, agency=lambda: state.signer)
         copy, copy_id, _key = policy.certify_into_register(
-            state.records, state.store, state.signer, settings, pdf=pdf, document_id=document.id,
+            state.records, state.store, officer, settings, pdf=pdf, document_id=document.id,
             document_sha256=document.pdf_sha256, dossier_code=document.dossier_code,
             procedure_code=dossier.procedure_code if dossier else None,
             doc_type=document.doc_type, actor=principal.actor,
@@ -258,10 +260,12 @@ def reuse(
                   details={"doc_type": doc_type.value if doc_type else None, "found": [r.document_id for r in found],
                            "purpose": purpose})
     results = []
+    codes = result_codes_of(state.records, [i for r in found for i in (r.original_id, r.document_id)])
     for r in found:
         cert = r.certified
         results.append(
             ReusableOut(
+                result_code=codes.get(r.original_id) or codes.get(r.document_id),
                 document_id=r.document_id,
                 original_id=r.original_id,
                 dossier_code=r.dossier_code,
