@@ -18,6 +18,7 @@ from PIL import Image
 from api.auth import create_key
 from api.db import dispose_engines, engine_for
 from bench.api import free_port, start_server, stop_server
+from core.result_code import result_code_valid
 from core.settings import Settings
 from flow.run import process_paths
 from signing.keys import load_certificates
@@ -98,6 +99,15 @@ def test_request_queue_confirm_by_the_officer(served: Served) -> None:
     assert by_role["digitization"].official == DIGITIZER and DIGITIZER in by_role["digitization"].signer_subject
     assert by_role["certification"].official == OFFICER and OFFICER in by_role["certification"].signer_subject
     assert by_role["certification"].register_number == copy["certification_number"]
+
+
+def test_answers_quote_the_result_code(served: Served) -> None:
+    with served.client("workflow") as workflow:
+        document = workflow.get(f"/v1/documents/{served.document_id}").raise_for_status().json()
+        dossier = workflow.get("/v1/dossiers/HS-OFFICER-1").raise_for_status().json()
+    code = document["result_code"]
+    assert code and result_code_valid(code) and code.startswith(Settings().agency_code + "-")
+    assert [d["result_code"] for d in dossier["documents"]] == [code]
 
 
 def test_a_refusal_keeps_its_reason(served: Served) -> None:
