@@ -10,9 +10,10 @@ from tests.api.conftest import png, small_page
 from tests.faults.conftest import Served, processes_of, wait_status
 
 
-def _upload(served: Served, who: str, dossier: str, pages: int) -> str:
+def _upload(served: Served, who: str, dossier: str, pages: int, key: str | None = None) -> str:
     with served.client(who) as client:
         r = client.post("/v1/batches", data={"dossier_code": dossier},
+                        headers={"Idempotency-Key": key} if key else {},
                         files=[("files", (f"p{i}.png", png(small_page(i)), "image/png")) for i in range(pages)])
         assert r.status_code == 202, r.text
         return r.json()["id"]
@@ -53,7 +54,7 @@ def test_a_killed_job_costs_only_its_own_batch_which_is_tried_again(served: Serv
 
 def test_a_poison_batch_is_tried_three_times_then_failed_with_the_reason(served: Served) -> None:
     served.start()
-    poison = _upload(served, "station_a", "HS-POISON", pages=1)
+    poison = _upload(served, "station_a", "HS-POISON", pages=1, key="poison-1")
     deadline = time.monotonic() + 90
     with served.client("station_a") as a:
         while (body := a.get(f"/v1/batches/{poison}").json())["status"] != "failed":
@@ -71,6 +72,16 @@ def test_a_poison_batch_is_tried_three_times_then_failed_with_the_reason(served:
     with served.client("station_b") as b:
         assert wait_status(b, after, ("done", "failed"))["status"] == "done"
     assert _row(served, poison)[1:] == (3, "failed")
+    # The station sends the same upload again with the same Idempotency-Key: a new attempt, not
+    # the failure replayed; a second retry while it runs is answered with the new batch.
+    retry = _upload(served, "station_a", "HS-POISON", pages=1, key="poison-1")
+    assert retry != poison
+    with served.client("station_a") as a:
+        again = a.post("/v1/batches", data={"dossier_code": "HS-POISON"}, headers={"Idempotency-Key": "poison-1"},
+                       files=[("files", ("p0.png", png(small_page(0)), "image/png"))])
+        assert again.status_code == 200 and again.json()["id"] == retry, again.text
+        assert wait_status(a, retry, ("done", "failed"))["status"] == "done"
+        assert a.get(f"/v1/batches/{poison}").json()["status"] == "failed"  # the failed one keeps its record
 
 
 def test_sigkill_of_the_server_mid_batch_leaves_no_orphan_and_the_batch_ends_once(served: Served) -> None:
