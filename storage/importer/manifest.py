@@ -81,6 +81,7 @@ def _page_count(path: Path) -> int:
 
 class ManifestSource:
     kind = "manifest"
+    cheap_reads = True
 
     def __init__(self, manifest: Path) -> None:
         if not manifest.is_file():

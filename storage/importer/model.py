@@ -131,6 +131,7 @@ class Source(Protocol):
 
     kind: str
     label: str
+    cheap_reads: bool  # its blobs are local files: reading one costs less than asking the target about it
 
     def identity(self) -> str: ...
 

@@ -86,7 +86,7 @@ def import_audit(
                 session.flush()
                 segment_id = seg.id
             session.execute(
-                insert(ImportedAuditEvent),
+                insert(ImportedAuditEvent.__table__),
                 [
                     {
                         "segment_id": segment_id, "seq": ev.seq, "at": ev.at, "actor": ev.actor,

@@ -84,6 +84,7 @@ class SohoaSource:
             n: Table(n, meta, autoload_with=self.engine) for n in (*_NEEDED, *_OPTIONAL) if n in names
         }
         self.store: ObjectStore = open_store(store_url)
+        self.cheap_reads = store_url.startswith("file://") or "://" not in store_url
 
     # -- identity and sizes ---------------------------------------------------------------------
 
