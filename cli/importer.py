@@ -82,7 +82,18 @@ class _Bar:
             bar.close()  # type: ignore[attr-defined]
 
 
+def _former_agency(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.backup import open_existing_database
+    from storage.importer.search import dossiers_of_former_agency
+
+    for code in dossiers_of_former_agency(open_existing_database(settings.resolved_database_url), args.former_agency):
+        print(code)
+    return 0
+
+
 def _import(args: argparse.Namespace, settings: Settings) -> int:
+    if args.former_agency:
+        return _former_agency(args, settings)
     if bool(args.manifest) == bool(args.from_database or args.from_store):
         raise InputError("give --from-database and --from-store (a sohoa deployment) or --manifest FILE")
     agencies = load_agency_map(args.agency_map)
@@ -148,6 +159,8 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.add_argument("--actor", default="import", help="who imports, for the audit log")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--json", action="store_true", help="print the closing table as JSON")
+    p.add_argument("--former-agency", metavar="AGENCY",
+                   help="list the imported dossiers whose agency was AGENCY before the merger, and stop")
     p.set_defaults(handler=_import)
 
     b = bench.add_parser("import", help="records per second importing a synthetic deployment into PostgreSQL + S3")

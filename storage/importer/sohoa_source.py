@@ -66,6 +66,10 @@ class SohoaSource:
             if not folder.is_dir():
                 raise InputError(f"source object store not found: {folder.name or store_url}")
         self.label = f"{database_label(database_url)} + {store_label(store_url)}"
+        if database_url.startswith("sqlite:///"):  # SQLite would create an empty file where none is
+            path = Path(database_url.removeprefix("sqlite:///"))
+            if not path.is_file():
+                raise InputError(f"source database not found: {path.name}")
         self.engine: Engine = create_db_engine(database_url)
         try:
             names = set(inspect(self.engine).get_table_names())
