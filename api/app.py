@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from kombu import Connection
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.config import ApiSettings
@@ -130,6 +131,7 @@ def service_checks(state: AppState) -> list[ServiceCheck]:
     """One short check per service, each with a one-line reason when it fails."""
 
     def database() -> None:
+        engine_for(state.settings.resolved_database_url)  # the API's tables, once it is reachable
         with state.records.session() as session:
             session.execute(text("SELECT 1"))
 
@@ -319,6 +321,12 @@ def _error_handlers(app: FastAPI, settings: Settings, api_settings: ApiSettings)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = paths.scrub(exc.detail) if isinstance(exc.detail, str) else exc.detail
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("records database unreachable on %s %s: %s", request.method, request.url.path,
+                  type(exc.orig or exc).__name__)
+        return JSONResponse({"detail": "the records database is unreachable; try again later"}, status_code=503)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

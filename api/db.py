@@ -12,6 +12,7 @@ process and the job processes write to it at the same time.
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -29,9 +30,12 @@ from sqlalchemy import (
     event,
     select,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator
 
 from storage.batches import legacy_api_view
+
+log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
@@ -107,6 +111,7 @@ def __getattr__(name: str) -> Any:
 
 
 _engines: dict[str, Engine] = {}
+_ready: set[str] = set()  # URLs whose API tables exist
 _lock = threading.Lock()
 
 # SQLite lets one writer in at a time and makes the others sleep in its busy handler (1, 2, 5 …
@@ -116,14 +121,20 @@ write_lock = threading.Lock()
 
 
 def engine_for(url: str) -> Engine:
-    """One engine per URL per process, with the API tables created on first use."""
+    """One engine per URL per process, with the API tables created on first use. A database that
+    cannot be reached yet still gives its engine (the server starts, and its health check names the
+    database); the tables are made by the first call that reaches it."""
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = _make_engine(url)
-            metadata.create_all(engine)
-            _add_missing_columns(engine)
-            _engines[url] = engine
+            engine = _engines[url] = _make_engine(url)
+        if url not in _ready:
+            try:
+                metadata.create_all(engine)
+                _add_missing_columns(engine)
+                _ready.add(url)
+            except OperationalError as exc:
+                log.warning("API tables not checked: database unreachable (%s)", type(exc.orig or exc).__name__)
         return engine
 
 
@@ -143,6 +154,7 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _ready.clear()
 
 
 def _make_engine(url: str) -> Engine:
