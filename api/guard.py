@@ -47,12 +47,15 @@ class BodyCaps:
             return self.upload + MULTIPART_SLACK
         if method == "POST" and path.rstrip("/") == "/v1/verify":
             return self.verify + MULTIPART_SLACK
+        if method == "POST" and _RESULTS.match(path):  # a procedure's result: one PDF, as verified
+            return self.verify + MULTIPART_SLACK
         if method in ("POST", "PUT", "PATCH"):
             return self.json
         return self.other
 
 
 _OPEN = re.compile(r"^/v1/health/?$")
+_RESULTS = re.compile(r"^/v1/dossiers/[^/]+/results/?$")
 
 
 def needs_key(path: str) -> bool:
