@@ -26,6 +26,7 @@ import cv2
 from core.iters import drain, prepend
 from core.memory import keep_freed_memory
 from core.model import Page
+from pipeline.crashsafe import CrashSafePool
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +267,10 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int, budget: PageBudget
     window: deque[tuple[Future[list[Page]], list[Page] | None]] = deque()
     memory_mb = budget.memory_mb if budget is not None else 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_pool_worker,
-                             initargs=(memory_mb,)) as pool:
+                             initargs=(memory_mb,)) as own:
+        # A page worker that dies costs its page at most, never the file (pipeline.crashsafe).
+        pool = CrashSafePool(own, workers, _init_pool_worker, (memory_mb,),
+                             light.without_pixels if light else None)
         try:
             # Every worker busy and one more batch queued (the window holds one above this before it
             # is emptied): each batch waits here as pages and as their pickle. Two batches a worker
@@ -286,6 +290,7 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int, budget: PageBudget
         finally:
             for future, _ in window:
                 future.cancel()
+            pool.close()
 
 
 def _in_worker(run: Callable[[Iterable[Page]], list[Page]], light: PixelsLeftHere | None,

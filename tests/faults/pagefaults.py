@@ -3,8 +3,11 @@ importable by the page workers, like OCRmyPDF's test plugins)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -12,14 +15,19 @@ from core.model import Page
 
 
 class Misbehave:
-    """Does nothing much on every page but ``bad``, where it ``hangs`` (sleeps an hour) or
-    ``blows`` (asks for 3 GB and writes to it)."""
+    """Does nothing much on every page but ``bad``, where it ``hangs`` (sleeps an hour), ``blows``
+    (asks for 3 GB and writes to it), ``dies`` (its worker is SIGKILLed, as by the OOM killer,
+    every time) or ``dies once`` (only the first time: ``marker`` is the file that remembers)."""
 
-    def __init__(self, bad: int, how: str) -> None:
-        self.bad, self.how = bad, how
+    def __init__(self, bad: int, how: str, marker: Path | None = None) -> None:
+        self.bad, self.how, self.marker = bad, how, marker
 
     def __call__(self, page: Page) -> Page:
         if page.index == self.bad:
+            if self.how == "dies" or (self.how == "dies once" and self.marker and not self.marker.exists()):
+                if self.marker:
+                    self.marker.touch()
+                os.kill(os.getpid(), signal.SIGKILL)
             if self.how == "hangs":
                 time.sleep(3600)
             elif self.how == "blows":
