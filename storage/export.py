@@ -22,6 +22,7 @@ from storage.components import DossierPlace, components_of
 from storage.db import Database
 from storage.objects import ObjectStore
 from storage.records import DocumentInfo, document_by_id, dossier_by_code
+from storage.result_codes import result_code_of, result_codes_of
 from storage.results import ProcedureResult
 from storage.stats import dossier_flags
 
@@ -48,9 +49,12 @@ def _signature_vi(status: str | None) -> str:
     return SIGNATURE_VI.get(status, "Không kiểm tra được chữ ký số")
 
 
-def result_code(doc: DocumentInfo) -> str:
-    """MaGiayToKetQua of a received paper: the certification number if certified, else a stable
-    code of the record."""
+def result_code(doc: DocumentInfo, stored: str | None = None) -> str:
+    """MaGiayToKetQua of a received paper: its digitization result code (``stored``, from
+    :mod:`storage.result_codes`); for a paper recorded before codes were issued, the certification
+    number if certified, else a stable code of the record."""
+    if stored:
+        return stored
     if doc.certified:
         return doc.certified[-1].certification_number
     return f"SOHOA-{doc.dossier_code}-{doc.id}"
@@ -72,12 +76,13 @@ class _Links:
         return self.store.presigned_url(doc.pdf_key, self.expires)
 
 
-def _document_entry(doc: DocumentInfo, links: _Links, result: ProcedureResult | None) -> dict[str, Any]:
+def _document_entry(doc: DocumentInfo, links: _Links, result: ProcedureResult | None,
+                    code: str | None = None) -> dict[str, Any]:
     sha = doc.certified[-1].sha256 if doc.certified and result is None else doc.pdf_sha256
     entry = {
         "TenGiayTo": PORTAL_NAMES.get(doc.doc_type, doc.doc_type),
         "LoaiGiayTo": doc.doc_type,
-        "MaGiayToKetQua": result.result_code if result is not None else result_code(doc),
+        "MaGiayToKetQua": result.result_code if result is not None else result_code(doc, code),
         "DuongDanTepTinKetQua": links.document(doc),
         "LaKetQuaGiaiQuyet": 1 if result is not None else 0,
         "DuocSoHoa": 1,
@@ -101,7 +106,7 @@ def _reused_entry(db: Database, document_id: int, source_dossier: str | None, li
     return {
         "TenGiayTo": PORTAL_NAMES.get(doc.doc_type, doc.doc_type),
         "LoaiGiayTo": doc.doc_type,
-        "MaGiayToKetQua": result_code(doc),
+        "MaGiayToKetQua": result_code(doc, result_code_of(db, doc.id)),
         "DuongDanTepTinKetQua": links.document(doc),
         "LaKetQuaGiaiQuyet": 0,
         "DuocSoHoa": 1,
@@ -125,7 +130,8 @@ def export_dossier(db: Database, store: ObjectStore, code: str, expires: timedel
         results = {r.document_id: r for r in session.scalars(
             select(ProcedureResult).where(ProcedureResult.dossier_id == dossier.id))}
         place = session.get(DossierPlace, dossier.id)
-    papers = [_document_entry(d, links, results.get(d.id)) for d in dossier.documents]
+    codes = result_codes_of(db, [d.id for d in dossier.documents])
+    papers = [_document_entry(d, links, results.get(d.id), codes.get(d.id)) for d in dossier.documents]
     for component in components_of(db, dossier.code):
         if component.reused_document_id is not None:
             entry = _reused_entry(db, component.reused_document_id, component.reused_from_dossier, links)
