@@ -220,10 +220,20 @@ def register() -> _Register:
                      dict(communes), to_new, not_divided, divided, current_by_key, frozenset(short))
 
 
+@lru_cache(maxsize=1)
 def register_names() -> frozenset[str]:
     """Short names (without "Tỉnh", "Quận", "Xã" …) of every province, district and commune of both
-    registers, NFC: the vocabulary that restores marks OCR lost in an address."""
-    return register().short_names
+    registers, NFC: the vocabulary that restores marks OCR lost in an address. Read on its own
+    (a few tens of milliseconds), without the old→new tables :func:`register` loads."""
+    connection = sqlite3.connect(f"file:{_data_dir() / 'dataset.db'}?mode=ro", uri=True)
+    try:
+        rows = connection.execute(
+            "SELECT provinceShort, wardShort FROM admin_units UNION "
+            "SELECT provinceShort, wardShort FROM admin_units_legacy UNION "
+            "SELECT districtShort, NULL FROM admin_units_legacy").fetchall()
+    finally:
+        connection.close()
+    return frozenset(nfc(name) for row in rows for name in row if name and not any(c.isdigit() for c in name))
 
 
 def _expand(part: str) -> str:
