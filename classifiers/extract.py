@@ -16,7 +16,7 @@ from datetime import date
 
 from classifiers import lexicon
 from classifiers.anchors import Hit, LabelSpec, Value, find_hits, value_after, value_cells
-from classifiers.idcard import MRZ_FAILED, card_fields, parse_mrz
+from classifiers.idcard import MRZ_FAILED, card_fields, expiry_by_law, parse_mrz, printed_dates, qr_issue_date
 from classifiers.labels import RULES, Rule
 from classifiers.normalise import NORMALISERS
 from classifiers.reread import LineReader
@@ -311,4 +311,29 @@ def _with_card_qr(fields: dict[str, Field], document: Document) -> dict[str, Fie
                                                  else f" (print read as {read.value!r})")
         out[name] = Field(value, 1.0, page=read.page if read else None, box=read.box if read else None,
                           reason=reason)
+    return _expiry_by_law(out, from_qr, payloads, document.text)
+
+
+def _expiry_by_law(out: dict[str, Field], from_qr: dict[str, str], payloads: list[str],
+                   text: str) -> dict[str, Field]:
+    """The expiry date its label did not give (it sits under the photo, in 6 pt): the QR's birth and
+    issue dates fix it by law (``idcard.expiry_by_law``), and that date printed on the card, label
+    or not, confirms it; computed but not seen printed, it is proposed for review."""
+    expiry = out.get("date_of_expiry")
+    issued = qr_issue_date(payloads)
+    if "date_of_birth" not in from_qr or issued is None or (expiry is not None and expiry.value
+                                                             and not expiry.needs_review):
+        return out
+    due = expiry_by_law(date.fromisoformat(from_qr["date_of_birth"]), date.fromisoformat(issued))
+    if due is None:
+        return out
+    if expiry is not None and expiry.value and expiry.value != due.isoformat():
+        return out  # a doubtful reading of another date: left to the clerk as it is
+    if due.isoformat() in printed_dates(text):
+        out["date_of_expiry"] = Field(due.isoformat(), 0.95, reason="the QR code's birth and issue dates give "
+                                      "this expiry by law, and it is printed on the card")
+    else:
+        out["date_of_expiry"] = flag(Field(due.isoformat(), 0.5, reason="computed from the QR code's birth "
+                                           "and issue dates by law, not read on the card"), "not read on the card",
+                                     invalid=False)
     return out

@@ -57,6 +57,43 @@ def card_fields(payloads: list[str] | tuple[str, ...]) -> dict[str, str]:
     return {}
 
 
+def qr_issue_date(payloads: list[str] | tuple[str, ...]) -> str | None:
+    """The issue date (ISO) the first ID-card payload carries in its last field, if any."""
+    for payload in payloads:
+        parts = nfc(payload).split("|")
+        if parse_cccd_qr(payload) and len(parts) >= 7:
+            return _iso(parts[6])
+    return None
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def expiry_by_law(birth: date, issued: date) -> date | None:
+    """The expiry a card of this birth and issue date carries: cards are renewed at 25, 40 and 60
+    (Law on Citizen Identification 2014, art. 21; Law on Identification 2023, art. 21), and a card
+    issued within two years before one of those ages runs to the next; after the last, none."""
+    for age in (25, 40, 60):
+        milestone = _add_years(birth, age)
+        if milestone > _add_years(issued, 2):
+            return milestone
+    return None
+
+
+def printed_dates(text: str) -> set[str]:
+    """Every dd/mm/yyyy date printed in ``text``, as ISO dates (for corroborating a derived one)."""
+    out = set()
+    for match in re.finditer(r"(?<!\d)(\d{2})\s*[/.-]\s*(\d{2})\s*[/.-]\s*(\d{4})(?!\d)", text):
+        iso = _iso("".join(match.groups()))
+        if iso:
+            out.add(iso)
+    return out
+
+
 def _check_digit(text: str) -> int:
     """ICAO 9303 check digit (weights 7, 3, 1)."""
     total = 0

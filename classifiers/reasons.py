@@ -146,6 +146,13 @@ _TABLE: tuple[tuple[str, re.Pattern[str], _Text], ...] = tuple((code, re.compile
     ("dossier_confirmed", r"confirmed: read alike on the (.+)",
      lambda m: f"Đã xác nhận: đọc giống nhau trên {m.group(1)}."),
     ("no_expiry", r"no expiry \(không thời hạn\)", _fixed("Không thời hạn.")),
+    ("expiry_by_law", r"the QR code's birth and issue dates give this expiry by law, and it is printed on the card",
+     _fixed("Ngày hết hạn tính theo luật từ ngày sinh và ngày cấp trong mã QR (đổi thẻ ở tuổi 25, 40, 60), "
+            "khớp với ngày in trên thẻ.")),
+    ("expiry_computed", r"computed from the QR code's birth and issue dates by law, not read on the card",
+     _fixed("Ngày hết hạn tính theo luật từ ngày sinh và ngày cấp trong mã QR (đổi thẻ ở tuổi 25, 40, 60), "
+            "chưa đọc được trên thẻ.")),
+    ("not_read", r"not read on the card", _fixed("Không đọc được trên thẻ: đối chiếu với thẻ gốc.")),
 ))
 
 

@@ -67,3 +67,25 @@ def test_generated_card_mrz_with_a_wrong_check_digit_is_flagged() -> None:
     broken = sample.text.replace(mrz_id.group(0), f"IDVNM{mrz_id.group(1)}{wrong}")
     flagged = extract_fields(_card_document(broken)).fields["personal_id"]
     assert flagged.needs_review and "check digit for the personal id" in flagged.reason
+
+
+def test_expiry_by_law_from_the_qr_confirmed_by_the_printed_date() -> None:
+    """The expiry label under the photo is unreadable: the QR's birth and issue dates give the
+    expiry by law (renewal at 25, 40, 60), and the same date printed on the card confirms it."""
+    from datetime import date
+
+    from classifiers.extract import extract_fields
+    from classifiers.idcard import expiry_by_law
+
+    assert expiry_by_law(date(2002, 10, 7), date(2024, 6, 29)) == date(2027, 10, 7)
+    assert expiry_by_law(date(1990, 3, 4), date(2014, 1, 1)) == date(2030, 3, 4)  # within 2 years of 25
+    assert expiry_by_law(date(1960, 3, 4), date(2021, 1, 1)) is None  # after 60: no expiry
+    payload = "035302302157||Võ Hải Quỳnh Vy|07102002|Nữ|Số 1, đường Lê Lợi, xã Tân Phú, tỉnh Phú Thọ|29062024"
+    text = ("CĂN CƯỚC CÔNG DÂN\nSố / No.: 035302302157\nHọ và tên / Full name:\nVÕ HẢI QUỲNH VY\n"
+            "Ngày sinh / Date of birth: 07/10/2002\nGiới tính / Sex: Nữ\nDate qwnsti!-( =t1/8nny\n")
+    printed = extract_fields(_card_document(text + "07/10/2027\n", (payload,))).fields["date_of_expiry"]
+    assert printed.value == "2027-10-07" and not printed.needs_review, printed.reason
+    unseen = extract_fields(_card_document(text, (payload,))).fields["date_of_expiry"]
+    assert unseen.value == "2027-10-07" and unseen.needs_review  # computed, never trusted unseen
+    other = extract_fields(_card_document(text + "07/10/2028\n", (payload,))).fields["date_of_expiry"]
+    assert other.needs_review

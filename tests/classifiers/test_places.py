@@ -67,3 +67,22 @@ def test_marks_lost_still_found_but_not_exact() -> None:
 def test_no_place() -> None:
     assert match_place("Đường ABC") is None
     assert match_place("") is None
+
+
+def test_place_on_a_pre_2025_birth_certificate_kept_as_printed() -> None:
+    """A 2015 birth certificate names a ward, district and province that no longer exist: the
+    extracted value is the printed text, not flagged, and the register names its 2025 unit."""
+    import numpy as np
+
+    from classifiers.extract import extract_fields
+    from core.model import Document, Page
+
+    place = "Phường Tràng Tiền, Quận Hoàn Kiếm, Thành phố Hà Nội"
+    text = ("GIẤY KHAI SINH\nSố: 12/2015\nHọ, chữ đệm, tên: NGUYỄN VĂN AN\nNgày, tháng, năm sinh: 05/06/2015\n"
+            f"Giới tính: Nam\nNơi sinh: {place}\n")
+    page = Page("t", "", 0, np.zeros((4, 4), np.uint8), 300.0, text=text)
+    field = extract_fields(Document((page,), doc_type="birth_certificate")).fields["place_of_birth"]
+    assert field.value == place and not field.needs_review, field.reason
+    match = match_place(field.value)
+    assert match is not None and match.pre_2025 and match.printed == place
+    assert match.province_code_2025 == "01" and match.commune_2025 in ("Phường Hoàn Kiếm", "Phường Cửa Nam")

@@ -27,6 +27,8 @@ STAGE_REASONS = (
     "the machine-readable zone gives the birth date as 880512 (YYMMDD)",
     "personal ID differs from another paper of this dossier: '001088012345' on the birth certificate",
     "confirmed: read alike on the birth certificate", "no expiry (không thời hạn)", "guessed D/Đ: OCR confuses them",
+    "the QR code's birth and issue dates give this expiry by law, and it is printed on the card",
+    "computed from the QR code's birth and issue dates by law, not read on the card", "not read on the card",
 )
 
 

@@ -34,22 +34,24 @@ def _documents(summary: BatchSummary) -> list[dict]:
         {
             "number": d.number, "state": str(d.state), "doc_type": d.doc_type, "pages": d.pages,
             "fields": d.fields, "needs_review": d.needs_review, "review_state": d.review_state,
-            "pdf_key": d.pdf_key,
         }
         for d in summary.documents
     ]
 
 
 def _manifest(summary: BatchSummary, store_url: str) -> dict:
-    """The signed manifest without what only the signing time decides (its date, the copies' keys)."""
+    """The signed manifest without what only the signing time decides (its date, the keys of the
+    certified copies and of the scans the digitizing official signed)."""
     assert summary.manifest_key is not None
     manifest = json.loads(open_store(store_url).get_bytes(summary.manifest_key))
     copies = {d.certified_key for d in summary.documents}
     assert copies and None not in copies, "every document was certified"
+    signed = {d.pdf_key for d in summary.documents}
     manifest.pop("created_at")
-    manifest["objects"] = {k: v for k, v in manifest["objects"].items() if k not in copies}
+    manifest["objects"] = {k: v for k, v in manifest["objects"].items() if k not in copies | signed}
     for document in manifest["documents"]:
         document.pop("certified")
+        document.pop("pdf")
     return manifest
 
 
