@@ -45,6 +45,9 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
                    help="runs of every pipeline, taken in turns; s/page is the best run (default 5)")
     b.add_argument("--no-ocrmypdf", action="store_true", help="skip the OCRmyPDF rows")
     b.add_argument("--ocrmypdf-clean", action="store_true", help="also run OCRmyPDF --deskew --clean (slow)")
+    b.add_argument("--speed", action="store_true",
+                   help="the warm path's speed on --pages pages of the real corpus (default 8 here) beside bare "
+                        "tesseract: warm workers, a pool per batch, a one-page upload to a running sohoa serve")
     real = b.add_argument_group("real documents (--real)")
     real.add_argument("--real", action="store_true",
                       help="real government documents (bench/corpus/real), rendered and damaged, instead of generated pages")
@@ -128,6 +131,10 @@ def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_bench(args: argparse.Namespace, settings: Settings) -> int:
+    if args.speed:
+        from bench.speed import run as run_speed
+
+        return run_speed(args, settings)
     if args.real:
         from bench.real import run as run_real
 

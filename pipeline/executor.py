@@ -220,7 +220,8 @@ def _init_worker() -> None:
     keep_freed_memory()
 
 
-def iter_map(fn: PageFn, pages: Iterable[Page], workers: int, budget: PageBudget | None = None) -> Iterator[Page]:
+def iter_map(fn: PageFn, pages: Iterable[Page], workers: int, budget: PageBudget | None = None,
+             pool: ProcessPoolExecutor | None = None) -> Iterator[Page]:
     """Apply ``fn`` to pages as they come and yield the results in order.
 
     A :class:`BatchPageFn` gets its pages in batches of ``batch_pages`` (fewer for very large
@@ -230,7 +231,8 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int, budget: PageBudget
     500-page file does not sit in memory twice. Workers come from a fork server, not a plain
     fork: callers such as the API or a Celery client have threads, and a child forked from a
     threaded process can inherit a held lock and deadlock. Starting workers costs about a second,
-    so a single page runs here.
+    so a single page runs here, unless ``pool`` gives workers that are already up (their number is
+    ``workers``; see :class:`pipeline.warm.WarmPagePool`), which are used as they are and left up.
     """
     pages = iter(pages)
     size = _batch_size(fn)
@@ -243,7 +245,7 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int, budget: PageBudget
             size = _fits(first, size, BATCH_IMAGE_BYTES // 2)
             del first
             head.extend(itertools.islice(pages, max(2, size * workers) - 1))
-        if len(head) < 2:
+        if len(head) < 2 and pool is None:
             workers = 1
         elif len(head) < size * workers:
             size = -(-len(head) // workers)
@@ -261,36 +263,52 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int, budget: PageBudget
             yield from done
             del done
         return
-    context = multiprocessing.get_context("forkserver")
     light = fn if isinstance(fn, PixelsLeftHere) else None
     task = partial(_in_worker, run, light, budget)
-    window: deque[tuple[Future[list[Page]], list[Page] | None]] = deque()
     memory_mb = budget.memory_mb if budget is not None else 0
+    if pool is not None:
+        yield from _crash_safe(pool, task, pages, size, workers, light, memory_mb)
+        return
+    context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_pool_worker,
                              initargs=(memory_mb,)) as own:
-        # A page worker that dies costs its page at most, never the file (pipeline.crashsafe).
-        pool = CrashSafePool(own, workers, _init_pool_worker, (memory_mb,),
-                             light.without_pixels if light else None)
-        try:
-            # Every worker busy and one more batch queued (the window holds one above this before it
-            # is emptied): each batch waits here as pages and as their pickle. Two batches a worker
-            # held colour A4 pages at 337 MB here; this, 312 (250 with light results).
-            in_flight = workers
-            # A batch sent to a worker is also pickled there and back: half the pixels per batch
-            # keep a worker within its 300 MB (colour A4 pages then go one at a time).
-            while batch := _next_batch(pages, size, BATCH_IMAGE_BYTES // 2):
-                # The pool holds the batch until its result is in anyway; kept here too, it gives
-                # back the pixels a light result leaves out.
-                window.append((pool.submit(task, batch), batch if light else None))
-                del batch
-                while len(window) > in_flight:
-                    yield from _returned(*window.popleft(), light)
-            while window:
+        yield from _crash_safe(own, task, pages, size, workers, light, memory_mb)
+
+
+def _crash_safe(pool: ProcessPoolExecutor, task: Callable[[list[Page]], list[Page]], pages: Iterator[Page],
+                size: int, workers: int, light: PixelsLeftHere | None, memory_mb: int) -> Iterator[Page]:
+    """:func:`_through_pool`, where a page worker that dies costs its page at most, never the file
+    (:mod:`pipeline.crashsafe`); ``pool`` itself is left as it is (a warm pool is not shut down)."""
+    safe = CrashSafePool(pool, workers, _init_pool_worker, (memory_mb,), light.without_pixels if light else None)
+    try:
+        yield from _through_pool(safe, task, pages, size, workers, light)  # type: ignore[arg-type]
+    finally:
+        safe.close()
+
+
+def _through_pool(pool: ProcessPoolExecutor, task: Callable[[list[Page]], list[Page]], pages: Iterator[Page],
+                  size: int, workers: int, light: PixelsLeftHere | None) -> Iterator[Page]:
+    """The batches through ``pool``'s ``workers`` processes, results in order (see :func:`iter_map`)."""
+    window: deque[tuple[Future[list[Page]], list[Page] | None]] = deque()
+    try:
+        # Every worker busy and one more batch queued (the window holds one above this before it
+        # is emptied): each batch waits here as pages and as their pickle. Two batches a worker
+        # held colour A4 pages at 337 MB here; this, 312 (250 with light results).
+        in_flight = workers
+        # A batch sent to a worker is also pickled there and back: half the pixels per batch
+        # keep a worker within its 300 MB (colour A4 pages then go one at a time).
+        while batch := _next_batch(pages, size, BATCH_IMAGE_BYTES // 2):
+            # The pool holds the batch until its result is in anyway; kept here too, it gives
+            # back the pixels a light result leaves out.
+            window.append((pool.submit(task, batch), batch if light else None))
+            del batch
+            while len(window) > in_flight:
                 yield from _returned(*window.popleft(), light)
-        finally:
-            for future, _ in window:
-                future.cancel()
-            pool.close()
+        while window:
+            yield from _returned(*window.popleft(), light)
+    finally:
+        for future, _ in window:
+            future.cancel()
 
 
 def _in_worker(run: Callable[[Iterable[Page]], list[Page]], light: PixelsLeftHere | None,

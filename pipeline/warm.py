@@ -1,0 +1,111 @@
+"""The warm path: page workers that stay up between batches, with page work already loaded.
+
+A one-page dossier costs little OCR; what it used to pay was start-up: a Python process, the
+imports of OpenCV, numpy and the stages, probing Tesseract (its version and languages are each a
+run of the program) and opening the dictionaries the mending steps ask. :func:`warm_up` pays all of
+that once, where a process is made that others are forked from or that stays up:
+
+* :class:`WarmPagePool` keeps page worker processes up between batches, warmed when they start;
+  :meth:`WarmPagePool.map_pages` is the executor call of :mod:`pipeline.executor`, so a runner
+  that holds one (``sohoa bench ocr --speed`` measures it) hands its batches to workers already up;
+* a fork server lists :mod:`pipeline.prewarmed` among its preloads (``sohoa serve``'s job processes),
+  and a Celery worker calls :func:`warm_up` before it forks its pool (``sohoa worker``), so every
+  process forked from them starts warm.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Self
+
+from core.model import Page
+from pipeline import tesseract
+from pipeline.executor import PageBudget, PageFn, Progress, _init_pool_worker, iter_map
+
+log = logging.getLogger(__name__)
+
+
+def warm_up(lang: str = "vie") -> float:
+    """Load what page work otherwise loads at its first page: the stages' modules, Tesseract's
+    version and languages, the word lists of ``lang`` (and English) and the language data in the
+    page cache. Returns the seconds it took; never raises (a missing Tesseract is reported by the
+    page work itself, with its own message)."""
+    started = time.perf_counter()
+    try:
+        import pipeline.pagework  # noqa: F401 - the stages and their imports (OpenCV, numpy)
+        from pipeline.ocr import dictionary_words
+
+        tesseract.version()
+        installed = tesseract.languages()
+        known = dictionary_words(lang)
+        known("một")  # opens the word lists (mapped files: shared by every process forked after this)
+        data = tesseract.tessdata_dir()
+        for part in {*lang.split("+"), "eng"} & set(installed):
+            # Read once so each Tesseract run finds its model in the page cache.
+            with open(os.path.join(data, f"{part}.traineddata"), "rb") as fh:
+                while fh.read(1 << 20):
+                    pass
+    except Exception as exc:  # noqa: BLE001 - warming is an optimisation; page work reports the fault
+        log.warning("page work not warmed (%s); it loads at the first page", exc)
+    seconds = time.perf_counter() - started
+    log.debug("page work warmed in %.2f s", seconds)
+    return seconds
+
+
+def _init_warm_worker(memory_mb: int, lang: str) -> None:
+    _init_pool_worker(memory_mb)
+    warm_up(lang)
+
+
+def _ready() -> int:
+    time.sleep(0.1)  # long enough that a worker still starting up is given the next question
+    return os.getpid()
+
+
+class WarmPagePool:
+    """``workers`` page worker processes kept up between batches (until :meth:`close`), each warmed
+    (:func:`warm_up`) when it starts, under the page budget of :mod:`pipeline.executor`.
+
+    Workers come from a fork server, as the per-call pool's do, and die with the process holding
+    the pool. One pool serves one batch at a time: a runner with several batches at once holds one
+    pool per batch slot."""
+
+    def __init__(self, workers: int, *, lang: str = "vie", budget: PageBudget | None = None) -> None:
+        self.workers = max(1, workers)
+        self.budget = budget
+        memory_mb = budget.memory_mb if budget is not None else 0
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                                         initializer=_init_warm_worker, initargs=(memory_mb, lang))
+
+    def start(self) -> list[int]:
+        """Start every worker now (not at the first batch) and wait until each is warm; returns
+        their process ids."""
+        pids: set[int] = set()
+        # The pool starts a worker at a question no idle worker takes, and a worker answers only
+        # once warm: ask each round as many questions as there are workers until all have answered.
+        deadline = time.monotonic() + 120
+        while len(pids) < self.workers and time.monotonic() < deadline:
+            pids.update(f.result() for f in [self._pool.submit(_ready) for _ in range(self.workers)])
+        return sorted(pids)
+
+    def map_pages(self, fn: PageFn, pages: Sequence[Page], progress: Progress | None = None) -> list[Page]:
+        results = []
+        for done in iter_map(fn, pages, self.workers, self.budget, pool=self._pool):
+            results.append(done)
+            if progress:
+                progress(done)
+        return results
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
