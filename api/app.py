@@ -34,6 +34,7 @@ from api.guard import BodyCaps, RequestGuard
 from api.jobs import JobBudget, JobRunner
 from api.schemas import Health, ServiceCheck
 from api.uploads import UploadRefused
+from core import metrics
 from core.errors import ConfigError, ExternalToolError, InputError, IntegrityError, SohoaError
 from core.settings import Settings, load_settings
 from signing.keys import load_signer
@@ -171,6 +172,8 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Before any job process starts: they write their figures there for GET /metrics.
+        metrics.use_folder(settings.metrics_dir or settings.data_dir / "metrics")
         state = AppState(settings, api_settings)
         app.state.sohoa = state
         app.state.engine = state.engine
@@ -204,6 +207,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     app.add_middleware(RequestGuard, caps=BodyCaps(upload=api_settings.max_batch_bytes,
                                                    verify=settings.max_file_bytes))
 
+    from api import metrics as metrics_api
     from api.routes import admin, auditors, certify_queue, review, stations, workflow
 
     app.include_router(stations.router)
@@ -214,6 +218,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     app.include_router(certify_queue.router)
     app.include_router(auditors.page)
     app.include_router(review.page)
+    app.include_router(metrics_api.router(settings, lambda request: state_of(request).records))
     from api.routes import results, stats
 
     for router in (results.router, stats.router, stats.page):

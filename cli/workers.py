@@ -42,6 +42,10 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
         help="recycle a pool process after this many tasks (default: SOHOA_WORKER_MAX_TASKS)",
     )
     p.add_argument("--loglevel", "-l", default="INFO")
+    p.add_argument(
+        "--metrics-port", type=int, default=None, metavar="PORT",
+        help="serve this worker's figures for Prometheus on PORT (every pool process's steps, pages, documents)",
+    )
     p.set_defaults(handler=_worker)
 
     p = commands.add_parser("submit", help="send a dossier's files to the Celery workers as one batch")
@@ -105,6 +109,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     # Celery logs each task's return value at INFO: a document's fields, names and personal IDs.
     trace.LOG_SUCCESS = "Task %(name)s[%(id)s] succeeded in %(runtime)ss"
 
+    if args.metrics_port is not None:
+        _serve_metrics(args.metrics_port, settings, args.hostname or f"sohoa-{os.getpid()}")
+
     # No mingle or gossip: sohoa revokes nothing and watches no events, and each costs a round of
     # broadcast traffic per worker start.
     argv = [
@@ -126,6 +133,22 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         argv += ["--max-tasks-per-child", str(args.max_tasks_per_child)]
     app.worker_main(argv)
     return 0
+
+
+def _serve_metrics(port: int, settings: Settings, name: str) -> None:
+    """An exporter in the worker's main process adding up what its pool processes measured: they
+    are forked after this, so they write to the folder set here (:mod:`core.metrics`)."""
+    from core import metrics
+
+    folder = metrics.use_folder((settings.metrics_dir or settings.data_dir / "metrics") / f"worker-{name}")
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(folder))
+    try:
+        start_http_server(port, registry=registry)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve metrics on port {port}: {exc.strerror}") from exc
 
 
 def _submit(args: argparse.Namespace, settings: Settings) -> int:

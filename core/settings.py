@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # GET /metrics without an admin or auditor key (a Prometheus scraper on a closed network).
     metrics_open: bool = False
+    # Where the processes of ``sohoa serve`` (or of one ``sohoa worker``) leave their figures for
+    # the exporter to add up; emptied when the server starts. Default: <data_dir>/metrics.
+    metrics_dir: Path | None = None
 
     # Officials (Circular 01/2023, Decree 23/2015): the one who digitizes signs the scan, a
     # certifying officer signs the certified copy, each with their own key. A JSON file mapping an

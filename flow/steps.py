@@ -26,16 +26,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from classifiers.agreement import agree as agree_readings
 from classifiers.classify import classify_document
 from classifiers.extract import extract_fields
 from classifiers.split import split_documents
+from core import metrics
 from core.errors import InputError, SohoaError
 from core.model import Document, Dossier, DossierStatus, Field, Page
 from core.settings import Settings
@@ -238,13 +241,22 @@ def pages_work(pages: Iterable[Page], lang: str) -> list[Page]:
     """:func:`page_work` of several pages OCR'd together (one Tesseract start for all); when the
     run fails, each page is tried alone so one bad page fails only itself."""
     pages = list(pages)
+    started = time.perf_counter()
     try:
-        return [_with_qr_codes(page) for page in process_pages_together(pages, lang=lang)]
+        done = [_with_qr_codes(page) for page in process_pages_together(pages, lang=lang)]
     except Exception:
         if len(pages) == 1:
             return [run_page(pages[0], lang)]
         log.warning("%d pages read together failed; reading each alone", len(pages), exc_info=True)
         return [run_page(page, lang) for page in pages]
+    _measured_pages(done, time.perf_counter() - started)
+    return done
+
+
+def _measured_pages(pages: Sequence[Page], seconds: float) -> None:
+    for page in pages:
+        metrics.observe_step("page_work", seconds / len(pages), failed=page.failure is not None)
+        metrics.count("pages", "failed" if page.failure is not None else "done")
 
 
 def _with_qr_codes(page: Page) -> Page:
@@ -509,14 +521,18 @@ def steps_of(phase: Phase) -> tuple[Step, ...]:
 
 def run_page(page: Page, lang: str) -> Page:
     """The page phase for one page. A failure is the page's, not the batch's (:mod:`flow.policy`)."""
+    started = time.perf_counter()
     try:
         for step in steps_of(Phase.PAGES):
             page = step.run(page, lang)  # type: ignore[assignment]
+        _measured_pages([page], time.perf_counter() - started)
         return page
     except Exception as exc:  # noqa: BLE001 - recorded as the page's failure with its reason
         reason = failure_reason(exc, page.label)
         log.error("%s: page work failed: %s", page.label, reason)
-        return replace(page, words=(), text="", failure=reason)
+        failed = replace(page, words=(), text="", failure=reason)
+        _measured_pages([failed], time.perf_counter() - started)
+        return failed
 
 
 def run_document(
@@ -527,13 +543,30 @@ def run_document(
     certification to the machines holding the key runs the phase in these two parts)."""
     for step in steps_of(Phase.DOCUMENTS):
         if step.applies(ctx) and (signing is None or step.signs == signing):
-            work = step.run(work, ctx, services)  # type: ignore[assignment]
+            work = _measured(step, work, ctx, services, failure_counts="documents")
+    last_part = signing is not False or not any(st.signs and st.applies(ctx) for st in steps_of(Phase.DOCUMENTS))
+    if last_part:
+        metrics.count("documents", "done")
     return work
+
+
+def _measured(step: Step, *args: object, failure_counts: str | None = None) -> Any:
+    """Run one step, its time and any failure counted for Prometheus (:mod:`core.metrics`)."""
+    started = time.perf_counter()
+    try:
+        result = step.run(*args)
+    except Exception:
+        metrics.observe_step(step.name, time.perf_counter() - started, failed=True)
+        if failure_counts:
+            metrics.count(failure_counts, "failed")
+        raise
+    metrics.observe_step(step.name, time.perf_counter() - started)
+    return result
 
 
 def close_batch(closing: Closing, services: Services) -> BatchSummary:
     for step in steps_of(Phase.CLOSING):
-        closing = step.run(closing, services)  # type: ignore[assignment]
+        closing = _measured(step, closing, services)
     assert closing.summary is not None
     return closing.summary
 

@@ -1,0 +1,73 @@
+"""GET /metrics on a real ``sohoa serve``: behind an admin or auditor key, and after one batch the
+figures of the records (batches, documents, pages) and of the job and page processes that did the
+work (each step's time, pages and documents by outcome), in Prometheus' text format."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.auth import create_key
+from api.db import dispose_engines, engine_for
+from bench.api import free_port, start_server, stop_server
+from core.settings import Settings
+from tests.operations.conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    data_dir = tmp_path_factory.mktemp("metrics-server")
+    engine = engine_for(Settings(data_dir=data_dir).resolved_database_url)
+    keys = {role: create_key(engine, role=role, name=f"{role}-1").key for role in ("station", "auditor", "workflow")}
+    dispose_engines()
+    port = free_port()
+    proc = start_server(data_dir, port, env_extra={"SOHOA_WORKERS": "1"}, timeout=180)
+    try:
+        yield f"http://127.0.0.1:{port}", keys
+    finally:
+        stop_server(proc)
+
+
+def _scrape(url: str, key: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    r = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(r.text) for s in family.samples}
+
+
+def test_metrics_need_an_admin_or_auditor_key(server: tuple[str, dict[str, str]]) -> None:
+    url, keys = server
+    assert httpx.get(f"{url}/metrics").status_code == 401
+    assert httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {keys['workflow']}"}).status_code == 403
+
+
+def test_a_batch_shows_in_the_figures(server: tuple[str, dict[str, str]]) -> None:
+    url, keys = server
+    before = _scrape(url, keys["auditor"])
+    assert before[("sohoa_records_up", ())] == 1
+    assert before[("sohoa_batches", (("status", "done"),))] == 0
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {keys['station']}"}, timeout=60) as station:
+        r = station.post("/v1/batches", data={"dossier_code": "000.00.19.H99-261207-0031"},
+                         files=[("files", (SAMPLE.name, Path(SAMPLE).read_bytes(), "image/jpeg"))])
+        assert r.status_code == 202, r.text
+        batch_id = r.json()["id"]
+        deadline = time.monotonic() + 240
+        while station.get(f"/v1/batches/{batch_id}").json()["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline, "batch not processed"
+            time.sleep(0.5)
+    after = _scrape(url, keys["auditor"])
+    assert after[("sohoa_batches", (("status", "done"),))] == 1
+    assert after[("sohoa_pages_recorded", ())] == 1 and after[("sohoa_certified_copies", ())] == 0
+    assert after[("sohoa_documents_recorded", (("doc_type", "marriage_certificate"), ("review_state", "ok")))] == 1
+    # Measured in the job process and its page worker, added up by the server.
+    assert after[("sohoa_pages_total", (("outcome", "done"),))] == 1
+    assert after[("sohoa_documents_total", (("outcome", "done"),))] == 1
+    for step in ("page_work", "classify", "extract", "archive", "finish"):
+        assert after[("sohoa_step_seconds_count", (("step", step),))] >= 1, step
+        assert after[("sohoa_step_seconds_sum", (("step", step),))] > 0, step
+    assert ("sohoa_step_failures_total", (("step", "classify"),)) not in after

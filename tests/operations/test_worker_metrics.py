@@ -1,0 +1,56 @@
+"""A Celery worker's exporter (``sohoa worker --metrics-port``): after a batch sent with ``sohoa
+submit --wait``, the figures its pool processes measured are added up on the worker's port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import redis
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.api import free_port
+from tests.operations.conftest import SAMPLE, sohoa_env, sohoa_process
+
+BROKER = "redis://127.0.0.1:6379/12"  # this test's own database of the local Redis
+
+
+def test_a_workers_pool_processes_are_added_up_on_its_port(tmp_path: Path) -> None:
+    redis.Redis.from_url(BROKER).flushdb()
+    env = sohoa_env(tmp_path / "data", SOHOA_BROKER_URL=BROKER, SOHOA_ALLOW_DEV_SIGNER="true")
+    port = free_port()
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - handed to the child
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "worker", "-c", "1", "--metrics-port", str(port), "-n", "m1@test"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-2000:]
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the worker's exporter did not answer"
+            time.sleep(0.5)
+        run = sohoa_process("submit", str(SAMPLE), "--dossier", "000.00.19.H99-261207-0041", "--wait",
+                            "--timeout", "240", env=env, timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
+        log.close()
+        redis.Redis.from_url(BROKER).flushdb()
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    assert samples[("sohoa_pages_total", (("outcome", "done"),))] == 1
+    assert samples[("sohoa_documents_total", (("outcome", "done"),))] == 1
+    assert samples[("sohoa_step_seconds_count", (("step", "classify"),))] == 1
