@@ -29,6 +29,7 @@ from storage.archive import upsert_dossier
 from storage.audit import append_event, lock_chain
 from storage.db import Database
 from storage.models import Base, Document, Dossier, utcnow
+from storage.result_codes import ResultCode
 from storage.results import ProcedureResult, check_result_type
 from storage.reuse import valid_until_of
 
@@ -243,15 +244,18 @@ def owner_documents(db: Database, owner_id: str, *, on: date | None = None) -> l
         raise InputError("an owner is a 12-digit personal ID or a 10-digit enterprise code")
     on = on or date.today()
     d, s, p, r = Document.__table__, Dossier.__table__, DossierPlace.__table__, ProcedureResult.__table__
+    rc = ResultCode.__table__
     query = (
         select(d.c.id, d.c.doc_type, d.c.review_state, d.c.created, d.c.pdf_sha256, d.c.page_count, d.c.fields,
                d.c.reused_from_id, s.c.code, s.c.procedure_code, func.coalesce(p.c.agency, s.c.agency).label("agency"),
                p.c.commune_code, p.c.province_code,
-               r.c.id.label("result_id"), r.c.result_code, r.c.valid_from, r.c.valid_until, r.c.signature_status)
+               r.c.id.label("result_id"), func.coalesce(r.c.result_code, rc.c.code).label("result_code"),
+               r.c.valid_from, r.c.valid_until, r.c.signature_status)
         .select_from(d)
         .join(s, s.c.id == d.c.dossier_id)
         .outerjoin(p, p.c.dossier_id == s.c.id)
         .outerjoin(r, r.c.document_id == d.c.id)
+        .outerjoin(rc, rc.c.document_id == d.c.id)
         .where(d.c.personal_id == owner_id)
         .order_by(d.c.created.desc(), d.c.id.desc())
         .limit(1000)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.errors import InputError
@@ -27,6 +27,7 @@ from storage.audit import append_event, lock_chain
 from storage.db import Database
 from storage.models import Base, Document, Dossier, utcnow
 from storage.objects import ObjectStore
+from storage.result_codes import issue_result_code
 
 log = logging.getLogger(__name__)
 
@@ -133,14 +134,20 @@ def check_result_type(value: str) -> str:
     return value
 
 
-def digitization_result_code(dossier_code: str, result_id: int) -> str:
-    """The digitization result code of an issued result (Circular 01/2023/TT-VPCP).
-
-    The seam for the per-document code the certification work stores on every digitized paper:
-    until that lands, a result's code is its dossier code and its own record number, unique and
-    stable, "KQ-<MaHoSo>-<n>".
-    """
+def provisional_result_code(dossier_code: str, result_id: int) -> str:
+    """The code a result holds until the agency's digitization result code is issued to it (in the
+    same call, right after it is recorded): unique and stable, "KQ-<MaHoSo>-<n>"."""
     return f"KQ-{dossier_code}-{result_id}"
+
+
+@dataclass(frozen=True)
+class CodeIssuer:
+    """How the agency numbers digitized papers (SOHOA_AGENCY_CODE, SOHOA_RESULT_CODE_FORMAT), and
+    the day in Vietnam the result was digitized."""
+
+    agency_code: str
+    fmt: str
+    day: date
 
 
 def _info(row: ProcedureResult, dossier_code: str, *, existed: bool = False) -> RecordedResult:
@@ -152,9 +159,12 @@ def _info(row: ProcedureResult, dossier_code: str, *, existed: bool = False) -> 
     )
 
 
-def record_result(db: Database, store: ObjectStore, result: ResultFile, *, actor: str) -> RecordedResult:
-    """Store the file as is and record it with its dossier; the same file posted again for the same
-    dossier answers the first record (a workflow system retrying is not a second result)."""
+def record_result(db: Database, store: ObjectStore, result: ResultFile, *, actor: str,
+                  codes: CodeIssuer | None = None) -> RecordedResult:
+    """Store the file as is and record it with its dossier, then give it the agency's digitization
+    result code (Circular 01/2023/TT-VPCP, Art. 8) when ``codes`` says how. The same file posted
+    again for the same dossier answers the first record (a workflow system retrying is not a
+    second result)."""
     owner_id = check_owner_id(result.owner_id)
     result_type = check_result_type(result.result_type)
     if result.valid_from and result.valid_until and result.valid_until < result.valid_from:
@@ -185,13 +195,19 @@ def record_result(db: Database, store: ObjectStore, result: ResultFile, *, actor
         )
         session.add(row)
         session.flush()
-        row.result_code = digitization_result_code(dossier.code, row.id)
+        row.result_code = provisional_result_code(dossier.code, row.id)
         session.flush()
         append_event(session, actor=actor, action="result.recorded", subject=f"document:{document.id}", details={
-            "dossier": dossier.code, "result": row.id, "result_type": result_type, "result_code": row.result_code,
+            "dossier": dossier.code, "result": row.id, "result_type": result_type,
             "sha256": stored.sha256, "text_source": row.text_source, "signatures": row.signature_status,
         })
         info = _info(row, dossier.code)
+    if codes is not None:
+        code = issue_result_code(db, document_id=info.document_id, agency_code=codes.agency_code, fmt=codes.fmt,
+                                 day=codes.day, actor=actor)
+        with db.transaction() as session:
+            session.execute(update(ProcedureResult).where(ProcedureResult.id == info.id).values(result_code=code))
+        info = replace(info, result_code=code)
     log.info("dossier %s: result %s recorded (%s, text from %s)", info.dossier_code, info.result_code,
              result_type, info.text_source)
     return info

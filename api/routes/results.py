@@ -27,6 +27,7 @@ from flow.run import analyse_document, ocr_pages
 from flow.steps import fields_to_dict, signed_original_summary
 from pipeline.ingest import read_bytes
 from signing.keys import trust_config
+from signing.stamp import VIETNAM_TIME
 from signing.verify import NO_SIGNATURE, verify_pdf
 from storage.components import (
     Place,
@@ -39,6 +40,7 @@ from storage.components import (
 from storage.export import export_dossier
 from storage.records import document_by_id
 from storage.results import (
+    CodeIssuer,
     ResultFile,
     TextSource,
     check_owner_id,
@@ -157,7 +159,10 @@ async def post_result(
         raise InputError(f"{name}: a result is a PDF file")
     result = await run_in_threadpool(_prepare, state, code, data, name, owner_id, result_type,
                                      valid_from, valid_until, procedure_code)
-    recorded = await run_in_threadpool(record_result, state.records, state.store, result, actor=principal.actor)
+    codes = CodeIssuer(agency_code=state.settings.agency_code, fmt=state.settings.result_code_format,
+                       day=datetime.now(VIETNAM_TIME).date())
+    recorded = await run_in_threadpool(record_result, state.records, state.store, result, actor=principal.actor,
+                                       codes=codes)
     body = recorded.as_json()
     body["download_url"] = f"/v1/documents/{recorded.document_id}/file"
     return JSONResponse(body, status_code=200 if recorded.existed else 201,

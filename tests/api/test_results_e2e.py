@@ -24,6 +24,7 @@ from pyhanko.sign import fields, signers
 from api.auth import create_key
 from api.db import dispose_engines, engine_for
 from bench.api import free_port, start_server, stop_server
+from core.result_code import result_code_valid
 from core.settings import Settings
 from signing.keys import load_signer
 from tests.api.conftest import LIMITS, Server, wait_for_batch
@@ -138,7 +139,7 @@ def story(province: Server) -> Story:
 def test_the_result_is_read_from_its_text_layer_verified_and_coded(story: Story) -> None:
     assert story.result["text_source"] == "text_layer"  # no OCR for a born-digital result
     assert story.result["signature_status"] == "PASSED"
-    assert story.result["result_code"] == f"KQ-HS-X-0001-{story.result['id']}"
+    assert result_code_valid(story.result["result_code"])  # the agency's code, with its check character
 
 
 def test_the_figures_show_both_dossiers_the_reuse_and_the_electronic_result(story: Story) -> None:
@@ -164,6 +165,9 @@ def test_the_portal_export_agrees(province: Server, story: Story) -> None:
     assert result["TrangThaiChuKySo"] == "Chữ ký số hợp lệ"
     [reused] = b["DanhSachGiayToKetQua"]
     assert reused["MaHoSoGoc"] == "HS-X-0001" and reused["DuocTaiSuDung"] == 1
+    [birth] = [p for p in a["DanhSachGiayToKetQua"] if p["LoaiGiayTo"] == "birth_certificate"]
+    # the paper's digitization result code, the same from both dossiers
+    assert result_code_valid(birth["MaGiayToKetQua"]) and reused["MaGiayToKetQua"] == birth["MaGiayToKetQua"]
     link = reused["DuongDanTepTinKetQua"]
     assert link == f"{province.url}/v1/documents/{story.birth_id}/file"
     with province.client("workflow") as portal:

@@ -10,6 +10,8 @@ import pytest
 
 from core import model
 from core.errors import InputError
+from core.result_code import result_code_valid
+from core.settings import Settings
 from storage.archive import archive_document
 from storage.audit import verify_chain
 from storage.components import (
@@ -23,7 +25,8 @@ from storage.components import (
 from storage.db import Database
 from storage.export import export_dossier
 from storage.objects import ObjectStore
-from storage.results import ResultFile, TextSource, record_result
+from storage.result_codes import result_code_of
+from storage.results import CodeIssuer, ResultFile, TextSource, dossier_results, record_result
 from storage.reuse import find_reusable
 from storage.stats import StatsQuery, compute_stats, dossier_flags, points
 from storage.trail import audit_events
@@ -53,15 +56,21 @@ def _result(code: str, *, owner: str = PID, result_type: str = "birth_certificat
 
 def test_a_result_is_kept_as_is_coded_and_offered_to_its_owner(db: Database, local_store: ObjectStore) -> None:
     result = _result("HS-KQ-1")
-    recorded = record_result(db, local_store, result, actor="workflow:w")
-    assert recorded.result_code == f"KQ-HS-KQ-1-{recorded.id}" and not recorded.existed
+    codes = CodeIssuer(agency_code="000.00.19.H99", fmt=Settings().result_code_format, day=date(2026, 12, 7))
+    recorded = record_result(db, local_store, result, actor="workflow:w", codes=codes)
+    assert recorded.result_code.startswith("000.00.19.H99-261207-000001-") and not recorded.existed
+    assert result_code_valid(recorded.result_code) and result_code_of(db, recorded.document_id) == recorded.result_code
+    assert dossier_results(db, "HS-KQ-1")[0].result_code == recorded.result_code
     assert local_store.get_bytes(f"sha256/{recorded.sha256[:2]}/{recorded.sha256[2:4]}/{recorded.sha256}") == result.data
     (offered,) = find_reusable(db, PID, "birth_certificate")
     assert offered.document_id == recorded.document_id and offered.dossier_code == "HS-KQ-1"
-    again = record_result(db, local_store, result, actor="workflow:w")
+    again = record_result(db, local_store, result, actor="workflow:w", codes=codes)
     assert again.existed and again.id == recorded.id  # a retry is not a second result
-    events = [e for e in audit_events(db) if e.action == "result.recorded"]
-    assert len(events) == 1 and events[0].details["result_code"] == recorded.result_code
+    assert again.result_code == recorded.result_code
+    [event] = [e for e in audit_events(db) if e.action == "result.recorded"]
+    assert event.subject == f"document:{recorded.document_id}" and event.details["sha256"] == recorded.sha256
+    [issued] = [e for e in audit_events(db) if e.action == "result_code.issued"]
+    assert issued.subject == event.subject and issued.details["code"] == recorded.result_code
     assert verify_chain(db).ok
     with pytest.raises(InputError, match="owner_id"):
         record_result(db, local_store, dataclasses.replace(result, owner_id="12345"), actor="workflow:w")
