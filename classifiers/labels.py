@@ -95,7 +95,7 @@ def _rules(*rules: Rule) -> tuple[Rule, ...]:
 
 RULES: dict[str, tuple[Rule, ...]] = {
     "cccd": _rules(
-        Rule("personal_id", "personal_id", PERSONAL_ID),
+        Rule("personal_id", "personal_id", PERSONAL_ID + ("Số",)),  # a card's only "Số:" is its number
         Rule("full_name", "name", NAME),
         Rule("date_of_birth", "date", DOB),
         Rule("sex", "sex", SEX),
@@ -202,7 +202,7 @@ _ID_WORDS = ("dinh danh", "cccd", "cmnd", "can cuoc", "tuy than", "giay to phap 
              "nhan than", "cmtnd", "ho chieu")
 _RESIDENCE_WORDS = ("cu tru", "thuong tru", "tam tru", "noi o", "dkhk")
 _PERSON_NAME = Meaning((("ten",),), ("ho", "khai sinh", "chu dem"),
-                       ("me", "cha", "chu ho", "cong ty", "doanh nghiep", "nuoc ngoai", "viet tat", "giao dich",
+                       ("me", "cha", "bo", "chu ho", "cong ty", "doanh nghiep", "nuoc ngoai", "viet tat", "giao dich",
                         "di khai", "di dang ky", "duoc cap", "thu tuc", "chu so huu"))
 
 # Field (or distractor) → its meaning. Fields a type does not have are simply not candidates there.
@@ -210,17 +210,19 @@ MEANINGS: dict[str, Meaning] = {
     "full_name": _PERSON_NAME,
     "husband_name": _PERSON_NAME,
     "wife_name": _PERSON_NAME,
-    "owner_name": Meaning((("ten", "nguoi su dung", "chu su dung"),), ("ho",), ("dia chi",)),
+    # "Ông:", "Bà:", "Ông (Bà):", "Hộ ông:", "Hộ gia đình bà:" print the owner's name on land certificates
+    "owner_name": Meaning((("ten", "nguoi su dung", "chu su dung", "ong", "ba", "ho gia dinh"),), ("ho",),
+                          ("dia chi", "nam sinh")),
     "legal_representative": Meaning((("ten", "dai dien"),), ("ho", "nguoi"),
                                     ("cong ty", "doanh nghiep", "nuoc ngoai", "viet tat", "giao dich")),
     "applicant_name": Meaning((("ten", "nguoi yeu cau", "nguoi khai", "nguoi lam don", "nguoi de nghi"),),
                               ("ho", "nguoi yeu cau"), ("duoc cap", "thu tuc", "me", "cha")),
     "mother_name": Meaning((("me",),), ("ten", "ho", "nguoi me")),
-    "father_name": Meaning((("cha",),), ("ten", "ho", "nguoi cha")),
+    "father_name": Meaning((("cha", "bo"),), ("ten", "ho", "nguoi cha")),
     "date_of_birth": Meaning((("sinh",),), ("ngay",), ("noi", "dang ky", "het han", "cap", "tai")),
     "husband_date_of_birth": Meaning((("sinh",),), ("ngay",), ("noi", "dang ky", "tai")),
     "wife_date_of_birth": Meaning((("sinh",),), ("ngay",), ("noi", "dang ky", "tai")),
-    "sex": Meaning((("gioi tinh", "gioi"),)),
+    "sex": Meaning((("gioi tinh", "gioi", "nam nu"),)),
     "ethnicity": Meaning((("dan toc",),)),
     "nationality": Meaning((("quoc tich",),)),
     "place_of_birth": Meaning((("sinh",), ("noi", "tai", "dia diem")), (), ("dang ky",)),
@@ -237,10 +239,10 @@ MEANINGS: dict[str, Meaning] = {
                                  ("khai sinh", "ket hon", "khai tu", "thang", "nam"), ("thay doi", "noi")),
     "date_of_death": Meaning((("chet", "mat", "tu", "qua doi"),),
                              ("luc", "hoi", "thoi diem", "thoi gian", "ngay", "gio"),
-                             ("noi", "dia diem", "nguyen nhan", "bao tu", "dang ky", "khai tu")),
-    "place_of_death": Meaning((("chet", "mat", "qua doi"), ("noi", "dia diem")), (), ("nguyen nhan",)),
-    "date_of_expiry": Meaning((("het han", "gia tri"),), ("ngay",)),
-    "certificate_serial": Meaning((("seri", "phat hanh"),)),
+                             ("noi", "dia diem", "tai", "nguyen nhan", "bao tu", "dang ky", "khai tu")),
+    "place_of_death": Meaning((("chet", "mat", "qua doi"), ("noi", "dia diem", "tai")), (), ("nguyen nhan",)),
+    "date_of_expiry": Meaning((("het han", "gia tri", "thoi han", "han su dung"),), ("ngay", "den")),
+    "certificate_serial": Meaning((("seri", "se ri", "phat hanh"),)),
     "parcel_number": Meaning((("thua",),), ("so", "so hieu"), ("dia chi", "vi tri", "to ban do")),
     "map_sheet_number": Meaning((("ban do",),), ("to", "so hieu")),
     "area_m2": Meaning((("dien tich",),)),
