@@ -15,9 +15,9 @@ proportionally less below it. How the 22 points are split between the four crite
 (:data:`WEIGHTS`, equal shares unless a province is told otherwise). The agency of a dossier is the
 one that received it (its reception record), else the one that digitized it.
 
-Two queries: the period's run of dossier record numbers through the reception-time index, then
-the figures, with each per-dossier table aggregated set-wise over that run through its dossier
-index; only (month, agency) groups come back.
+One query: the period's dossiers through the reception-time index, each joined by key to its
+place and to its counters (``dossier_figures``, which the database keeps up to date by triggers on
+the tables it counts); only (month, agency) groups come back.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
+from sqlalchemy import ForeignKey, Integer, and_, case, func, literal, not_, or_, select
+from sqlalchemy.orm import Mapped, mapped_column
 
 from core.errors import InputError
 from core.model import nfc
-from storage.components import ComponentState, DossierComponent, DossierPlace
+from storage.components import DossierPlace
 from storage.db import Database
-from storage.models import Document, Dossier
-from storage.results import ProcedureResult
+from storage.models import Base, Dossier
 
 RATES: tuple[str, ...] = ("digitized", "reuse", "electronic_result", "linked")
 TOTAL_POINTS = 22.0
@@ -113,27 +113,37 @@ class StatsReport:
         }
 
 
-_D = Document.__table__
 _S = Dossier.__table__
-_C = DossierComponent.__table__
-_R = ProcedureResult.__table__
 _P = DossierPlace.__table__
 
 
+class DossierFigures(Base):
+    """Per-dossier counters kept by triggers on the tables they count (migration 0012)."""
+
+    __tablename__ = "dossier_figures"
+
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), primary_key=True)
+    documents: Mapped[int] = mapped_column(Integer, default=0)  # papers digitized for the dossier
+    owned: Mapped[int] = mapped_column(Integer, default=0)  # of those, under their owner's ID
+    copies: Mapped[int] = mapped_column(Integer, default=0)  # of those, content the store already held
+    reused: Mapped[int] = mapped_column(Integer, default=0)  # components taken from earlier papers
+    paper: Mapped[int] = mapped_column(Integer, default=0)  # components on paper only
+    results: Mapped[int] = mapped_column(Integer, default=0)  # results issued electronically
+
+
+_F = DossierFigures.__table__
+
+
 def _flags():
-    """Per-dossier flags as correlated probes of the per-dossier indexes."""
-    d_id = _S.c.id
-    has_doc = exists().where(_D.c.dossier_id == d_id)
-    reused_act = exists().where(_C.c.dossier_id == d_id, _C.c.state == ComponentState.REUSED.value)
-    paper = exists().where(_C.c.dossier_id == d_id, _C.c.state == ComponentState.PAPER.value)
-    reused_copy = exists().where(_D.c.dossier_id == d_id, _D.c.reused_from_id.is_not(None))
-    owned = exists().where(_D.c.dossier_id == d_id, _D.c.personal_id.is_not(None))
-    result = exists().where(_R.c.dossier_id == d_id)
+    """Per-dossier flags from its counters (a dossier with no counters row has none of them)."""
+    def n(column):
+        return func.coalesce(column, 0) > 0
+
     return {
-        "digitized": and_(or_(has_doc, reused_act), not_(paper)),
-        "reuse": or_(reused_act, reused_copy),
-        "electronic_result": result,
-        "linked": or_(owned, reused_act),
+        "digitized": and_(or_(n(_F.c.documents), n(_F.c.reused)), not_(n(_F.c.paper))),
+        "reuse": or_(n(_F.c.reused), n(_F.c.copies)),
+        "electronic_result": n(_F.c.results),
+        "linked": or_(n(_F.c.owned), n(_F.c.reused)),
     }
 
 
@@ -148,53 +158,22 @@ def _bounds(q: StatsQuery) -> tuple[datetime, datetime]:
             datetime.combine(q.end + timedelta(days=1), time(0), tzinfo=UTC))
 
 
-def _id_range(conn, db: Database, q: StatsQuery) -> tuple[int, int] | None:
-    """The first and last record number of the dossiers received in the period (one index range)."""
+def stats_statement(db: Database, q: StatsQuery):
+    """The one query of :func:`compute_stats`: (month, agency, dossiers, one count per rate): the
+    period's dossiers through the reception-time index, each joined by key to its place and its
+    counters."""
     start, end = _bounds(q)
-    lo, hi = conn.execute(select(func.min(_S.c.id), func.max(_S.c.id))
-                          .where(_S.c.created >= start, _S.c.created < end)).one()
-    return None if lo is None else (int(lo), int(hi))
-
-
-def stats_statement(db: Database, q: StatsQuery, ids: tuple[int, int]):
-    """The one query of :func:`compute_stats`: (month, agency, dossiers, one count per rate).
-
-    Dossiers are numbered as they are recorded, so the period's dossiers are (nearly) a run of
-    record numbers: the per-dossier tables are aggregated over that run through their dossier
-    index, set-wise, and joined to the period's dossiers by hash. A dossier recorded long after its
-    reception (an import) only widens the run; the join keeps the figures exact."""
-    start, end = _bounds(q)
-    lo, hi = ids
-    docs = (select(_D.c.dossier_id, func.count().label("n"), func.count(_D.c.personal_id).label("owned"),
-                   func.count(_D.c.reused_from_id).label("copies"))
-            .where(_D.c.dossier_id.between(lo, hi)).group_by(_D.c.dossier_id).subquery("docs"))
-    comps = (select(_C.c.dossier_id,
-                    func.sum(case((_C.c.state == ComponentState.REUSED.value, 1), else_=0)).label("reused"),
-                    func.sum(case((_C.c.state == ComponentState.PAPER.value, 1), else_=0)).label("paper"))
-             .where(_C.c.dossier_id.between(lo, hi)).group_by(_C.c.dossier_id).subquery("comps"))
-    results = (select(_R.c.dossier_id, func.count().label("n"))
-               .where(_R.c.dossier_id.between(lo, hi)).group_by(_R.c.dossier_id).subquery("results"))
-    has_docs, owned = func.coalesce(docs.c.n, 0) > 0, func.coalesce(docs.c.owned, 0) > 0
-    copies = func.coalesce(docs.c.copies, 0) > 0
-    reused, paper = func.coalesce(comps.c.reused, 0) > 0, func.coalesce(comps.c.paper, 0) > 0
-    flags = {
-        "digitized": and_(or_(has_docs, reused), not_(paper)),
-        "reuse": or_(reused, copies),
-        "electronic_result": func.coalesce(results.c.n, 0) > 0,
-        "linked": or_(owned, reused),
-    }
+    flags = _flags()
     month = _month(db, _S.c.created).label("month")
     receiving = func.coalesce(_P.c.agency, _S.c.agency)
     agency = func.coalesce(receiving, literal("")).label("agency")
-    source = (_S.outerjoin(_P, and_(_P.c.dossier_id == _S.c.id, _P.c.dossier_id.between(lo, hi)))
-              .outerjoin(docs, docs.c.dossier_id == _S.c.id)
-              .outerjoin(comps, comps.c.dossier_id == _S.c.id)
-              .outerjoin(results, results.c.dossier_id == _S.c.id))
+    source = (_S.outerjoin(_P, _P.c.dossier_id == _S.c.id)
+              .outerjoin(_F, _F.c.dossier_id == _S.c.id))
     query = (
         select(month, agency, func.count().label("n"),
                *[func.sum(case((cond, 1), else_=0)).label(name) for name, cond in flags.items()])
         .select_from(source)
-        .where(_S.c.created >= start, _S.c.created < end, _S.c.id.between(lo, hi))
+        .where(_S.c.created >= start, _S.c.created < end)
         .group_by(month, agency)
     )
     if q.agency:
@@ -213,9 +192,9 @@ def compute_stats(db: Database, q: StatsQuery) -> StatsReport:
         if db.dialect == "postgresql":
             # Compiling this query to machine code costs ~0.1 s and saves nothing at this size.
             conn.exec_driver_sql("SET LOCAL jit = off")
-        ids = _id_range(conn, db, q)
-        rows = conn.execute(stats_statement(db, q, ids)) if ids else []
-        for row in rows:
+        if db.dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")  # group in memory, not on disk
+        for row in conn.execute(stats_statement(db, q)):
             counts = {name: int(getattr(row, name) or 0) for name in RATES}
             total.add(row.n, counts)
             by_month[row.month].add(row.n, counts)
@@ -226,8 +205,9 @@ def compute_stats(db: Database, q: StatsQuery) -> StatsReport:
 def dossier_flags(db: Database, code: str) -> dict[str, bool]:
     """The four flags of one dossier, as the figures count it (the portal export says the same)."""
     flags = _flags()
-    query = select(*[case((cond, True), else_=False).label(n) for n, cond in flags.items()]).where(
-        _S.c.code == nfc(code).strip())
+    query = (select(*[case((cond, True), else_=False).label(n) for n, cond in flags.items()])
+             .select_from(_S.outerjoin(_F, _F.c.dossier_id == _S.c.id))
+             .where(_S.c.code == nfc(code).strip()))
     with db.engine.connect() as conn:
         row = conn.execute(query).first()
     if row is None:

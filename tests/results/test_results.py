@@ -154,3 +154,43 @@ def test_reuse_is_an_act_counted_in_the_figures_and_the_export(db: Database, loc
     assert kinds["birth_certificate"]["reused_in"] == ["HS-B"] and kinds["birth_certificate"]["commune_code"] == "20242"
     assert kinds["residence_confirmation"]["kind"] == "result" and kinds["residence_confirmation"]["valid"]
     assert verify_chain(db).ok
+
+
+def _recount(db: Database) -> dict[int, tuple[int, ...]]:
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("""
+            SELECT s.id,
+                   (SELECT count(*) FROM documents d WHERE d.dossier_id = s.id),
+                   (SELECT count(d.personal_id) FROM documents d WHERE d.dossier_id = s.id),
+                   (SELECT count(d.reused_from_id) FROM documents d WHERE d.dossier_id = s.id),
+                   (SELECT count(*) FROM dossier_components c WHERE c.dossier_id = s.id AND c.state = 'reused'),
+                   (SELECT count(*) FROM dossier_components c WHERE c.dossier_id = s.id AND c.state = 'paper'),
+                   (SELECT count(*) FROM procedure_results r WHERE r.dossier_id = s.id)
+            FROM dossiers s""")).all()
+        kept = conn.execute(text("SELECT dossier_id, documents, owned, copies, reused, paper, results "
+                                 "FROM dossier_figures")).all()
+    counted = {r[0]: tuple(r[1:]) for r in rows}
+    held = {r[0]: tuple(r[1:]) for r in kept}
+    return {k: v for k, v in counted.items() if any(v) or k in held}, held
+
+
+def test_the_counters_follow_every_write(db: Database, local_store: ObjectStore) -> None:
+    """The per-dossier counters the figures read are kept by the database on insert, update and
+    delete, whoever writes."""
+    from sqlalchemy import text
+
+    first = _archive(db, local_store, 20, code="HS-F1")
+    _archive(db, local_store, 20, code="HS-F2")  # the same paper again: a copy the store held
+    record_reuse(db, "HS-F3", first.document_id, actor="station:t")
+    declare_paper(db, "HS-F3", "land_use_certificate", actor="station:t")
+    record_result(db, local_store, _result("HS-F3"), actor="workflow:w")
+    counted, held = _recount(db)
+    assert counted == held and len(held) == 3
+    with db.engine.begin() as conn:  # a reviewer clears a wrong ID, a component is withdrawn
+        conn.execute(text("UPDATE documents SET personal_id = NULL WHERE id = :i"), {"i": first.document_id})
+        conn.execute(text("DELETE FROM dossier_components WHERE state = 'paper'"))
+    counted, held = _recount(db)
+    assert counted == held
+    assert dossier_flags(db, "HS-F3")["digitized"] and not dossier_flags(db, "HS-F1")["linked"]

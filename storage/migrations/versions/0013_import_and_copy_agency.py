@@ -14,7 +14,7 @@ conflict), the former agency code kept so it stays searchable. ``audit_segments`
 ``imported_audit_events`` keep a source's audit trail verbatim, sealed by an event of this chain.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
