@@ -35,3 +35,20 @@ def test_a_version_prints_its_wording_and_nothing_else_changes() -> None:
 def test_unknown_split_is_refused() -> None:
     with pytest.raises(ValueError):
         forms.versions("cccd", "tuned")
+
+
+@pytest.mark.parametrize("doc_type", TYPES)
+def test_dev_versions_are_printed_and_apart_from_the_held_out(doc_type: str) -> None:
+    """The development versions print every wording they record (a key the builders do not use
+    would tune on nothing), and none of them is a held-out version."""
+    from samples.generator import LAYOUTS
+
+    dev = forms.versions(doc_type, "dev")
+    assert len(dev) >= 2 and all(v.source and v.year and v.labels for v in dev)
+    held_out = {(v.name, tuple(sorted(v.labels.items()))) for v in forms.versions(doc_type, "unseen")}
+    for n, version in enumerate(dev):
+        assert (version.name, tuple(sorted(version.labels.items()))) not in held_out
+        texts = [generate_text(doc_type, random.Random(n), layout=layout, version=version).text
+                 for layout in range(LAYOUTS[doc_type])]
+        for key, wording in version.labels.items():
+            assert any(wording in text for text in texts), (version.name, key, wording)
