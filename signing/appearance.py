@@ -7,35 +7,122 @@ in the same incremental update as the signature. The same shape serves both sign
 
 An appearance is a Form XObject of two parts: the words and frame as a 1-bit stencil drawn with
 Pillow (as the certification stamp always was: no layout engine at signing time) and, on top, the
-same words again as invisible text in an embedded subset of DejaVu Sans, so that a reader's search
-and ``pdftotext`` find the certification number and the names. The optional QR code is a second
+same words again as invisible text (a glyphless font with a ToUnicode map, as the searchable PDFs'
+text layer), so that a reader's search and ``pdftotext`` find the certification number and the
+names. The optional QR code is a second
 stencil.
 """
 
 from __future__ import annotations
 
+import functools
+import io
+import struct
 import zlib
 from collections.abc import Sequence
-from pathlib import Path
 
 from PIL import Image, ImageDraw
 from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 
 from core.model import nfc
-from signing.stamp import FONT_DIRS, FONT_FILES, SCALE, _fit, _font, qr_matrix
+from signing.stamp import SCALE, _fit, _font, qr_matrix
 
 Line = tuple[str, str]  # (style, text): style "bold" or "regular"
 
 
-def _font_path() -> Path:
-    for name in FONT_FILES["regular"]:
-        for directory in FONT_DIRS:
-            if (directory / name).exists():
-                return directory / name
-    raise FileNotFoundError("no font with Vietnamese glyphs found (install fonts-dejavu-core)")
+GLYPH_ADVANCE = 500  # per 1000 em, every glyph of the invisible font
+FONT_NAME = "GlyphLessFont"
+FONT_DATE = 3_155_760_000  # 2004-01-01 in TrueType's seconds since 1904: the same bytes every time
+
+
+@functools.cache
+def glyphless_font() -> bytes:
+    """A TrueType font with one empty glyph: the invisible text needs no shapes, only the
+    characters (a ToUnicode map) — embedding a real font's subset cost 0.5 s a signature. The same
+    font as the searchable PDFs' text layer (pipeline.pdfa), built here as the signing layer may not
+    import the pipeline."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder([".notdef", "glyph1"])
+    fb.setupCharacterMap({})
+    fb.setupGlyf({".notdef": TTGlyphPen(None).glyph(), "glyph1": TTGlyphPen(None).glyph()})
+    fb.setupHorizontalMetrics({".notdef": (GLYPH_ADVANCE, 0), "glyph1": (GLYPH_ADVANCE, 0)})
+    fb.setupHorizontalHeader(ascent=1000, descent=0)
+    fb.setupNameTable({"familyName": FONT_NAME, "styleName": "Regular", "psName": FONT_NAME})
+    fb.setupOS2(sTypoAscender=1000, sTypoDescender=0, usWinAscent=1000, usWinDescent=0, fsType=0)
+    fb.setupPost()
+    fb.font["head"].created = fb.font["head"].modified = FONT_DATE
+    fb.font.recalcTimestamp = False
+    buf = io.BytesIO()
+    fb.save(buf)
+    return buf.getvalue()
+
+
+class _CharMap:
+    """CIDs handed out per appearance: 1, 2, … for each distinct character, all drawn by glyph 1."""
+
+    def __init__(self) -> None:
+        self.cids: dict[str, int] = {}
+
+    def encode(self, text: str) -> bytes:
+        out = bytearray()
+        for ch in text:
+            out += struct.pack(">H", self.cids.setdefault(ch, len(self.cids) + 1))
+        return bytes(out)
+
+    def tounicode(self) -> bytes:
+        lines = ["/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
+                 "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+                 "/CMapName /Adobe-Identity-UCS def", "/CMapType 2 def",
+                 "1 begincodespacerange", "<0000> <FFFF>", "endcodespacerange"]
+        items = sorted(self.cids.items(), key=lambda kv: kv[1])
+        for start in range(0, len(items), 100):
+            chunk = items[start:start + 100]
+            lines.append(f"{len(chunk)} beginbfchar")
+            lines += [f"<{cid:04X}> <{ch.encode('utf-16-be').hex().upper()}>" for ch, cid in chunk]
+            lines.append("endbfchar")
+        lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
+        return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def _stream(writer: BasePdfFileWriter, data: bytes, **entries: generic.PdfObject) -> generic.IndirectObject:
+    stream = generic.StreamObject({pdf_name(f"/{k}"): v for k, v in entries.items()}, stream_data=data)
+    stream.compress()
+    return writer.add_object(stream)
+
+
+def _glyphless(writer: BasePdfFileWriter, chars: _CharMap) -> generic.IndirectObject:
+    name = pdf_name(f"/{FONT_NAME}")
+    font = glyphless_font()
+    descriptor = writer.add_object(generic.DictionaryObject({
+        pdf_name("/Type"): pdf_name("/FontDescriptor"), pdf_name("/FontName"): name,
+        pdf_name("/Flags"): generic.NumberObject(4),
+        pdf_name("/FontBBox"): generic.ArrayObject([generic.NumberObject(v) for v in (0, 0, GLYPH_ADVANCE, 1000)]),
+        pdf_name("/ItalicAngle"): generic.NumberObject(0), pdf_name("/Ascent"): generic.NumberObject(1000),
+        pdf_name("/Descent"): generic.NumberObject(0), pdf_name("/CapHeight"): generic.NumberObject(1000),
+        pdf_name("/StemV"): generic.NumberObject(80),
+        pdf_name("/FontFile2"): _stream(writer, font, Length1=generic.NumberObject(len(font))),
+    }))
+    cid_font = writer.add_object(generic.DictionaryObject({
+        pdf_name("/Type"): pdf_name("/Font"), pdf_name("/Subtype"): pdf_name("/CIDFontType2"),
+        pdf_name("/BaseFont"): name,
+        pdf_name("/CIDSystemInfo"): generic.DictionaryObject({
+            pdf_name("/Registry"): generic.TextStringObject("Adobe"),
+            pdf_name("/Ordering"): generic.TextStringObject("Identity"),
+            pdf_name("/Supplement"): generic.NumberObject(0)}),
+        pdf_name("/FontDescriptor"): descriptor, pdf_name("/DW"): generic.NumberObject(GLYPH_ADVANCE),
+        pdf_name("/CIDToGIDMap"): _stream(writer, b"\x00\x00" + b"\x00\x01" * len(chars.cids)),
+    }))
+    return writer.add_object(generic.DictionaryObject({
+        pdf_name("/Type"): pdf_name("/Font"), pdf_name("/Subtype"): pdf_name("/Type0"),
+        pdf_name("/BaseFont"): name, pdf_name("/Encoding"): pdf_name("/Identity-H"),
+        pdf_name("/DescendantFonts"): generic.ArrayObject([cid_font]),
+        pdf_name("/ToUnicode"): _stream(writer, chars.tounicode()),
+    }))
 
 
 def _lines_mask(lines: Sequence[Line], width_px: int, height_px: int, text_width_px: int) -> tuple[Image.Image, list[tuple[int, int]]]:
@@ -125,15 +212,16 @@ def appearance_form(
         matrix = qr_matrix(qr_payload)
         xobjects[pdf_name("/Code")] = _stencil(writer, _pack_bits(matrix), len(matrix), len(matrix))
         ops += ["0 0 0 rg", f"q {qr_side} 0 0 {qr_side} {width_pt - qr_side - 4} 4 cm /Code Do Q"]
-    engine = GlyphAccumulatorFactory(str(_font_path())).create_font_engine(writer)
+    chars = _CharMap()
     text_ops = ["BT", "3 Tr"]  # render mode 3: neither filled nor stroked, found by search
+    left = 5 * max(2, SCALE // 2) / SCALE
     for (_style, text), (y_px, size_px) in zip(lines, placed, strict=True):
         size = max(1, round(size_px / SCALE))
-        engine.font_size = size
         baseline = height_pt - (y_px / SCALE) - size
-        shaped = engine.shape(text)
-        text_ops += [f"/F1 {size} Tf", f"1 0 0 1 {5 * max(2, SCALE // 2) / SCALE:.2f} {baseline:.2f} Tm"]
-        text_ops.append(shaped.graphics_ops.decode("latin-1"))
+        # Each glyph of the invisible font advances half an em: squeeze the line to the box.
+        stretch = min(100.0, 100.0 * (text_width_pt - 2 * left) / max(1.0, 0.5 * size * len(text)))
+        text_ops += [f"/F1 {size} Tf", f"{stretch:.1f} Tz", f"1 0 0 1 {left:.2f} {baseline:.2f} Tm",
+                     f"<{chars.encode(text).hex()}> Tj"]
     text_ops.append("ET")
     content = "\n".join([*ops, *text_ops, "Q"]).encode("latin-1")
     form = generic.StreamObject(
@@ -146,7 +234,7 @@ def appearance_form(
             pdf_name("/Resources"): generic.DictionaryObject(
                 {
                     pdf_name("/XObject"): xobjects,
-                    pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): engine.as_resource()}),
+                    pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): _glyphless(writer, chars)}),
                 }
             ),
         },
