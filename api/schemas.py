@@ -55,10 +55,18 @@ class BatchDocument(BaseModel):
     reused_from: int | None = None
 
 
+class StageOut(BaseModel):
+    stage: str = Field(description="read (files stored), ocr (pages), classify, extract, sign, store (documents)")
+    done: int
+    total: int | None = Field(description="null while not known: the documents' stages before the pages are split")
+
+
 class Progress(BaseModel):
     pages_total: int
     pages_done: int
-    percent: float
+    percent: float = Field(description="the mean of the stages' shares done (100 once the batch is done)")
+    stage: str | None = Field(None, description="the first stage not finished; null when all are")
+    stages: list[StageOut] = Field(default_factory=list, description="every stage in the flow's order")
 
 
 class BatchOut(BaseModel):

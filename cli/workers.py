@@ -6,13 +6,16 @@ import argparse
 import json
 import os
 import socket
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from core.errors import ConfigError, InputError
 from core.settings import Settings
 from workers.app import app
-from workers.status import batch_status, format_status
-from workers.submit import submit_batch, wait_for_batch
+from workers.status import batch_status, format_stage, format_status
+from workers.submit import submit_batch
 
 DEFAULT_QUEUES = "sohoa.pages,sohoa.documents,sohoa.certify"
 
@@ -178,10 +181,67 @@ def _submit(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
     try:
-        wait_for_batch(submitted.batch, settings, timeout=args.timeout)
+        _wait(submitted, settings, args.timeout)
     except TimeoutError as exc:
         raise InputError(f"{exc}; it goes on in the workers (sohoa status {submitted.batch_id})") from exc
     return _print_status(submitted.batch_id, settings, as_json=args.json)
+
+
+def _wait(submitted: Any, settings: Settings, timeout: float | None) -> None:
+    """Wait for the batch's last task (after every document's certification, when asked) and show
+    each stage's progress meanwhile on stderr: a bar per stage on a terminal, else one line each
+    time the figures change."""
+    from storage.backup import open_existing_database
+    from storage.progress import stage_progress
+    from workers import resources
+    from workers.state import BatchState
+
+    state = BatchState(resources.redis_client(app.conf.result_backend), submitted.batch)
+    db = open_existing_database(settings.resolved_database_url)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    bar = _StageBar(sys.stderr)
+    try:
+        while state.summary() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"batch {submitted.batch_id} not finished after {timeout:.0f} s")
+            bar.show(stage_progress(db, submitted.batch_id))
+            time.sleep(0.5)
+        bar.show(stage_progress(db, submitted.batch_id))
+    finally:
+        bar.close()
+        db.dispose()
+
+
+class _StageBar:
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._last = ""
+        self._rich: Any = None
+        self._tasks: dict[str, Any] = {}
+        if stream.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._rich = Progress(TextColumn("{task.description:9}"), BarColumn(), MofNCompleteColumn(),
+                                  console=Console(file=stream))
+            self._rich.start()
+
+    def show(self, stages: list[Any]) -> None:
+        if self._rich is None:
+            line = "progress: " + ", ".join(
+                format_stage({"stage": s.stage, "done": s.done, "total": s.total}) for s in stages)
+            if line != self._last:
+                print(line, file=self._stream, flush=True)
+                self._last = line
+            return
+        for s in stages:
+            if s.stage not in self._tasks:
+                self._tasks[s.stage] = self._rich.add_task(s.stage, total=s.total)
+            self._rich.update(self._tasks[s.stage], completed=s.done, total=s.total)
+
+    def close(self) -> None:
+        if self._rich is not None:
+            self._rich.stop()
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

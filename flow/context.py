@@ -47,6 +47,10 @@ class BatchContext:
     source_keys: tuple[str, ...] = ()
     pages_total: int = 0
     signed_sources: tuple[str, ...] = ()  # sha256 of the originals that arrived signed
+    # The officials who sign this batch's scans and certified copies, fixed where the batch is taken
+    # in (a Celery worker signs for the official the station named, not for its own settings').
+    digitizer: str | None = None
+    certifier: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -22,6 +22,7 @@ from flow.context import BatchContext, BatchSummary, DocumentOutcome, DocumentWo
 from pipeline import tesseract
 from pipeline.executor import PageBudget, PageExecutor, default_executor
 from pipeline.upright import UprightOriginal
+from storage import progress
 from storage.archive import update_batch
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,9 @@ def _run(
     for page in failed_pages:
         update_batch(services.db, ctx.batch_id, error=f"page {page.label}: {page.failure}")
     outcomes = []
-    for number, group in enumerate(steps.split(pages), start=1):
+    groups = steps.split(pages)
+    progress.plan_documents(services.db, ctx.batch_id, len(groups), certify=ctx.certify)
+    for number, group in enumerate(groups, start=1):
         work = DocumentWork(number=number, document=Document(pages=group))
         try:
             outcomes.append(steps.document_done(steps.run_document(work, ctx, services)))

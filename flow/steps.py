@@ -63,6 +63,7 @@ from signing.manifest import build_manifest, canonical, sign_manifest
 from signing.officials import official_signer
 from signing.stamp import VIETNAM_TIME
 from signing.verify import NO_SIGNATURE, VerificationReport, verify_pdf
+from storage import progress
 from storage.archive import (
     archive_document,
     record_manifest,
@@ -161,6 +162,8 @@ def store_originals(
         received_at=received_at,
         source_keys=keys,
         pages_total=pages_total,
+        digitizer=settings.digitizing_official,
+        certifier=settings.certifying_officer,
     )
 
 
@@ -322,7 +325,7 @@ def sign_digitized(work: DocumentWork, ctx: BatchContext, services: Services) ->
     document = work.document
     assert document.pdf is not None
     settings = services.settings
-    official = settings.digitizing_official
+    official = ctx.digitizer or settings.digitizing_official
     signer = official_signer(settings, official, agency=lambda: services.signer)
     signed = sign_scan(document.pdf, signer, Digitization(official=official, agency=ctx.agency,
                                                           signed_at=datetime.now(UTC)))
@@ -382,9 +385,10 @@ def certify(work: DocumentWork, ctx: BatchContext, services: Services) -> Docume
     pdf = work.document.pdf if work.document.sha256 == info.pdf_sha256 else None
     if pdf is None:  # on another machine, or the record reuses an earlier paper's PDF
         pdf = services.store.get_bytes(info.pdf_key)
-    officer = official_signer(services.settings, services.settings.certifying_officer, agency=lambda: services.signer)
+    name = ctx.certifier or services.settings.certifying_officer
+    officer = official_signer(services.settings, name, agency=lambda: services.signer)
     copy, copy_id, key = policy.certify_into_register(
-        services.db, services.store, officer, services.settings,
+        services.db, services.store, officer, services.settings, officer=name,
         pdf=pdf, document_id=work.document_id, document_sha256=info.pdf_sha256,
         dossier_code=ctx.dossier_code, procedure_code=ctx.procedure_code,
         doc_type=info.doc_type, actor=ctx.station,
@@ -544,6 +548,7 @@ def run_document(
     for step in steps_of(Phase.DOCUMENTS):
         if step.applies(ctx) and (signing is None or step.signs == signing):
             work = _measured(step, work, ctx, services, failure_counts="documents")
+            progress.step_done(services.db, ctx.batch_id, step.name)
     last_part = signing is not False or not any(st.signs and st.applies(ctx) for st in steps_of(Phase.DOCUMENTS))
     if last_part:
         metrics.count("documents", "done")

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from core.model import BatchStatus
 from core.settings import Settings
 from storage.backup import open_existing_database
+from storage.progress import current_stage, stage_progress
 from storage.records import batch_progress
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,7 @@ def batch_status(batch_id: int, settings: Settings) -> dict[str, Any]:
     db = open_existing_database(settings.resolved_database_url)  # a look never creates records
     try:
         progress = batch_progress(db, batch_id)
+        stages = stage_progress(db, batch_id)
     finally:
         db.dispose()
     status: dict[str, Any] = {
@@ -37,6 +40,8 @@ def batch_status(batch_id: int, settings: Settings) -> dict[str, Any]:
         "errors": list(progress.errors),
         "created": progress.created.isoformat() if progress.created else None,
         "finished": progress.finished.isoformat() if progress.finished else None,
+        "stage": None if progress.status == BatchStatus.DONE else current_stage(stages),
+        "stages": [{"stage": st.stage, "done": st.done, "total": st.total} for st in stages],
     }
     _add_task_state(status, str(batch_id), settings)
     return status
@@ -64,6 +69,11 @@ def _add_task_state(status: dict[str, Any], batch: str, settings: Settings) -> N
         status["documents"]["failed"] = failed_docs
 
 
+def format_stage(stage: dict[str, Any]) -> str:
+    total = "?" if stage["total"] is None else stage["total"]
+    return f"{stage['stage']} {stage['done']}/{total}"
+
+
 def format_status(status: dict[str, Any]) -> str:
     docs = ", ".join(f"{n} {state}" for state, n in sorted(status["documents"].items())) or "none yet"
     failed = f", {status['pages_failed']} failed" if status.get("pages_failed") else ""
@@ -75,6 +85,9 @@ def format_status(status: dict[str, Any]) -> str:
         f"pages: {status['pages_done']}/{status['pages_total']} done{failed}",
         f"documents: {docs}",
     ]
+    if status.get("stages"):
+        lines.append("stages: " + ", ".join(format_stage(st) for st in status["stages"])
+                     + (f" (now: {status['stage']})" if status.get("stage") else ""))
     if status["finished"]:
         lines.append(f"finished: {status['finished']}")
     if status["errors"]:

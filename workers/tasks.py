@@ -43,6 +43,7 @@ from core.model import BatchStatus, Document, DossierStatus, Page
 from flow import steps
 from flow.context import BatchContext, BatchSummary, DocumentOutcome, DocumentWork, OutcomeState, Services
 from signing.keys import AgencySigner, load_signer
+from storage import progress
 from storage.archive import update_batch
 from storage.records import batch_progress
 from workers import resources
@@ -339,6 +340,7 @@ def plan_documents(self, results: list[dict], batch: str, ctx_json: dict[str, An
     header = group(_document_chain(batch, number, refs, ctx) for number, refs in enumerate(plan, start=1)).set(
         task_id=f"sohoa-{batch}-documents"
     )
+    progress.plan_documents(_db(), ctx.batch_id, len(plan), certify=ctx.certify)  # for sohoa status
     chord(header, finish_batch.s(batch, ctx_json)).apply_async(task_id=f"sohoa-{batch}-finish")
     log.info("batch %s: %d page(s) OCR'd, %d failed, %d document(s) planned",
              batch, len(done), len(results) - len(done), len(plan))

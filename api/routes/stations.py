@@ -41,6 +41,7 @@ from storage.batches import (
     list_batches as list_records,
 )
 from storage.models import Batch, Document, Station
+from storage.progress import StageProgress, current_stage, stage_progress
 
 router = APIRouter(prefix="/v1", tags=["stations"])
 
@@ -181,7 +182,7 @@ def get_batch(batch_id: str, request: Request, principal: StationKey) -> BatchOu
     report = batch_report(db, batch_id, station=principal.name)
     if report is None:
         raise HTTPException(404, f"no batch {batch_id} for station {principal.name}")
-    return batch_out(report, own_documents(db, principal.name, [report]))
+    return batch_out(report, own_documents(db, principal.name, [report]), stages=stage_progress(db, report.batch.id))
 
 
 @router.get("/batches", response_model=BatchList, summary="This station's recent batches", responses=ERRORS)
@@ -195,10 +196,25 @@ def list_batches(
     found = list_records(db, station=principal.name, status=BatchStatus(status) if status else None, limit=limit)
     found_reports = reports(db, found)
     own = own_documents(db, principal.name, found_reports)
-    return BatchList(batches=[batch_out(r, own) for r in found_reports])
+    return BatchList(batches=[batch_out(r, own, stages=stage_progress(db, r.batch.id)) for r in found_reports])
 
 
 # ------------------------------------------------------------------------------------------- helpers
+
+
+def _progress(report: BatchReport, stages: list[StageProgress] | None) -> dict[str, Any]:
+    """Pages, and each stage with the first one not finished named: the share done moves through
+    every stage, not the pages alone (which reached 100% long before the documents were done)."""
+    total, done = report.pages_total, report.pages_done
+    body: dict[str, Any] = {"pages_total": total, "pages_done": min(done, total) if total else done,
+                            "percent": round(100.0 * min(done, total) / total, 1) if total else 0.0}
+    if stages is not None:
+        shares = [min(1.0, s.done / s.total) if s.total else (1.0 if s.total == 0 else 0.0) for s in stages]
+        finished = report.batch.status == BatchStatus.DONE
+        body["percent"] = 100.0 if finished else round(100.0 * sum(shares) / len(shares), 1)
+        body["stage"] = None if finished else current_stage(stages)
+        body["stages"] = [{"stage": s.stage, "done": s.done, "total": s.total} for s in stages]
+    return body
 
 
 def _code(value: str | None, name: str, *, required: bool) -> str | None:
@@ -281,11 +297,10 @@ def own_documents(db: Any, station: str, found: list[BatchReport]) -> set[int]:
         ))
 
 
-def batch_out(report: BatchReport, own: set[int] | None = None) -> BatchOut:
+def batch_out(report: BatchReport, own: set[int] | None = None, stages: list[StageProgress] | None = None) -> BatchOut:
     """The batch as its station sees it; ``reused_from`` only where it names a document in ``own``
     (see :func:`own_documents`; None shows none)."""
     b = report.batch
-    total, done = report.pages_total, report.pages_done
     names = {f["spool_name"]: f["name"] for f in b.files if f.get("spool_name")}
     spool = Path(b.spool_dir) if b.spool_dir else None
     error = b.error
@@ -298,8 +313,7 @@ def batch_out(report: BatchReport, own: set[int] | None = None) -> BatchOut:
         dossier_code=b.dossier_code or "",
         procedure_code=b.procedure_code,
         files=[_file_out(f) for f in b.files],
-        progress={"pages_total": total, "pages_done": min(done, total) if total else done,
-                  "percent": round(100.0 * min(done, total) / total, 1) if total else 0.0},
+        progress=_progress(report, stages),
         documents=[
             {
                 "index": d.index, "document_id": d.document_id, "doc_type": d.doc_type, "confidence": d.confidence,

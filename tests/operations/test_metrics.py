@@ -57,9 +57,19 @@ def test_a_batch_shows_in_the_figures(server: tuple[str, dict[str, str]]) -> Non
         assert r.status_code == 202, r.text
         batch_id = r.json()["id"]
         deadline = time.monotonic() + 240
-        while station.get(f"/v1/batches/{batch_id}").json()["status"] not in ("done", "failed"):
+        seen = []
+        while (body := station.get(f"/v1/batches/{batch_id}").json())["status"] not in ("done", "failed"):
             assert time.monotonic() < deadline, "batch not processed"
+            seen.append((body["progress"]["stage"], body["progress"]["percent"]))
             time.sleep(0.5)
+    # The batch's progress names its stages; the share done never goes back.
+    progress = body["progress"]
+    assert progress["stage"] is None and progress["percent"] == 100.0
+    assert [(s["stage"], s["done"], s["total"]) for s in progress["stages"]] == [
+        ("read", 1, 1), ("ocr", 1, 1), ("classify", 1, 1), ("extract", 1, 1), ("sign", 1, 1), ("store", 1, 1)]
+    percents = [p for _stage, p in seen]
+    assert percents == sorted(percents) and all(stage in (None, "read", "ocr", "classify", "extract", "sign", "store")
+                                                for stage, _p in seen)
     after = _scrape(url, keys["auditor"])
     assert after[("sohoa_batches", (("status", "done"),))] == 1
     assert after[("sohoa_pages_recorded", ())] == 1 and after[("sohoa_certified_copies", ())] == 0

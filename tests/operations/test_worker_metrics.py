@@ -3,6 +3,7 @@ submit --wait``, the figures its pool processes measured are added up on the wor
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -41,7 +42,7 @@ def test_a_workers_pool_processes_are_added_up_on_its_port(tmp_path: Path) -> No
             assert time.monotonic() < deadline, "the worker's exporter did not answer"
             time.sleep(0.5)
         run = sohoa_process("submit", str(SAMPLE), "--dossier", "000.00.19.H99-261207-0041", "--wait",
-                            "--timeout", "240", env=env, timeout=300)
+                            "--json", "--timeout", "240", env=env, timeout=300)
         assert run.returncode == 0, run.stderr[-2000:]
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     finally:
@@ -54,3 +55,11 @@ def test_a_workers_pool_processes_are_added_up_on_its_port(tmp_path: Path) -> No
     assert samples[("sohoa_pages_total", (("outcome", "done"),))] == 1
     assert samples[("sohoa_documents_total", (("outcome", "done"),))] == 1
     assert samples[("sohoa_step_seconds_count", (("step", "classify"),))] == 1
+    # --wait showed each stage as it moved (stderr is not a terminal here: one line per change),
+    # and the status it printed names every stage done.
+    lines = [line for line in run.stderr.splitlines() if line.startswith("progress: ")]
+    assert len(lines) >= 2 and lines[0] != lines[-1]
+    assert lines[-1] == "progress: read 1/1, ocr 1/1, classify 1/1, extract 1/1, sign 1/1, store 1/1"
+    status = json.loads(run.stdout)
+    assert status["status"] == "done" and status["stage"] is None
+    assert [s["stage"] for s in status["stages"]] == ["read", "ocr", "classify", "extract", "sign", "store"]
