@@ -15,9 +15,6 @@ stencil.
 
 from __future__ import annotations
 
-import functools
-import io
-import struct
 import zlib
 from collections.abc import Sequence
 
@@ -27,66 +24,10 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 
 from core.model import nfc
+from signing.glyphless import FONT_NAME, GLYPH_ADVANCE, CharMap, glyphless_font
 from signing.stamp import SCALE, _fit, _font, qr_matrix
 
 Line = tuple[str, str]  # (style, text): style "bold" or "regular"
-
-
-GLYPH_ADVANCE = 500  # per 1000 em, every glyph of the invisible font
-FONT_NAME = "GlyphLessFont"
-FONT_DATE = 3_155_760_000  # 2004-01-01 in TrueType's seconds since 1904: the same bytes every time
-
-
-@functools.cache
-def glyphless_font() -> bytes:
-    """A TrueType font with one empty glyph: the invisible text needs no shapes, only the
-    characters (a ToUnicode map) — embedding a real font's subset cost 0.5 s a signature. The same
-    font as the searchable PDFs' text layer (pipeline.pdfa), built here as the signing layer may not
-    import the pipeline."""
-    from fontTools.fontBuilder import FontBuilder
-    from fontTools.pens.ttGlyphPen import TTGlyphPen
-
-    fb = FontBuilder(1000, isTTF=True)
-    fb.setupGlyphOrder([".notdef", "glyph1"])
-    fb.setupCharacterMap({})
-    fb.setupGlyf({".notdef": TTGlyphPen(None).glyph(), "glyph1": TTGlyphPen(None).glyph()})
-    fb.setupHorizontalMetrics({".notdef": (GLYPH_ADVANCE, 0), "glyph1": (GLYPH_ADVANCE, 0)})
-    fb.setupHorizontalHeader(ascent=1000, descent=0)
-    fb.setupNameTable({"familyName": FONT_NAME, "styleName": "Regular", "psName": FONT_NAME})
-    fb.setupOS2(sTypoAscender=1000, sTypoDescender=0, usWinAscent=1000, usWinDescent=0, fsType=0)
-    fb.setupPost()
-    fb.font["head"].created = fb.font["head"].modified = FONT_DATE
-    fb.font.recalcTimestamp = False
-    buf = io.BytesIO()
-    fb.save(buf)
-    return buf.getvalue()
-
-
-class _CharMap:
-    """CIDs handed out per appearance: 1, 2, … for each distinct character, all drawn by glyph 1."""
-
-    def __init__(self) -> None:
-        self.cids: dict[str, int] = {}
-
-    def encode(self, text: str) -> bytes:
-        out = bytearray()
-        for ch in text:
-            out += struct.pack(">H", self.cids.setdefault(ch, len(self.cids) + 1))
-        return bytes(out)
-
-    def tounicode(self) -> bytes:
-        lines = ["/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
-                 "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-                 "/CMapName /Adobe-Identity-UCS def", "/CMapType 2 def",
-                 "1 begincodespacerange", "<0000> <FFFF>", "endcodespacerange"]
-        items = sorted(self.cids.items(), key=lambda kv: kv[1])
-        for start in range(0, len(items), 100):
-            chunk = items[start:start + 100]
-            lines.append(f"{len(chunk)} beginbfchar")
-            lines += [f"<{cid:04X}> <{ch.encode('utf-16-be').hex().upper()}>" for ch, cid in chunk]
-            lines.append("endbfchar")
-        lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
-        return ("\n".join(lines) + "\n").encode("ascii")
 
 
 def _stream(writer: BasePdfFileWriter, data: bytes, **entries: generic.PdfObject) -> generic.IndirectObject:
@@ -95,7 +36,7 @@ def _stream(writer: BasePdfFileWriter, data: bytes, **entries: generic.PdfObject
     return writer.add_object(stream)
 
 
-def _glyphless(writer: BasePdfFileWriter, chars: _CharMap) -> generic.IndirectObject:
+def _glyphless(writer: BasePdfFileWriter, chars: CharMap) -> generic.IndirectObject:
     name = pdf_name(f"/{FONT_NAME}")
     font = glyphless_font()
     descriptor = writer.add_object(generic.DictionaryObject({
@@ -212,7 +153,7 @@ def appearance_form(
         matrix = qr_matrix(qr_payload)
         xobjects[pdf_name("/Code")] = _stencil(writer, _pack_bits(matrix), len(matrix), len(matrix))
         ops += ["0 0 0 rg", f"q {qr_side} 0 0 {qr_side} {width_pt - qr_side - 4} 4 cm /Code Do Q"]
-    chars = _CharMap()
+    chars = CharMap()
     text_ops = ["BT", "3 Tr"]  # render mode 3: neither filled nor stroked, found by search
     left = 5 * max(2, SCALE // 2) / SCALE
     for (_style, text), (y_px, size_px) in zip(lines, placed, strict=True):

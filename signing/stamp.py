@@ -1,9 +1,10 @@
 """The visible certification stamp, drawn onto the document's last page.
 
 The stamp is on the hot path of every certified copy, so it is drawn as two 1-bit stencil images
-(red text and frame, black QR code) with Pillow and placed with pikepdf: no font embedding or
-subsetting at signing time (that alone costs more than the whole signature), and a stencil is
-transparent, so nothing under the stamp is hidden. The words of the stamp are also put in the
+(red text and frame, black QR code) with Pillow and placed with pikepdf: no font subsetting at
+signing time (that alone costs more than the whole signature), and a stencil is transparent, so
+nothing under the stamp is hidden. The same words are laid over it in an invisible glyphless font,
+so the copy's text layer holds the certification number and the statement. The words of the stamp are also put in the
 signature's /Reason and /Location, where they stay machine-readable.
 """
 
@@ -20,6 +21,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from core.model import nfc
+from signing.glyphless import FONT_NAME, GLYPH_ADVANCE, CharMap, glyphless_font
 
 CERTIFICATION_PHRASE = nfc("Chứng thực bản sao điện tử từ bản chính")
 # The certification statement (lời chứng) of the form for copies certified from originals
@@ -166,12 +168,15 @@ def stamp_form(pdf: pikepdf.Pdf, text: StampText) -> pikepdf.Stream:
 
     qr_x = STAMP_WIDTH_PT - qr_side_pt - 6
     qr_y = 6
+    chars = CharMap()
+    words = _invisible_words(text.lines(), chars, (STAMP_WIDTH_PT - qr_side_pt - 6) - 12)
     content = (
         "q\n"
         f"{RED[0]} {RED[1]} {RED[2]} rg\n"
         f"q {STAMP_WIDTH_PT} 0 0 {STAMP_HEIGHT_PT} 0 0 cm /StampText Do Q\n"
         "0 0 0 rg\n"
         f"q {qr_side_pt} 0 0 {qr_side_pt} {qr_x} {qr_y} cm /StampQR Do Q\n"
+        f"{words}\n"
         "Q\n"
     ).encode()
     form = pikepdf.Stream(pdf, content)
@@ -180,8 +185,46 @@ def stamp_form(pdf: pikepdf.Pdf, text: StampText) -> pikepdf.Stream:
     form.BBox = pikepdf.Array([0, 0, STAMP_WIDTH_PT, STAMP_HEIGHT_PT])
     form.Resources = pikepdf.Dictionary(
         XObject=pikepdf.Dictionary(StampText=text_image, StampQR=qr_image),
+        Font=pikepdf.Dictionary(F1=_glyphless(pdf, chars)),
     )
     return form
+
+
+def _invisible_words(lines: list[tuple[str, str]], chars: CharMap, width_pt: float) -> str:
+    """The stamp's lines again as invisible text where the stencil draws them: what a search finds."""
+    pad = 6.0
+    line_height = (STAMP_HEIGHT_PT - 2 * pad) / len(lines)
+    size = line_height * 0.7
+    ops = ["BT", "3 Tr", f"/F1 {size:.2f} Tf"]
+    for index, (_style, line) in enumerate(lines):
+        baseline = STAMP_HEIGHT_PT - pad - (index + 1) * line_height + 0.25 * line_height
+        stretch = min(100.0, 100.0 * width_pt / max(1.0, 0.5 * size * len(line)))
+        ops += [f"{stretch:.1f} Tz", f"1 0 0 1 {pad:.2f} {baseline:.2f} Tm", f"<{chars.encode(line).hex()}> Tj"]
+    ops.append("ET")
+    return "\n".join(ops)
+
+
+def _glyphless(pdf: pikepdf.Pdf, chars: CharMap) -> pikepdf.Object:
+    font = glyphless_font()
+    font_file = pikepdf.Stream(pdf, font)
+    font_file.Length1 = len(font)
+    descriptor = pikepdf.Dictionary(
+        Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name("/" + FONT_NAME), Flags=4,
+        FontBBox=[0, 0, GLYPH_ADVANCE, 1000], ItalicAngle=0, Ascent=1000, Descent=0, CapHeight=1000, StemV=80,
+        FontFile2=font_file,
+    )
+    cid_font = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.CIDFontType2, BaseFont=pikepdf.Name("/" + FONT_NAME),
+        CIDSystemInfo=pikepdf.Dictionary(Registry="Adobe", Ordering="Identity", Supplement=0),
+        FontDescriptor=pdf.make_indirect(descriptor), DW=GLYPH_ADVANCE,
+        CIDToGIDMap=pikepdf.Stream(pdf, zlib.compress(b"\x00\x00" + b"\x00\x01" * len(chars.cids)),
+                                   Filter=pikepdf.Name.FlateDecode),
+    )
+    return pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type0, BaseFont=pikepdf.Name("/" + FONT_NAME),
+        Encoding=pikepdf.Name("/Identity-H"), DescendantFonts=[pdf.make_indirect(cid_font)],
+        ToUnicode=pikepdf.Stream(pdf, zlib.compress(chars.tounicode()), Filter=pikepdf.Name.FlateDecode),
+    ))
 
 
 def _extend_page(page: pikepdf.Page, rotate: int, delta: float) -> None:

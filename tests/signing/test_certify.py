@@ -97,3 +97,15 @@ def test_too_small_placeholder_is_resized(monkeypatch, source_pdf, dev_signer, d
     monkeypatch.setattr(signing.certify, "RESERVED_B_B", 64)
     copy = certify_copy(source_pdf, dev_signer, new_stamp())
     assert verify_pdf(copy.pdf, roots=dev_roots).status == PASSED
+
+
+def test_the_stamp_words_are_in_the_text_layer(certified) -> None:
+    """Searching a copy for its certification number finds it: the stamp's words are laid over its
+    stencil as invisible text (a copy of a file sohoa did not digitize: the stamp on its last page)."""
+    import subprocess
+
+    from signing.stamp import CERTIFICATION_STATEMENT
+
+    text = subprocess.run(["pdftotext", "-", "-"], input=certified.pdf, capture_output=True, check=True).stdout.decode()
+    assert f"Số chứng thực: {certified.certification_number}" in text
+    assert CERTIFICATION_STATEMENT in text and "Người chứng thực: Nguyễn Thị Minh Khai" in text
