@@ -6,8 +6,9 @@
     pages      page work: clean-up, OCR, QR codes            (every page, in parallel)
     split      split into documents                          (once, over all pages)
     documents  classify ─► extract (incl. re-reading fields   (every document, in parallel)
-               from the scan) ─► flag pages ─► assemble PDF/A ─► archive
-               records ─► certify on request
+               from the scan) ─► flag pages ─► assemble PDF/A ─►
+               the digitizing official signs it ─► archive
+               records ─► issue the result code ─► certify on request
     closing    agree (ID, name, birth date across papers) ─►
                finish (dossier and batch status) ─► manifest (once)
 
@@ -18,7 +19,9 @@ page and document phases as tasks. Both call :func:`run_page`, :func:`run_docume
 failure means and how statuses, numbers and stamps are decided is :mod:`flow.policy`.
 
 Certification comes after archiving: a copy is made only of a document the records hold, and a
-re-run of the same files finds the copy it made before instead of certifying twice.
+re-run of the same files finds the copy it made before instead of certifying twice. The digitizing
+official's signature comes before archiving (Circular 01/2023, Art. 8: the scan is signed before its
+data is recorded), and the result code once the record exists (one per paper, kept on a re-run).
 """
 
 from __future__ import annotations
