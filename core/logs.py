@@ -24,7 +24,8 @@ REDACTED = "[personal ID]"
 
 # The attributes every LogRecord has; anything else on a record was passed as ``extra=`` and is
 # worth a key of its own in JSON.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName",
+                                                                         "color_message"}  # uvicorn's copy
 
 
 class PersonalDataFilter(logging.Filter):
@@ -56,8 +57,14 @@ class JsonFormatter(logging.Formatter):
             "pid": record.process,
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
+            # Plain values only: a library's structured extra (Celery's ``data``: a task's
+            # arguments and result, names and IDs among them) stays out of the line.
+            if key in _STANDARD or key.startswith("_") or key in data:
+                continue
+            if isinstance(value, bool | int | float):
                 data[key] = value
+            elif isinstance(value, str):
+                data[key] = PERSONAL_ID.sub(REDACTED, value)
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False, default=str)
@@ -73,6 +80,8 @@ def configure_logging(level: int | str, log_format: str = "text", text_format: s
     root.setLevel(level)
     if not root.handlers:
         root.addHandler(logging.StreamHandler(sys.stderr))
+    if log_format == "json":  # a library's warning is a line of the log too, not loose text
+        logging.captureWarnings(True)
     adopt_handlers(log_format, text_format)
 
 

@@ -55,8 +55,10 @@ def test_json_lines_carry_extras_and_nfc() -> None:
     decomposed = unicodedata.normalize("NFD", "Hồ sơ đã xử lý")
     record = logging.LogRecord("sohoa.flow", logging.WARNING, __file__, 1, decomposed, None, None)
     record.batch = 42
+    record.data = {"return_value": {"full_name": "NGÔ NGỌC HUY"}}  # Celery's extra: a task's result
     line = JsonFormatter().format(record)
     assert "\n" not in line
     data = json.loads(line)
     assert data["message"] == unicodedata.normalize("NFC", "Hồ sơ đã xử lý") and data["batch"] == 42
+    assert "data" not in data and "NGÔ" not in line
     assert data["level"] == "WARNING" and data["time"].endswith("+00:00")

@@ -23,12 +23,13 @@ BROKER = "redis://127.0.0.1:6379/12"  # this test's own database of the local Re
 
 def test_a_workers_pool_processes_are_added_up_on_its_port(tmp_path: Path) -> None:
     redis.Redis.from_url(BROKER).flushdb()
-    env = sohoa_env(tmp_path / "data", SOHOA_BROKER_URL=BROKER, SOHOA_ALLOW_DEV_SIGNER="true")
+    env = sohoa_env(tmp_path / "data", SOHOA_BROKER_URL=BROKER, SOHOA_ALLOW_DEV_SIGNER="true",
+                    SOHOA_LOG_FORMAT="json")
     port = free_port()
     log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - handed to the child
     worker = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "worker", "-c", "1", "--metrics-port", str(port), "-n", "m1@test"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,  # the banner is not a log
     )
     try:
         deadline = time.monotonic() + 180
@@ -50,6 +51,12 @@ def test_a_workers_pool_processes_are_added_up_on_its_port(tmp_path: Path) -> No
         worker.wait(timeout=60)
         log.close()
         redis.Redis.from_url(BROKER).flushdb()
+    # The worker logged at INFO, as JSON lines, and none of the task results' names or personal IDs.
+    records = [json.loads(line) for line in (tmp_path / "worker.log").read_text().splitlines() if line.strip()]
+    assert any("succeeded in" in r["message"] for r in records)
+    text_log = json.dumps(records, ensure_ascii=False)
+    for secret in ("014098702690", "054185082963", "NGÔ NGỌC HUY", "PHẠM NGỌC QUỲNH HÀ"):
+        assert secret not in text_log
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                for family in text_string_to_metric_families(text) for s in family.samples}
     assert samples[("sohoa_pages_total", (("outcome", "done"),))] == 1
