@@ -25,6 +25,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from classifiers.places import register_names
 from classifiers.syllable import is_syllable, marks_within
 from classifiers.text import fold
 from core.model import nfc
@@ -64,8 +65,8 @@ PROVINCES = tuple(sorted(set(PROVINCE_CODES.values()) | {
     "Thái Nguyên", "Phú Thọ", "Bắc Ninh", "Hưng Yên", "Ninh Bình", "Quảng Trị", "Quảng Ngãi", "Gia Lai",
     "Khánh Hòa", "Lâm Đồng", "Đắk Lắk", "Đồng Nai", "Tây Ninh", "Vĩnh Long", "Đồng Tháp", "Cà Mau", "An Giang",
 }))
-# Common commune, ward, district and street names (a production deployment loads the national
-# register of administrative units here).
+# Common commune, ward, district and street names; every province, district and commune of the
+# national register, before and after 1 July 2025, is added from ``classifiers.places``.
 PLACE_NAMES = (
     "Tân Phú", "An Khánh", "Hòa Bình", "Phú Lợi", "Đông Hưng", "Yên Lạc", "Bình Minh", "Thạch Hà", "Cẩm Lệ",
     "Hải Châu", "Long Biên", "Ba Đình", "Kim Liên", "Phước Long", "Xuân Phương", "Nghĩa Đô", "Tam Hiệp",
@@ -237,8 +238,17 @@ def place_index() -> dict[tuple[str, ...], set[str]]:
 
 @lru_cache(maxsize=4)
 def _place_index(learned: frozenset[str]) -> dict[tuple[str, ...], set[str]]:
-    phrases = list(ADMIN_WORDS) + list(PROVINCES) + list(PLACE_NAMES) + sorted(learned)
+    phrases = list(ADMIN_WORDS) + list(PROVINCES) + list(PLACE_NAMES) + list(_register_phrases()) + sorted(learned)
     return _index(phrases)
+
+
+@lru_cache(maxsize=1)
+def _register_phrases() -> tuple[str, ...]:
+    """The register's unit names but those that fold to an administrative word or a province
+    ("Tịnh" beside "tỉnh"): there the closed vocabulary decides, or every "tinh" would be ambiguous."""
+    closed = _index(list(ADMIN_WORDS) + list(PROVINCES))
+    return tuple(n for n in sorted(register_names())
+                 if tuple(t for t in fold(nfc(n)).split() if t[0].isalpha()) not in closed)
 
 
 def open_place_keys() -> frozenset[tuple[str, ...]]:
@@ -251,7 +261,8 @@ def _open_place_keys(learned: frozenset[str]) -> frozenset[tuple[str, ...]]:
     and provinces): a real name one mark away from a listed one is not the listed one. Places
     people confirmed are open names too."""
     closed = _index(list(ADMIN_WORDS) + list(PROVINCES))
-    return frozenset(k for k in _index(list(PLACE_NAMES) + sorted(learned)) if k not in closed)
+    return frozenset(k for k in _index(list(PLACE_NAMES) + list(_register_phrases()) + sorted(learned))
+                     if k not in closed)
 
 
 @lru_cache(maxsize=1)
@@ -369,6 +380,8 @@ def restore_place(text: str, index: dict[tuple[str, ...], set[str]] | None = Non
             if not forms:
                 continue
             read = text[span[0].start():span[-1].end()]
+            if n > 1 and read not in forms and _is_admin_word(span[0].group(0)):
+                continue  # "tỉnh Hà Tĩnh" is not the commune "Tịnh Hà" followed by a "Tĩnh"
             doubt = _learned_doubt(read, forms, _place_index(frozenset()).get(key, set()), confirmed) \
                 if open_keys else None
             if doubt:
@@ -408,6 +421,32 @@ def restore_place(text: str, index: dict[tuple[str, ...], set[str]] | None = Non
     return Restored("".join(out), tuple(repaired), tuple(unknown), tuple(guessed))
 
 
+_KEYS: dict[tuple[int, int], tuple[dict[tuple[str, ...], set[str]], tuple[str, ...]]] = {}
+
+
+def _keys_of_length(index: dict[tuple[str, ...], set[str]], n: int) -> tuple[str, ...]:
+    """The index's keys of ``n`` words, joined: what a fuzzy guess compares a read with. An index is
+    built once per vocabulary and kept (``lru_cache``), so its identity names it; the entry holds the
+    index itself so that identity is not reused."""
+    entry = _KEYS.get((id(index), n))
+    if entry is None or entry[0] is not index:
+        if len(_KEYS) > 64:
+            _KEYS.clear()
+        entry = (index, tuple(" ".join(key) for key in index if len(key) == n))
+        _KEYS[(id(index), n)] = entry
+    return entry[1]
+
+
+@lru_cache(maxsize=1)
+def _admin_words() -> frozenset[str]:
+    return frozenset(nfc(w).lower() for w in ADMIN_WORDS if " " not in w)
+
+
+def _is_admin_word(word: str) -> bool:
+    """A word read exactly as an administrative word ("tỉnh", "xã", "Phường") is one."""
+    return nfc(word).lower() in _admin_words()
+
+
 def _fuzzy_phrase(index: dict[tuple[str, ...], set[str]], tokens: list[re.Match[str]],
                   i: int) -> tuple[int, str] | None:
     """A known phrase one OCR slip away ("Vj Thủy" → "Vị Thủy"): a guess, still to be reviewed.
@@ -424,13 +463,13 @@ def _fuzzy_phrase(index: dict[tuple[str, ...], set[str]], tokens: list[re.Match[
         read = " ".join(fold(t.group(0)) for t in span)
         if len(read) < 4:
             continue
-        scored = sorted(((fuzz.ratio(read, " ".join(key)), key) for key in index if len(key) == n),
-                        reverse=True)
-        if not scored or scored[0][0] < 80:
+        keys = _keys_of_length(index, n)
+        scored = process.extract(read, keys, scorer=fuzz.ratio, limit=2)  # the best two, in C
+        if not scored or scored[0][1] < 80:
             continue
-        if len(scored) > 1 and scored[1][0] >= scored[0][0] - 5:
+        if len(scored) > 1 and scored[1][1] >= scored[0][1] - 5:
             continue
-        forms = index[scored[0][1]]
+        forms = index[tuple(scored[0][0].split(" "))]
         if len(forms) == 1:
             return n, next(iter(forms))
     return None
