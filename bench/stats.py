@@ -34,7 +34,7 @@ from sqlalchemy import text
 from core.errors import ExternalToolError
 from storage.components import owner_documents
 from storage.db import Database, open_database
-from storage.stats import StatsQuery, compute_stats, stats_statement
+from storage.stats import StatsQuery, _id_range, compute_stats, stats_statement
 
 MONTH_TARGET_S = 1.0
 OWNER_P99_TARGET_MS = 50.0
@@ -146,8 +146,11 @@ def counts(db: Database) -> dict[str, int]:
 
 def plan(db: Database, query: StatsQuery) -> list[str]:
     """EXPLAIN of the figures' statement (``ANALYZE`` off: the plan, not a run)."""
-    compiled = stats_statement(db, query).compile(dialect=db.engine.dialect)
     with db.engine.connect() as conn:
+        ids = _id_range(conn, query)
+        if ids is None:
+            return []
+        compiled = stats_statement(db, query, ids).compile(dialect=db.engine.dialect)
         conn.exec_driver_sql("SET LOCAL jit = off")
         return [r[0] for r in conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)]
 
@@ -207,10 +210,10 @@ def main(args: argparse.Namespace) -> int:
     rng_tune, rng_held = random.Random(args.seed), random.Random(args.seed + 1)
     tune_ids = rng_tune.sample(range(OWNERS // 2), args.owners)  # owners 0 … 149,999
     held_ids = rng_held.sample(range(OWNERS // 2, OWNERS), args.owners)  # never drawn while tuning
-    with _database(args.postgres_url, args.keep) as url:
+    with (contextlib.nullcontext(args.existing) if args.existing else _database(args.postgres_url, args.keep)) as url:
         db = open_database(url)
         started = time.perf_counter()
-        took = fill(db, args.dossiers)
+        took = {} if args.existing else fill(db, args.dossiers)
         fill_s = time.perf_counter() - started
         rows = counts(db)
         print(f"sohoa bench stats — PostgreSQL, {rows['dossiers']:,} dossiers, {rows['documents']:,} documents, "

@@ -140,4 +140,5 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     b.add_argument("--repeat", type=int, default=5, help="runs of each month's figures (best and median)")
     b.add_argument("--seed", type=int, default=766)
     b.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
+    b.add_argument("--existing", metavar="URL", help="time a database an earlier --keep run generated")
     b.set_defaults(handler=_bench_stats)

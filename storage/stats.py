@@ -15,9 +15,10 @@ proportionally less below it. How the 22 points are split between the four crite
 (:data:`WEIGHTS`, equal shares unless a province is told otherwise). The agency of a dossier is the
 one that received it (its reception record), else the one that digitized it.
 
-One query: the period's dossiers through the reception-time index, each joined by key to its
-place and to its counters (``dossier_figures``, which the database keeps up to date by triggers on
-the tables it counts); only (month, agency) groups come back.
+Two queries: the period's run of dossier record numbers, then its dossiers through the
+reception-time index, each joined by key to its place and to its counters (``dossier_figures``,
+which the database keeps up to date by triggers on the tables it counts); only (month, agency)
+groups come back.
 """
 
 from __future__ import annotations
@@ -158,22 +159,37 @@ def _bounds(q: StatsQuery) -> tuple[datetime, datetime]:
             datetime.combine(q.end + timedelta(days=1), time(0), tzinfo=UTC))
 
 
-def stats_statement(db: Database, q: StatsQuery):
-    """The one query of :func:`compute_stats`: (month, agency, dossiers, one count per rate): the
-    period's dossiers through the reception-time index, each joined by key to its place and its
-    counters."""
+def _id_range(conn, q: StatsQuery) -> tuple[int, int] | None:
+    """The first and last record number of the dossiers received in the period (one index range)."""
     start, end = _bounds(q)
+    # ``id + 0``: min(id) and max(id) alone would walk the primary key from either end, past every
+    # dossier outside the period, instead of reading the period through the reception-time index.
+    lo, hi = conn.execute(select(func.min(_S.c.id + 0), func.max(_S.c.id + 0))
+                          .where(_S.c.created >= start, _S.c.created < end)).one()
+    return None if lo is None else (int(lo), int(hi))
+
+
+def stats_statement(db: Database, q: StatsQuery, ids: tuple[int, int]):
+    """The one query of :func:`compute_stats`: (month, agency, dossiers, one count per rate).
+
+    The period's dossiers come through the reception-time index; their places and counters are
+    read over the same run of record numbers (``ids``, from :func:`_id_range`) and joined by key.
+    Dossiers are numbered as they are recorded, so that run is the period's (a dossier recorded
+    long after its reception, an import, only widens it); without it the planner hashes the whole
+    of both tables."""
+    start, end = _bounds(q)
+    lo, hi = ids
     flags = _flags()
     month = _month(db, _S.c.created).label("month")
     receiving = func.coalesce(_P.c.agency, _S.c.agency)
     agency = func.coalesce(receiving, literal("")).label("agency")
-    source = (_S.outerjoin(_P, _P.c.dossier_id == _S.c.id)
-              .outerjoin(_F, _F.c.dossier_id == _S.c.id))
+    source = (_S.outerjoin(_P, and_(_P.c.dossier_id == _S.c.id, _P.c.dossier_id.between(lo, hi)))
+              .outerjoin(_F, and_(_F.c.dossier_id == _S.c.id, _F.c.dossier_id.between(lo, hi))))
     query = (
         select(month, agency, func.count().label("n"),
                *[func.sum(case((cond, 1), else_=0)).label(name) for name, cond in flags.items()])
         .select_from(source)
-        .where(_S.c.created >= start, _S.c.created < end)
+        .where(_S.c.created >= start, _S.c.created < end, _S.c.id.between(lo, hi))
         .group_by(month, agency)
     )
     if q.agency:
@@ -194,7 +210,8 @@ def compute_stats(db: Database, q: StatsQuery) -> StatsReport:
             conn.exec_driver_sql("SET LOCAL jit = off")
         if db.dialect == "postgresql":
             conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")  # group in memory, not on disk
-        for row in conn.execute(stats_statement(db, q)):
+        ids = _id_range(conn, q)
+        for row in conn.execute(stats_statement(db, q, ids)) if ids else ():
             counts = {name: int(getattr(row, name) or 0) for name in RATES}
             total.add(row.n, counts)
             by_month[row.month].add(row.n, counts)
