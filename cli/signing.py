@@ -11,18 +11,21 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError, InputError
+from core.model import nfc
 from core.settings import Settings
 from flow.policy import register_text, register_year
 from signing.certify import StampInfo, certify_copy
 from signing.devpki import ensure_dev_pki
 from signing.keys import TrustConfig, load_certificates, load_signer, trust_config, trust_roots
 from signing.manifest import verify_manifest
+from signing.officials import official_signer
 from signing.verify import verify_pdf
 from storage.db import open_database
 from storage.records import find_by_sha256
@@ -45,7 +48,9 @@ def register(commands: Any, bench: Any) -> None:
     certify.add_argument("--signer", type=Path, help="signer config: a .p12/.pfx file or a JSON file of signer settings")
     certify.add_argument("--number", help="certification number (default: the next number of the register)")
     certify.add_argument("--agency", help="agency named on the stamp (default: SOHOA_AGENCY)")
-    certify.add_argument("--officer", help="certifying officer (default: SOHOA_CERTIFYING_OFFICER)")
+    certify.add_argument("--officer", "--official", dest="officer",
+                         help="certifying officer, who signs with their own key unless --signer is given "
+                              "(default: SOHOA_CERTIFYING_OFFICER)")
     certify.add_argument("--qr", help="text of the stamp's QR code")
     certify.add_argument("--tsa", help="RFC 3161 timestamp authority URL (default: SOHOA_TSA_URL)")
     certify.add_argument("--level", choices=["B-B", "B-T", "B-LT", "B-LTA"], help="PAdES level (default: highest possible)")
@@ -137,16 +142,20 @@ def _certify(args: argparse.Namespace, settings: Settings) -> int:
         db = open_database(settings.resolved_database_url)
         entry = reserve_number(db, agency=agency, year=register_year(now), subject=args.file.name, actor="cli")
         number = register_text(entry)
+    officer = " ".join(nfc(args.officer or settings.certifying_officer).split())
     stamp = StampInfo(
         agency=agency,
-        officer=args.officer or settings.certifying_officer,
+        officer=officer,
         certification_number=number,
         signed_at=now,
         qr_payload=args.qr,
     )
     tsa = args.tsa or settings.tsa_url
     try:
-        with load_signer(settings) as signer:
+        # --signer names the key; otherwise the certifying officer's own (SOHOA_OFFICIALS_FILE, or
+        # their development certificate, or the agency key when they have none).
+        chosen = load_signer(settings) if args.signer else nullcontext(official_signer(settings, officer))
+        with chosen as signer:
             roots = trust_roots(settings) if tsa and settings.trust_roots else None
             copy = certify_copy(data, signer, stamp, tsa_url=tsa, level=args.level, trust_roots=roots)
     except BaseException as exc:

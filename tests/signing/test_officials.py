@@ -179,3 +179,19 @@ def test_a_broken_officials_file_is_one_clear_error(tmp_path: Path) -> None:
     officials.write_text("{not json")
     with pytest.raises(ConfigError, match="not JSON"):
         official_signer(dev_settings(tmp_path, officials_file=officials), "A")
+
+
+def test_sohoa_certify_signs_with_the_named_officer(tmp_path: Path, monkeypatch, capsys) -> None:
+    from cli.main import main
+
+    monkeypatch.setenv("SOHOA_DATA_DIR", str(tmp_path / "data"))
+    for name in ("SOHOA_SIGNER_PKCS12", "SOHOA_PKCS11_MODULE", "SOHOA_OFFICIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    src, out = tmp_path / "scan.pdf", tmp_path / "copy.pdf"
+    src.write_bytes(three_pages())
+    assert main(["certify", str(src), "-o", str(out), "--official", CUONG, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert CUONG in result["signer"] and "DEVELOPMENT ONLY" in result["signer"]
+    [certification] = verify_pdf(out.read_bytes(), roots=load_certificates(
+        tmp_path / "data" / "pki" / "dev-root-ca.pem")).signatures
+    assert certification.role == "certification" and certification.official == CUONG
