@@ -18,13 +18,14 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import IntegrityError
 from storage.audit import GENESIS, append_event, event_hash, lock_chain
 from storage.db import Database
 from storage.importer.ledger import AuditSegment, ImportedAuditEvent
+from storage.importer.merge import copy_rows
 from storage.importer.model import Source, SourceEvent
 from storage.models import AuditEvent
 
@@ -85,8 +86,8 @@ def import_audit(
                 session.add(seg)
                 session.flush()
                 segment_id = seg.id
-            session.execute(
-                insert(ImportedAuditEvent.__table__),
+            copy_rows(
+                session, ImportedAuditEvent.__table__,
                 [
                     {
                         "segment_id": segment_id, "seq": ev.seq, "at": ev.at, "actor": ev.actor,

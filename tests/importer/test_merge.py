@@ -28,7 +28,7 @@ from storage.importer.sohoa_source import SohoaSource
 from storage.models import AuditEvent, CertifiedCopy, Document, Dossier, RegisterEntry
 from storage.objects import open_store
 from tests.importer.deployments import Deployment, add_dossier, deployment
-from tests.support.servers import S3Endpoint
+from tests.support.servers import S3Endpoint, postgres_database
 
 BAC_GIANG = "UBND xã Tân Lập (tỉnh Bắc Giang)"
 BAC_NINH = "UBND xã Tân Lập (tỉnh Bắc Ninh)"
@@ -66,12 +66,13 @@ def province_b(pg_url: str, s3_endpoint: S3Endpoint, pki_dir: Path) -> Iterator[
 
 
 @pytest.fixture
-def merged(tmp_path: Path, s3_endpoint: S3Endpoint) -> Iterator[tuple[Database, str, str]]:
-    """The deployment after the merger (SQLite here, S3 in its own bucket)."""
-    url, store_url = f"sqlite:///{tmp_path / 'merged.db'}", s3_endpoint.store_url(f"m-{secrets.token_hex(4)}")
-    db = open_database(url)
-    yield db, url, store_url
-    db.dispose()
+def merged(s3_endpoint: S3Endpoint) -> Iterator[tuple[Database, str, str]]:
+    """The deployment after the merger: PostgreSQL and S3 (its own database and bucket)."""
+    with postgres_database(prefix="sohoa_merged") as url:
+        store_url = s3_endpoint.store_url(f"m-{secrets.token_hex(4)}")
+        db = open_database(url)
+        yield db, url, store_url
+        db.dispose()
 
 
 def _import(target: Database, store_url: str, dep: Deployment, agencies: AgencyMap = MAP, **kwargs):
@@ -186,8 +187,8 @@ def test_two_provinces_merge_into_one(province_a: Deployment, province_b: Deploy
     run = subprocess.run([sys.executable, "-m", "cli.main", "audit", "verify"], capture_output=True, text=True, check=False,
                          env=env, timeout=120)
     assert run.returncode == 0 and "2 imported segments" in run.stdout, run.stdout + run.stderr
-    with target.engine.begin() as conn:
-        conn.execute(text("DROP TRIGGER imported_audit_events_no_update"))
+    with target.engine.begin() as conn:  # an attacker with the database's owner rights
+        conn.execute(text("DROP TRIGGER imported_audit_events_no_update ON imported_audit_events"))
         conn.execute(text("UPDATE imported_audit_events SET actor = 'someone else' WHERE seq = 2"))
     assert not verify_segments(target).ok
     run = subprocess.run([sys.executable, "-m", "cli.main", "audit", "verify"], capture_output=True, text=True, check=False,
