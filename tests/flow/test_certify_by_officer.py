@@ -5,24 +5,29 @@ again."""
 
 from __future__ import annotations
 
-import random
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
-from PIL import Image
 
 from api.auth import create_key
 from api.db import dispose_engines, engine_for
 from bench.api import free_port, start_server, stop_server
 from core.result_code import result_code_valid
 from core.settings import Settings
-from flow.run import process_paths
+from signing.digitize import Digitization, sign_scan
 from signing.keys import load_certificates
+from signing.officials import official_signer
 from signing.verify import verify_pdf
+from storage.db import open_database
+from storage.models import Document, Dossier
+from storage.objects import open_store
+from storage.result_codes import issue_result_code
+from tests.signing.conftest import pikepdf_pdf
 
 DIGITIZER = "Nguyễn Văn An"
 OFFICER = "Trần Thị Bình"
@@ -41,14 +46,26 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    from samples.generator import generate_document
-
+    """A recorded document as the flow leaves it (a scan signed by the digitizing official, its
+    result code issued), made without OCR so the module costs a server start and four signatures."""
     data_dir = tmp_path_factory.mktemp("officer-loop")
-    scan = data_dir / "can-cuoc.png"
-    page = generate_document("cccd", random.Random(3), damage=0.0).pages[0]
-    Image.fromarray(np.ascontiguousarray(page[::3, ::3])).save(scan, dpi=(100, 100))
-    settings = Settings(data_dir=data_dir, workers=1, digitizing_official=DIGITIZER)
-    [document] = process_paths([scan], settings, dossier_code="HS-OFFICER-1", certify=False).documents
+    settings = Settings(data_dir=data_dir, workers=1)
+    signed = sign_scan(pikepdf_pdf(), official_signer(settings, DIGITIZER),
+                       Digitization(DIGITIZER, settings.agency, datetime.now(UTC))).pdf
+    db = open_database(settings.resolved_database_url)
+    key = open_store(settings.resolved_store_url).put_bytes(signed, "application/pdf").key
+    with db.transaction() as session:
+        dossier = Dossier(code="HS-OFFICER-1")
+        session.add(dossier)
+        session.flush()
+        row = Document(dossier_id=dossier.id, doc_type="cccd", pdf_key=key,
+                       pdf_sha256=hashlib.sha256(signed).hexdigest(), pdf_size=len(signed), page_count=1)
+        session.add(row)
+        session.flush()
+        document_id = row.id
+    issue_result_code(db, document_id=document_id, agency_code=settings.agency_code, fmt=settings.result_code_format,
+                      day=datetime.now(UTC).date(), actor="station:a")
+    db.dispose()
     engine = engine_for(settings.resolved_database_url)
     keys = {
         "workflow": create_key(engine, role="workflow", name="workflow-1").key,
@@ -59,7 +76,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     port = free_port()
     proc = start_server(data_dir, port, env_extra={"SOHOA_CERTIFY_BY_OFFICER": "true", "SOHOA_WORKERS": "1"})
     try:
-        yield Served(f"http://127.0.0.1:{port}", data_dir, keys, document.document_id)
+        yield Served(f"http://127.0.0.1:{port}", data_dir, keys, document_id)
     finally:
         stop_server(proc)
 
