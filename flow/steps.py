@@ -370,7 +370,7 @@ def issue_result(work: DocumentWork, ctx: BatchContext, services: Services) -> D
     settings = services.settings
     issue_result_code(services.db, document_id=work.document_id, agency_code=settings.agency_code,
                       fmt=settings.result_code_format, day=ctx.received_at.astimezone(VIETNAM_TIME).date(),
-                      actor=ctx.station)
+                      actor=ctx.station, digitized_by=ctx.digitizer or settings.digitizing_official)
     return work
 
 

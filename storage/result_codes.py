@@ -36,8 +36,9 @@ class ResultCode(Base):
 
 
 def issue_result_code(db: Database, *, document_id: int, agency_code: str, fmt: str, day: date,
-                      actor: str) -> str:
-    """The document's result code: the one it has, or the next of ``agency_code``'s ``day``."""
+                      actor: str, digitized_by: str | None = None) -> str:
+    """The document's result code: the one it has, or the next of ``agency_code``'s ``day``. The
+    audit event names the official who digitized (and signed) the paper."""
     agency_code = agency_code.strip()
     if not agency_code:
         raise InputError("the result code needs the agency's code (SOHOA_AGENCY_CODE)")
@@ -57,7 +58,7 @@ def issue_result_code(db: Database, *, document_id: int, agency_code: str, fmt: 
                                sequence=sequence))
         session.flush()
         append_event(session, actor=actor, action="result_code.issued", subject=f"document:{document_id}",
-                     details={"code": code})
+                     details={"code": code, **({"digitized_by": digitized_by} if digitized_by else {})})
         return code
 
 
