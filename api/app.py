@@ -335,5 +335,7 @@ def _error_handlers(app: FastAPI, settings: Settings, api_settings: ApiSettings)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, OperationalError):  # met before the routes (the key check): the same 503
+            return await _database_down(request, exc)
         log.exception("unexpected failure on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": f"internal error ({type(exc).__name__})"}, status_code=500)

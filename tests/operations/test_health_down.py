@@ -27,12 +27,15 @@ def test_the_api_starts_without_its_database_and_recovers(tmp_path: Path) -> Non
         missing = f"{server}/{name}_later"  # a database that is not there yet: the server refuses us
         settings = Settings(data_dir=tmp_path, database_url=missing)
         try:
-            with TestClient(create_app(settings, ApiSettings())) as client:
+            with TestClient(create_app(settings, ApiSettings()), raise_server_exceptions=False) as client:
                 code, checks = _checks(client)
                 assert code == 503
                 assert not checks["database"]["ok"] and "cannot open database" in checks["database"]["detail"]
                 assert checks["store"]["ok"] and checks["signer"]["ok"]
                 assert str(tmp_path) not in str(checks)
+                # A call with a key meets the database down at the key check: 503, one line.
+                r = client.get("/v1/batches", headers={"Authorization": "Bearer sohoa_abc_def"})
+                assert r.status_code == 503 and r.json() == {"detail": "the records database is unreachable; try again later"}
                 with psycopg.connect(server.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
                     conn.execute(f'CREATE DATABASE "{name}_later"')
                 code, checks = _checks(client)
