@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import random
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -192,6 +194,10 @@ def test_stats_are_for_admins_and_auditors_only(province: Server, story: Story) 
         assert r.status_code == 422 and "before" in r.json()["detail"]
 
 
+def today_dmy() -> str:
+    return datetime.now(UTC).strftime("%d/%m/%Y")
+
+
 def test_the_stats_page_in_chromium(browser, province: Server, story: Story, tmp_path: Path) -> None:  # noqa: F811
     import httpx
     from selenium.webdriver.common.by import By
@@ -209,6 +215,8 @@ def test_the_stats_page_in_chromium(browser, province: Server, story: Story, tmp
                                      or d.find_element(By.ID, "error").text)
     assert browser.find_element(By.ID, "error").text == ""
     assert browser.find_element(By.ID, "points").text.startswith("17.88 / 22")
+    total = browser.find_element(By.ID, "total").text
+    assert total.startswith("2 hồ sơ") and today_dmy() in total  # dates for people as dd/mm/yyyy
     rows = {r.get_attribute("data-rate"): r.text for r in browser.find_elements(By.CSS_SELECTOR, "#summary tbody tr")}
     assert "1 / 2" in rows["reuse"] and "50.0%" in rows["reuse"]
     assert "2 / 2" in rows["digitized"] and "100.0%" in rows["digitized"]
@@ -221,6 +229,8 @@ def test_the_stats_page_in_chromium(browser, province: Server, story: Story, tmp
     shot = tmp_path / "stats-page.png"
     browser.save_screenshot(str(shot))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("SOHOA_TEST_SCREENSHOTS"):  # where a person wants to look at it
+        shutil.copy(shot, Path(os.environ["SOHOA_TEST_SCREENSHOTS"]) / shot.name)
     # a key of another role is refused on the page, in one line
     key.clear()
     key.send_keys(province.keys["workflow"])
