@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -377,18 +378,18 @@ def backup(database_url: str, store_url: str, dest: Path,
 def _copy_objects(source: ObjectStore, dest: ObjectStore, progress: Callable[[str], None]) -> tuple[int, int]:
     """Every blob, each checked against its key on the way (a corrupt one stops the copy)."""
     count = size = 0
-    for key in source.iter_keys():
-        local = source.local_path(key)
-        if local is not None:
+    with tempfile.TemporaryDirectory(prefix="sohoa-backup-") as spare:
+        for key in source.iter_keys():
+            local = source.local_path(key)
+            if local is None:  # through a file, not memory: a blob may be hundreds of megabytes
+                local = source.download(key, Path(spare) / "blob")
             stored = dest.put_file(local)
-        else:
-            stored = dest.put_bytes(source.get_bytes(key))
-        if stored.key != key:
-            raise IntegrityError(f"object {key} in {source.url} is corrupt: its bytes hash to {stored.sha256}")
-        count += 1
-        size += stored.size
-        if count % 500 == 0:
-            progress(f"objects: {count} copied")
+            if stored.key != key:
+                raise IntegrityError(f"object {key} in {source.url} is corrupt: its bytes hash to {stored.sha256}")
+            count += 1
+            size += stored.size
+            if count % 500 == 0:
+                progress(f"objects: {count} copied")
     return count, size
 
 
