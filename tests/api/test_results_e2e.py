@@ -237,3 +237,25 @@ def test_the_stats_page_in_chromium(browser, province: Server, story: Story, tmp
     browser.find_element(By.ID, "show").click()
     WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "error").text)
     assert "role" in browser.find_element(By.ID, "error").text
+
+
+def test_a_scanned_result_is_read_by_ocr(province: Server, story: Story) -> None:
+    """A result with no text layer (a scan of the signed paper) is OCR'd through the flow's page
+    work; it is still kept byte for byte and offered to its owner."""
+    png, pid = _birth_certificate_png()
+    scan = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").save(scan, "PDF", resolution=150)
+    with province.client("workflow") as workflow:
+        r = workflow.post("/v1/dossiers/HS-X-0001/results",
+                          data={"owner_id": pid, "result_type": "birth_certificate"},
+                          files={"file": ("trích lục khai sinh (bản quét).pdf", scan.getvalue(), "application/pdf")})
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert body["text_source"] == "ocr" and body["signature_status"] is None
+        assert workflow.get(body["download_url"]).content == scan.getvalue()
+        mine = workflow.get(f"/v1/owners/{pid}/documents").json()["documents"]
+        [scanned] = [d for d in mine if d["document_id"] == body["document_id"]]
+        assert scanned["kind"] == "result" and scanned["result_code"] == body["result_code"]
+        bad = workflow.post("/v1/dossiers/HS-X-0001/results", data={"owner_id": pid, "result_type": "birth_certificate"},
+                            files={"file": ("ket-qua.png", png, "image/png")})
+        assert bad.status_code == 422 and "PDF" in bad.json()["detail"]

@@ -4,6 +4,7 @@ export, on the records themselves (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -194,3 +195,27 @@ def test_the_counters_follow_every_write(db: Database, local_store: ObjectStore)
     counted, held = _recount(db)
     assert counted == held
     assert dossier_flags(db, "HS-F3")["digitized"] and not dossier_flags(db, "HS-F1")["linked"]
+
+
+def test_the_command_line(sqlite_db: Database, local_store: ObjectStore, monkeypatch: pytest.MonkeyPatch,
+                          capsys: pytest.CaptureFixture) -> None:
+    from cli.main import main
+
+    monkeypatch.setenv("SOHOA_DATABASE_URL", sqlite_db.url)
+    monkeypatch.setenv("SOHOA_STORE_URL", local_store.url)
+    birth = _archive(sqlite_db, local_store, 30, code="HS-CLI-A", doc_type="birth_certificate")
+    assert main(["components", "reuse", "HS-CLI-B", "--document", str(birth.document_id), "--actor", "cán bộ A"]) == 0
+    assert "reused from dossier HS-CLI-A" in capsys.readouterr().out
+    assert main(["components", "paper", "HS-CLI-C", "--type", "land_use_certificate"]) == 0
+    assert main(["components", "list", "HS-CLI-B", "--json"]) == 0
+    capsys.readouterr()
+    day = TODAY.strftime("%d/%m/%Y")
+    assert main(["stats", "--from", day, "--to", TODAY.isoformat(), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["dossiers"] == 3 and report["counts"]["reuse"] == 1 and report["counts"]["digitized"] == 2
+    assert main(["stats", "--from", day, "--to", day]) == 0
+    out = capsys.readouterr().out
+    assert "3 dossiers received" in out and "reuse" in out and "/ 22" in out
+    assert main(["stats", "--from", "31/02/2026", "--to", day]) == 2
+    assert main(["components", "reuse", "HS-CLI-B", "--document", "999999"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 2  # one line each
