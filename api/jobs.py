@@ -42,6 +42,7 @@ import psutil
 
 from api.uploads import remove_spool
 from core.errors import SohoaError
+from core.logs import configure_logging
 from core.model import BatchStatus
 from core.settings import Settings
 from pipeline.executor import die_with_parent
@@ -93,6 +94,7 @@ def _init_job_process(niceness: int) -> None:
 def _job_main(batch_id: str, settings: Settings, niceness: int, lease: Lease) -> None:
     """A job process's whole life: die with the server, then claim and run one batch."""
     die_with_parent()
+    configure_logging(logging.WARNING, settings.log_format)  # the server's format, personal IDs masked
     _init_job_process(niceness)
     run_batch(batch_id, settings, lease=lease)
 

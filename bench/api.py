@@ -65,7 +65,7 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 def start_server(data_dir: Path, port: int, env_extra: dict[str, str] | None = None,
-                 timeout: float = 60.0) -> subprocess.Popen[bytes]:
+                 timeout: float = 60.0, log_level: str = "warning") -> subprocess.Popen[bytes]:
     """``sohoa serve`` on 127.0.0.1:port with its own data folder; returns once it answers."""
     import httpx
 
@@ -73,7 +73,7 @@ def start_server(data_dir: Path, port: int, env_extra: dict[str, str] | None = N
     log_file = open(data_dir / "serve.log", "ab")  # noqa: SIM115 - handed to the child process
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
+         "--log-level", log_level],
         env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )
     log_file.close()

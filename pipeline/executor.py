@@ -24,6 +24,7 @@ from typing import Protocol, runtime_checkable
 import cv2
 
 from core.iters import drain, prepend
+from core.logs import configure_logging
 from core.memory import keep_freed_memory
 from core.model import Page
 from pipeline.crashsafe import CrashSafePool
@@ -209,6 +210,8 @@ def die_with_parent() -> None:
 
 def _init_pool_worker(memory_mb: int = 0) -> None:
     die_with_parent()
+    # A fresh process: its warnings in the command's log format, personal IDs masked (core.logs).
+    configure_logging(logging.WARNING, os.environ.get("SOHOA_LOG_FORMAT", "text"))
     _limit_memory(memory_mb)
     _init_worker()
 

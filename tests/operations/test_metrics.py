@@ -4,6 +4,7 @@ work (each step's time, pages and documents by outcome), in Prometheus' text for
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,9 +27,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     keys = {role: create_key(engine, role=role, name=f"{role}-1").key for role in ("station", "auditor", "workflow")}
     dispose_engines()
     port = free_port()
-    proc = start_server(data_dir, port, env_extra={"SOHOA_WORKERS": "1"}, timeout=180)
+    proc = start_server(data_dir, port, env_extra={"SOHOA_WORKERS": "1", "SOHOA_LOG_FORMAT": "json"},
+                        timeout=180, log_level="info")
     try:
-        yield f"http://127.0.0.1:{port}", keys
+        yield f"http://127.0.0.1:{port}", keys, data_dir / "serve.log"
     finally:
         stop_server(proc)
 
@@ -40,14 +42,14 @@ def _scrape(url: str, key: str) -> dict[tuple[str, tuple[tuple[str, str], ...]],
             for family in text_string_to_metric_families(r.text) for s in family.samples}
 
 
-def test_metrics_need_an_admin_or_auditor_key(server: tuple[str, dict[str, str]]) -> None:
-    url, keys = server
+def test_metrics_need_an_admin_or_auditor_key(server: tuple[str, dict[str, str], Path]) -> None:
+    url, keys, _log = server
     assert httpx.get(f"{url}/metrics").status_code == 401
     assert httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {keys['workflow']}"}).status_code == 403
 
 
-def test_a_batch_shows_in_the_figures(server: tuple[str, dict[str, str]]) -> None:
-    url, keys = server
+def test_a_batch_shows_in_the_figures(server: tuple[str, dict[str, str], Path]) -> None:
+    url, keys, _log = server
     before = _scrape(url, keys["auditor"])
     assert before[("sohoa_records_up", ())] == 1
     assert before[("sohoa_batches", (("status", "done"),))] == 0
@@ -81,3 +83,15 @@ def test_a_batch_shows_in_the_figures(server: tuple[str, dict[str, str]]) -> Non
         assert after[("sohoa_step_seconds_count", (("step", step),))] >= 1, step
         assert after[("sohoa_step_seconds_sum", (("step", step),))] > 0, step
     assert ("sohoa_step_failures_total", (("step", "classify"),)) not in after
+
+
+def test_the_server_logs_json_lines_without_personal_ids(server: tuple[str, dict[str, str], Path]) -> None:
+    url, keys, log = server
+    r = httpx.get(f"{url}/v1/reuse", params={"personal_id": "054185082963"},
+                  headers={"Authorization": f"Bearer {keys['workflow']}"}, timeout=30)
+    assert r.status_code == 200
+    time.sleep(0.5)  # the access line is written after the answer
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    access = [r for r in records if r["logger"] == "uvicorn.access" and "/v1/reuse" in r["message"]]
+    assert access and "[personal ID]" in access[-1]["message"]
+    assert "054185082963" not in log.read_text(encoding="utf-8")
