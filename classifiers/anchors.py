@@ -91,7 +91,8 @@ def find_hits(lines: Sequence[Line], specs: Sequence[LabelSpec], *, max_per_labe
             candidates.extend(_squeezed_hits(folded_specs, line, folded, index, candidates))
         resolved = _resolve(candidates)
         if by_meaning:
-            resolved = _by_meaning(resolved, line, folded, index, fields)
+            below = lines[index + 1] if index + 1 < len(lines) and lines[index + 1].page == line.page else None
+            resolved = _by_meaning(resolved, line, folded, index, fields, below)
         hits.extend(resolved)
     hits.sort(key=lambda h: (h.line, h.start))
     return hits
@@ -107,12 +108,13 @@ def label_spans(line: Line, folded: str) -> list[tuple[int, int]]:
     table row (several cells, no colon) when it reads like that."""
     text = line.text
     cells = list(line.cells) or [(0, len(text))]
+    head = table_head(line)  # every head of a table row is a label, not only the first
     out = []
     for n, (start, end) in enumerate(cells):
         numbering = _NUMBERING.match(folded[start:end])
         begin = start + (numbering.end() if numbering else 0)
         colon = folded.find(":", begin, min(end, begin + 72))
-        stop = colon if colon > begin else (end if n == 0 and len(cells) >= 2 else -1)
+        stop = colon if colon > begin else (end if (n == 0 or head) and len(cells) >= 2 else -1)
         if stop <= begin or not _label_shaped(text[begin:stop]):
             continue
         out.append((begin, stop))
@@ -137,10 +139,49 @@ def _label_shaped(text: str) -> bool:
     return sum(c.isupper() for c in letters) <= 0.5 * len(letters)
 
 
-def _by_meaning(resolved: list[Hit], line: Line, folded: str, index: int, fields: tuple[str, ...]) -> list[Hit]:
+def table_head(line: Line) -> bool:
+    """A row of column heads: several cells, no colon, each cell a label of two words or more
+    ("Số hiệu thửa | Số hiệu tờ bản đồ | Diện tích (m²) | Loại đất"); values are printed under it."""
+    cells = line.cells
+    if len(cells) < 2 or ":" in line.text:
+        return False
+    return all(_label_shaped(line.text[s:e]) and len(line.text[s:e].split()) >= 2 for s, e in cells)
+
+
+def wrapped_head(head: Line, below: Line) -> bool:
+    """Whether ``below`` holds the wrapped ends of ``head``'s column heads ("đất | đồ"): short
+    lower-case words, no digits, no more cells than the heads."""
+    if not table_head(head) or not below.cells or len(below.cells) > len(head.cells):
+        return False
+    if any(c.isdigit() for c in below.text) or ":" in below.text:
+        return False
+    for s, e in below.cells:
+        text = below.text[s:e]
+        letters = [c for c in text if c.isalpha()]
+        if not letters or len(text.split()) > 2 or sum(c.isupper() for c in letters) > len(letters) / 2:
+            return False
+    return True
+
+
+def _head_tail(line: Line, start: int, end: int, below: Line | None) -> str:
+    """The wrapped end of a column head, from the cell of ``below`` under it (by the word boxes)."""
+    if below is None or not wrapped_head(line, below):
+        return ""
+    box = line.box(start, end)
+    if box is None:
+        return ""
+    for s, e in below.cells:
+        under = below.box(s, e)
+        if under is not None and min(box.right, under.right) - max(box.left, under.left) > 0:
+            return below.folded[s:e]
+    return ""
+
+
+def _by_meaning(resolved: list[Hit], line: Line, folded: str, index: int, fields: tuple[str, ...],
+                below: Line | None = None) -> list[Hit]:
     out = list(resolved)
     for start, end in label_spans(line, folded):
-        words = " ".join(_LABEL_WORDS.findall(folded[start:end]))
+        words = " ".join(_LABEL_WORDS.findall(folded[start:end] + " " + _head_tail(line, start, end, below)))
         if not words:
             continue
         inside = [h for h in out if h.start < end and h.end > start]
@@ -350,6 +391,8 @@ def value_after(hit: Hit, hits: Sequence[Hit], lines: Sequence[Line], *, multili
         parts = [(hit.line, *cells[cell])]
     else:
         nxt = hit.line + 1
+        if nxt + 1 < len(lines) and lines[nxt].page == line.page and wrapped_head(line, lines[nxt]):
+            nxt += 1  # the heads wrapped onto a second row: the values are under both
         if cell or nxt >= len(lines) or lines[nxt].page != line.page:
             return None
         first = lines[nxt].cells[0] if lines[nxt].cells else (0, len(lines[nxt].text))
