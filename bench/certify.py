@@ -20,6 +20,7 @@ from typing import TextIO
 from core.settings import Settings
 from signing.certify import StampInfo, certify_copy
 from signing.devpki import DevPki, ensure_dev_pki
+from signing.digitize import Digitization, sign_scan
 from signing.keys import AgencySigner, load_pkcs11_signer, load_pkcs12_signer
 from signing.normalize import prepare
 from signing.stamp import StampText
@@ -94,6 +95,14 @@ def run_bench(settings: Settings, *, pdf: bytes | None = None, count: int = 20, 
         results.append(_measure("stamp + pikepdf rewrite only", lambda: prepare(data, text), count, len(data)))
         results.append(_measure("pyHanko alone, same machine now", _pyhanko_alone(data, pki), count, len(data)))
         results.append(_measure("B-B soft key (PKCS#12)", lambda: certify_copy(data, soft, stamp), count, len(data)))
+        # The digitizing official's signature on the scan (a band above page 1, the officer's field
+        # reserved), then the certification filling that field: the two signatures of a sohoa copy.
+        scan = Digitization("Nguyễn Văn An", settings.agency, datetime.now(UTC))
+        digitized = sign_scan(data, soft, scan).pdf
+        results.append(_measure("digitization signature", lambda: sign_scan(data, soft, scan), count,
+                                len(data)))
+        results.append(_measure("B-B certifying a signed scan", lambda: certify_copy(digitized, soft, stamp),
+                                count, len(digitized)))
         if hsm:
             token_signer = _softhsm_signer(Path(tmp), pki)
             try:
