@@ -14,6 +14,7 @@ from core.errors import InputError
 from core.model import nfc
 from core.settings import Settings
 from flow import policy
+from storage.backup import open_existing_database
 from storage.certify_queue import RequestState, list_requests, refuse
 from storage.db import open_database
 from storage.objects import open_store
@@ -52,7 +53,7 @@ def _print(data: dict[str, Any], as_json: bool, line: str) -> None:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    db = open_database(settings.resolved_database_url)
+    db = open_existing_database(settings.resolved_database_url)  # a look never creates a deployment
     requests = list_requests(db, None if args.all else RequestState(args.state))
     if args.json:
         print(json.dumps([r.__dict__ for r in requests], ensure_ascii=False, indent=2, default=str))

@@ -15,6 +15,7 @@ import sys
 from api.review import Submission, alternatives, reason_vi, submit_review
 from core.errors import InputError
 from core.settings import Settings
+from storage.backup import open_existing_database  # a look never creates a deployment
 from storage.db import open_database
 from storage.learned import LearnedKind, vouched
 from storage.review import document_for_review, review_queue
@@ -62,7 +63,7 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    items = review_queue(open_database(settings.resolved_database_url), station=args.station,
+    items = review_queue(open_existing_database(settings.resolved_database_url), station=args.station,
                          dossier=args.dossier, doc_type=args.doc_type)
     if args.json:
         print(json.dumps([{"document_id": i.document_id, "dossier_code": i.dossier_code, "doc_type": i.doc_type,
@@ -78,7 +79,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    doc = document_for_review(open_database(settings.resolved_database_url), args.id)
+    doc = document_for_review(open_existing_database(settings.resolved_database_url), args.id)
     if doc is None:
         raise InputError(f"no document {args.id}")
     if args.json:
@@ -105,7 +106,7 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 def _learned(args: argparse.Namespace, settings: Settings) -> int:
     if args.limit < 1:
         raise InputError("--limit must be at least 1")
-    rows = vouched(open_database(settings.resolved_database_url),
+    rows = vouched(open_existing_database(settings.resolved_database_url),
                    kind=LearnedKind(args.kind) if args.kind else None, limit=args.limit)
     if args.json:
         print(json.dumps([{"kind": r.kind.value, "text": r.text, "official": r.official, "document_id": r.document_id,

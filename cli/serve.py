@@ -116,6 +116,11 @@ def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.backup import sqlite_path
+
+    path = sqlite_path(settings.resolved_database_url)
+    if path is not None and not path.is_file():  # a look never creates a deployment
+        raise ConfigError(f"no records database at {path.resolve()}, so no keys (sohoa info shows what is used)")
     rows = list_keys(engine_for(settings.resolved_database_url))
     if args.json:
         print(json.dumps(rows, default=str, indent=2, ensure_ascii=False))

@@ -19,7 +19,8 @@ def _tree(folder: Path) -> list[str]:
 def test_read_only_commands_in_an_empty_folder_create_nothing(tmp_path: Path) -> None:
     env = sohoa_env(tmp_path / "sohoa-data")
     for args in (["reuse", "--personal-id", "014098702690"], ["status", "1"], ["audit", "verify"],
-                 ["store", "verify"], ["export", "HS-1"], ["store", "gc"]):
+                 ["store", "verify"], ["export", "HS-1"], ["store", "gc"], ["keys", "list"], ["review", "list"],
+                 ["certify-queue", "list"], ["stats", "--from", "2026-01-01", "--to", "2026-12-31"]):
         run = (sohoa_process if args[0] == "status" else sohoa)(*args, env=env, cwd=tmp_path)
         assert run.returncode == 2, (args, run.stdout, run.stderr)
         assert run.stderr.count("\n") == 1 and "sohoa info" in run.stderr, run.stderr
