@@ -294,9 +294,9 @@ def _record_checks(settings: Settings, report: Any) -> list[dict[str, str]]:
     checks = [{"what": "register number", "value": certification.register_number or "-",
                "verdict": "matches the register" if certification.register_number == copy.certified.certification_number
                else f"DIFFERS from the register ({copy.certified.certification_number})"}]
-    if certification.result_code or code:
+    if certification.result_code:  # a copy made before result codes were issued names none
         same = certification.result_code == code
-        checks.append({"what": "result code", "value": certification.result_code or "-",
+        checks.append({"what": "result code", "value": certification.result_code,
                        "verdict": "matches the records" if same else f"DIFFERS from the records ({code or 'none'})"})
     return checks
 
