@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import func, select
 
 from api.auth import Role, require
+from api.schemas import Problem
 from core.metrics import MULTIPROC_ENV
 from core.settings import Settings
 from storage.models import Batch, CertifiedCopy, Document
@@ -113,7 +114,9 @@ def router(settings: Settings, records: Callable[[Request], Any]) -> APIRouter:
 
     @routes.get("/metrics", tags=["service"], summary="Figures for Prometheus (text format)",
                 dependencies=guard, response_class=Response,
-                responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+                responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+                           401: {"model": Problem, "description": "no API key, or not a valid one"},
+                           403: {"model": Problem, "description": "the key's role does not admit this call"}})
     def metrics(request: Request) -> Response:
         """Batches by status (the queue), documents, pages and certified copies from the records;
         tasks waiting per Celery queue; each step's time and failures, pages and documents by
