@@ -230,17 +230,18 @@ def main(args: argparse.Namespace) -> int:
              StatsQuery(date(2026, 9, 1), date(2026, 9, 30), agency="UBND xã 17")),
             ("held-out", "the whole of 2026, province-wide", StatsQuery(date(2026, 1, 1), date(2026, 12, 31))),
         ]
-        print(f"{'figures':<9} {'period':<34} {'dossiers':>9} {'best':>8} {'median':>8}  target  index only")
+        print(f"{'figures':<9} {'period':<34} {'dossiers':>9} {'best':>8} {'median':>8}  target  through indexes")
         ok = True
         for split, label, query in cases:
             best, median, n = time_month(db, query, args.repeat)
             scans = seq_scans(plan(db, query))
             month = (query.end - query.start).days < 32
-            meets = best <= MONTH_TARGET_S if month else True
-            ok &= (meets or not month) and not scans
-            target = f"≤ {MONTH_TARGET_S:.0f} s" if month else "  —   "
-            print(f"{split:<9} {label:<34} {n:>9,} {best:>7.3f}s {median:>7.3f}s  {target}  "
-                  f"{'yes' if not scans else 'NO: ' + '; '.join(scans)}")
+            if month:  # a month must come through the indexes and within the target
+                ok &= best <= MONTH_TARGET_S and not scans
+                target, index = f"≤ {MONTH_TARGET_S:.0f} s", "yes" if not scans else "NO: " + "; ".join(scans)
+            else:  # the whole table: reading it through is the right plan
+                target, index = "  —   ", "whole tables read (right for a year)" if scans else "yes"
+            print(f"{split:<9} {label:<34} {n:>9,} {best:>7.3f}s {median:>7.3f}s  {target}  {index}")
         print()
         print(f"{'owners':<9} {'draw':<34} {'look-ups':>9} {'p50':>8} {'p99':>8} {'max':>8}  target  papers each")
         for split, ids in (("tuned", tune_ids), ("held-out", held_ids)):

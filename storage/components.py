@@ -20,7 +20,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, func, select
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, bindparam, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.errors import InputError
@@ -232,20 +232,10 @@ def set_reception(db: Database, dossier_code: str, *, actor: str, procedure_code
 _OWNER_ID = re.compile(r"\d{12}|\d{10}")
 
 
-def owner_documents(db: Database, owner_id: str, *, on: date | None = None) -> list[dict[str, Any]]:
-    """The owner's data store: every paper digitized or issued under this personal ID or enterprise
-    code, across dossiers, agencies and communes, newest first, each with where it came from,
-    whether it is an issued result, whether it is still valid and which dossiers reused it.
-
-    One range scan of the index (personal_id, doc_type, created), with the dossier, its place and
-    the result record joined by key, and one look-up of the reuses of the documents found."""
-    owner_id = owner_id.strip()
-    if not _OWNER_ID.fullmatch(owner_id):
-        raise InputError("an owner is a 12-digit personal ID or a 10-digit enterprise code")
-    on = on or date.today()
+def _owner_statement():
     d, s, p, r = Document.__table__, Dossier.__table__, DossierPlace.__table__, ProcedureResult.__table__
-    rc = ResultCode.__table__
-    query = (
+    rc, c = ResultCode.__table__, DossierComponent.__table__
+    docs = (
         select(d.c.id, d.c.doc_type, d.c.review_state, d.c.created, d.c.pdf_sha256, d.c.page_count, d.c.fields,
                d.c.reused_from_id, s.c.code, s.c.procedure_code, func.coalesce(p.c.agency, s.c.agency).label("agency"),
                p.c.commune_code, p.c.province_code,
@@ -256,23 +246,46 @@ def owner_documents(db: Database, owner_id: str, *, on: date | None = None) -> l
         .outerjoin(p, p.c.dossier_id == s.c.id)
         .outerjoin(r, r.c.document_id == d.c.id)
         .outerjoin(rc, rc.c.document_id == d.c.id)
-        .where(d.c.personal_id == owner_id)
+        .where(d.c.personal_id == bindparam("owner"))
         .order_by(d.c.created.desc(), d.c.id.desc())
         .limit(1000)
+        .subquery("docs")
     )
-    c = DossierComponent.__table__
+    taker = s.alias("taker")
+    return (
+        select(docs, taker.c.code.label("reused_in"))
+        .select_from(docs)
+        .outerjoin(c, c.c.reused_document_id == docs.c.id)
+        .outerjoin(taker, taker.c.id == c.c.dossier_id)
+        .order_by(docs.c.created.desc(), docs.c.id.desc(), c.c.id)
+    )
+
+
+_OWNER_STATEMENT = _owner_statement()
+
+
+def owner_documents(db: Database, owner_id: str, *, on: date | None = None) -> list[dict[str, Any]]:
+    """The owner's data store: every paper digitized or issued under this personal ID or enterprise
+    code, across dossiers, agencies and communes, newest first, each with where it came from,
+    whether it is an issued result, whether it is still valid and which dossiers reused it.
+
+    One round trip over a statement built once: a range scan of the index (personal_id, doc_type,
+    created), with the dossier, its place, the result record, the result code and the dossiers
+    that reused each paper joined by key."""
+    owner_id = owner_id.strip()
+    if not _OWNER_ID.fullmatch(owner_id):
+        raise InputError("an owner is a 12-digit personal ID or a 10-digit enterprise code")
+    on = on or date.today()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        rows = conn.execute(query).all()
-        reuses: defaultdict[int, list[str]] = defaultdict(list)
-        ids = [row.id for row in rows]
-        if ids:
-            for doc_id, code in conn.execute(
-                select(c.c.reused_document_id, s.c.code).join(s, s.c.id == c.c.dossier_id)
-                .where(c.c.reused_document_id.in_(ids)).order_by(c.c.id)
-            ):
-                reuses[doc_id].append(code)
+        joined = conn.execute(_OWNER_STATEMENT, {"owner": owner_id}).all()
+    rows: dict[int, Any] = {}
+    reuses: defaultdict[int, list[str]] = defaultdict(list)
+    for row in joined:  # one row per (document, dossier that reused it)
+        rows.setdefault(row.id, row)
+        if row.reused_in is not None and row.reused_in not in reuses[row.id]:
+            reuses[row.id].append(row.reused_in)
     out = []
-    for row in rows:
+    for row in rows.values():
         until = valid_until_of(row.doc_type, row.fields, row.valid_until)
         out.append({
             "document_id": row.id,
@@ -290,6 +303,7 @@ def owner_documents(db: Database, owner_id: str, *, on: date | None = None) -> l
             "valid_from": row.valid_from.isoformat() if row.valid_from else None,
             "valid_until": until.isoformat() if until else None,
             "valid": (until is None or until >= on) and row.review_state in REUSABLE_REVIEW_STATES,
+            "fields": {k: (v or {}).get("value") if isinstance(v, dict) else v for k, v in (row.fields or {}).items()},
             "pdf_sha256": row.pdf_sha256,
             "page_count": row.page_count,
             "reused_from": row.reused_from_id,

@@ -212,6 +212,29 @@ def get_components(code: DossierCode, request: Request, _principal: StationOrWor
     return {"dossier_code": code, "components": [c.as_json() for c in components_of(state_of(request).records, code)]}
 
 
+ADDRESS_FIELDS = ("place_of_residence", "place_of_origin", "place_of_birth", "address", "registration_place",
+                  "place_of_death")
+
+
+def _places(fields: dict[str, Any]) -> dict[str, Any]:
+    """Each address field as printed, with the post-2025 province and commune it names (from the
+    register of administrative units), its confidence and whether an old ward was split."""
+    from classifiers.places import match_place
+
+    out = {}
+    for name in ADDRESS_FIELDS:
+        printed = fields.get(name)
+        if not isinstance(printed, str) or not printed.strip():
+            continue
+        match = match_place(printed)
+        out[name] = {"printed": printed} if match is None else {
+            "printed": printed, "province_code_2025": match.province_code_2025,
+            "commune_code_2025": match.commune_code_2025, "province_2025": match.province_2025,
+            "commune_2025": match.commune_2025, "confidence": round(match.confidence, 3),
+            "ambiguous": match.ambiguous, "candidates_2025": list(match.candidates_2025)}
+    return out
+
+
 @router.get("/owners/{owner_id}/documents", summary="The owner's data store", responses={**ERRORS, **BAD_INPUT})
 def get_owner_documents(
     owner_id: Annotated[str, Path(pattern=r"^(\d{12}|\d{10})$", description="personal ID or enterprise code")],
@@ -222,7 +245,7 @@ def get_owner_documents(
     """Everything digitized or issued for one owner across dossiers, agencies and communes of the
     province, newest first, each saying whether it is valid today."""
     state = state_of(request)
-    documents = owner_documents(state.records, owner_id)
+    documents = [{**d, "places": _places(d["fields"])} for d in owner_documents(state.records, owner_id)]
     record_access(state.records, actor=principal.actor, action="owner.documents.read", subject=f"person:{owner_id}",
                   details={"found": len(documents), "purpose": purpose})
     return {"owner_id": owner_id, "documents": documents}

@@ -183,6 +183,10 @@ def test_the_owners_store_spans_both_communes(province: Server, story: Story) ->
         assert workflow.get("/v1/owners/12345/documents").status_code == 422
     by_type = {d["doc_type"]: d for d in body["documents"]}
     assert by_type["birth_certificate"]["reused_in"] == ["HS-Y-0001"]
+    # an address keeps its printed text and gains the post-2025 units it names
+    birth_place = by_type["birth_certificate"]["places"]["place_of_birth"]
+    assert birth_place["printed"] == by_type["birth_certificate"]["fields"]["place_of_birth"]
+    assert birth_place["province_code_2025"] and 0 < birth_place["confidence"] <= 1
     assert by_type["residence_confirmation"]["kind"] == "result" and by_type["residence_confirmation"]["valid"]
 
 
