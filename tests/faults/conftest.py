@@ -47,7 +47,8 @@ class Served:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.proc = start_server(self.data_dir, self.port, env_extra=self.env)
+        # generous: on a loaded machine the fork server's imports alone took half a minute
+        self.proc = start_server(self.data_dir, self.port, env_extra=self.env, timeout=180)
 
     def kill(self) -> None:
         """SIGKILL the server process alone, as the OOM killer or a power cut would."""

@@ -66,7 +66,7 @@ def verbose(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Verbose]:
         proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port),
                                  "--log-level", "info"], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded machine
     while True:
         assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
         try:
