@@ -8,6 +8,8 @@ import json
 import secrets
 import shutil
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,3 +129,61 @@ def test_bad_backups_and_destinations_are_refused(snapshot: Path, deployment: De
     assert not (tmp_path / "target").exists()
     run = sohoa("restore", str(tmp_path), env=env)
     assert run.returncode == 2 and "not a sohoa backup" in run.stderr
+
+
+def test_a_postgresql_snapshot_is_one_moment_while_events_are_written(tmp_path: Path) -> None:
+    """Every table read in one transaction: the audit head in the backup is the head of the events
+    in the backup, however many a writer appends meanwhile; the restored trail carries on."""
+    from sqlalchemy import Engine, event, func, select
+
+    from storage.audit import verify_chain
+    from storage.models import AuditEvent, AuditHead
+
+    with postgres_database(prefix="sohoa_snapshot") as pg_url:
+        db = open_database(pg_url)
+        stop = threading.Event()
+        written = [0]
+
+        def writer() -> None:
+            while not stop.is_set():
+                record_event(db, actor="clerk", action="dossier.read", subject=f"dossier:{written[0]}")
+                written[0] += 1
+
+        def slow_head(conn, _cursor, statement, *_args) -> None:
+            # The backup reads the head after the events: give the writer time to append more.
+            if threading.current_thread() is main and conn.dialect.name == "postgresql" \
+                    and "FROM audit_head" in statement:
+                time.sleep(0.5)
+
+        main = threading.current_thread()
+        thread = threading.Thread(target=writer)
+        thread.start()
+        event.listen(Engine, "before_cursor_execute", slow_head)
+        try:
+            while written[0] < 20:
+                time.sleep(0.05)
+            before = written[0]
+            report = backup(pg_url, f"file://{tmp_path / 'objects'}", tmp_path / "backup")
+            assert written[0] > before + 5  # the writer went on during the backup
+        finally:
+            event.remove(Engine, "before_cursor_execute", slow_head)
+            stop.set()
+            thread.join()
+            db.dispose()
+    restored_url = f"sqlite:///{tmp_path / 'restored' / 'sohoa.db'}"
+    from storage.backup import restore
+
+    restore(tmp_path / "backup", restored_url, f"file://{tmp_path / 'restored' / 'objects'}")
+    restored = open_database(restored_url)
+    try:
+        with restored.session() as session:
+            events = session.scalar(select(func.count()).select_from(AuditEvent))
+            head = session.get(AuditHead, 1)
+            last = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).one()
+        assert events == report.manifest.audit_events >= 20
+        assert (head.seq, head.last_hash) == (last.seq, last.hash)
+        record_event(restored, actor="clerk", action="dossier.read", subject="after restore")
+        chain = verify_chain(restored)
+        assert chain.ok and chain.events == events + 1
+    finally:
+        restored.dispose()
