@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cli.progress import StageBar
 from core.errors import ConfigError, InputError
 from core.settings import Settings
 from workers.app import app
-from workers.status import batch_status, format_stage, format_status
+from workers.status import batch_status, format_status
 from workers.submit import submit_batch
 
 DEFAULT_QUEUES = "sohoa.pages,sohoa.documents,sohoa.certify"
@@ -199,7 +200,7 @@ def _wait(submitted: Any, settings: Settings, timeout: float | None) -> None:
     state = BatchState(resources.redis_client(app.conf.result_backend), submitted.batch)
     db = open_existing_database(settings.resolved_database_url)
     deadline = None if timeout is None else time.monotonic() + timeout
-    bar = _StageBar(sys.stderr)
+    bar = StageBar(sys.stderr)
     try:
         while state.summary() is None:
             if deadline is not None and time.monotonic() > deadline:
@@ -210,38 +211,6 @@ def _wait(submitted: Any, settings: Settings, timeout: float | None) -> None:
     finally:
         bar.close()
         db.dispose()
-
-
-class _StageBar:
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self._last = ""
-        self._rich: Any = None
-        self._tasks: dict[str, Any] = {}
-        if stream.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            self._rich = Progress(TextColumn("{task.description:9}"), BarColumn(), MofNCompleteColumn(),
-                                  console=Console(file=stream))
-            self._rich.start()
-
-    def show(self, stages: list[Any]) -> None:
-        if self._rich is None:
-            line = "progress: " + ", ".join(
-                format_stage({"stage": s.stage, "done": s.done, "total": s.total}) for s in stages)
-            if line != self._last:
-                print(line, file=self._stream, flush=True)
-                self._last = line
-            return
-        for s in stages:
-            if s.stage not in self._tasks:
-                self._tasks[s.stage] = self._rich.add_task(s.stage, total=s.total)
-            self._rich.update(self._tasks[s.stage], completed=s.done, total=s.total)
-
-    def close(self) -> None:
-        if self._rich is not None:
-            self._rich.stop()
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

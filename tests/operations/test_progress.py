@@ -3,12 +3,14 @@ and a batch in the middle of its documents names the stage it is in."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+from cli.progress import StageBar
 from storage.archive import update_batch
 from storage.backup import open_existing_database
 from storage.db import open_database
-from storage.progress import current_stage, plan_documents, stage_progress, step_done
+from storage.progress import StageProgress, current_stage, plan_documents, stage_progress, step_done
 from tests.operations.conftest import Deployment
 
 
@@ -47,3 +49,28 @@ def test_stages_move_as_documents_finish_steps(tmp_path: Path) -> None:
         assert {s.stage: s.done for s in stage_progress(db, batch)}["classify"] == 2
     finally:
         db.dispose()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_wait_display_draws_a_bar_per_stage_on_a_terminal_and_lines_elsewhere() -> None:
+    steps = [[StageProgress("read", 1, 1), StageProgress("ocr", 1, 3), StageProgress("classify", 0, None)],
+             [StageProgress("read", 1, 1), StageProgress("ocr", 3, 3), StageProgress("classify", 1, 2)]]
+    plain = io.StringIO()
+    bar = StageBar(plain)
+    for stages in (steps[0], steps[0], steps[1]):
+        bar.show(stages)
+    bar.close()
+    assert plain.getvalue().splitlines() == ["progress: read 1/1, ocr 1/3, classify 0/?",
+                                             "progress: read 1/1, ocr 3/3, classify 1/2"]
+    terminal = _Terminal()
+    bar = StageBar(terminal)
+    for stages in steps:
+        bar.show(stages)
+    bar.close()
+    drawn = terminal.getvalue()
+    assert "━" in drawn and "3/3" in drawn and "1/2" in drawn
+    assert all(name in drawn for name in ("read", "ocr", "classify"))
