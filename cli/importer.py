@@ -94,6 +94,8 @@ def _former_agency(args: argparse.Namespace, settings: Settings) -> int:
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     if args.former_agency:
         return _former_agency(args, settings)
+    if args.batch_size < 1:
+        raise InputError("--batch-size must be at least 1")
     if bool(args.manifest) == bool(args.from_database or args.from_store):
         raise InputError("give --from-database and --from-store (a sohoa deployment) or --manifest FILE")
     agencies = load_agency_map(args.agency_map)

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from cli.main import main
 from storage.db import open_database
 from storage.importer.ledger import ImportRecord
 from storage.models import Document, Dossier
@@ -31,7 +29,7 @@ def _line(code: str, file: str, data: bytes | None, **extra: object) -> str:
     return json.dumps(rec, ensure_ascii=False)
 
 
-def test_a_manifest_is_imported_and_its_bad_lines_refused(tmp_path: Path) -> None:
+def test_a_manifest_is_imported_and_its_bad_lines_refused(tmp_path: Path, monkeypatch, capsys) -> None:
     folder = tmp_path / "export"
     (folder / "files").mkdir(parents=True)
     good = [tiny_pdf("khai sinh 1"), tiny_pdf("khai sinh 2"), tiny_pdf("tờ khai")]
@@ -53,11 +51,11 @@ def test_a_manifest_is_imported_and_its_bad_lines_refused(tmp_path: Path) -> Non
     manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     url, store_url = f"sqlite:///{tmp_path / 'records.db'}", f"file://{tmp_path / 'objects'}"
-    env = {**os.environ, "SOHOA_DATABASE_URL": url, "SOHOA_STORE_URL": store_url}
-    command = [sys.executable, "-m", "cli.main", "import", "--manifest", str(manifest), "--json"]
-    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert run.returncode == 0, run.stderr
-    out = json.loads(run.stdout)
+    monkeypatch.setenv("SOHOA_DATABASE_URL", url)
+    monkeypatch.setenv("SOHOA_STORE_URL", store_url)
+    command = ["import", "--manifest", str(manifest), "--json"]
+    assert main(command) == 0
+    out = json.loads(capsys.readouterr().out)
     assert out["kinds"]["dossier"]["copied"] == 2 and out["kinds"]["document"]["copied"] == 3
     refused = {p["ref"]: p["detail"] for p in out["problems"]}
     assert set(refused) == {"line 4", "line 5", "line 6", "line 7", "line 8"}
@@ -77,9 +75,8 @@ def test_a_manifest_is_imported_and_its_bad_lines_refused(tmp_path: Path) -> Non
             assert doc.personal_id == OWNER and doc.doc_type == "birth_certificate" and doc.page_count == 1
             before = (s.scalar(select(func.count()).select_from(Document)),
                       s.scalar(select(func.count()).select_from(ImportRecord)))
-        again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
-        assert again.returncode == 0, again.stderr
-        assert json.loads(again.stdout)["kinds"]["document"]["present"] == 3
+        assert main(command) == 0
+        assert json.loads(capsys.readouterr().out)["kinds"]["document"]["present"] == 3
         with db.session() as s:
             assert (s.scalar(select(func.count()).select_from(Document)),
                     s.scalar(select(func.count()).select_from(ImportRecord))) == before
