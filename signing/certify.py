@@ -165,10 +165,9 @@ async def async_certify_copy(
         if meta.validation_context is not None:
             await _release(meta.validation_context)
     timestamp = _signature_timestamp(signed) if timestamper else None
-    log.info(
-        "certified copy %s: %s, %d bytes, signer %s",
-        stamp.certification_number, level, len(signed), signer.subject,
-    )
+    # The signer's subject names a person when an officer signs with their own key: not at INFO.
+    log.info("certified copy %s: %s, %d bytes, %s signer", stamp.certification_number, level, len(signed), signer.kind)
+    log.debug("certified copy %s signed by %s", stamp.certification_number, signer.subject)
     return CertifiedCopy(
         document_sha256=document_sha256,
         certification_number=stamp.certification_number,
