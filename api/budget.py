@@ -3,10 +3,11 @@
 A PDF sent to the API is parsed by C libraries (qpdf, pdfium) and by pure Python (pyHanko) whose
 cost depends on the file, not on its size alone: 40 MB without a line break took pyHanko 36 s of
 CPU inside the serving process, slowing every other request tenfold, and nothing could stop it
-there. Here each parse runs in a process of its own, forked from the job runner's fork server
-(the libraries already imported), at low priority, with ``RLIMIT_CPU`` and ``RLIMIT_DATA`` set
-and a wall-clock deadline watched from the server: the kernel stops a parse over budget, the
-caller gets :class:`OverBudget` with the reason, and the serving process never held the work.
+there. Here each parse runs in a parse process, forked from the job runner's fork server (the
+libraries already imported) and kept up between parses, at low priority, with ``RLIMIT_CPU`` and
+``RLIMIT_DATA`` set for each parse and a wall-clock deadline watched from the server: the kernel
+stops a parse over budget (and the process with it, replaced at the next parse), the caller gets
+:class:`OverBudget` with the reason, and the serving process never held the work.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,34 +54,73 @@ class Refused(Exception):
         self.kind, self.status, self.message = kind, status, message
 
 
-def run_budgeted(fn: Callable[..., Any], *args: Any, budget: ParseBudget) -> Any:
-    """``fn(*args)`` in a process of its own under ``budget``; its result, or the exception it
-    raised (an exception with ``status`` and ``message`` comes back as :class:`Refused`, any
-    other as :class:`RuntimeError` with its type and first line). Blocks the calling thread:
-    call it from a worker thread, never from the event loop."""
-    context = multiprocessing.get_context("forkserver")
-    receiving, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sending, fn, args, budget), name="sohoa-parse", daemon=True)
-    process.start()
-    sending.close()
-    deadline = time.monotonic() + budget.wall_seconds
-    try:
-        while not receiving.poll(0.05):
-            if not process.is_alive() and not receiving.poll(0):
-                process.join(1)
-                raise OverBudget(_stopped(process.exitcode, budget))
+WORKERS = 2  # parses at once; more wait for a free worker (each one is a core's work at most)
+TASKS_PER_WORKER = 200  # a worker is retired after this many parses, so none grows for ever
+
+
+class _Worker:
+    """A parse process kept up between parses: starting one from the fork server cost 100 ms
+    of each upload's answer on a busy machine. It dies (and is replaced) when a parse is over
+    budget, and after :data:`TASKS_PER_WORKER` parses."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("forkserver")
+        self.conn, theirs = context.Pipe()
+        self.process = context.Process(target=_serve, args=(theirs,), name="sohoa-parse", daemon=True)
+        self.process.start()
+        theirs.close()
+        self.tasks = 0
+
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], budget: ParseBudget) -> tuple[Any, ...]:
+        self.tasks += 1
+        self.conn.send((fn, args, budget))
+        deadline = time.monotonic() + budget.wall_seconds
+        while not self.conn.poll(0.05):
+            if not self.process.is_alive() and not self.conn.poll(0):
+                self.process.join(1)
+                raise OverBudget(_stopped(self.process.exitcode, budget))
             if time.monotonic() > deadline:
                 raise OverBudget(f"it took longer than {budget.wall_seconds:.0f} s")
         try:
-            outcome = receiving.recv()
+            return self.conn.recv()  # type: ignore[no-any-return]
         except EOFError as exc:  # died between the poll and the read
-            process.join(1)
-            raise OverBudget(_stopped(process.exitcode, budget)) from exc
-    finally:
-        receiving.close()
-        if process.is_alive():
-            process.kill()
-        process.join(5)
+            self.process.join(1)
+            raise OverBudget(_stopped(self.process.exitcode, budget)) from exc
+
+    def stop(self) -> None:
+        self.conn.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+
+
+_idle: list[_Worker] = []
+_idle_lock = threading.Lock()
+_slots = threading.BoundedSemaphore(WORKERS)
+
+
+def run_budgeted(fn: Callable[..., Any], *args: Any, budget: ParseBudget) -> Any:
+    """``fn(*args)`` in a parse process under ``budget``; its result, or the exception it raised
+    (an exception with ``status`` and ``message`` comes back as :class:`Refused`, any other as
+    :class:`RuntimeError` with its type and first line). ``fn`` and its arguments must pickle.
+    Blocks the calling thread: call it from a worker thread, never from the event loop."""
+    with _slots:
+        with _idle_lock:
+            worker = _idle.pop() if _idle else None
+        if worker is None or not worker.process.is_alive():
+            if worker is not None:
+                worker.stop()
+            worker = _Worker()
+        kept = False
+        try:
+            outcome = worker.run(fn, args, budget)
+            kept = worker.tasks < TASKS_PER_WORKER
+        finally:
+            if kept:
+                with _idle_lock:
+                    _idle.append(worker)
+            else:
+                worker.stop()
     kind = outcome[0]
     if kind == "ok":
         return outcome[1]
@@ -96,40 +137,50 @@ def _stopped(code: int | None, budget: ParseBudget) -> str:
     return f"the process reading it stopped (exit code {code})"
 
 
-MEMORY_EXIT = 86  # the child's own exit code when an allocation failed under RLIMIT_DATA
+MEMORY_EXIT = 86  # the worker's own exit code when an allocation failed under RLIMIT_DATA
 
 
-def _child(sending: Any, fn: Callable[..., Any], args: tuple[Any, ...], budget: ParseBudget) -> None:
+def _serve(conn: Any) -> None:
+    """A parse process's life: die with the server, then one parse after another, each under
+    its own budget, until the server lets go of the pipe."""
     die_with_parent()
     try:
         os.nice(NICENESS)
     except OSError:
         pass
-    _limit(budget)
-    try:
-        result = fn(*args)
-    except MemoryError:
-        sending.close()
-        os._exit(MEMORY_EXIT)
-    except Exception as exc:  # noqa: BLE001 - carried back to the caller, who decides
-        status, message = getattr(exc, "status", None), getattr(exc, "message", None)
-        if isinstance(status, int) and isinstance(message, str):
-            sending.send(("refused", type(exc).__name__, status, message))
-        else:
-            first = str(exc).splitlines()[0][:200] if str(exc) else ""
-            sending.send(("error", type(exc).__name__, first))
-        return
-    sending.send(("ok", result))
+    signal.signal(signal.SIGXCPU, signal.SIG_DFL)
+    while True:
+        try:
+            fn, args, budget = conn.recv()
+        except (EOFError, OSError):
+            return
+        _limit(budget)
+        try:
+            result = fn(*args)
+        except MemoryError:
+            conn.close()
+            os._exit(MEMORY_EXIT)
+        except Exception as exc:  # noqa: BLE001 - carried back to the caller, who decides
+            status, message = getattr(exc, "status", None), getattr(exc, "message", None)
+            if isinstance(status, int) and isinstance(message, str):
+                conn.send(("refused", type(exc).__name__, status, message))
+            else:
+                first = str(exc).splitlines()[0][:200] if str(exc) else ""
+                conn.send(("error", type(exc).__name__, first))
+            continue
+        conn.send(("ok", result))
+        del result
 
 
 def _limit(budget: ParseBudget) -> None:
-    """CPU seconds (SIGXCPU at the soft limit, SIGKILL one second later) and heap above what the
-    process holds now: the fork server's imports are shared pages, not the parse's."""
-    cpu = max(1, int(budget.cpu_seconds))
+    """CPU seconds from now (the kernel sends SIGXCPU at the soft limit, which ends the process)
+    and heap above what the process holds now: what earlier parses and the fork server's imports
+    hold is not this parse's."""
     used = resource.getrusage(resource.RUSAGE_SELF)
-    spent = int(used.ru_utime + used.ru_stime)
-    resource.setrlimit(resource.RLIMIT_CPU, (spent + cpu, spent + cpu + 1))
-    signal.signal(signal.SIGXCPU, signal.SIG_DFL)
+    spent = int(used.ru_utime + used.ru_stime) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = spent + max(1, int(budget.cpu_seconds))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
     if budget.memory_mb > 0:
         soft = _data_now() + budget.memory_mb * 2**20
         _, hard = resource.getrlimit(resource.RLIMIT_DATA)

@@ -1,0 +1,32 @@
+"""The parse processes of the API (``api.budget``): a parse over its CPU time or memory is stopped
+by the kernel with the reason, a refusal comes back as the caller's, and the next parse runs in a
+fresh process as if nothing had happened."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from api.budget import OverBudget, ParseBudget, Refused, run_budgeted
+from tests.faults.parsefaults import hog, pid, refuse, spin
+
+
+def test_over_cpu_or_memory_is_stopped_and_the_next_parse_runs() -> None:
+    budget = ParseBudget(cpu_seconds=1, memory_mb=256, wall_seconds=30)
+    first = run_budgeted(pid, budget=budget)
+    assert first != os.getpid()
+    assert run_budgeted(pid, budget=budget) == first  # kept up between parses
+    with pytest.raises(OverBudget, match="more than 1 s of CPU time"):
+        run_budgeted(spin, budget=budget)
+    with pytest.raises(OverBudget, match="more than 256 MiB of memory"):
+        run_budgeted(hog, budget=budget)
+    with pytest.raises(Refused) as refused:
+        run_budgeted(refuse, budget=budget)
+    assert (refused.value.status, refused.value.message) == (415, "x.pdf: not a PDF")
+    assert run_budgeted(pid, budget=budget) not in (first, os.getpid())  # a fresh process
+
+
+def test_a_parse_past_its_wall_time_is_stopped() -> None:
+    with pytest.raises(OverBudget, match="longer than 2 s"):
+        run_budgeted(spin, budget=ParseBudget(cpu_seconds=60, memory_mb=256, wall_seconds=2))
