@@ -173,6 +173,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Before any job process starts: they write their figures there for GET /metrics.
+        earlier = os.environ.get(metrics.MULTIPROC_ENV)
         metrics.use_folder(settings.metrics_dir or settings.data_dir / "metrics")
         state = AppState(settings, api_settings)
         app.state.sohoa = state
@@ -189,6 +190,11 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
             yield
         finally:
             state.close()
+            # An app inside a longer process (tests, the bench) leaves its folder setting behind it.
+            if earlier is None:
+                os.environ.pop(metrics.MULTIPROC_ENV, None)
+            else:
+                os.environ[metrics.MULTIPROC_ENV] = earlier
 
     # Swagger UI and ReDoc from the package's own files: integrators' machines often have no
     # internet, and a page that loads its script from a CDN is blank there.
