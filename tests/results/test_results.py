@@ -130,6 +130,9 @@ def test_reuse_is_an_act_counted_in_the_figures_and_the_export(db: Database, loc
     assert by_agency["UBND phường Hòa Cường"]["counts"]["reuse"] == 1
     only_b = compute_stats(db, StatsQuery(TODAY, TODAY, commune="20305")).as_json()
     assert only_b["dossiers"] == 1 and only_b["counts"]["reuse"] == 1 and only_b["counts"]["digitized"] == 1
+    for only in (StatsQuery(TODAY, TODAY, procedure="1.001193"), StatsQuery(TODAY, TODAY, agency="UBND phường Hòa Cường")):
+        narrowed = compute_stats(db, only).as_json()
+        assert narrowed["dossiers"] == 1 and narrowed["counts"] == only_b["counts"]
     assert compute_stats(db, StatsQuery(TODAY - timedelta(days=40), TODAY - timedelta(days=30))).total.dossiers == 0
     with pytest.raises(InputError):
         StatsQuery(TODAY, TODAY - timedelta(days=1))
