@@ -195,7 +195,8 @@ def certify_into_register(
             dossier_code=dossier_code, procedure_code=procedure_code, doc_type=doc_type,
             when=when, officer=officer, result_code=result_code_of(db, document_id),
         )
-        copy_id, key = record_certified_copy(db, store, document_id=document_id, certified=copy, actor=actor)
+        copy_id, key = record_certified_copy(db, store, document_id=document_id, certified=copy, actor=actor,
+                                             agency=entry.agency)
     except BaseException as exc:
         void_number(db, entry.entry_id, reason=f"{type(exc).__name__}: {exc}", actor=actor)
         raise

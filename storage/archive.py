@@ -346,10 +346,20 @@ def _check_certified(certified: model.CertifiedCopy) -> str:
 
 
 def _add_certified(
-    session: Session, *, document_id: int, certified: model.CertifiedCopy, stored: StoredObject, actor: str
+    session: Session,
+    *,
+    document_id: int,
+    certified: model.CertifiedCopy,
+    stored: StoredObject,
+    actor: str,
+    agency: str = "",
 ) -> CertifiedCopy:
     number = nfc(certified.certification_number)
-    existing = session.scalar(select(CertifiedCopy).where(CertifiedCopy.certification_number == number))
+    agency = nfc(agency).strip()
+    # Numbers are the agency's register's: another agency's (a former province's) may read the same.
+    existing = session.scalar(
+        select(CertifiedCopy).where(CertifiedCopy.certification_number == number, CertifiedCopy.agency == agency)
+    )
     if existing is not None:
         if existing.sha256 == stored.sha256:
             return existing
@@ -364,6 +374,7 @@ def _add_certified(
     row = CertifiedCopy(
         document_id=document_id,
         certification_number=number,
+        agency=agency,
         signer=nfc(certified.signer),
         signed_at=certified.signed_at,
         timestamp=certified.timestamp,
@@ -537,9 +548,16 @@ def archive_document(
 
 
 def record_certified_copy(
-    db: Database, store: ObjectStore, *, document_id: int, certified: model.CertifiedCopy, actor: str
+    db: Database,
+    store: ObjectStore,
+    *,
+    document_id: int,
+    certified: model.CertifiedCopy,
+    actor: str,
+    agency: str = "",
 ) -> tuple[int, str]:
-    """Record a copy certified later, on request, for an archived document; returns (id, object key)."""
+    """Record a copy certified later, on request, for an archived document; returns (id, object key).
+    ``agency`` is the one whose register gave the number."""
     _check_certified(certified)
     stored = store.put_bytes(certified.pdf, PDF)
     with db.transaction() as session:
@@ -547,7 +565,7 @@ def record_certified_copy(
         if session.get(Document, document_id) is None:
             raise InputError(f"no document {document_id}")
         row = _add_certified(
-            session, document_id=document_id, certified=certified, stored=stored, actor=actor
+            session, document_id=document_id, certified=certified, stored=stored, actor=actor, agency=agency
         )
         return row.id, row.object_key
 
