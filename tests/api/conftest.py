@@ -33,7 +33,7 @@ LIMITS = {
 class Server:
     url: str
     data_dir: Path
-    keys: dict[str, str]  # station_a, station_b, workflow, auditor, verifier, admin
+    keys: dict[str, str]  # station_a, station_b, workflow, auditor, verifier, certifier, admin
 
     def client(self, who: str | None = None, **kwargs: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
@@ -50,6 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "workflow": create_key(engine, role="workflow", name="workflow-1").key,
         "auditor": create_key(engine, role="auditor", name="auditor-1").key,
         "verifier": create_key(engine, role="verifier", name="verifier-1", official="Trần Văn Bình").key,
+        "certifier": create_key(engine, role="certifier", name="certifier-1", official="Lê Thị Cúc").key,
         "admin": create_key(engine, role="admin", name="admin-1").key,
     }
     dispose_engines()

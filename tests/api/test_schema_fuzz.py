@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from tests.api.conftest import Server
 
 ROLE_BY_TAG = {"stations": "station_a", "workflow": "workflow", "auditors": "auditor", "admin": "admin",
-               "review": "verifier", "service": "auditor"}
+               "review": "verifier", "certification": "certifier", "service": "auditor"}
 EXAMPLES = 20
 
 
