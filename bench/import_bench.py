@@ -175,6 +175,7 @@ def import_once(target: Database, store: ObjectStore, src_url: str, src_store: s
     tenth = [mb for n, mb in rss if n >= done[0] * 0.1]
     return {
         "records": records, "seconds": seconds, "phase_seconds": phases, "records_per_s": records / seconds,
+        "documents_per_s": sum(kinds["document"].values()) / seconds,
         "blobs_copied": kinds["blob"]["copied"], "bytes_copied": report.bytes_copied, "kinds": kinds,
         "rss_start_mb": start_rss, "rss_at_10pct_mb": tenth[0] if tenth else start_rss,
         "rss_end_mb": rss[-1][1] if rss else start_rss, "rss_peak_mb": max((mb for _, mb in rss), default=start_rss),
@@ -226,13 +227,13 @@ def render(results: dict[str, Any]) -> str:
         (f"sohoa bench import: {results['records']:,} records and {results['blobs']:,} blobs of "
         f"{results['blob_kb']} KB per source, into {results['target']}; chunk {results['batch_size']}; "
         f"{results['cpus']} CPUs, load {results['load_before']:.1f} → {results['load_after']:.1f}"),
-        (f"{'':10}{'records/s':>11}{'time':>9}{'blobs copied':>14}{'RSS 10%':>10}{'RSS end':>10}{'peak':>8}"
+        (f"{'':10}{'records/s':>11}{'docs/s':>8}{'time':>9}{'blobs copied':>14}{'RSS 10%':>10}{'RSS end':>10}{'peak':>8}"
         f"{'again (rec/s)':>15}   target"),
     ]
     for name in ("tuned", "held-out"):
         r = results[name]
         lines.append(
-            f"{name:10}{r['records_per_s']:>11,.0f}{r['seconds']:>8.1f}s{r['blobs_copied']:>14,}"
+            f"{name:10}{r['records_per_s']:>11,.0f}{r['documents_per_s']:>8,.0f}{r['seconds']:>8.1f}s{r['blobs_copied']:>14,}"
             f"{r['rss_at_10pct_mb']:>8.0f}MB{r['rss_end_mb']:>8.0f}MB{r['rss_peak_mb']:>6.0f}MB"
             f"{r['again']['records_per_s']:>15,.0f}   ≥ {TARGET_RECORDS_PER_S:,.0f} records/s, memory flat"
         )
