@@ -31,7 +31,7 @@ from storage.db import Database
 from storage.models import Base, Document, Dossier, utcnow
 from storage.result_codes import ResultCode
 from storage.results import ProcedureResult, check_result_type
-from storage.reuse import valid_until_of
+from storage.reuse import today_in_vietnam, valid_until_of
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def record_reuse(db: Database, dossier_code: str, reuse_document_id: int, *, act
     ``reuse_document_id``. Refused: a document still under review or rejected, one no longer
     valid (an expired ID card, a lapsed residence confirmation), one of the same dossier. The same
     reuse recorded twice answers the first record."""
-    on = on or date.today()
+    on = on or today_in_vietnam()
     with db.transaction() as session:
         lock_chain(session)
         source = session.get(Document, reuse_document_id)
@@ -275,7 +275,7 @@ def owner_documents(db: Database, owner_id: str, *, on: date | None = None) -> l
     owner_id = owner_id.strip()
     if not _OWNER_ID.fullmatch(owner_id):
         raise InputError("an owner is a 12-digit personal ID or a 10-digit enterprise code")
-    on = on or date.today()
+    on = on or today_in_vietnam()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         joined = conn.execute(_OWNER_STATEMENT, {"owner": owner_id}).all()
     rows: dict[int, Any] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Row, bindparam, or_, select
@@ -24,6 +24,15 @@ from storage.models import CertifiedCopy, Document, Dossier
 from storage.results import ProcedureResult
 
 _PERSONAL_ID = re.compile(r"\d{12}")
+
+# Days are Vietnam's (UTC+7, no daylight saving): a paper valid "until 31/03" is valid all of that
+# day at the desk, and a dossier received at 06:00 on 1 April is April's.
+VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
+
+
+def today_in_vietnam() -> date:
+    return datetime.now(VIETNAM_TIME).date()
+
 
 # A residence confirmation (xác nhận thông tin về cư trú) is valid for a year from its issue
 # (Circular 55/2021/TT-BCA, Art. 17, as amended by Circular 66/2023/TT-BCA).
@@ -228,7 +237,7 @@ def find_reusable(db: Database, personal_id: str, doc_type: str | None = None, *
         else:
             joined = conn.execute(_ALL_TYPES, {"pid": personal_id}).all()
     chosen, certified = _pick(joined)
-    on = on or date.today()
+    on = on or today_in_vietnam()
     latest: dict[str, ReusableResult] = {}  # newest valid per type
     for row in sorted(chosen, key=lambda r: (r.created, r.id), reverse=True):
         result = _result(row, certified)

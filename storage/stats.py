@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, and_, case, func, literal, not_, or_, select
@@ -36,6 +36,7 @@ from core.model import nfc
 from storage.components import DossierPlace
 from storage.db import Database
 from storage.models import Base, Dossier
+from storage.reuse import VIETNAM_TIME
 
 RATES: tuple[str, ...] = ("digitized", "reuse", "electronic_result", "linked")
 TOTAL_POINTS = 22.0
@@ -51,7 +52,7 @@ LABELS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class StatsQuery:
-    """Dossiers received from ``start`` to ``end`` inclusive (dates in UTC), optionally of one
+    """Dossiers received from ``start`` to ``end`` inclusive (days in Vietnam), optionally of one
     receiving agency, one procedure (MaTTHC) or one commune (post-2025 code)."""
 
     start: date
@@ -65,6 +66,8 @@ class StatsQuery:
             raise InputError("the period ends before it starts (--to is before --from)")
         if (self.end - self.start).days > 366 * 5:
             raise InputError("a period of at most five years")
+        if self.start.year < 1900 or self.end.year > 9998:
+            raise InputError("a period between the years 1900 and 9998")
 
 
 @dataclass
@@ -149,14 +152,16 @@ def _flags():
 
 
 def _month(db: Database, column):
+    """The month in Vietnam a reception time falls in (records keep UTC)."""
     if db.dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+        return func.to_char(func.timezone("Asia/Ho_Chi_Minh", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column, "+7 hours")
 
 
 def _bounds(q: StatsQuery) -> tuple[datetime, datetime]:
-    return (datetime.combine(q.start, time(0), tzinfo=UTC),
-            datetime.combine(q.end + timedelta(days=1), time(0), tzinfo=UTC))
+    """The period's days are Vietnam's: from 00:00 of the first to 24:00 of the last, UTC+7."""
+    return (datetime.combine(q.start, time(0), tzinfo=VIETNAM_TIME),
+            datetime.combine(q.end + timedelta(days=1), time(0), tzinfo=VIETNAM_TIME))
 
 
 def _id_range(conn, q: StatsQuery) -> tuple[int, int] | None:

@@ -13,7 +13,7 @@ import random
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from bench.api import free_port, start_server, stop_server
 from core.result_code import result_code_valid
 from core.settings import Settings
 from signing.keys import load_signer
+from storage.reuse import today_in_vietnam
 from tests.api.conftest import LIMITS, Server, wait_for_batch
 from tests.api.test_auditor_page import CHROMIUM, DRIVER, browser  # noqa: F401 - the fixture
 from tests.support.hybrid_pdf import hybrid_pdf
@@ -108,7 +109,7 @@ def story(province: Server) -> Story:
         birth_id = doc["document_id"]
 
         result_pdf = _signed_result(province, ["XAC NHAN THONG TIN VE CU TRU", f"So dinh danh: {pid}"])
-        until = (datetime.now(UTC).date() + timedelta(days=365)).isoformat()
+        until = (today_in_vietnam() + timedelta(days=365)).isoformat()
         r = workflow.post("/v1/dossiers/HS-X-0001/results",
                           data={"owner_id": pid, "result_type": "residence_confirmation", "valid_until": until},
                           files={"file": ("xác nhận cư trú.pdf", result_pdf, "application/pdf")})
@@ -132,7 +133,7 @@ def story(province: Server) -> Story:
 
         export_a = workflow.get("/v1/dossiers/HS-X-0001/export").raise_for_status().json()
         export_b = workflow.get("/v1/dossiers/HS-Y-0001/export").raise_for_status().json()
-    today = datetime.now(UTC).date().isoformat()
+    today = today_in_vietnam().isoformat()  # the figures' days are Vietnam's
     with province.client("auditor") as auditor:
         stats = auditor.get("/v1/stats", params={"from": today, "to": today}).raise_for_status().json()
     return Story(pid=pid, birth_id=birth_id, result=result, stats=stats, export_a=export_a, export_b=export_b)
@@ -199,7 +200,7 @@ def test_stats_are_for_admins_and_auditors_only(province: Server, story: Story) 
 
 
 def today_dmy() -> str:
-    return datetime.now(UTC).strftime("%d/%m/%Y")
+    return today_in_vietnam().strftime("%d/%m/%Y")
 
 
 def test_the_stats_page_in_chromium(browser, province: Server, story: Story, tmp_path: Path) -> None:  # noqa: F811

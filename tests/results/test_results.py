@@ -28,14 +28,14 @@ from storage.export import export_dossier
 from storage.objects import ObjectStore
 from storage.result_codes import result_code_of
 from storage.results import CodeIssuer, ResultFile, TextSource, dossier_results, record_result
-from storage.reuse import find_reusable
+from storage.reuse import VIETNAM_TIME, find_reusable, today_in_vietnam
 from storage.stats import StatsQuery, compute_stats, dossier_flags, points
 from storage.trail import audit_events
 from tests.storage.builders import make_document, make_dossier
 from tests.support.hybrid_pdf import hybrid_pdf
 
 PID = "001090012345"
-TODAY = date.today()
+TODAY = today_in_vietnam()  # the figures' days are Vietnam's
 
 
 def _archive(db, store, seed, *, code, fields=None, **kw):
@@ -125,7 +125,7 @@ def test_reuse_is_an_act_counted_in_the_figures_and_the_export(db: Database, loc
     assert report["counts"] == {"digitized": 2, "reuse": 1, "electronic_result": 1, "linked": 2}
     assert report["rates"]["reuse"] == pytest.approx(1 / 3, abs=1e-4)
     assert report["points"]["earned"]["digitized"] == points(2 / 3, 5.5) == 4.58
-    assert [m["month"] for m in report["by_month"]] == [datetime.now(UTC).strftime("%Y-%m")]
+    assert [m["month"] for m in report["by_month"]] == [datetime.now(VIETNAM_TIME).strftime("%Y-%m")]
     by_agency = {a["agency"]: a for a in report["by_agency"]}
     assert by_agency["UBND phường Hòa Cường"]["counts"]["reuse"] == 1
     only_b = compute_stats(db, StatsQuery(TODAY, TODAY, commune="20305")).as_json()
@@ -222,3 +222,15 @@ def test_the_command_line(sqlite_db: Database, local_store: ObjectStore, monkeyp
     assert main(["stats", "--from", "31/02/2026", "--to", day]) == 2
     assert main(["components", "reuse", "HS-CLI-B", "--document", "999999"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 2  # one line each
+
+
+def test_days_and_months_are_vietnams(db: Database) -> None:
+    """A dossier received at 03:00 on 1 April in Vietnam (20:00 on 31 March UTC) is April's."""
+    set_reception(db, "HS-T1", actor="workflow:w", agency="UBND xã A",
+                  received=datetime(2026, 3, 31, 20, 0, tzinfo=UTC))
+    set_reception(db, "HS-T2", actor="workflow:w", agency="UBND xã A",
+                  received=datetime(2026, 3, 31, 16, 59, tzinfo=UTC))  # 23:59 on 31 March in Vietnam
+    april = compute_stats(db, StatsQuery(date(2026, 4, 1), date(2026, 4, 30))).as_json()
+    march = compute_stats(db, StatsQuery(date(2026, 3, 1), date(2026, 3, 31))).as_json()
+    assert april["dossiers"] == 1 and [m["month"] for m in april["by_month"]] == ["2026-04"]
+    assert march["dossiers"] == 1 and [m["month"] for m in march["by_month"]] == ["2026-03"]
