@@ -261,19 +261,31 @@ class PageImages:
 
 
 def render_page(pdf: bytes, index: int) -> Image.Image:
+    """The scan of page ``index`` in its own pixels, cut from the rendered page: the page may be
+    larger than the scan (page 1 is grown by a band above it for the digitization signature), and
+    the boxes of the fields are measured from the scan's corner."""
     document = pdfium.PdfDocument(pdf)
     try:
         if not 0 <= index < len(document):
             raise InputError(f"the document has no page {index + 1}")
         page = document[index]
-        width, height = page.get_size()
-        scale = 300 / 72
+        height = page.get_size()[1]
+        scan = None  # the largest image on the page: the scan (a seal or a code is smaller)
         for obj in page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE]):
-            px_w, px_h = obj.get_px_size()
-            upright = px_w if (px_w >= px_h) == (width >= height) else px_h
-            scale = upright / width
-            break
-        return page.render(scale=scale, grayscale=False).to_pil().convert("RGB")
+            left, bottom, right, top = obj.get_bounds()
+            if scan is None or (right - left) * (top - bottom) > (scan[2] - scan[0]) * (scan[3] - scan[1]):
+                scan = (left, bottom, right, top, *obj.get_px_size())
+        if scan is None:
+            return page.render(scale=300 / 72, grayscale=False).to_pil().convert("RGB")
+        left, bottom, right, top, px_w, px_h = scan
+        size = (px_w, px_h) if (px_w >= px_h) == (right - left >= top - bottom) else (px_h, px_w)  # upright
+        scale = size[0] / (right - left)
+        image = page.render(scale=scale, grayscale=False).to_pil().convert("RGB")
+        # the rendered page's size is rounded: keep the scan's size, inside the render
+        x0 = max(0, min(round(left * scale), image.width - size[0]))
+        y0 = max(0, min(round((height - top) * scale), image.height - size[1]))
+        box = (x0, y0, min(image.width, x0 + size[0]), min(image.height, y0 + size[1]))
+        return image if box == (0, 0, *image.size) else image.crop(box)
     finally:
         document.close()
 

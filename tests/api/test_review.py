@@ -107,8 +107,9 @@ def test_station_upload_to_reviewed_reuse(server: Server, verifier: str) -> None
         for name in flagged:
             if fields[name]["value"] == truth[name]:
                 decisions[name] = {"confirm": True}
-            else:  # typed as a keyboard may send it: lower case, decomposed marks
-                decisions[name] = {"value": unicodedata.normalize("NFD", truth[name].lower())}
+            else:  # typed as a keyboard may send it: decomposed marks, a name in lower case
+                typed = truth[name].lower() if name.endswith("name") else truth[name]
+                decisions[name] = {"value": unicodedata.normalize("NFD", typed)}
                 corrected.append(name)
         assert corrected, "the test document should have a wrong value to correct"
         r = clerk.post(f"/v1/documents/{doc_id}/review", json={"version": 0, "fields": decisions})
