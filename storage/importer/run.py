@@ -1,7 +1,8 @@
-"""One import, start to finish: blobs first, then the records in chunks, then the audit trail.
+"""One import, start to finish: blobs, the records in chunks, then the audit trail.
 
-Blobs go first so no record here ever points at a blob that is not here yet. Each chunk of records
-is one transaction together with its ledger rows, so an import killed at any instant (SIGKILL
+Blobs are copied in a thread beside the records, and a chunk of records is written only once the
+blobs it points at are here, so no record here ever points at a blob that is not. Each chunk of
+records is one transaction together with its ledger rows, so an import killed at any instant (SIGKILL
 included) leaves whole chunks or nothing of a chunk, and the next run skips what its ledger names.
 Blobs are content-addressed: one already here is not copied again, and every copied blob is hashed
 again on the way (the source store checks it against its key when read, this store when written).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,10 +32,10 @@ from storage.db import Database
 from storage.importer.agency_map import AgencyMap
 from storage.importer.ledger import ImportRecord, ImportSource, Outcome, RecordKind, SourceState
 from storage.importer.merge import Counts, merge_dossiers, merge_register
-from storage.importer.model import BlobSource, Progress, Source
+from storage.importer.model import BlobSource, Progress, Source, SourceDossier
 from storage.importer.segments import import_audit
 from storage.models import AuditEvent
-from storage.objects import ObjectStore
+from storage.objects import ObjectStore, is_key
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,13 @@ def _chunks(items: Iterator[BlobSource], size: int) -> Iterator[list[BlobSource]
 
 
 def copy_blobs(
-    source: Source, store: ObjectStore, report: ImportReport, *, dry_run: bool, progress: Progress
+    source: Source,
+    store: ObjectStore,
+    report: ImportReport,
+    *,
+    dry_run: bool,
+    progress: Progress,
+    done: Callable[[list[str]], None] = lambda _keys: None,
 ) -> None:
     """Bring every blob of the source that is not here, re-hashed; a few at a time in threads (S3
     round trips dominate), so memory holds at most a thread's blob each."""
@@ -122,7 +130,69 @@ def copy_blobs(
             for outcome, size in pool.map(one, batch):
                 tally.add(outcome)
                 report.bytes_copied += size
+            done([b.key for b in batch])
             progress("blobs", len(batch))
+
+
+class BlobCopier:
+    """The blobs copied in a thread of their own while the records go in: the object store and the
+    records database are different servers, and each waits on its own. A chunk of records is
+    written only once every blob it points at is here (:meth:`wait_for`), so a record here never
+    points at a blob that is not. The keys finished are kept in memory (about 100 bytes a blob)."""
+
+    def __init__(self, source: Source, store: ObjectStore, report: ImportReport, *, dry_run: bool,
+                 progress: Progress) -> None:
+        self._done: set[str] = set()
+        self._finished = False
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(
+            target=self._run, args=(source, store, report, dry_run, progress), name="sohoa-import-blobs", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, source: Source, store: ObjectStore, report: ImportReport, dry_run: bool,
+             progress: Progress) -> None:
+        try:
+            copy_blobs(source, store, report, dry_run=dry_run, progress=progress, done=self._mark)
+        except BaseException as exc:  # noqa: BLE001 - handed to the importing thread at its next wait
+            self._error = exc
+        finally:
+            with self._cond:
+                self._finished = True
+                self._cond.notify_all()
+
+    def _mark(self, keys: list[str]) -> None:
+        with self._cond:
+            self._done.update(keys)
+            self._cond.notify_all()
+
+    def wait_for(self, keys: set[str]) -> None:
+        """Until these blobs are here (or the copying ended: a key the source store lacks is not
+        waited for forever)."""
+        with self._cond:
+            while not self._finished and not keys <= self._done:
+                self._cond.wait(1.0)
+        if self._error is not None:
+            raise self._error
+
+    def join(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def blob_keys(dossiers: list[SourceDossier]) -> set[str]:
+    """Every blob a chunk of dossiers points at."""
+    keys: set[str] = set()
+    for d in dossiers:
+        for m in d.manifests:
+            keys.update((m.manifest_key, m.signature_key))
+        for doc in d.documents:
+            keys.add(doc.pdf_key)
+            keys.update(k for k in doc.source_keys if isinstance(k, str))
+            keys.update(c.object_key for c in doc.copies)
+    return {k for k in keys if is_key(k)}
 
 
 def run_import(
@@ -162,8 +232,9 @@ def run_import(
     try:
         with unit() as session:
             source_id = _source_row(session, source, identity, agencies)
-        copy_blobs(source, store, report, dry_run=dry_run, progress=progress)
+        blobs = BlobCopier(source, store, report, dry_run=dry_run, progress=progress)
         for number, dossiers in enumerate(source.iter_dossiers(chunk), 1):
+            blobs.wait_for(blob_keys(dossiers))
             with unit() as session:
                 merge_dossiers(session, source_id, dossiers, agencies, report.counts)
             progress("dossiers", len(dossiers))
@@ -184,6 +255,7 @@ def run_import(
         audit.copied += result.copied
         audit.present += result.present
         report.audit_segment = result.sealed_segment
+        blobs.join()  # every blob in before the import is called done
         _finish(unit, source_id, report, actor)
     finally:
         if dry_session is not None:
