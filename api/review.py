@@ -359,6 +359,18 @@ _REASONS_VI: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), vi)
 _NOT_DOUBTS = re.compile(r"^(?:restored |repaired|from the |marks from a second reading|reviewed$)")
 
 
+_WORD_NOTES_VI = ((re.compile(r" \(taught, read once\)"), " (đã có người xác nhận, máy mới đọc một lần)"),
+                  (re.compile(r" \(not ([^)]+)\)"), r" (hay \1?)"),
+                  (re.compile(r" \(read as ([^)?]+)\?\)"), r" (có phải \1?)"))
+
+
+def _words_vi(text: str) -> str:
+    """The notes beside unrecognised words, in Vietnamese."""
+    for pattern, vi in _WORD_NOTES_VI:
+        text = pattern.sub(vi, text)
+    return text
+
+
 def reason_vi(reason: str, *, flagged: bool) -> str:
     """Why the machine was unsure, in plain Vietnamese words (notes that are not doubts left out)."""
     out: list[str] = []
@@ -368,7 +380,7 @@ def reason_vi(reason: str, *, flagged: bool) -> str:
         for pattern, vi in _REASONS_VI:
             match = pattern.search(part)
             if match:
-                out.append(vi.format(*match.groups()))
+                out.append(vi.format(*(_words_vi(g) for g in match.groups())))
                 break
         else:
             out.append(f"máy không chắc chắn ({part})")

@@ -90,6 +90,9 @@ def test_a_taught_word_is_trusted_on_two_readings_only() -> None:
         alone = apply_vocabulary("full_name", Field("TỐNG DIỆP LAM", 0.95))
         assert alone.needs_review and "LAM (not LÂM)" in alone.reason and "DIỆP (taught, read once)" in alone.reason
         assert alternatives({"value": alone.value, "reason": alone.reason}) == ["TỐNG DIỆP LÂM"]
+        taught = "(đã có người xác nhận, máy mới đọc một lần)"
+        assert reason_vi(alone.reason, flagged=True) == (
+            f"có chữ trong tên không có trong danh mục: TỐNG {taught}, DIỆP {taught}, LAM (hay LÂM?)")
         both = apply_vocabulary("full_name", Field("TỐNG DIỆP LAM", 0.95), twice)
         assert not both.needs_review and both.value == "TỐNG DIỆP LAM"
         assert not apply_vocabulary("full_name", Field("PHẠM VĂN LÂM", 0.95)).needs_review  # listed words
