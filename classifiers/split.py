@@ -1,11 +1,21 @@
 """Splitting a scanned stack of pages into the documents it holds.
 
 Reception scans a whole dossier in one go, so one PDF carries several papers. Three signals start a
-new document: a blank separator sheet, a QR separator sheet (a nearly blank page whose only content is
-a code), and a title page (a known document title in capitals, or the national motto, at the head of
-the page); a page without a title that the classifier is sure is of another type than the document it
-would join starts one too (an unknown paper after a certificate). Separator sheets are dropped; a QR separator's payload travels on to the first page of the next
-document in ``qr_payloads``. A page that says it continues ("Trang 2/3") never starts a document.
+new document: a QR separator sheet (a nearly blank page whose only content is a code: reception's
+own sheet, not a page of any paper), a title page (a known document title in capitals, or the
+national motto, at the head of the page), and a page without a title that the classifier is sure is
+of another type than the document it would join (an unknown paper after a certificate). A page that
+says it continues ("Trang 2/3") never starts a document.
+
+Blank pages are pages of the paper (Circular 01/2023, Art. 7: the image count equals the paper's
+page count), so none is dropped: a blank page stays with the document before it (a back side, an
+empty page inside the paper), or with the next one when the stack opens with it. A blank page is
+still a hint of a boundary, since reception used to slip a blank sheet between papers: the page
+after it starts a document unless it continues the same paper (it says so, or it is of the same
+known type). Only the QR separator sheet is dropped, with the blank back of that sheet when one
+follows it directly (a duplex scan of the separator); its payload travels on to the first page with
+ink of the next document in ``qr_payloads``. The flow marks the blank pages it keeps
+(``PageWarning.BLANK_PAGE``).
 """
 
 from __future__ import annotations
@@ -139,28 +149,66 @@ def _changes_type(page: Page, current: list[Page]) -> bool:
     return here_confidence >= sure and there_confidence <= 1 - sure
 
 
+def _continues_after_blank(page: Page, current: list[Page]) -> bool:
+    """After a blank page, does this page (no title) go on with the paper before the blank? Only
+    when it says it continues, or when it and the paper are of the same known type (the second
+    page of a form after the blank back of its first)."""
+    if _CONTINUED.search(squash(" ".join(head_rows(page)))):
+        return True
+    inked = [p for p in current if not is_blank(p)]
+    if not inked:
+        return True  # the document so far is blank pages only: this page is its first with ink
+    here, _ = page_type(page)
+    return here != OTHER and here == page_type(inked[0])[0]
+
+
 def split_documents(pages: Sequence[Page]) -> list[tuple[Page, ...]]:
-    """Pages in scan order → documents (tuples of pages in order), separator sheets dropped."""
+    """Pages in scan order → documents (tuples of pages in order). Every page is in exactly one
+    document except QR separator sheets (and the blank back of one, directly after it)."""
     documents: list[list[Page]] = []
     current: list[Page] | None = None
+    leading: list[Page] = []  # blank pages not yet in a document (the stack or a section opens with them)
     pending: tuple[str, ...] = ()
+    after_blank = after_separator = False
     for page in pages:
         role, payloads = page_role(page)
-        if role in (PageRole.BLANK, PageRole.QR_SEPARATOR):
-            log.info("%s: %s separator sheet", page.label, role.value)
-            current = None
+        if role == PageRole.QR_SEPARATOR:
+            log.info("%s: QR separator sheet", page.label)
+            current, after_blank, after_separator = None, False, True
             pending += payloads
             continue
+        if role == PageRole.BLANK:
+            if after_separator:
+                log.info("%s: the blank back of the QR separator sheet before it", page.label)
+                after_separator = False
+                continue
+            if current is None:
+                leading.append(page)
+            else:
+                current.append(page)
+                after_blank = True
+            continue
+        after_separator = False
         if payloads and not page.qr_payloads:
             page = replace(page, qr_payloads=payloads)
-        if role == PageRole.FIRST or current is None or _changes_type(page, current):
+        starts = (role == PageRole.FIRST or current is None
+                  or (after_blank and not _continues_after_blank(page, current))
+                  or (not after_blank and _changes_type(page, current)))
+        after_blank = False
+        if starts:
             if pending:
                 page = replace(page, qr_payloads=tuple(dict.fromkeys(pending + page.qr_payloads)))
                 pending = ()
-            current = [page]
+            current = [*leading, page]
+            leading = []
             documents.append(current)
         else:
             current.append(page)
+    if leading:  # blank pages with no paper after them: the last document's, or a document of their own
+        if documents and not pending:
+            documents[-1].extend(leading)
+        else:
+            documents.append(leading)
     if pending:
         log.warning("QR separator payload(s) %s after the last document were not attached", pending)
     return [tuple(doc) for doc in documents]

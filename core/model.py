@@ -62,6 +62,9 @@ class PageWarning(StrEnum):
 
     ORIENTATION_UNCERTAIN = "orientation_uncertain"  # neither the marks nor a reading decided the turn
     POOR_READING = "poor_reading"  # the page holds ink but its reading is too doubtful to use
+    # A blank page of the paper (a back side, an empty sheet inside it): kept in its document so the
+    # scan has every page of the paper, and named in the record; it alone sends nothing to review.
+    BLANK_PAGE = "blank_page"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from core.errors import InputError
-from core.model import BatchStatus, CertifiedCopy, Document, DossierStatus, Field
+from core.model import BatchStatus, CertifiedCopy, Document, DossierStatus, Field, PageWarning
 from core.result_code import certified_copy_qr_payload
 from core.settings import Settings
 from signing.certify import StampInfo, certify_copy
@@ -60,6 +60,7 @@ def dossier_status(documents: Sequence[DocumentVerdict], failures: int) -> Dossi
 
 
 PAGE_FLAGS_FIELD = "page_flags"
+BLANK_PAGES_FIELD = "blank_pages"
 
 
 def with_page_flags(document: Document) -> Document:
@@ -67,14 +68,24 @@ def with_page_flags(document: Document) -> Document:
     review: the flags become one field that needs review, so the review station, the records and
     every JSON output carry them, and the document is never silently filed, say as ``other``
     with no field, upside down. The field names each flagged page of the document (1-based) with
-    its warning and confidence."""
-    notes = [(n, flag) for n, page in enumerate(document.pages) for flag in page.flags]
-    if not notes:
-        return document
-    value = "; ".join(f"p.{n + 1} {flag.warning} {flag.confidence:.2f}" for n, flag in notes)
-    flagged = Field(value=value, confidence=min(flag.confidence for _, flag in notes), page=notes[0][0],
-                    needs_review=True, reason="the page work could not vouch for these pages")
-    return replace(document, fields={**document.fields, PAGE_FLAGS_FIELD: flagged})
+    its warning and confidence.
+
+    Blank pages kept in the document are named in a field of their own that needs no review: a
+    blank back side is part of the paper, and the record shows where the scan holds one."""
+    fields = dict(document.fields)
+    blank = [n for n, page in enumerate(document.pages)
+             if any(flag.warning == PageWarning.BLANK_PAGE for flag in page.flags)]
+    if blank:
+        fields[BLANK_PAGES_FIELD] = Field(value=", ".join(f"p.{n + 1}" for n in blank), confidence=1.0,
+                                          page=blank[0], reason="blank pages of the paper, kept in the scan")
+    notes = [(n, flag) for n, page in enumerate(document.pages) for flag in page.flags
+             if flag.warning != PageWarning.BLANK_PAGE]
+    if notes:
+        value = "; ".join(f"p.{n + 1} {flag.warning} {flag.confidence:.2f}" for n, flag in notes)
+        fields[PAGE_FLAGS_FIELD] = Field(value=value, confidence=min(flag.confidence for _, flag in notes),
+                                         page=notes[0][0], needs_review=True,
+                                         reason="the page work could not vouch for these pages")
+    return replace(document, fields=fields) if fields != document.fields else document
 
 
 def batch_status(documents_done: int, failures: int) -> BatchStatus:

@@ -40,10 +40,10 @@ from typing import Any
 from classifiers.agreement import agree as agree_readings
 from classifiers.classify import classify_document
 from classifiers.extract import extract_fields
-from classifiers.split import split_documents
+from classifiers.split import is_blank, split_documents
 from core import metrics
 from core.errors import InputError, SohoaError
-from core.model import Document, Dossier, DossierStatus, Field, Page
+from core.model import Document, Dossier, DossierStatus, Field, Page, PageFlag, PageWarning
 from core.settings import Settings
 from flow import policy
 from flow.context import (
@@ -300,8 +300,21 @@ def extract(work: DocumentWork, ctx: BatchContext, services: Services) -> Docume
 
 def flag_pages(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
     """A document with a page whose turn or reading the page work could not vouch for goes to
-    review (:func:`flow.policy.with_page_flags`)."""
-    return replace(work, document=policy.with_page_flags(work.document))
+    review; its blank pages are marked and named in the record (:func:`flow.policy.with_page_flags`)."""
+    return replace(work, document=policy.with_page_flags(mark_blank_pages(work.document)))
+
+
+def mark_blank_pages(document: Document) -> Document:
+    """Mark the blank pages the split kept in the document (``PageWarning.BLANK_PAGE``): the same
+    test the split applied, so each runner marks the pages it kept, whatever the page work said."""
+    blank = [is_blank(page) and all(flag.warning != PageWarning.BLANK_PAGE for flag in page.flags)
+             for page in document.pages]
+    if not any(blank):
+        return document
+    return replace(document, pages=tuple(
+        replace(page, flags=(*page.flags, PageFlag(PageWarning.BLANK_PAGE, 1.0))) if mark else page
+        for page, mark in zip(document.pages, blank, strict=True)
+    ))
 
 
 def assemble_pdf(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
