@@ -427,6 +427,8 @@ def _run_claimed(batch: BatchRecord, batch_id: str, settings: Settings, db: Data
     if batch.spool_dir is None:  # claimed, but its files were handed over before: nothing to run
         _fail(settings, batch_id, "the upload's files are no longer on this server; upload them again")
         return "failed"
+    if batch.official:  # the uploading key's official signs the scans, as with `sohoa process --official`
+        settings = settings.model_copy(update={"digitizing_official": batch.official})
     spool = Path(batch.spool_dir)
     names = {f["spool_name"]: f["name"] for f in batch.files}
     paths = [spool / f["spool_name"] for f in batch.files]

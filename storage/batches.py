@@ -83,6 +83,7 @@ class BatchRecord:
     created: datetime
     started: datetime | None
     finished: datetime | None
+    official: str | None = None  # who the scans are signed for: the uploading key's official, if it names one
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def _record(row: Batch) -> BatchRecord:
         created=row.created,
         started=row.started,
         finished=row.finished,
+        official=row.official,
     )
 
 
@@ -164,8 +166,10 @@ def record_upload(
     spool_dir: str,
     fingerprint: str,
     idempotency_key: str | None = None,
+    official: str | None = None,
 ) -> tuple[BatchRecord, bool]:
-    """Record an accepted upload as ``queued``; returns (record, created).
+    """Record an accepted upload as ``queued``; returns (record, created). ``official`` is the
+    uploading key's holder, for whom the runner signs the scans.
 
     With an ``idempotency_key`` the station used before, nothing is written and the earlier batch
     comes back with ``created`` False (the caller compares fingerprints). The station and the
@@ -191,6 +195,7 @@ def record_upload(
                     spool_dir=spool_dir,
                     idempotency_key=idempotency_key,
                     fingerprint=fingerprint,
+                    official=nfc(official) if official else None,
                     errors=[],
                     created=_now(),
                 )

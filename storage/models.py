@@ -126,6 +126,7 @@ class Batch(Base):
     spool_dir: Mapped[str | None] = mapped_column(Text)  # where the upload waits; None once handed over
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     fingerprint: Mapped[str | None] = mapped_column(String(64))  # codes + files of the upload
+    official: Mapped[str | None] = mapped_column(String(255))  # the uploading key's official, who signs the scans
     pages_total: Mapped[int] = mapped_column(Integer, default=0)
     pages_done: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -149,7 +149,7 @@ async def upload_batch(
             "public_id": batch_id, "station": principal.name, "idempotency_key": idempotency_key,
             "fingerprint": _fingerprint(dossier_code, procedure_code, certify, form.files),
             "dossier_code": dossier_code, "procedure_code": procedure_code, "certify": certify,
-            "spool_dir": str(spool),
+            "spool_dir": str(spool), "official": principal.official,  # signs the scans (Circular 01/2023)
         }
         record, replayed = await run_in_threadpool(_check_and_record, state.records, form.files, limits, values,
                                                    state.api.parse_budget())
