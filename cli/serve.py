@@ -35,7 +35,8 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     create = sub.add_parser("create", help="make a key (printed once; only its hash is stored)")
     create.add_argument("--role", required=True, choices=["station", "workflow", "verifier", "auditor", "admin"])
     create.add_argument("--name", required=True, help="a station's code, or who holds the key")
-    create.add_argument("--official", help="the holder's full name (required for a verifier key)")
+    create.add_argument("--official", help="the holder's full name (required for a verifier key; "
+                        "a station key's official signs the scans it uploads)")
     create.add_argument("--json", action="store_true", help="print id, name, role and key as JSON")
     create.set_defaults(handler=_keys_create)
     listing = sub.add_parser("list", help="list keys (never the keys themselves)")
