@@ -7,7 +7,9 @@ having them scanned again, reads an owner's store and exports a dossier for the 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -18,14 +20,17 @@ from pydantic import BaseModel, Field
 
 from api.app import AppState, state_of
 from api.auth import Principal, Role, require
+from api.budget import OverBudget, ParseBudget, Refused, run_budgeted
 from api.routes.stations import CODE, ERRORS
 from api.routes.workflow import MAX_ID, NOT_FOUND, Purpose, WorkflowKey, _attachment
-from core.errors import InputError
+from api.uploads import UploadRefused
+from core.errors import ExternalToolError, InputError
 from core.model import nfc
 from core.settings import Settings
 from flow.run import analyse_document, ocr_pages
 from flow.steps import fields_to_dict, signed_original_summary
-from pipeline.ingest import read_bytes
+from pipeline.executor import PageBudget, ProcessPoolPageExecutor
+from pipeline.ingest import ContentBomb, read_bytes
 from signing.keys import trust_config
 from signing.stamp import VIETNAM_TIME
 from signing.verify import NO_SIGNATURE, verify_pdf
@@ -106,14 +111,44 @@ def put_reception(code: DossierCode, body: ReceptionIn, request: Request, princi
                          agency=body.agency, place=_place_of(body), received=body.received_at)
 
 
-def _read_result(data: bytes, name: str, result_type: str, settings: Settings) -> tuple[int, str, TextSource, dict]:
-    """The result's pages, its text (its own text layer; OCR only for pages without one) and the
-    fields of its type."""
-    pages = read_bytes(data, name, max_pages=settings.max_pages_per_file, max_bytes=settings.max_file_bytes)
-    source = TextSource.TEXT_LAYER
-    if any(not p.born_digital for p in pages):
-        pages = ocr_pages(pages, settings)
-        source = TextSource.OCR
+@dataclass(frozen=True)
+class ResultReading:
+    """What reading a result's PDF found, as it comes back from its parse process: plain values only.
+    ``scanned`` counts the pages without a text layer; ``text`` is None while they wait for OCR."""
+
+    page_count: int
+    scanned: int
+    text: str | None
+    text_source: TextSource
+    fields: dict[str, Any]
+    signatures: dict[str, Any] | None
+
+
+def read_result(data: bytes, name: str, result_type: str, settings: Settings, ocr: bool) -> ResultReading:
+    """The result's pages, its text (its own text layer; OCR of the pages without one only when
+    ``ocr``), the fields of its type and its signatures. Runs in a parse process under the API's
+    budget (:mod:`api.budget`): the file is the caller's choice, and so is what parsing it costs.
+    Without ``ocr``, a result with scanned pages comes back with its signatures and page count but no
+    text, so that the OCR is asked for under a budget sized to those pages."""
+    try:
+        pages = read_bytes(data, name, max_pages=settings.max_pages_per_file, max_bytes=settings.max_file_bytes)
+        scanned = sum(1 for p in pages if not p.born_digital)
+        signatures = None if ocr else _signatures(data, settings)
+        if scanned and not ocr:
+            return ResultReading(len(pages), scanned, None, TextSource.OCR, {}, signatures)
+        source = TextSource.TEXT_LAYER
+        if scanned:
+            # One page after another in this process: its CPU time is the budget's to count, and a
+            # parse process may not start a pool of its own.
+            executor = ProcessPoolPageExecutor(1, PageBudget(seconds=settings.page_seconds))
+            pages = ocr_pages(pages, settings, executor)
+            source = TextSource.OCR
+    except ContentBomb as exc:
+        raise UploadRefused(413, str(exc)) from exc
+    except InputError as exc:
+        raise UploadRefused(422, str(exc)) from exc
+    except ExternalToolError as exc:
+        raise UploadRefused(503, f"{name}: the result could not be read now ({exc}); try again later") from exc
     fields: dict[str, Any] = {}
     try:
         document = analyse_document(pages)
@@ -122,7 +157,7 @@ def _read_result(data: bytes, name: str, result_type: str, settings: Settings) -
     except Exception as exc:  # noqa: BLE001 - fields are a bonus; the result is recorded without them
         log.warning("%s: fields not extracted (%s)", name, type(exc).__name__)
     text = "\f".join(p.text or "" for p in pages)
-    return len(pages), text, source, fields
+    return ResultReading(len(pages), scanned, text, source, fields, signatures)
 
 
 def _signatures(data: bytes, settings: Settings) -> dict[str, Any] | None:
@@ -134,6 +169,38 @@ def _signatures(data: bytes, settings: Settings) -> dict[str, Any] | None:
     if NO_SIGNATURE in report.reasons and not report.signatures:
         return None
     return signed_original_summary(report)
+
+
+def _ocr_budget(base: ParseBudget, settings: Settings, scanned: int) -> ParseBudget:
+    """The parse budget with each scanned page's OCR on top (SOHOA_PAGE_SECONDS a page): a scanned
+    result of ten pages is honest work, a born-digital one needs none of it."""
+    per_page = settings.page_seconds or 120
+    return replace(base, cpu_seconds=base.cpu_seconds + per_page * scanned,
+                   wall_seconds=base.wall_seconds + per_page * scanned)
+
+
+def _budgeted_reading(state: AppState, data: bytes, name: str, result_type: str) -> ResultReading:
+    """:func:`read_result` in a parse process, away from the request threads: first the file and its
+    signatures under the parse budget, then, only if some pages are scans, their OCR under a budget
+    grown by those pages. A file over budget is refused with the reason."""
+    budget = state.api.parse_budget()
+    try:
+        reading = run_budgeted(read_result, data, name, result_type, state.settings, False, budget=budget)
+        if reading.text is None:
+            budget = _ocr_budget(budget, state.settings, reading.scanned)
+            signatures = reading.signatures
+            reading = replace(run_budgeted(read_result, data, name, result_type, state.settings, True, budget=budget),
+                              signatures=signatures)
+    except Refused as exc:
+        raise UploadRefused(exc.status, exc.message) from exc
+    except OverBudget as exc:
+        log.warning("result %s: reading stopped over its budget: %s", hashlib.sha256(data).hexdigest()[:12], exc)
+        raise UploadRefused(422, f"{name}: refused: reading the result was stopped because {exc} "
+                                 "(SOHOA_API_PARSE_*); it was not recorded") from exc
+    except RuntimeError as exc:
+        log.error("result %s: reading failed: %s", hashlib.sha256(data).hexdigest()[:12], exc)
+        raise UploadRefused(422, f"{name}: the result could not be read; it was not recorded") from exc
+    return reading
 
 
 @router.post("/dossiers/{code}/results", status_code=201, summary="Record the result of a procedure",
@@ -171,11 +238,11 @@ async def post_result(
 
 def _prepare(state: AppState, code: str, data: bytes, name: str, owner_id: str, result_type: str,
              valid_from: date | None, valid_until: date | None, procedure_code: str | None) -> ResultFile:
-    pages, text, source, fields = _read_result(data, name, result_type, state.settings)
+    reading = _budgeted_reading(state, data, name, result_type)
     return ResultFile(dossier_code=code, owner_id=owner_id, result_type=result_type, name=name, data=data,
-                      page_count=pages, text=text, text_source=source, fields=fields,
-                      signatures=_signatures(data, state.settings), valid_from=valid_from, valid_until=valid_until,
-                      procedure_code=procedure_code)
+                      page_count=reading.page_count, text=reading.text or "", text_source=reading.text_source,
+                      fields=reading.fields, signatures=reading.signatures, valid_from=valid_from,
+                      valid_until=valid_until, procedure_code=procedure_code)
 
 
 @router.get("/dossiers/{code}/results", summary="The results recorded for a dossier", responses={**ERRORS, **BAD_INPUT})

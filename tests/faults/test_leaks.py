@@ -1,7 +1,7 @@
 """What a running server must not give away or give up: a key sent in a query string stays out of
 the access log, the last admin key stays, another dossier's document id stays out of a station's
 answers, and a PDF built to be expensive never costs the serving process its CPU (``/v1/verify``
-parses in a budgeted process of its own).
+and a procedure's result posted by the workflow system are parsed in a budgeted process of their own).
 
 One server for the module, logging at ``info`` so the access log is written as in production."""
 
@@ -25,6 +25,7 @@ from bench.api import free_port, stop_server
 from core.settings import Settings
 from tests.api.conftest import png, small_page
 from tests.faults.conftest import processes_of, wait_status
+from tests.faults.hostile import content_bomb_pdf
 
 
 @dataclass
@@ -57,6 +58,7 @@ def verbose(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Verbose]:
         "station_b": create_key(engine, role="station", name="station-b"),
         "auditor": create_key(engine, role="auditor", name="auditor-1"),
         "admin": create_key(engine, role="admin", name="admin-1"),
+        "workflow": create_key(engine, role="workflow", name="workflow-1"),
     }
     dispose_engines()
     port = free_port()
@@ -176,3 +178,34 @@ def test_an_expensive_pdf_is_stopped_at_its_cpu_budget_away_from_the_server(verb
     with verbose.client("station_a") as station:  # and the server answers as ever
         assert station.get("/v1/batches").status_code == 200
     assert not list((verbose.data_dir / "api-spool").glob("verify-*"))  # the spooled body is gone
+
+
+def _post_result(verbose: Verbose, code: str, body: bytes) -> tuple[httpx.Response, float, float]:
+    cpu = verbose.cpu_seconds()
+    started = time.monotonic()
+    with verbose.client("workflow") as workflow:
+        r = workflow.post(f"/v1/dossiers/{code}/results", data={"owner_id": "001090012345", "result_type": "other"},
+                          files={"file": ("kết quả.pdf", body, "application/pdf")})
+    return r, time.monotonic() - started, verbose.cpu_seconds() - cpu
+
+
+@pytest.mark.parametrize("hostile", ["content bomb", "40 MB line"])
+def test_a_hostile_result_is_refused_away_from_the_server(verbose: Verbose, hostile: str) -> None:
+    """The result of a procedure is a PDF from outside too: its reading, signature check and OCR run
+    in the API's parse processes, so a file built to be expensive is refused with its reason and
+    the serving process never does the work. Nothing is recorded for it."""
+    if hostile == "content bomb":  # 39 KB that inflate to 40 MB of drawing operators
+        body, status, reason = content_bomb_pdf(), 413, "content-stream bomb"
+    else:  # a whole-looking signed PDF whose body is one 40 MB line
+        body = b"%PDF-1.4\n<</ByteRange [0 1 2 3]>>" + b"A" * 40_000_000 + b"\nstartxref\n9\n%%EOF\n"
+        status, reason = 422, "kết quả.pdf: "
+    code = f"HS-KQ-{len(body)}"
+    with verbose.client("workflow") as workflow:
+        assert workflow.put(f"/v1/dossiers/{code}/reception", json={"agency": "UBND"}).status_code == 200
+    r, seconds, cpu = _post_result(verbose, code, body)
+    print(f"\nresult, {hostile}: {r.status_code} in {seconds:.2f} s, serving process CPU {cpu:.2f} s")
+    assert r.status_code == status and reason in r.json()["detail"], r.text
+    assert str(verbose.data_dir) not in r.text
+    assert cpu < 3.0  # reading the body off the socket and handing it over; the parse is elsewhere
+    with verbose.client("workflow") as workflow:  # nothing recorded, and the server answers as ever
+        assert workflow.get(f"/v1/dossiers/{code}/results").json()["results"] == []
