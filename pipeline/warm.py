@@ -57,9 +57,20 @@ def warm_up(lang: str = "vie") -> float:
     return seconds
 
 
+_warmed = False  # set in a page worker of a warm pool once its warm-up ran
+
+
 def _init_warm_worker(memory_mb: int, lang: str) -> None:
+    global _warmed
     _init_pool_worker(memory_mb)
     warm_up(lang)
+    _warmed = True
+
+
+def warmed_here() -> bool:
+    """Whether this process is a warm pool's worker that has run its warm-up (a worker made to
+    stand in for a dead one by :mod:`pipeline.crashsafe` has not)."""
+    return _warmed
 
 
 def _ready() -> int:
@@ -73,18 +84,46 @@ class WarmPagePool:
 
     Workers come from a fork server, as the per-call pool's do, and die with the process holding
     the pool. One pool serves one batch at a time: a runner with several batches at once holds one
-    pool per batch slot."""
+    pool per batch slot.
+
+    A worker that dies (the OOM killer, a crash in a C library, an operator's SIGKILL) breaks the
+    executor for good: its batch is finished by :mod:`pipeline.crashsafe` in stand-in workers, and
+    before and after every batch a broken executor is replaced here by a new one whose workers are
+    started (and warm up) at once, so the batches after it are served warm again."""
 
     def __init__(self, workers: int, *, lang: str = "vie", budget: PageBudget | None = None) -> None:
         self.workers = max(1, workers)
         self.budget = budget
-        memory_mb = budget.memory_mb if budget is not None else 0
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver"),
-                                         initializer=_init_warm_worker, initargs=(memory_mb, lang))
+        self.lang = lang
+        self.restarts = 0
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        memory_mb = self.budget.memory_mb if self.budget is not None else 0
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                                   initializer=_init_warm_worker, initargs=(memory_mb, self.lang))
+
+    @property
+    def broken(self) -> bool:
+        """A worker died: the executor takes nothing more."""
+        return bool(getattr(self._pool, "_broken", False))
+
+    def _renew_if_broken(self) -> None:
+        """A fresh executor for a broken one, its workers started now (not at the next batch's
+        first question) so they warm up while nothing waits for them."""
+        if not self.broken:
+            return
+        log.warning("a warm page worker died; the page workers are started again")
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
+        self.restarts += 1
+        for _ in range(self.workers):  # each question no idle worker takes starts one
+            self._pool.submit(_ready)
 
     def start(self) -> list[int]:
         """Start every worker now (not at the first batch) and wait until each is warm; returns
         their process ids."""
+        self._renew_if_broken()
         pids: set[int] = set()
         # The pool starts a worker at a question no idle worker takes, and a worker answers only
         # once warm: ask each round as many questions as there are workers until all have answered.
@@ -94,11 +133,15 @@ class WarmPagePool:
         return sorted(pids)
 
     def map_pages(self, fn: PageFn, pages: Sequence[Page], progress: Progress | None = None) -> list[Page]:
+        self._renew_if_broken()
         results = []
-        for done in iter_map(fn, pages, self.workers, self.budget, pool=self._pool):
-            results.append(done)
-            if progress:
-                progress(done)
+        try:
+            for done in iter_map(fn, pages, self.workers, self.budget, pool=self._pool):
+                results.append(done)
+                if progress:
+                    progress(done)
+        finally:
+            self._renew_if_broken()
         return results
 
     def close(self) -> None:

@@ -34,3 +34,11 @@ class Misbehave:
                 hog = np.ones(3 * 2**30, dtype=np.uint8)
                 return replace(page, text=str(hog.sum()))
         return replace(page, text=f"read {page.index}")
+
+
+def served_by(page: Page) -> Page:
+    """The page's text names the worker that took it and whether that worker ran a warm pool's
+    warm-up (:func:`pipeline.warm.warmed_here`)."""
+    from pipeline.warm import warmed_here
+
+    return replace(page, text=f"{os.getpid()} {warmed_here()}")
