@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 TITLE_SCORE = 0.86  # fuzzy title match (0–1) that makes a page a title page
 NEARLY_BLANK_LETTERS = 60  # fewer OCR letters than this: a page that may be a separator sheet
+SURE = 0.9  # the classifier's confidence that counts as sure of a page's type
 _MOTTO = squash("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
 _CONTINUED = re.compile(r"\btrang\s*([2-9]|\d{2,})\s*(/|tren)\s*\d+")
 
@@ -140,7 +141,7 @@ def _changes_type(page: Page, current: list[Page]) -> bool:
         return any(_upper(row) and len(row.split()) >= 2 for row in head_rows(page, 5))
     if here == there:
         return False
-    sure = 0.9
+    sure = SURE
     if here != OTHER and there != OTHER:
         return here_confidence >= sure and there_confidence >= sure
     # "other" is reported with the best real type's (low) confidence: sure means that is low
@@ -150,16 +151,20 @@ def _changes_type(page: Page, current: list[Page]) -> bool:
 
 
 def _continues_after_blank(page: Page, current: list[Page]) -> bool:
-    """After a blank page, does this page (no title) go on with the paper before the blank? Only
-    when it says it continues, or when it and the paper are of the same known type (the second
-    page of a form after the blank back of its first)."""
+    """After a blank page, does this page (no title) go on with the paper before the blank? When it
+    says it continues, when it and the paper are of the same known type (the second page of a form
+    after the blank back of its first), or when the classifier is sure of no type for it but it
+    reads like some paper's page (a form's list of attachments and signatures). A page surely of
+    no known type (a receipt's note) starts a document of its own, as after a blank sheet."""
     if _CONTINUED.search(squash(" ".join(head_rows(page)))):
         return True
     inked = [p for p in current if not is_blank(p)]
     if not inked:
         return True  # the document so far is blank pages only: this page is its first with ink
-    here, _ = page_type(page)
-    return here != OTHER and here == page_type(inked[0])[0]
+    here, confidence = page_type(page)
+    if here == OTHER:  # "other" comes with the best real type's confidence
+        return confidence > 1 - SURE
+    return here == page_type(inked[0])[0]
 
 
 def split_documents(pages: Sequence[Page]) -> list[tuple[Page, ...]]:

@@ -65,6 +65,23 @@ def test_a_blank_back_side_does_not_split_its_paper(texts: dict[str, str]) -> No
     assert [[p.index for p in d] for d in docs] == [[0, 1, 2]]
 
 
+def test_a_forms_last_page_stays_after_its_blank_back() -> None:
+    """A form's last page holds its list of attachments and signatures, which reads as no type for
+    sure: after the blank back of the page before, it still goes on with the form."""
+    from classifiers.split import page_type
+    from samples.generator import generate_text
+
+    rng, forms = random.Random(19), []
+    while len(forms) < 3:  # forms whose last page the classifier places in no type
+        text = generate_text("application_form", rng).text
+        if text.count("\f") == 1 and page_type(text_page(text.split("\f")[1], 2))[0] == "other":
+            forms.append(text.split("\f"))
+    for first, last in forms:
+        pages = [text_page(first, 0), Page("s", "", 1, WHITE, 300.0, blank=True), text_page(last, 2),
+                 Page("s", "", 3, WHITE, 300.0, blank=True)]
+        assert [[p.index for p in d] for d in split_documents(pages)] == [[0, 1, 2, 3]]
+
+
 def test_only_separator_sheets_are_dropped(texts: dict[str, str]) -> None:
     """Every page but the QR separator sheet (and the blank back of it, directly after it) is in a
     document, once, in scan order."""
