@@ -88,7 +88,15 @@ class _Worker:
             raise OverBudget(_stopped(self.process.exitcode, budget)) from exc
 
     def stop(self) -> None:
+        """End the process and whatever it started: a parse stopped at its wall time may be
+        waiting on a program of its own (Tesseract, for a result's scanned pages), which would
+        otherwise run on as an orphan. The process leads a process group of its own (see
+        :func:`_serve`), so the whole group goes."""
         self.conn.close()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, TypeError):
+            pass
         if self.process.is_alive():
             self.process.kill()
         self.process.join(5)
@@ -144,6 +152,10 @@ def _serve(conn: Any) -> None:
     """A parse process's life: die with the server, then one parse after another, each under
     its own budget, until the server lets go of the pipe."""
     die_with_parent()
+    try:
+        os.setpgid(0, 0)  # the programs a parse starts go with this process (see _Worker.stop)
+    except OSError:
+        pass
     try:
         os.nice(NICENESS)
     except OSError:

@@ -41,7 +41,7 @@ class ApiSettings(BaseSettings):
     # (server-side request forgery); a file without embedded revocation data is then reported
     # INDETERMINATE (TRY_LATER, "could not be checked offline"). Turn on only behind an egress policy.
     verify_fetch: bool = False
-    # Every parse of an uploaded PDF in the server (verification, the upload's checks) runs in a
+    # Every parse of an uploaded PDF in the server (verification, the upload's checks, a result) runs in a
     # process of its own with this much CPU time, heap and wall time (see api.budget): a file that
     # costs more is refused with the reason, and the request threads never carry the work.
     parse_cpu_seconds: int = Field(default=20, ge=1)

@@ -26,3 +26,14 @@ def refuse() -> None:
 
 def pid() -> int:
     return os.getpid()
+
+
+def waits_on_a_program(marker: str) -> None:
+    """Starts a program that runs for ten minutes (as Tesseract on a huge page would), notes its
+    process id in ``marker`` and waits for it."""
+    import subprocess
+
+    with subprocess.Popen(["sleep", "600"]) as child:
+        with open(marker, "w", encoding="ascii") as fh:
+            fh.write(str(child.pid))
+        child.wait()

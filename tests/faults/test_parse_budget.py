@@ -5,11 +5,13 @@ fresh process as if nothing had happened."""
 from __future__ import annotations
 
 import os
+import time
 
+import psutil
 import pytest
 
 from api.budget import OverBudget, ParseBudget, Refused, run_budgeted
-from tests.faults.parsefaults import hog, pid, refuse, spin
+from tests.faults.parsefaults import hog, pid, refuse, spin, waits_on_a_program
 
 
 def test_over_cpu_or_memory_is_stopped_and_the_next_parse_runs() -> None:
@@ -30,3 +32,20 @@ def test_over_cpu_or_memory_is_stopped_and_the_next_parse_runs() -> None:
 def test_a_parse_past_its_wall_time_is_stopped() -> None:
     with pytest.raises(OverBudget, match="longer than 2 s"):
         run_budgeted(spin, budget=ParseBudget(cpu_seconds=60, memory_mb=256, wall_seconds=2))
+
+
+def test_a_parse_stopped_takes_the_programs_it_started_with_it(tmp_path) -> None:
+    marker = tmp_path / "child.pid"
+    with pytest.raises(OverBudget, match="longer than 2 s"):
+        run_budgeted(waits_on_a_program, str(marker), budget=ParseBudget(cpu_seconds=60, memory_mb=256, wall_seconds=2))
+    child = int(marker.read_text())
+    gone = False
+    for _ in range(100):  # the kill is delivered at once; reaping it is the system's
+        try:
+            gone = psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            gone = True
+        if gone:
+            break
+        time.sleep(0.05)
+    assert gone, "the program started by the stopped parse runs on as an orphan"
