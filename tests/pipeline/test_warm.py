@@ -7,6 +7,7 @@ import signal
 import time
 
 import numpy as np
+import psutil
 from rapidfuzz.distance import Levenshtein
 
 from core.model import Page
@@ -36,6 +37,23 @@ def test_workers_stay_up_between_batches_and_read_each_batch(make_page) -> None:
             assert pool.start() == workers  # the same processes, still up
 
 
+def _all_gone(pids: list[int]) -> bool:
+    """Whether none of ``pids`` runs any more (waiting a little: the executor ends its workers on
+    its own thread)."""
+    for _ in range(100):
+        alive = []
+        for pid in pids:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _served(pool: WarmPagePool, pages: list) -> set[tuple[int, bool]]:
     done = pool.map_pages(served_by, pages)
     return {(int(pid), warm == "True") for pid, warm in (d.text.split() for d in done)}
@@ -59,6 +77,7 @@ def test_a_dead_worker_is_replaced_by_warm_workers_for_the_next_batch(make_page)
         assert pool.restarts == 1 and not pool.broken
         second = pool.start()
         assert len(second) == 2 and not set(second) & set(first)
+        assert _all_gone(first)  # the broken executor's workers are not left behind
         assert _served(pool, blank) <= {(pid, True) for pid in second}  # warm again
         read = pool.map_pages(PageWork("vie"), [page for page, _ in real])
         for d, (_, truth) in zip(read, real, strict=True):
