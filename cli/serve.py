@@ -8,7 +8,7 @@ import logging
 import sys
 
 from api.app import create_app
-from api.auth import create_key, list_keys, revoke_key
+from api.auth import Role, create_key, list_keys, revoke_key
 from api.config import ApiSettings
 from api.db import engine_for
 from core.errors import ConfigError, InputError
@@ -33,9 +33,9 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", parser_class=type(keys))
     sub.required = True
     create = sub.add_parser("create", help="make a key (printed once; only its hash is stored)")
-    create.add_argument("--role", required=True, choices=["station", "workflow", "verifier", "auditor", "admin"])
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
     create.add_argument("--name", required=True, help="a station's code, or who holds the key")
-    create.add_argument("--official", help="the holder's full name (required for a verifier key; "
+    create.add_argument("--official", help="the holder's full name (required for a verifier or certifier key; "
                         "a station key's official signs the scans it uploads)")
     create.add_argument("--json", action="store_true", help="print id, name, role and key as JSON")
     create.set_defaults(handler=_keys_create)

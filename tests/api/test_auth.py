@@ -112,9 +112,14 @@ def test_keys_create_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert main(["keys", "create", "--role", "certifier", "--name", "ct01"]) == 2  # an officer is named
+    assert "official" in capsys.readouterr().err
+    assert main(["keys", "create", "--role", "certifier", "--name", "ct01", "--official", "Lê Thị Cúc"]) == 0
+    capsys.readouterr()
     assert main(["keys", "list"]) == 0
     listed = capsys.readouterr().out
     assert "quay-01" in listed and key not in listed
+    assert "certifier" in listed and "Lê Thị Cúc" in listed
     assert main(["keys", "revoke", "999"]) == 2
 
 
