@@ -52,6 +52,11 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
                         "(samples/holdout.py), or both side by side (default: both)")
     b.set_defaults(handler=run_bench_extract)
 
+    s = bench.add_parser("split", help="where one paper ends and the next begins, blank pages kept")
+    s.add_argument("--split", choices=("seen", "heldout", "both"), default="both",
+                   help="generator seeds the rules were tuned on, held-out seeds, or both (default)")
+    s.set_defaults(handler=run_bench_split)
+
 
 def document_json(document: Document) -> dict:
     return {
@@ -105,6 +110,12 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
     print(f"held-out validation accuracy {metrics['validation_accuracy']:.1%} on {metrics['validation_size']} "
           f"texts; temperature {bundle['temperature']:.2f}; saved to {out} ({out.stat().st_size // 1024} KiB)")
     return 0
+
+
+def run_bench_split(args: argparse.Namespace, settings: Settings) -> int:
+    from bench.split_stacks import main as split_bench
+
+    return split_bench(["--split", args.split])
 
 
 def run_bench_extract(args: argparse.Namespace, settings: Settings) -> int:

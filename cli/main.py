@@ -62,6 +62,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 BENCHES: dict[str, str] = {
     "ocr": "cli.ocr",
     "extract": "cli.extract",
+    "split": "cli.extract",
     "certify": "cli.signing",
     "store": "cli.storage",
     "pipeline": "cli.workers",
