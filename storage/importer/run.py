@@ -135,10 +135,12 @@ def copy_blobs(
 
 
 class BlobCopier:
-    """The blobs copied in a thread of their own while the records go in: the object store and the
-    records database are different servers, and each waits on its own. A chunk of records is
+    """The blobs copied in a thread of their own while the records go in. A chunk of records is
     written only once every blob it points at is here (:meth:`wait_for`), so a record here never
-    points at a blob that is not. The keys finished are kept in memory (about 100 bytes a blob)."""
+    points at a blob that is not. The store lists blobs by hash, so a chunk's blobs are spread over
+    the whole listing: the first chunk usually waits for most of them, and the overlap is small
+    (copying a chunk's own blobs first would be the next step). The keys finished are kept in
+    memory (about 100 bytes a blob)."""
 
     def __init__(self, source: Source, store: ObjectStore, report: ImportReport, *, dry_run: bool,
                  progress: Progress) -> None:
