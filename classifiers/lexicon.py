@@ -159,6 +159,7 @@ class LearnedWords:
 
     names: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()
+    later: frozenset[str] = frozenset()  # of ``names``, those taught after a name's first word
 
     @classmethod
     def of(cls, entries: Iterable[tuple[str, str]]) -> LearnedWords:
@@ -166,14 +167,17 @@ class LearnedWords:
         comma-separated parts); other kinds are ignored."""
         names: set[str] = set()
         places: set[str] = set()
+        later: set[str] = set()
         for kind, raw in entries:
             text = nfc(str(raw or ""))
             if kind == "name":
-                names.update(w for w in text.upper().split() if is_syllable(w))
+                words = [w for w in text.upper().split() if is_syllable(w)]
+                names.update(words)
+                later.update(words[1:])
             elif kind == "place":
                 places.update(p for p in (" ".join(part.split()) for part in re.split(r"[,;]", text))
                               if any(c.isalpha() for c in p))
-        return cls(frozenset(names), frozenset(places))
+        return cls(frozenset(names), frozenset(places), frozenset(later))
 
 
 NOTHING_LEARNED = LearnedWords()
@@ -195,6 +199,10 @@ def consulting(learned: LearnedWords | None) -> Iterator[None]:
 
 def learned_names() -> frozenset[str]:
     return _consulted.get().names
+
+
+def learned_later() -> frozenset[str]:
+    return _consulted.get().later
 
 
 def learned_places() -> frozenset[str]:
@@ -230,6 +238,20 @@ def _name_index(learned: frozenset[str]) -> dict[tuple[str, ...], set[str]]:
 @lru_cache(maxsize=1)
 def surname_index() -> dict[tuple[str, ...], set[str]]:
     return _index(w.upper() for w in SURNAMES)
+
+
+def _later_forms(key: tuple[str, ...]) -> set[str]:
+    """The forms a word after a name's first may be vouched for as: middle and given names and the
+    syllables people confirmed in such a position, not surnames. A surname is known as a surname;
+    in a later position "TRẦN" read from a printed "TRÂN" (a given name) is a look-alike the
+    surname list, or a clerk's confirmed "TRẦN VĂN AN", would vouch for however many readings
+    read it alike."""
+    return _later_index(learned_later()).get(key, set())
+
+
+@lru_cache(maxsize=4)
+def _later_index(learned: frozenset[str]) -> dict[tuple[str, ...], set[str]]:
+    return _index([w.upper() for w in NAME_WORDS] + sorted(learned))
 
 
 def place_index() -> dict[tuple[str, ...], set[str]]:
@@ -318,7 +340,9 @@ def restore_name(name: str, confirmed: frozenset[str] | None = None) -> Restored
     "BÌNH"), so the word OCR read may be exactly what was printed. Only a name read exactly as
     known words is trusted; anything the vocabulary had to change goes to review. A syllable
     :func:`kept_as_read` stays as read and goes to review as an unknown word instead; a surname
-    the surname list knows is always restored (surnames are nearly a closed set)."""
+    the surname list knows is always restored (surnames are nearly a closed set). After the first
+    word only middle and given names (and taught syllables) vouch for a word as read: a word the
+    vocabulary knows only as a surname goes to review there, its marks unconfirmed."""
     words = name.split()
     out, repaired, unknown = [], [], []
     for i, word in enumerate(words):
@@ -331,6 +355,10 @@ def restore_name(name: str, confirmed: frozenset[str] | None = None) -> Restored
         if doubt:
             out.append(word)
             unknown.append(doubt)
+        elif i > 0 and word in known and word not in _later_forms(key):
+            # known only as a surname, read where the middle or given name stands
+            out.append(word)
+            unknown.append(f"{word} (a surname, not a given name)")
         elif word in known:
             out.append(word)
         elif len(known) == 1 and (surname or not kept_as_read(word, next(iter(known)), confirmed)):

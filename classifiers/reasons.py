@@ -68,8 +68,11 @@ def _fixed(text: str) -> _Text:
 
 
 def _words(listed: str) -> str:
-    """The lexicon's word lists ("QUẦN (not QUÂN)", "Vj Thủy (read as Vị Thủy?)") in Vietnamese."""
+    """The lexicon's word lists ("QUẦN (not QUÂN)", "Vj Thủy (read as Vị Thủy?)", "TRẦN (a surname,
+    not a given name)") in Vietnamese."""
     listed = re.sub(r"\(not ([^)]+)\)", r"(từ điển có \1)", listed)
+    listed = listed.replace("(a surname, not a given name)",
+                            "(từ điển chỉ có chữ này là họ, không phải tên đệm hay tên: dễ đọc nhầm dấu)")
     return re.sub(r"\(read as ([^)]+?)\?\)", r"(có thể là \1?)", listed)
 
 

@@ -12,6 +12,7 @@ STAGE_REASONS = (
     "not found", "no rule", "empty value", "low OCR confidence 0.41 for a personal_id",
     "low OCR confidence 0.50", "a guess from a damaged read", "guessed Nữ from 'Nw'",
     "repaired O→0", "restored Nguyen→Nguyễn", "name word(s) not recognised: QUẦN (not QUÂN)",
+    "name word(s) not recognised: TRẦN (a surname, not a given name)",
     "place marks restored from the vocabulary, not confirmed: Nghỉ Lộc→Nghi Lộc",
     "a long number inside a place: another field ran into it", "ends with an administrative word: cut short",
     "not a known land use purpose", "not a calendar date", "implausible year", "date is in the future",
