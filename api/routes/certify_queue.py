@@ -10,12 +10,14 @@ register, the stamp, the signature and the audit trail name the same person.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from api.app import AppState, state_of
 from api.auth import Principal, Role, require
@@ -31,6 +33,7 @@ from storage.certify_queue import (
     list_requests,
     refuse,
 )
+from storage.models import Document, Dossier
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,9 @@ MAX_ID = 2**31 - 1
 class CertifyRequestOut(BaseModel):
     id: int
     document_id: int
+    dossier_code: str | None = Field(default=None, description="the dossier the document belongs to")
+    doc_type: str | None = None
+    pages: int | None = Field(default=None, description="the document's page count, to see each page")
     state: RequestState
     requested_by: str
     purpose: str | None = None
@@ -62,9 +68,31 @@ class Refusal(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="why the copy is not certified")
 
 
-def request_out(request: CertifyRequest) -> CertifyRequestOut:
+@dataclass(frozen=True)
+class _DocumentSummary:
+    dossier_code: str
+    doc_type: str
+    pages: int
+
+
+def _summaries(state: AppState, document_ids: set[int]) -> dict[int, _DocumentSummary]:
+    """What the officer needs to pick a request (dossier, type, pages), in one read for the list."""
+    if not document_ids:
+        return {}
+    with state.records.session() as session:
+        rows = session.execute(
+            select(Document.id, Dossier.code, Document.doc_type, Document.page_count)
+            .join(Dossier, Document.dossier_id == Dossier.id)
+            .where(Document.id.in_(document_ids))
+        )
+        return {row[0]: _DocumentSummary(row[1], row[2], row[3]) for row in rows}
+
+
+def request_out(request: CertifyRequest, document: _DocumentSummary | None = None) -> CertifyRequestOut:
     return CertifyRequestOut(
         id=request.id, document_id=request.document_id, state=request.state, requested_by=request.requested_by,
+        dossier_code=document.dossier_code if document else None, doc_type=document.doc_type if document else None,
+        pages=document.pages if document else None,
         purpose=request.purpose, requested=request.requested, officer=request.officer, decided=request.decided,
         reason=request.reason, certified_copy_id=request.certified_copy_id,
         url=f"/v1/certify-queue/{request.id}",
@@ -101,14 +129,19 @@ def list_queue(
     _principal: CertifierKey,
     state: Annotated[RequestState | None, Query(description="default: the waiting ones")] = RequestState.WAITING,
 ) -> list[CertifyRequestOut]:
-    return [request_out(r) for r in list_requests(state_of(request).records, state)]
+    app = state_of(request)
+    requests = list_requests(app.records, state)
+    documents = _summaries(app, {r.document_id for r in requests})
+    return [request_out(r, documents.get(r.document_id)) for r in requests]
 
 
 @router.get("/certify-queue/{request_id}", response_model=CertifyRequestOut, summary="One request",
             responses={**ERRORS, **NOT_FOUND})
 def get_one(request_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request,
             _principal: CertifierKey) -> CertifyRequestOut:
-    return request_out(_request(state_of(request), request_id))
+    state = state_of(request)
+    one = _request(state, request_id)
+    return request_out(one, _summaries(state, {one.document_id}).get(one.document_id))
 
 
 @router.post(

@@ -49,6 +49,8 @@ router = APIRouter(prefix="/v1", tags=["review"])
 page = APIRouter(include_in_schema=False)
 
 VerifierKey = Annotated[Principal, Depends(require(Role.VERIFIER))]
+# A certifying officer compares the copy with the original's pages before confirming it.
+PageReaderKey = Annotated[Principal, Depends(require(Role.VERIFIER, Role.CERTIFIER))]
 MAX_ID = 2**31 - 1
 NOT_FOUND = {404: {"model": Problem, "description": "no such document, field or page"}}
 PNG = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
@@ -161,7 +163,7 @@ async def get_page_image(
     document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     n: Annotated[int, Path(ge=1, le=10_000)],
     request: Request,
-    _principal: VerifierKey,
+    _principal: PageReaderKey,
     width: Annotated[int | None, Query(ge=64, le=10_000, description="scale down to this width")] = None,
 ) -> Response:
     state = state_of(request)
@@ -181,8 +183,9 @@ _PRIVATE = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "
 
 @page.get("/review", response_class=HTMLResponse)
 def review_page() -> HTMLResponse:
-    """The clerk's page: the queue, then one document at a time, driven from the keyboard. The key
-    is typed in and kept in the tab only; images come through the API with it."""
+    """The clerk's page: the queue, then one document at a time, driven from the keyboard; with a
+    certifier's key, the certified-copy requests waiting for the officer instead. The key is typed
+    in and kept in the tab only; images come through the API with it."""
     return HTMLResponse(PAGE.read_text(encoding="utf-8"), headers={
         "Content-Security-Policy": "default-src 'none'; script-src 'self' 'unsafe-inline'; "
         "style-src 'unsafe-inline'; img-src blob: 'self'; connect-src 'self'; form-action 'none'; "

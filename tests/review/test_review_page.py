@@ -1,6 +1,8 @@
 """The /review page in real headless Chromium, driven only by keystrokes: open the queue, open
 the document, pick a second reading with 1, type a name in Vietnamese, confirm with Enter, skip
-with Tab; the records then hold what was decided, with the machine's values beside them."""
+with Tab; the records then hold what was decided, with the machine's values beside them. With a
+certifier's key the same page is the certifying officer's queue: a request confirmed with Enter is
+signed with that officer's key, one refused keeps the typed reason."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -23,6 +27,8 @@ from core.model import Box, Document, Dossier, DossierStatus, Field, Page
 from core.settings import Settings
 from flow.run import ocr_pages
 from pipeline.pdfa import build_searchable_pdf
+from signing.keys import load_certificates
+from signing.verify import verify_pdf
 from storage.archive import archive_document
 from storage.audit import verify_chain
 from storage.db import open_database
@@ -38,7 +44,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-# What a clerk sees, kept for people to look at (not compared with anything).
+# What a clerk and a certifying officer see, kept for people to look at (not compared with anything).
 SCREENSHOT = Path(tempfile.gettempdir()) / "sohoa-test-artefacts" / "review-page.png"
 
 
@@ -84,8 +90,20 @@ def _flagged_document(image: np.ndarray, truth: dict[str, str]) -> Document:
 MISREAD_ID = "092085748387"  # the card says 092085748337
 
 
+OFFICER = "Trần Thị Bình"
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    key: str  # the clerk's (verifier)
+    settings: Settings
+    certifier_key: str
+    workflow_key: str
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Settings]]:
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     if not CHROMEDRIVER.exists() or not (shutil.which("chromium") or shutil.which("chromium-browser")):
         pytest.skip("Chromium and chromedriver are not installed")
     data_dir = tmp_path_factory.mktemp("review-page")
@@ -96,13 +114,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, S
                      document=_flagged_document(*_card()), batch_id=None, source_keys=[], certified=None,
                      actor="station:q01")
     db.dispose()
-    key = create_key(engine_for(settings.resolved_database_url), role="verifier", name="kt02",
-                     official="Lê Thị Hoa").key
+    engine = engine_for(settings.resolved_database_url)
+    key = create_key(engine, role="verifier", name="kt02", official="Lê Thị Hoa").key
+    certifier = create_key(engine, role="certifier", name="ct01", official=OFFICER).key
+    workflow = create_key(engine, role="workflow", name="motcua").key
     dispose_engines()
     port = free_port()
-    proc = start_server(data_dir, port)
+    proc = start_server(data_dir, port, env_extra={"SOHOA_CERTIFY_BY_OFFICER": "true"})
     try:
-        yield f"http://127.0.0.1:{port}", key, settings
+        yield Site(f"http://127.0.0.1:{port}", key, settings, certifier, workflow)
     finally:
         stop_server(proc)
 
@@ -127,8 +147,8 @@ def _wait_text(driver: webdriver.Chrome, element_id: str, text: str) -> None:
     WebDriverWait(driver, 20).until(lambda d: text in d.find_element(By.ID, element_id).text)
 
 
-def test_review_page_by_keyboard(site: tuple[str, str, Settings], browser: webdriver.Chrome) -> None:
-    url, key, settings = site
+def test_review_page_by_keyboard(site: Site, browser: webdriver.Chrome) -> None:
+    url, key, settings = site.url, site.key, site.settings
     browser.get(f"{url}/review")
     assert browser.switch_to.active_element.get_attribute("id") == "key"
     _keys(browser, key, Keys.ENTER)
@@ -175,10 +195,10 @@ def test_review_page_by_keyboard(site: tuple[str, str, Settings], browser: webdr
     assert "sex" in browser.find_element(By.ID, "rows").text
 
 
-def test_document_type_changed_by_keyboard(site: tuple[str, str, Settings], browser: webdriver.Chrome) -> None:
+def test_document_type_changed_by_keyboard(site: Site, browser: webdriver.Chrome) -> None:
     """The classifier's type is wrong: Alt+T, one type down, Enter; the fields of the new type are
     then the ones to check, and the records and the audit log say who changed it."""
-    url, _key, settings = site
+    url, settings = site.url, site.settings
     browser.get(f"{url}/review")  # the key is kept in the tab: the queue opens at once
     WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rows tr.sel"))
     _keys(browser, Keys.ENTER)
@@ -205,3 +225,66 @@ def test_document_type_changed_by_keyboard(site: tuple[str, str, Settings], brow
         assert verify_chain(db).ok
     finally:
         db.dispose()
+
+
+def test_certifying_officer_by_keyboard(site: Site, browser: webdriver.Chrome) -> None:
+    """Two certified-copy requests wait; the officer types their key in place of the clerk's, opens
+    the first (its page image beside it) and confirms with Enter: the copy's number and the officer's
+    name are shown, and its certification signature is theirs. The second is refused with T and a
+    reason typed in Vietnamese, which the records keep."""
+    reason = "Bản chính bị tẩy xóa ở ô ngày sinh"
+    with httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {site.workflow_key}"},
+                      timeout=60.0) as workflow:
+        queued = [workflow.post("/v1/documents/1/certified-copies", json={"reason": "hồ sơ đất đai"})
+                  for _ in range(2)]
+    assert [r.status_code for r in queued] == [202, 202], [r.text for r in queued]
+    first, second = (r.json()["id"] for r in queued)
+
+    browser.get(f"{site.url}/review")  # opens on the clerk's queue (their key is kept in the tab)
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rows tr.sel"))
+    _keys(browser, Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("id") == "key"
+    ActionChains(browser).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
+    _keys(browser, site.certifier_key, Keys.ENTER)
+    WebDriverWait(browser, 20).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#crows tr")) == 2)
+    assert browser.find_element(By.ID, "queue").get_attribute("hidden")
+    rows = browser.find_element(By.ID, "crows").text
+    assert "000.00.19.H99-261126-0100" in rows and "workflow:motcua" in rows and "birth_certificate" in rows
+
+    _keys(browser, Keys.ENTER)  # open the oldest request
+    _wait_text(browser, "ctitle", f"Yêu cầu {first}")
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(
+        "const i = document.getElementById('cpage'); return i.complete && i.naturalWidth > 0"))
+    assert "hồ sơ đất đai" in browser.find_element(By.ID, "cdetails").text
+    assert "092085748337" not in browser.find_element(By.TAG_NAME, "body").text  # no personal ID shown
+    assert browser.save_screenshot(str(SCREENSHOT.with_name("certify-page.png")))
+    _keys(browser, Keys.ENTER)  # confirm: numbered and signed with the officer's key
+    WebDriverWait(browser, 60).until(lambda d: "Số chứng thực" in d.find_element(By.ID, "cresult").text)
+    shown = browser.find_element(By.ID, "cresult").text
+    assert OFFICER in shown and "Quyển số" in shown
+
+    _keys(browser, Keys.ENTER)  # back to the queue: only the second waits
+    WebDriverWait(browser, 20).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#crows tr")) == 1)
+    _keys(browser, Keys.ENTER)
+    _wait_text(browser, "ctitle", f"Yêu cầu {second}")
+    _keys(browser, "t")
+    assert browser.switch_to.active_element.get_attribute("id") == "refusal"
+    _keys(browser, Keys.ENTER)  # no reason yet: nothing is sent
+    _wait_text(browser, "error", "lý do")
+    _keys(browser, reason, Keys.ENTER)
+    _wait_text(browser, "cresult", "Đã từ chối")
+
+    with httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {site.certifier_key}"},
+                      timeout=60.0) as certifier:
+        confirmed = certifier.get(f"/v1/certify-queue/{first}").raise_for_status().json()
+        refused = certifier.get(f"/v1/certify-queue/{second}").raise_for_status().json()
+        assert certifier.get("/v1/certify-queue").json() == []
+    assert confirmed["state"] == "confirmed" and confirmed["officer"] == OFFICER
+    assert refused["state"] == "refused" and refused["officer"] == OFFICER and refused["reason"] == reason
+    with httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {site.workflow_key}"},
+                      timeout=60.0) as workflow:
+        pdf = workflow.get(f"/v1/certified-copies/{confirmed['certified_copy_id']}").raise_for_status().content
+    roots = load_certificates(site.settings.data_dir / "pki" / "dev-root-ca.pem")
+    certification = [s for s in verify_pdf(pdf, roots=roots).signatures if s.role == "certification"]
+    assert [s.official for s in certification] == [OFFICER]
+    assert certification[0].register_number in shown
