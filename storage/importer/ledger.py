@@ -23,6 +23,12 @@ class RecordKind(StrEnum):
     COPY = "copy"
     MANIFEST = "manifest"
     REGISTER = "register"
+    RESULT_CODE = "result_code"
+    RESULT = "result"
+    COMPONENT = "component"
+    PLACE = "place"
+    WORD = "learned_word"
+    CERTIFY = "certify_request"
     AUDIT = "audit"
     BLOB = "blob"
 

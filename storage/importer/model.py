@@ -87,6 +87,16 @@ class SourceRegisterEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceRow:
+    """A record of a table that hangs off dossiers and documents (see :mod:`storage.importer.extras`),
+    its columns as the source holds them; references still name the source's records."""
+
+    table: str
+    ref: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class SourceEvent:
     seq: int
     at: datetime

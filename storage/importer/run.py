@@ -30,6 +30,7 @@ from core.errors import InputError, IntegrityError
 from storage.audit import append_event, lock_chain
 from storage.db import Database
 from storage.importer.agency_map import AgencyMap
+from storage.importer.extras import EXTRAS, blob_keys_of, merge_extras
 from storage.importer.ledger import ImportRecord, ImportSource, Outcome, RecordKind, SourceState
 from storage.importer.merge import Counts, merge_dossiers, merge_register
 from storage.importer.model import BlobSource, Progress, Source, SourceDossier
@@ -249,6 +250,13 @@ def run_import(
             with unit() as session:
                 merge_register(session, source_id, entries, report.counts)
             progress("register", len(entries))
+        iter_rows = getattr(source, "iter_rows", None)  # a manifest holds none of these tables
+        for extra in EXTRAS if iter_rows is not None else ():
+            for rows in iter_rows(extra.table, chunk):
+                blobs.wait_for(blob_keys_of(extra, rows, is_key))
+                with unit() as session:
+                    merge_extras(session, source_id, extra, rows, agencies, report.counts)
+                progress(extra.table, len(rows))
         result = import_audit(
             unit, source, source_id, label=source.label, actor=actor, chunk=chunk,
             progress=lambda n: progress("audit", n),

@@ -29,6 +29,7 @@ from storage.importer.model import (
     SourceEvent,
     SourceManifest,
     SourceRegisterEntry,
+    SourceRow,
     Totals,
 )
 from storage.objects import ObjectStore, open_store
@@ -255,6 +256,27 @@ class SohoaSource:
                     actor=r["actor"],
                     created=_utc(r["created"]),
                 )
+                for r in rows
+            ]
+
+    def iter_rows(self, table: str, chunk: int) -> Iterator[list[SourceRow]]:
+        """A table added after the first import was written (result codes, results, components,
+        places, learned words, certification requests), as its rows are; nothing when the source
+        predates it."""
+        names = set(inspect(self.engine).get_table_names())
+        if table not in names:
+            return
+        t = Table(table, MetaData(), autoload_with=self.engine)
+        pk = t.c.id if "id" in t.c else t.c.dossier_id
+        last = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select(t).where(pk > last).order_by(pk).limit(chunk)).mappings().all()
+            if not rows:
+                return
+            last = rows[-1][pk.name]
+            yield [
+                SourceRow(table, str(r[pk.name]), {k: _utc(v) if isinstance(v, datetime) else v for k, v in r.items()})
                 for r in rows
             ]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pikepdf
@@ -16,8 +17,11 @@ from core.settings import Settings
 from flow.policy import certify_into_register
 from signing.keys import load_signer
 from storage.archive import archive_document
+from storage.components import Place, record_reuse, set_reception
 from storage.db import Database
+from storage.learned import LearnedKind, Vouched, learn
 from storage.objects import ObjectStore
+from storage.results import CodeIssuer, RecordedResult, ResultFile, TextSource, record_result
 from tests.storage.builders import make_document
 
 PROCEDURE = "1.001612"
@@ -83,3 +87,33 @@ def deployment(db: Database, store: ObjectStore, db_url: str, store_url: str, *,
     (in production every province's agency chains to the Government CA)."""
     settings = Settings(data_dir=pki, agency=agency)
     return Deployment(db, store, settings, db_url, store_url)
+
+
+RESULT_DAY = date(2025, 6, 20)
+
+
+def add_result(dep: Deployment, code: str, owner: str, *, agency_code: str = "000.00.00.H00") -> RecordedResult:
+    """The procedure's result of dossier ``code``, given its digitization result code: the
+    deployments of a test keep the default agency code, so their first codes of a day are the same."""
+    data = tiny_pdf(f"kết quả {code}")
+    return record_result(
+        dep.db, dep.store,
+        ResultFile(dossier_code=code, owner_id=owner, result_type="giay_khai_sinh", name=f"Giấy khai sinh {code}",
+                   data=data, page_count=1, text="GIẤY KHAI SINH", text_source=TextSource.OCR,
+                   fields={"ho_ten": "NGUYỄN VĂN AN"}, valid_from=RESULT_DAY),
+        actor="cán bộ trả kết quả", codes=CodeIssuer(agency_code, "{agency}-{date}-{seq:06d}-{check}", RESULT_DAY),
+    )
+
+
+def add_reuse(dep: Deployment, code: str, document_id: int) -> None:
+    """Dossier ``code`` takes an earlier dossier's paper as one of its components."""
+    record_reuse(dep.db, code, document_id, actor="cán bộ một cửa", procedure_code=PROCEDURE, on=RESULT_DAY)
+
+
+def add_place(dep: Deployment, code: str, commune_code: str, commune_name: str) -> None:
+    set_reception(dep.db, code, actor="hệ thống một cửa", agency=dep.settings.agency,
+                  place=Place(commune_code=commune_code, province_code=commune_code[:2], commune_name=commune_name))
+
+
+def add_word(dep: Deployment, text: str, document_id: int) -> None:
+    learn(dep.db, [Vouched(LearnedKind.NAME, text, "Lê Thị Cúc", document_id=document_id, field="ho_ten")])

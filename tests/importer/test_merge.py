@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,14 +19,26 @@ from sqlalchemy import func, select, text
 from cli.main import main
 from signing.devpki import ensure_dev_pki
 from storage.audit import verify_chain
+from storage.components import DossierComponent, DossierPlace
 from storage.db import Database, open_database
 from storage.importer import AgencyMap, run_import, verify_segments
 from storage.importer.ledger import AuditSegment, ImportedAuditEvent
 from storage.importer.search import dossiers_of_former_agency
 from storage.importer.sohoa_source import SohoaSource
-from storage.models import AuditEvent, CertifiedCopy, Document, Dossier, RegisterEntry
+from storage.models import AuditEvent, CertifiedCopy, Document, Dossier, LearnedWord, RegisterEntry
 from storage.objects import open_store
-from tests.importer.deployments import Deployment, add_dossier, deployment
+from storage.result_codes import ResultCode
+from storage.results import ProcedureResult
+from storage.stats import StatsQuery, compute_stats, dossier_flags
+from tests.importer.deployments import (
+    Deployment,
+    add_dossier,
+    add_place,
+    add_result,
+    add_reuse,
+    add_word,
+    deployment,
+)
 from tests.support.servers import S3Endpoint, postgres_database
 
 BAC_GIANG = "UBND xã Tân Lập (tỉnh Bắc Giang)"
@@ -41,9 +54,13 @@ def province_a(tmp_path: Path, pki_dir: Path) -> Iterator[Deployment]:
     db = open_database(url)
     dep = deployment(db, open_store(store_url), url, store_url, agency=BAC_GIANG, pki=pki_dir)
     add_dossier(dep, "HS-BG-001", papers=("BG cccd", "BG khai sinh"), certify=True)
-    add_dossier(dep, "HS-BG-002", applicant="001190023456", papers=("giấy của chị Hoa",), name="TRẦN THỊ HOA")
+    [hoa] = add_dossier(dep, "HS-BG-002", applicant="001190023456", papers=("giấy của chị Hoa",),
+                        name="TRẦN THỊ HOA")
     add_dossier(dep, "HS-CHUNG", papers=("hồ sơ chung",))
     add_dossier(dep, "HS-TRUNG", papers=("hồ sơ trùng BG",))
+    add_result(dep, "HS-BG-001", "001090012345")  # its code is the first of the day
+    add_place(dep, "HS-BG-002", "25123", "Xã Tân Lập")
+    add_word(dep, "TRẦN THỊ HOA", hoa)
     yield dep
     db.dispose()
 
@@ -56,9 +73,12 @@ def province_b(pg_url: str, s3_endpoint: S3Endpoint, pki_dir: Path) -> Iterator[
     dep = deployment(db, open_store(store_url), pg_url, store_url, agency=BAC_NINH, pki=pki_dir)
     add_dossier(dep, "HS-BN-001", papers=("BN cccd",), certify=True)  # numbered 1 too, in its own register
     # The same person's paper, digitized in both provinces.
-    add_dossier(dep, "HS-BN-002", applicant="001190023456", papers=("giấy của chị Hoa",), name="TRẦN THỊ HOA")
+    [hoa] = add_dossier(dep, "HS-BN-002", applicant="001190023456", papers=("giấy của chị Hoa",),
+                        name="TRẦN THỊ HOA")
     add_dossier(dep, "HS-CHUNG", papers=("hồ sơ chung", "bổ sung ở Bắc Ninh"))  # met, with one more paper
     add_dossier(dep, "HS-TRUNG", applicant=OTHER_APPLICANT, papers=("hồ sơ trùng BN",))  # a clash
+    add_reuse(dep, "HS-BN-003", hoa)  # chị Hoa's paper, reused by a later dossier
+    add_result(dep, "HS-BN-003", OTHER_APPLICANT)  # the same code as Bắc Giang's first: a clash
     yield dep
     db.dispose()
 
@@ -85,7 +105,8 @@ def _rows(db: Database) -> dict[str, int]:
     with db.session() as s:
         return {
             m.__tablename__: s.scalar(select(func.count()).select_from(m))
-            for m in (Dossier, Document, CertifiedCopy, RegisterEntry, AuditEvent, ImportedAuditEvent, AuditSegment)
+            for m in (Dossier, Document, CertifiedCopy, RegisterEntry, AuditEvent, ImportedAuditEvent, AuditSegment,
+                      ProcedureResult, ResultCode, DossierComponent, DossierPlace, LearnedWord)
         }
 
 
@@ -123,15 +144,89 @@ def _check_source_in_target(dep: Deployment, target: Database, target_store_url:
             assert dst.get(CertifiedCopy, twin.certified_copy_id).sha256 == src_copy.sha256
 
 
+def _check_extras_in_target(dep: Deployment, target: Database, *, clashing_codes: set[str]) -> None:
+    """Every result, result code, component, place and learned word of the source, record by record,
+    pointing at what its dossier and documents became here."""
+    with dep.db.session() as src, target.session() as dst:
+        def paper(session, document_id: int | None) -> str | None:
+            return session.get(Document, document_id).pdf_sha256 if document_id else None
+
+        def dossier_code(session, dossier_id: int) -> str:
+            return session.get(Dossier, dossier_id).code
+
+        results = src.scalars(select(ProcedureResult)).all()
+        assert results
+        for r in results:
+            if r.result_code in clashing_codes:  # the code printed on it is another paper's here
+                here = dst.scalar(select(ProcedureResult).where(ProcedureResult.result_code == r.result_code))
+                assert here.sha256 != r.sha256
+                assert dst.scalar(select(ProcedureResult).where(ProcedureResult.sha256 == r.sha256)) is None
+                continue
+            twin = dst.scalar(select(ProcedureResult).where(ProcedureResult.sha256 == r.sha256))
+            assert twin is not None
+            assert dossier_code(dst, twin.dossier_id) == dossier_code(src, r.dossier_id)
+            assert paper(dst, twin.document_id) == paper(src, r.document_id)
+            for attr in ("owner_id", "result_type", "name", "object_key", "size", "valid_from", "result_code"):
+                assert getattr(twin, attr) == getattr(r, attr), attr
+        codes = src.scalars(select(ResultCode)).all()
+        assert codes
+        for c in codes:
+            twin = dst.scalar(select(ResultCode).where(ResultCode.code == c.code))
+            assert twin is not None and (twin.agency_code, twin.day, twin.sequence) == (c.agency_code, c.day, c.sequence)
+            if c.code in clashing_codes:  # printed on another province's paper: left as it is here
+                assert paper(dst, twin.document_id) != paper(src, c.document_id)
+            else:
+                assert paper(dst, twin.document_id) == paper(src, c.document_id)
+        for c in src.scalars(select(DossierComponent)):
+            twins = [t for t in dst.scalars(select(DossierComponent))
+                     if dossier_code(dst, t.dossier_id) == dossier_code(src, c.dossier_id)]
+            assert [(t.state, t.doc_type, t.owner_id, paper(dst, t.reused_document_id)) for t in twins] == [
+                (c.state, c.doc_type, c.owner_id, paper(src, c.reused_document_id))]
+        for p in src.scalars(select(DossierPlace)):
+            code = dossier_code(src, p.dossier_id)
+            twin = dst.get(DossierPlace, dst.scalar(select(Dossier.id).where(Dossier.code == code)))
+            assert twin is not None, code
+            assert (twin.commune_code, twin.province_code, twin.commune_name) == (
+                p.commune_code, p.province_code, p.commune_name)
+            assert twin.agency == MAP.apply(p.agency)
+        for w in src.scalars(select(LearnedWord)):
+            twins = dst.scalars(select(LearnedWord).where(LearnedWord.text == w.text)).all()
+            assert [(t.kind, t.official, t.field, paper(dst, t.document_id)) for t in twins] == [
+                (w.kind, w.official, w.field, paper(src, w.document_id))]
+
+
+def _period() -> StatsQuery:
+    today = datetime.now(UTC).date()
+    return StatsQuery(start=today - timedelta(days=2), end=today + timedelta(days=2))
+
+
 def test_two_provinces_merge_into_one(
     province_a: Deployment, province_b: Deployment, merged, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     target, target_url, target_store = merged
     first = _import(target, target_store, province_a)
+    # The figures of the period, counted by the database's triggers as the records went in, are
+    # the source's (its agency renamed by the merger, so compared in total).
+    assert compute_stats(target, _period()).total == compute_stats(province_a.db, _period()).total
     second = _import(target, target_store, province_b)
 
     _check_source_in_target(province_a, target, target_store, skip=set())
     _check_source_in_target(province_b, target, target_store, skip={"HS-TRUNG"})
+    with province_a.db.session() as s:
+        clash = s.scalar(select(ResultCode.code))
+    _check_extras_in_target(province_a, target, clashing_codes=set())
+    _check_extras_in_target(province_b, target, clashing_codes={clash})
+    assert second.counts.kinds["result_code"].conflicts == 1 and second.counts.kinds["result"].conflicts == 1
+    assert second.counts.kinds["component"].copied == 1 and first.counts.kinds["place"].copied == 1
+    assert first.counts.kinds["learned_word"].copied == 1 and first.counts.kinds["result"].copied == 1
+    assert any(clash in detail for _k, _r, detail in second.counts.problems)
+    # The dossiers only Bắc Ninh held have its figures (HS-BN-002's paper is now linked to Bắc
+    # Giang's: a paper the records already held, which Bắc Ninh could not know).
+    # HS-BN-003's result, whose printed code is Bắc Giang's here, is the conflict left out.
+    assert dossier_flags(target, "HS-BN-001") == dossier_flags(province_b.db, "HS-BN-001")
+    assert dossier_flags(target, "HS-BN-002") == {**dossier_flags(province_b.db, "HS-BN-002"), "reuse": True}
+    assert dossier_flags(target, "HS-BN-003") == {
+        **dossier_flags(province_b.db, "HS-BN-003"), "electronic_result": False}
 
     with target.session() as s:
         # The dossier both held is one dossier: its shared paper once, the other paper added.
