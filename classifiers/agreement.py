@@ -36,6 +36,8 @@ PEOPLE: dict[str, tuple[tuple[str | None, str | None, str | None], ...]] = {
                              ("wife_personal_id", "wife_name", "wife_date_of_birth")),
 }
 KINDS = ("personal ID", "name", "date of birth")
+# How a disagreement is named in a field's reason (``classifiers.reasons`` explains it to the clerk).
+DIFFERS = "differs from another paper of this dossier"
 # Doubts a second paper can settle; a guess the vocabulary made is repeated on every paper alike.
 _NOT_INDEPENDENT = ("vocabulary", "guess")
 
@@ -132,7 +134,7 @@ def agree(documents: Sequence[tuple[str, Mapping[str, Field]]]) -> list[dict[str
                     if differing:
                         where = ", ".join(f"{r.value!r} on the {r.doc_type.replace('_', ' ')}" for r in differing)
                         out[reading.document][reading.field] = flag(
-                            current, f"{kind} differs from another paper of this dossier: {where}", invalid=False)
+                            current, f"{kind} {DIFFERS}: {where}", invalid=False)
                     continue
                 if not current.needs_review or not settleable(current):
                     continue
@@ -145,3 +147,25 @@ def agree(documents: Sequence[tuple[str, Mapping[str, Field]]]) -> list[dict[str
                         reason=f"{current.reason}; confirmed: read alike on the {names}" if current.reason
                         else f"confirmed: read alike on the {names}")
     return out
+
+
+def disagreeing(fields: Mapping[str, Field]) -> tuple[str, ...]:
+    """The fields :func:`agree` flagged because another paper of the dossier reads them otherwise:
+    which paper is right only a person can tell, so nothing is certified from them until then."""
+    return tuple(name for name, f in fields.items() if DIFFERS in (f.reason or ""))
+
+
+def without_findings(f: Field) -> Field:
+    """``f`` without an earlier comparison's disagreement in its reason: compared again, the papers
+    as they now read decide (a clerk may have corrected the other paper since)."""
+    parts = [p.strip() for p in (f.reason or "").split(";") if p.strip()]
+    kept = [p for p in parts if DIFFERS not in p]
+    return f if len(kept) == len(parts) else replace(f, reason="; ".join(kept))
+
+
+def field_of(entry: Mapping[str, object]) -> Field:
+    """A field as the records and the flow's outcomes keep it (a JSON-shaped entry)."""
+    confidence = entry.get("confidence")
+    return Field(entry.get("value"), float(confidence) if isinstance(confidence, int | float) else 0.0,  # type: ignore[arg-type]
+                 valid=bool(entry.get("valid", True)), needs_review=bool(entry.get("needs_review")),
+                 reason=str(entry.get("reason") or ""))

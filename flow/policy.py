@@ -23,8 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from classifiers.agreement import agree as agree_readings
+from classifiers.agreement import disagreeing, field_of, without_findings
 from core.errors import InputError
-from core.model import BatchStatus, CertifiedCopy, Document, DossierStatus, Field, PageWarning
+from core.model import BatchStatus, CertifiedCopy, Document, DossierStatus, Field, PageWarning, ReviewState
 from core.result_code import certified_copy_qr_payload
 from core.settings import Settings
 from signing.certify import StampInfo, certify_copy
@@ -34,10 +36,36 @@ from signing.stamp import VIETNAM_TIME
 from storage.archive import record_certified_copy
 from storage.certify_queue import claim, confirmed, release
 from storage.db import Database
+from storage.flags import record_field_findings
 from storage.objects import ObjectStore
 from storage.records import document_by_id, dossier_by_code
 from storage.register import RegisterNumber, mark_used, reserve_number, void_number
 from storage.result_codes import result_code_of
+
+
+def held_by_agreement(db: Database, document_id: int, *, actor: str) -> tuple[str, ...]:
+    """The fields of a recorded document that another recorded paper of its dossier reads
+    otherwise (one person's ID, name or birth date, ``classifiers.agreement``), written into the
+    record as needing review with the other paper's value in the reason; empty when the papers
+    agree. A certified copy is not made while any is left (:func:`flow.steps.certify`): the copy
+    would vouch for a paper that another paper of the same dossier contradicts, and a person must
+    first say which one is right. A document a person already reviewed is not held: their review
+    is that decision."""
+    info = document_by_id(db, document_id)
+    if info is None or info.review_state not in (ReviewState.OK, ReviewState.NEEDS_REVIEW):
+        return ()
+    dossier = dossier_by_code(db, info.dossier_code)
+    papers = [d for d in (dossier.documents if dossier else ()) if d.review_state != ReviewState.REJECTED]
+    if len(papers) < 2:
+        return ()
+    agreed = agree_readings([(d.doc_type, {n: without_findings(field_of(e)) for n, e in (d.fields or {}).items()})
+                             for d in papers])
+    fields = agreed[[d.id for d in papers].index(document_id)]
+    held = disagreeing(fields)
+    if held:
+        record_field_findings(db, document_id, {n: {"needs_review": True, "reason": fields[n].reason}
+                                                for n in held}, actor=actor, action="document.agreement")
+    return held
 
 
 @dataclass(frozen=True)

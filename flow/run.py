@@ -233,14 +233,28 @@ def _run(
     outcomes = []
     groups = steps.split(pages)
     progress.plan_documents(services.db, ctx.batch_id, len(groups), certify=ctx.certify)
+    works: list[DocumentWork | None] = []
     for number, group in enumerate(groups, start=1):
         work = DocumentWork(number=number, document=Document(pages=group))
         try:
-            outcomes.append(steps.document_done(steps.run_document(work, ctx, services)))
+            works.append(steps.run_document(work, ctx, services, signing=False))
+        except Exception as exc:  # noqa: BLE001 - the policy: this document fails, the batch goes on
+            reason = steps.failure_reason(exc, f"document {number}")
+            update_batch(services.db, ctx.batch_id, error=f"document {number}: {reason}")
+            works.append(None)
+            outcomes.append(steps.document_failed(number, group, reason))
+    # the steps that sign (certification) once every paper is recorded: the certify step compares
+    # the dossier's recorded papers and holds one another contradicts
+    for number, (group, done_work) in enumerate(zip(groups, works, strict=True), start=1):
+        if done_work is None:
+            continue
+        try:
+            outcomes.append(steps.document_done(steps.run_document(done_work, ctx, services, signing=True)))
         except Exception as exc:  # noqa: BLE001 - the policy: this document fails, the batch goes on
             reason = steps.failure_reason(exc, f"document {number}")
             update_batch(services.db, ctx.batch_id, error=f"document {number}: {reason}")
             outcomes.append(steps.document_failed(number, group, reason))
+    outcomes.sort(key=lambda d: d.number)
     closing = steps.Closing(ctx, tuple(outcomes), pages_done=len(pages) - len(failed_pages),
                             pages_failed=len(failed_pages))
     summary = steps.close_batch(closing, services)

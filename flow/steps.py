@@ -19,7 +19,9 @@ page and document phases as tasks. Both call :func:`run_page`, :func:`run_docume
 failure means and how statuses, numbers and stamps are decided is :mod:`flow.policy`.
 
 Certification comes after archiving: a copy is made only of a document the records hold, and a
-re-run of the same files finds the copy it made before instead of certifying twice. The digitizing
+re-run of the same files finds the copy it made before instead of certifying twice. It is held for
+a paper another recorded paper of the dossier contradicts (one person's ID, name or birth date read
+otherwise), so the in-process runner certifies once every paper of the batch is recorded. The digitizing
 official's signature comes before archiving (Circular 01/2023, Art. 8: the scan is signed before its
 data is recorded), and the result code once the record exists (one per paper, kept on a re-run).
 """
@@ -38,12 +40,13 @@ from pathlib import Path
 from typing import Any
 
 from classifiers.agreement import agree as agree_readings
+from classifiers.agreement import field_of
 from classifiers.classify import classify_document
 from classifiers.extract import extract_fields
 from classifiers.split import is_blank, split_documents
 from core import metrics
 from core.errors import InputError, SohoaError
-from core.model import Document, Dossier, DossierStatus, Field, Page, PageFlag, PageWarning
+from core.model import Document, Dossier, DossierStatus, Page, PageFlag, PageWarning, ReviewState
 from core.settings import Settings
 from flow import policy
 from flow.context import (
@@ -76,6 +79,7 @@ from storage.archive import (
     update_batch,
     upsert_dossier,
 )
+from storage.flags import record_field_findings
 from storage.objects import sha256_of_key
 from storage.records import document_by_id, latest_manifest
 from storage.result_codes import issue_result_code
@@ -389,7 +393,9 @@ def issue_result(work: DocumentWork, ctx: BatchContext, services: Services) -> D
 
 def certify(work: DocumentWork, ctx: BatchContext, services: Services) -> DocumentWork:
     """A certified copy of the recorded document, or the one it already has. It reads what it
-    certifies from the records, so a runner may run it on another machine (the one with the key)."""
+    certifies from the records, so a runner may run it on another machine (the one with the key).
+    Held (no copy, the document to review) while another recorded paper of the dossier reads the
+    same person's ID, name or birth date otherwise (:func:`flow.policy.held_by_agreement`)."""
     assert work.document_id is not None
     info = document_by_id(services.db, work.document_id)
     if info is None:
@@ -398,6 +404,10 @@ def certify(work: DocumentWork, ctx: BatchContext, services: Services) -> Docume
         earlier = info.certified[0]
         return replace(work, certified_id=earlier.id, certified_key=earlier.object_key,
                        certification_number=earlier.certification_number)
+    if policy.held_by_agreement(services.db, work.document_id, actor=ctx.station):
+        log.info("document %d: certification held, another paper of the dossier reads its holder otherwise",
+                 work.document_id)
+        return replace(work, review_state=ReviewState.NEEDS_REVIEW)
     pdf = work.document.pdf if work.document.sha256 == info.pdf_sha256 else None
     if pdf is None:  # on another machine, or the record reuses an earlier paper's PDF
         pdf = services.store.get_bytes(info.pdf_key)
@@ -431,14 +441,14 @@ def agree(closing: Closing, services: Services) -> Closing:
     status is decided: the applicant's ID, name and birth date read alike on two papers settle a
     doubt either raised; read differently, both go to review with the other value in the reason
     (:mod:`classifiers.agreement`). It needs all documents at once, so it is a closing step, not a
-    document step; the document records keep each paper's own reading, and what agreement changes
-    reaches the dossier status, the batch summary and the manifest."""
+    document step. What it changes is written into the documents' records (fields and review state,
+    so the review queue shows the flag and its reason) and reaches the dossier status, the batch
+    summary and the manifest. Certification does not wait for it: the certify step runs the same
+    comparison over the dossier's recorded papers and holds a paper another one contradicts."""
     done = [d for d in closing.documents if d.done]
     if len(done) < 2:
         return closing
-    readings = [(d.doc_type, {name: Field(f.get("value"), float(f.get("confidence") or 0.0),
-                                          needs_review=bool(f.get("needs_review")), reason=str(f.get("reason") or ""))
-                              for name, f in d.fields.items()}) for d in done]
+    readings = [(d.doc_type, {name: field_of(f) for name, f in d.fields.items()}) for d in done]
     agreed = dict(zip((d.number for d in done), agree_readings(readings), strict=True))
     documents = []
     for d in closing.documents:
@@ -448,7 +458,12 @@ def agree(closing: Closing, services: Services) -> Closing:
             continue
         as_dicts = {name: {**d.fields[name], "needs_review": f.needs_review,
                            **({"reason": f.reason} if f.reason else {})} for name, f in fields.items()}
-        documents.append(replace(d, fields=as_dicts,
+        changed = {name: entry for name, entry in as_dicts.items() if entry != d.fields[name]}
+        review_state = d.review_state
+        if changed and d.document_id is not None:
+            review_state = record_field_findings(services.db, d.document_id, changed, actor=closing.ctx.station,
+                                                 action="document.agreement")
+        documents.append(replace(d, fields=as_dicts, review_state=review_state,
                                  needs_review=tuple(name for name, f in fields.items() if f.needs_review)))
     return replace(closing, documents=tuple(documents))
 
