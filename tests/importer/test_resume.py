@@ -1,5 +1,5 @@
-"""``sohoa import`` killed with SIGKILL (while copying blobs, between record chunks, half-way through
-the audit trail) and run again ends exactly as one uninterrupted import: the same records, the same
+"""``sohoa import`` killed with SIGKILL (while copying blobs, between record chunks, between the
+tables that hang off dossiers, half-way through the audit trail) and run again ends exactly as one uninterrupted import: the same records, the same
 ledger, the same sealed segment, the same audit events of this deployment, the same blobs, nothing
 twice. A pause after each committed unit (SOHOA_TEST_IMPORT_PAUSE) gives the test a window to kill
 in; the kill lands wherever the process is in that window."""
@@ -11,18 +11,23 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
+from storage.components import DossierComponent, DossierPlace
 from storage.db import Database, open_database
 from storage.importer import run_import, verify_segments
 from storage.importer.ledger import AuditSegment, ImportedAuditEvent, ImportRecord
 from storage.importer.sohoa_source import SohoaSource
-from storage.models import AuditEvent, CertifiedCopy, Document, Dossier, RegisterEntry
+from storage.models import AuditEvent, CertifiedCopy, Document, Dossier, LearnedWord, RegisterEntry
 from storage.objects import open_store
-from tests.importer.deployments import add_dossier, deployment
+from storage.result_codes import ResultCode
+from storage.results import ProcedureResult
+from storage.stats import StatsQuery, compute_stats
+from tests.importer.deployments import add_dossier, add_place, add_result, add_reuse, add_word, deployment
 
 AGENCY = "UBND phường Đông Hải (tỉnh Bạc Liêu)"
 
@@ -32,6 +37,12 @@ def _dump(db: Database, store_url: str) -> dict[str, object]:
     with db.session() as s:
         def copy_sha(copy_id: int | None) -> str | None:
             return s.get(CertifiedCopy, copy_id).sha256 if copy_id else None
+
+        def paper(document_id: int | None) -> str | None:
+            return s.get(Document, document_id).pdf_sha256 if document_id else None
+
+        def code(dossier_id: int) -> str:
+            return s.get(Dossier, dossier_id).code
 
         return {
             "dossiers": sorted(s.execute(select(Dossier.code, Dossier.agency, Dossier.status)).all()),
@@ -43,6 +54,13 @@ def _dump(db: Database, store_url: str) -> dict[str, object]:
                                               CertifiedCopy.agency)).all()),
             "register": sorted((e.agency, e.year, e.book, e.number, e.state, copy_sha(e.certified_copy_id))
                                for e in s.scalars(select(RegisterEntry))),
+            "results": sorted((code(r.dossier_id), paper(r.document_id), r.result_code, r.sha256)
+                              for r in s.scalars(select(ProcedureResult))),
+            "result_codes": sorted((c.code, paper(c.document_id)) for c in s.scalars(select(ResultCode))),
+            "components": sorted((code(c.dossier_id), c.state, paper(c.reused_document_id))
+                                 for c in s.scalars(select(DossierComponent))),
+            "places": sorted((code(p.dossier_id), p.agency, p.commune_code) for p in s.scalars(select(DossierPlace))),
+            "words": sorted((w.text, paper(w.document_id)) for w in s.scalars(select(LearnedWord))),
             "ledger": sorted(s.execute(select(ImportRecord.kind, ImportRecord.source_ref, ImportRecord.outcome)).all()),
             "imported_events": s.execute(select(ImportedAuditEvent.seq, ImportedAuditEvent.hash)
                                          .order_by(ImportedAuditEvent.seq)).all(),
@@ -72,6 +90,14 @@ def test_killed_anywhere_and_run_again_ends_as_one_import(tmp_path: Path, pki_di
     for i in range(2, 6):
         add_dossier(src, f"HS-BL-00{i}", papers=(f"giấy {i}",))
     add_dossier(src, "HS-BL-009", papers=("giấy 2",))  # the same paper again: linked within the source
+    [paper] = add_dossier(src, "HS-BL-010", papers=("giấy 10",))
+    add_reuse(src, "HS-BL-002", paper)
+    add_result(src, "HS-BL-002", "001090012345")
+    add_place(src, "HS-BL-003", "96001", "Phường Đông Hải")
+    add_word(src, "NGUYỄN VĂN AN", paper)
+    today = datetime.now(UTC).date()
+    period = StatsQuery(start=today - timedelta(days=2), end=today + timedelta(days=2))
+    figures = compute_stats(src_db, period)
     src_db.dispose()
 
     # One uninterrupted import, the reference.
@@ -89,6 +115,7 @@ def test_killed_anywhere_and_run_again_ends_as_one_import(tmp_path: Path, pki_di
     kill_when = [
         ("the import is registered, blobs under way", "SELECT count(*) FROM import_sources", 1),
         ("two dossiers in", "SELECT count(*) FROM import_records WHERE kind = 'dossier'", 2),
+        ("the result code in", "SELECT count(*) FROM import_records WHERE kind = 'result_code'", 1),
         ("half the audit trail in", "SELECT count(*) FROM imported_audit_events", 5),
     ]
     for what, sql, threshold in kill_when:
@@ -109,8 +136,13 @@ def test_killed_anywhere_and_run_again_ends_as_one_import(tmp_path: Path, pki_di
 
     db = open_database(url)
     try:
-        assert _dump(db, store_url) == _dump(ref_db, ref_store)
+        dump = _dump(db, store_url)
+        assert dump == _dump(ref_db, ref_store)
+        assert all(dump[k] for k in ("results", "result_codes", "components", "places", "words"))
         assert verify_segments(db).ok
+        # The figures the SQLite triggers kept through the kills are the source's.
+        stats = compute_stats(db, period)
+        assert stats.total == figures.total and stats.by_agency == figures.by_agency
         # Once more, uninterrupted: nothing changes.
         source = SohoaSource(src_url, src_store)
         again = run_import(db, open_store(store_url), source, chunk=2)
