@@ -17,6 +17,7 @@ from core.settings import Settings
 from flow.policy import certify_into_register
 from signing.keys import load_signer
 from storage.archive import archive_document
+from storage.certify_queue import claim, confirmed, enqueue
 from storage.components import Place, record_reuse, set_reception
 from storage.db import Database
 from storage.learned import LearnedKind, Vouched, learn
@@ -117,3 +118,11 @@ def add_place(dep: Deployment, code: str, commune_code: str, commune_name: str) 
 
 def add_word(dep: Deployment, text: str, document_id: int) -> None:
     learn(dep.db, [Vouched(LearnedKind.NAME, text, "Lê Thị Cúc", document_id=document_id, field="ho_ten")])
+
+
+def add_certify_request(dep: Deployment, document_id: int, copy_id: int | None = None) -> None:
+    """A request for a certified copy of the document: confirmed with ``copy_id``, else waiting."""
+    request = enqueue(dep.db, document_id=document_id, requested_by="key:mot-cua", purpose="nộp hồ sơ vay vốn")
+    if copy_id is not None:
+        claim(dep.db, request.id, officer="Lê Thị Cúc", actor="key:chung-thuc")
+        confirmed(dep.db, request.id, officer="Lê Thị Cúc", actor="key:chung-thuc", certified_copy_id=copy_id)

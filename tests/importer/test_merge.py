@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from cli.main import main
 from signing.devpki import ensure_dev_pki
 from storage.audit import verify_chain
+from storage.certify_queue import CertifyRequestRow
 from storage.components import DossierComponent, DossierPlace
 from storage.db import Database, open_database
 from storage.importer import AgencyMap, run_import, verify_segments
@@ -32,6 +33,7 @@ from storage.results import ProcedureResult
 from storage.stats import StatsQuery, compute_stats, dossier_flags
 from tests.importer.deployments import (
     Deployment,
+    add_certify_request,
     add_dossier,
     add_place,
     add_result,
@@ -53,7 +55,7 @@ def province_a(tmp_path: Path, pki_dir: Path) -> Iterator[Deployment]:
     url, store_url = f"sqlite:///{tmp_path / 'a.db'}", f"file://{tmp_path / 'a-objects'}"
     db = open_database(url)
     dep = deployment(db, open_store(store_url), url, store_url, agency=BAC_GIANG, pki=pki_dir)
-    add_dossier(dep, "HS-BG-001", papers=("BG cccd", "BG khai sinh"), certify=True)
+    [cccd, _] = add_dossier(dep, "HS-BG-001", papers=("BG cccd", "BG khai sinh"), certify=True)
     [hoa] = add_dossier(dep, "HS-BG-002", applicant="001190023456", papers=("giấy của chị Hoa",),
                         name="TRẦN THỊ HOA")
     add_dossier(dep, "HS-CHUNG", papers=("hồ sơ chung",))
@@ -61,6 +63,9 @@ def province_a(tmp_path: Path, pki_dir: Path) -> Iterator[Deployment]:
     add_result(dep, "HS-BG-001", "001090012345")  # its code is the first of the day
     add_place(dep, "HS-BG-002", "25123", "Xã Tân Lập")
     add_word(dep, "TRẦN THỊ HOA", hoa)
+    with db.session() as s:
+        add_certify_request(dep, cccd, s.scalar(select(CertifiedCopy.id)))
+    add_certify_request(dep, hoa)
     yield dep
     db.dispose()
 
@@ -106,7 +111,7 @@ def _rows(db: Database) -> dict[str, int]:
         return {
             m.__tablename__: s.scalar(select(func.count()).select_from(m))
             for m in (Dossier, Document, CertifiedCopy, RegisterEntry, AuditEvent, ImportedAuditEvent, AuditSegment,
-                      ProcedureResult, ResultCode, DossierComponent, DossierPlace, LearnedWord)
+                      ProcedureResult, ResultCode, DossierComponent, DossierPlace, LearnedWord, CertifyRequestRow)
         }
 
 
@@ -189,6 +194,14 @@ def _check_extras_in_target(dep: Deployment, target: Database, *, clashing_codes
             assert (twin.commune_code, twin.province_code, twin.commune_name) == (
                 p.commune_code, p.province_code, p.commune_name)
             assert twin.agency == MAP.apply(p.agency)
+        for q in src.scalars(select(CertifyRequestRow)):
+            twins = [t for t in dst.scalars(select(CertifyRequestRow).where(CertifyRequestRow.requested == q.requested))
+                     if paper(dst, t.document_id) == paper(src, q.document_id)]
+            assert [(t.state, t.requested_by, t.purpose, t.officer, t.decided_by) for t in twins] == [
+                (q.state, q.requested_by, q.purpose, q.officer, q.decided_by)]
+            copy = dst.get(CertifiedCopy, twins[0].certified_copy_id) if twins[0].certified_copy_id else None
+            assert (copy.sha256 if copy else None) == (
+                src.get(CertifiedCopy, q.certified_copy_id).sha256 if q.certified_copy_id else None)
         for w in src.scalars(select(LearnedWord)):
             twins = dst.scalars(select(LearnedWord).where(LearnedWord.text == w.text)).all()
             assert [(t.kind, t.official, t.field, paper(dst, t.document_id)) for t in twins] == [
@@ -218,6 +231,7 @@ def test_two_provinces_merge_into_one(
     _check_extras_in_target(province_b, target, clashing_codes={clash})
     assert second.counts.kinds["result_code"].conflicts == 1 and second.counts.kinds["result"].conflicts == 1
     assert second.counts.kinds["component"].copied == 1 and first.counts.kinds["place"].copied == 1
+    assert first.counts.kinds["certify_request"].copied == 2
     assert first.counts.kinds["learned_word"].copied == 1 and first.counts.kinds["result"].copied == 1
     assert any(clash in detail for _k, _r, detail in second.counts.problems)
     # The dossiers only Bắc Ninh held have its figures (HS-BN-002's paper is now linked to Bắc
