@@ -10,7 +10,8 @@ The rules:
 - a place is one per dossier: the same place is present, another one a conflict;
 - the other records are present when a record with the same content already points at the same
   dossier or document here, else copied;
-- a record whose dossier or document was not taken (a conflict) is a conflict too: left out.
+- a record whose dossier, document or copy was not taken (a conflict) is a conflict too: left out
+  (a reference left empty here would say something the source did not).
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ class Extra:
     kind: RecordKind
     model: Any
     refs: dict[str, RecordKind]  # column -> kind of the record it points at
-    required: tuple[str, ...]  # references that must be mapped for the record to be taken
     key: tuple[str, ...]  # columns whose values (after mapping) say "the same record"
     scope: str  # the reference column that narrows the look-up of what is here
     blobs: tuple[str, ...] = ()  # columns holding blob keys
@@ -52,27 +52,27 @@ class Extra:
 
 EXTRAS: tuple[Extra, ...] = (
     Extra("result_codes", RecordKind.RESULT_CODE, ResultCode, {"document_id": RecordKind.DOCUMENT},
-          ("document_id",), ("code", "document_id", "agency_code", "day", "sequence"), "document_id"),
+          ("code", "document_id", "agency_code", "day", "sequence"), "document_id"),
     Extra("procedure_results", RecordKind.RESULT, ProcedureResult,
-          {"dossier_id": RecordKind.DOSSIER, "document_id": RecordKind.DOCUMENT}, ("dossier_id", "document_id"),
+          {"dossier_id": RecordKind.DOSSIER, "document_id": RecordKind.DOCUMENT},
           ("dossier_id", "sha256"), "dossier_id", blobs=("object_key",), unique="result_code"),
     Extra("dossier_components", RecordKind.COMPONENT, DossierComponent,
-          {"dossier_id": RecordKind.DOSSIER, "reused_document_id": RecordKind.DOCUMENT}, ("dossier_id",),
+          {"dossier_id": RecordKind.DOSSIER, "reused_document_id": RecordKind.DOCUMENT},
           ("dossier_id", "doc_type", "state", "reused_document_id", "created"), "dossier_id"),
-    Extra("dossier_places", RecordKind.PLACE, DossierPlace, {"dossier_id": RecordKind.DOSSIER}, ("dossier_id",),
+    Extra("dossier_places", RecordKind.PLACE, DossierPlace, {"dossier_id": RecordKind.DOSSIER},
           ("dossier_id",), "dossier_id"),
-    Extra("learned_words", RecordKind.WORD, LearnedWord, {"document_id": RecordKind.DOCUMENT}, (),
+    Extra("learned_words", RecordKind.WORD, LearnedWord, {"document_id": RecordKind.DOCUMENT},
           ("kind", "text", "official", "document_id", "field"), "document_id"),
     Extra("certify_requests", RecordKind.CERTIFY, CertifyRequestRow,
-          {"document_id": RecordKind.DOCUMENT, "certified_copy_id": RecordKind.COPY}, ("document_id",),
+          {"document_id": RecordKind.DOCUMENT, "certified_copy_id": RecordKind.COPY},
           ("document_id", "requested_by", "requested"), "document_id"),
 )
 
 _PLACE_FIELDS = ("agency", "commune_code", "province_code", "commune_name", "address")
 
 
-def _mapped(session: Session, source_id: int, extra: Extra, rows: Sequence[SourceRow]) -> dict[str, dict]:
-    """ref kind → source ref → id here, for the references of these rows (conflicts map to nothing)."""
+def _mapped(session: Session, source_id: int, extra: Extra, rows: Sequence[SourceRow]) -> dict[str, dict[str, int]]:
+    """column → source ref → id here, for the references of these rows (conflicts map to nothing)."""
     out: dict[str, dict[str, int]] = {}
     for column, kind in extra.refs.items():
         refs = {str(r.values[column]) for r in rows if r.values.get(column) is not None}
@@ -116,7 +116,7 @@ def merge_extras(
             if target is None:
                 missing.append(column)
             values[column] = target
-        if any(c in missing for c in extra.required):
+        if missing:  # a reference left null here would say something the source did not
             ledger.note(extra.kind, r.ref, Outcome.CONFLICT, None,
                         detail=f"{extra.table} {r.ref}: its {', '.join(missing)} was not taken: left out")
             continue
