@@ -8,8 +8,8 @@ papers per dossier, more certified copies, another seed) that is imported second
 target, so it also meets records already there. The held-out figure is reported beside the tuned
 one; it was not looked at while tuning.
 
-A record is any row the import brings (dossier, document, certified copy, register entry, audit
-event); each kind's count is printed, since a document costs more than an audit event.
+A record is any row the import brings (dossier, document, certified copy, register entry, result,
+result code, component, place, learned word, audit event); each kind's count is printed, since a document costs more than an audit event.
 """
 
 from __future__ import annotations
@@ -32,11 +32,14 @@ from sqlalchemy import insert, update
 from core.personal_id import make_personal_id
 from core.settings import Settings
 from storage.audit import GENESIS, event_hash
+from storage.components import DossierComponent, DossierPlace
 from storage.db import Database, open_database
 from storage.importer import run_import
 from storage.importer.sohoa_source import SohoaSource
-from storage.models import AuditEvent, AuditHead, CertifiedCopy, Document, Dossier, RegisterEntry
+from storage.models import AuditEvent, AuditHead, CertifiedCopy, Document, Dossier, LearnedWord, RegisterEntry
 from storage.objects import ObjectStore, key_for, open_store
+from storage.result_codes import ResultCode
+from storage.results import ProcedureResult
 
 TARGET_RECORDS_PER_S = 1000.0
 T0 = datetime(2025, 3, 1, 1, 0, tzinfo=UTC)
@@ -58,8 +61,13 @@ class Shape:
         dossiers = int(records * self.dossiers)
         documents = int(records * self.documents)
         copies = int(records * self.copies)
-        audit = records - dossiers - documents - 2 * copies
-        return {"dossiers": dossiers, "documents": documents, "copies": copies, "register": copies, "audit": audit}
+        # Every 4th dossier has its place, every 20th reuses an earlier paper, every 40th has a
+        # result with its result code; a word learned per 100 papers.
+        extras = {"places": dossiers // 4, "components": dossiers // 20, "results": dossiers // 40,
+                  "result_codes": dossiers // 40, "words": documents // 100}
+        audit = records - dossiers - documents - 2 * copies - sum(extras.values())
+        return {"dossiers": dossiers, "documents": documents, "copies": copies, "register": copies, **extras,
+                "audit": audit}
 
 
 TUNED = Shape("tuned", 1, "UBND xã Tân Lập (tỉnh Bắc Giang)", 0.20, 0.60, 0.05, 0.10)
@@ -130,6 +138,28 @@ def generate(db: Database, store: ObjectStore, shape: Shape, *, records: int, bl
     chunks(({"id": i + 1, "agency": shape.agency, "year": 2025, "book": 1, "number": i + 1, "state": "used",
              "document_id": i + 1, "certified_copy_id": i + 1, "actor": "cán bộ chứng thực", "created": T0}
             for i in range(n["copies"])), RegisterEntry.__table__)
+
+    chunks(({"dossier_id": i + 1, "agency": shape.agency, "commune_code": "25123", "province_code": "25",
+             "commune_name": "Xã Tân Lập", "ambiguous": False, "updated": T0} for i in range(0, n["places"] * 4, 4)),
+           DossierPlace.__table__)
+    chunks(({"dossier_id": i + 1, "state": "reused", "doc_type": "cccd", "reused_document_id": i,
+             "owner_id": owners[(i - 1) % doc_blobs], "actor": "cán bộ một cửa", "created": T0}
+            for i in range(19, n["components"] * 20, 20)), DossierComponent.__table__)
+    agency_code = f"000.00.{shape.seed:02d}.H00"
+
+    def result_code(k: int) -> str:
+        return f"{agency_code}-250301-{k:06d}"
+
+    results = list(range(1, n["results"] * 40, 40))  # dossier k, its document k (a paper of its own)
+    chunks(({"document_id": k, "code": result_code(j + 1), "agency_code": agency_code, "day": T0.date(),
+             "sequence": j + 1, "created": T0} for j, k in enumerate(results)), ResultCode.__table__)
+    chunks(({"dossier_id": k, "document_id": k, "owner_id": owners[(k - 1) % doc_blobs],
+             "result_type": "giay_khai_sinh", "name": "Giấy khai sinh", "object_key": key_for(pdf_sha[(k - 1) % doc_blobs]),
+             "sha256": pdf_sha[(k - 1) % doc_blobs], "size": blob_kb * 1024, "text_source": "ocr",
+             "result_code": result_code(j + 1), "actor": "cán bộ trả kết quả", "created": T0}
+            for j, k in enumerate(results)), ProcedureResult.__table__)
+    chunks(({"kind": "name", "text": f"NGUYỄN VĂN {i}", "official": "Lê Thị Cúc", "document_id": i + 1,
+             "field": "full_name", "created": T0} for i in range(0, n["words"] * 100, 100)), LearnedWord.__table__)
 
     def events() -> Iterator[dict[str, Any]]:
         prev = GENESIS
@@ -243,7 +273,9 @@ def render(results: dict[str, Any]) -> str:
                         + (f" / {v['conflicts']:,} conflicts" if v["conflicts"] else "")
                         for k, v in r["kinds"].items() if any(v.values()))
         lines.append(f"  {name}: source {src['dossiers']:,} dossiers, {src['documents']:,} documents, "
-                     f"{src['copies']:,} copies, {src['register']:,} register entries, {src['audit']:,} audit events, "
+                     f"{src['copies']:,} copies, {src['register']:,} register entries, {src['results']:,} results with their "
+                     f"codes, {src['components']:,} reused components, {src['places']:,} places, "
+                     f"{src['words']:,} learned words, {src['audit']:,} audit events, "
                      f"{src['blobs']:,} blobs (generated in {r['generate_s']:.0f} s)")
         lines.append(f"    {out}")
         lines.append("    phases (blobs run beside the records), seconds from the start: "
