@@ -143,6 +143,12 @@ def _keys(driver: webdriver.Chrome, *keys: str) -> None:
     ActionChains(driver).send_keys(*keys).perform()
 
 
+def _replace_key(driver: webdriver.Chrome, key: str) -> None:
+    """Select what the key field holds, type another key over it and send it."""
+    ActionChains(driver).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
+    _keys(driver, key, Keys.ENTER)
+
+
 def _wait_text(driver: webdriver.Chrome, element_id: str, text: str) -> None:
     WebDriverWait(driver, 20).until(lambda d: text in d.find_element(By.ID, element_id).text)
 
@@ -240,16 +246,27 @@ def test_certifying_officer_by_keyboard(site: Site, browser: webdriver.Chrome) -
     assert [r.status_code for r in queued] == [202, 202], [r.text for r in queued]
     first, second = (r.json()["id"] for r in queued)
 
-    browser.get(f"{site.url}/review")  # opens on the clerk's queue (their key is kept in the tab)
-    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rows tr.sel"))
-    _keys(browser, Keys.TAB)
+    browser.get(f"{site.url}/review")  # the clerk's key may still be kept in the tab: their queue opens
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(  # settled: a queue shown, or the key asked for
+        "const k = document.getElementById('key'); return !document.getElementById('queue').hidden"
+        " || (document.activeElement === k && !k.value)"))
+    if browser.switch_to.active_element.get_attribute("id") != "key":
+        _keys(browser, Keys.TAB)
     assert browser.switch_to.active_element.get_attribute("id") == "key"
-    ActionChains(browser).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
-    _keys(browser, site.certifier_key, Keys.ENTER)
+    _replace_key(browser, site.workflow_key)  # a key of neither role: told which keys serve here
+    _wait_text(browser, "error", "cán bộ chứng thực (certifier)")
+    assert browser.switch_to.active_element.get_attribute("id") == "key"
+    _replace_key(browser, site.certifier_key)
     WebDriverWait(browser, 20).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#crows tr")) == 2)
     assert browser.find_element(By.ID, "queue").get_attribute("hidden")
     rows = browser.find_element(By.ID, "crows").text
-    assert "000.00.19.H99-261126-0100" in rows and "workflow:motcua" in rows and "birth_certificate" in rows
+    db = open_database(site.settings.resolved_database_url)
+    try:
+        document = document_for_review(db, 1)
+    finally:
+        db.dispose()
+    assert document is not None  # its type is the clerk's, if the tests above changed it
+    assert "000.00.19.H99-261126-0100" in rows and "workflow:motcua" in rows and document.doc_type in rows
 
     _keys(browser, Keys.ENTER)  # open the oldest request
     _wait_text(browser, "ctitle", f"Yêu cầu {first}")
