@@ -22,6 +22,12 @@ _ROWS = (
     (RecordKind.COPY, "certified copies"),
     (RecordKind.MANIFEST, "signed manifests"),
     (RecordKind.REGISTER, "register entries"),
+    (RecordKind.RESULT_CODE, "result codes"),
+    (RecordKind.RESULT, "procedure results"),
+    (RecordKind.COMPONENT, "components"),
+    (RecordKind.PLACE, "reception places"),
+    (RecordKind.WORD, "learned words"),
+    (RecordKind.CERTIFY, "certify requests"),
     (RecordKind.AUDIT, "audit events"),
     (RecordKind.BLOB, "blobs"),
 )
