@@ -580,8 +580,10 @@ def run_document(
         if step.applies(ctx) and (signing is None or step.signs == signing):
             work = _measured(step, work, ctx, services, failure_counts="documents")
             progress.step_done(services.db, ctx.batch_id, step.name)
-    last_part = signing is not False or not any(st.signs and st.applies(ctx) for st in steps_of(Phase.DOCUMENTS))
-    if last_part:
+    # A document is counted once, by the call that finishes its phase: the signing part when a
+    # signing step applies, else the part without a signer.
+    signs = any(st.signs and st.applies(ctx) for st in steps_of(Phase.DOCUMENTS))
+    if signing is None or signing == signs:
         metrics.count("documents", "done")
     return work
 
