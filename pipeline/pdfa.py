@@ -28,47 +28,17 @@ import pikepdf
 from PIL import Image, ImageCms
 
 from core.errors import InputError
+from core.glyphless import FONT_NAME, GLYPH_ADVANCE, glyphless_font
 from core.model import Page, Word, nfc
 from pipeline.ocr import DisplayFrame, row_geometry
 
 log = logging.getLogger(__name__)
 
 PRODUCER = "sohoa"
-FONT_NAME = "GlyphLessFont"
-GLYPH_ADVANCE = 500  # per 1000 em: every glyph, in the font program and in /DW alike
-FONT_DATE = 3_155_760_000  # 2004-01-01, in the seconds since 1904 that TrueType counts
 # zlib level of a page's pixels: on damaged 300 dpi A4 scans of the real corpus, level 3 took about
 # half the time of level 6 for files within ±8% of its size; the encoding was a one-page dossier's
 # largest cost after Tesseract.
 PNG_LEVEL = 3
-
-
-# ------------------------------------------------------------------------------------------- the font
-
-
-@functools.cache
-def glyphless_font() -> bytes:
-    """A TrueType font with one empty glyph of width 500/1000 em (plus .notdef)."""
-    from fontTools.fontBuilder import FontBuilder
-    from fontTools.pens.ttGlyphPen import TTGlyphPen
-
-    fb = FontBuilder(1000, isTTF=True)
-    fb.setupGlyphOrder([".notdef", "glyph1"])
-    fb.setupCharacterMap({})
-    empty = TTGlyphPen(None).glyph()
-    fb.setupGlyf({".notdef": empty, "glyph1": TTGlyphPen(None).glyph()})
-    fb.setupHorizontalMetrics({".notdef": (GLYPH_ADVANCE, 0), "glyph1": (GLYPH_ADVANCE, 0)})
-    fb.setupHorizontalHeader(ascent=1000, descent=0)
-    fb.setupNameTable({"familyName": FONT_NAME, "styleName": "Regular", "psName": FONT_NAME})
-    fb.setupOS2(sTypoAscender=1000, sTypoDescender=0, usWinAscent=1000, usWinDescent=0, fsType=0)
-    fb.setupPost()
-    # Fixed dates in the font's head table (fontTools stamps the moment of building and of saving):
-    # the same pages make the same PDF bytes in every process, so every runner stores one blob.
-    fb.font["head"].created = fb.font["head"].modified = FONT_DATE
-    fb.font.recalcTimestamp = False
-    buf = io.BytesIO()
-    fb.save(buf)
-    return buf.getvalue()
 
 
 # The ICC header's creation date (bytes 24-35, six big-endian uint16), fixed: LittleCMS stamps the

@@ -5,39 +5,11 @@ visible words stay a stencil image."""
 
 from __future__ import annotations
 
-import functools
-import io
 import struct
 
-GLYPH_ADVANCE = 500  # per 1000 em, every glyph of the invisible font
-FONT_NAME = "GlyphLessFont"
-FONT_DATE = 3_155_760_000  # 2004-01-01 in TrueType's seconds since 1904: the same bytes every time
+from core.glyphless import FONT_NAME, GLYPH_ADVANCE, glyphless_font
 
-
-@functools.cache
-def glyphless_font() -> bytes:
-    """A TrueType font with one empty glyph: the invisible text needs no shapes, only the
-    characters (a ToUnicode map) — embedding a real font's subset cost 0.5 s a signature. The same
-    font as the searchable PDFs' text layer (pipeline.pdfa), built here as the signing layer may not
-    import the pipeline."""
-    from fontTools.fontBuilder import FontBuilder
-    from fontTools.pens.ttGlyphPen import TTGlyphPen
-
-    fb = FontBuilder(1000, isTTF=True)
-    fb.setupGlyphOrder([".notdef", "glyph1"])
-    fb.setupCharacterMap({})
-    fb.setupGlyf({".notdef": TTGlyphPen(None).glyph(), "glyph1": TTGlyphPen(None).glyph()})
-    fb.setupHorizontalMetrics({".notdef": (GLYPH_ADVANCE, 0), "glyph1": (GLYPH_ADVANCE, 0)})
-    fb.setupHorizontalHeader(ascent=1000, descent=0)
-    fb.setupNameTable({"familyName": FONT_NAME, "styleName": "Regular", "psName": FONT_NAME})
-    fb.setupOS2(sTypoAscender=1000, sTypoDescender=0, usWinAscent=1000, usWinDescent=0, fsType=0)
-    fb.setupPost()
-    fb.font["head"].created = fb.font["head"].modified = FONT_DATE
-    fb.font.recalcTimestamp = False
-    buf = io.BytesIO()
-    fb.save(buf)
-    return buf.getvalue()
-
+__all__ = ["FONT_NAME", "GLYPH_ADVANCE", "CharMap", "glyphless_font"]
 
 class CharMap:
     """CIDs handed out per appearance: 1, 2, … for each distinct character, all drawn by glyph 1."""
