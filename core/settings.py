@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -62,6 +63,13 @@ class Settings(BaseSettings):
     intermediate_certs: list[Path] = Field(default_factory=list)
     # Roots of the timestamp authorities, when they differ from the signers' (default: trust_roots).
     tsa_trust_roots: list[Path] = Field(default_factory=list)
+    # The validation policy's dated algorithm rules (signing/policy.py): a signature made with SHA-1,
+    # or with an RSA key shorter than rsa_min_bits (but at least 1024), is accepted only when a
+    # trusted timestamp proves it existed before this date (ISO yyyy-mm-dd, or "never"). Defaults:
+    # NIST SP 800-131A's end of both for signatures (after 2013). MD5 is never accepted.
+    sha1_signatures_until: date | Literal["never"] = date(2014, 1, 1)
+    short_rsa_keys_until: date | Literal["never"] = date(2014, 1, 1)
+    rsa_min_bits: int = Field(default=2048, ge=1024)
     # A worker machine with no agency key configured would sign with a development PKI of its own,
     # and copies made on different machines would chain to different roots: ``sohoa worker``
     # refuses to start that way unless this says it is a development or test deployment.
