@@ -34,7 +34,7 @@ from signing.keys import AgencySigner
 from signing.officials import official_signer
 from signing.stamp import VIETNAM_TIME
 from storage.archive import record_certified_copy
-from storage.certify_queue import claim, confirmed, release
+from storage.certify_queue import RequestState, claim, confirmed, get_request, release
 from storage.db import Database
 from storage.flags import record_field_findings
 from storage.objects import ObjectStore
@@ -66,6 +66,27 @@ def held_by_agreement(db: Database, document_id: int, *, actor: str) -> tuple[st
         record_field_findings(db, document_id, {n: {"needs_review": True, "reason": fields[n].reason}
                                                 for n in held}, actor=actor, action="document.agreement")
     return held
+
+
+class HeldByAgreement(InputError):
+    """A certified copy was asked of a paper another paper of its dossier contradicts: no copy
+    until a verifier settles which reading is right (the API answers 409 with this reason)."""
+
+    def __init__(self, document_id: int, fields: Sequence[str]) -> None:
+        self.document_id = document_id
+        self.fields = tuple(fields)
+        super().__init__(
+            f"document {document_id} is held for review: another paper of its dossier reads "
+            f"{', '.join(self.fields)} otherwise; a verifier must settle it before a certified copy is made")
+
+
+def ensure_not_held(db: Database, document_id: int, *, actor: str) -> None:
+    """Refuse (:class:`HeldByAgreement`) to certify a paper :func:`held_by_agreement` holds. Every
+    way to a copy passes here — the flow's certify step, a workflow system's direct request, an
+    officer's confirmation — so none of them vouches for a contradicted paper."""
+    held = held_by_agreement(db, document_id, actor=actor)
+    if held:
+        raise HeldByAgreement(document_id, held)
 
 
 @dataclass(frozen=True)
@@ -256,7 +277,12 @@ def confirm_certification(
     """A certifying officer confirms a waiting certified-copy request (``SOHOA_CERTIFY_BY_OFFICER``):
     the request is taken (no other officer can decide it meanwhile), the copy is numbered in the
     register, stamped with the officer's name and signed with the officer's own key; if signing
-    fails the request waits again with the reason (and the number is voided, as always)."""
+    fails the request waits again with the reason (and the number is voided, as always). A paper
+    another paper of its dossier contradicts is not taken: :class:`HeldByAgreement`, the request
+    still waiting."""
+    waiting = get_request(db, request_id)
+    if waiting is not None and waiting.state is RequestState.WAITING:  # a held paper: the request waits
+        ensure_not_held(db, waiting.document_id, actor=actor)
     request = claim(db, request_id, officer=officer, actor=actor)
     try:
         info = document_by_id(db, request.document_id)

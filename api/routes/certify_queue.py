@@ -42,6 +42,8 @@ router = APIRouter(prefix="/v1", tags=["certification"])
 CertifierKey = Annotated[Principal, Depends(require(Role.CERTIFIER))]
 NOT_FOUND = {404: {"model": Problem, "description": "no such request"}}
 DECIDED = {409: {"model": Problem, "description": "the request was already decided"}}
+HELD = {409: {"model": Problem, "description": "the request was already decided, or its paper is held "
+                                               "until a verifier settles a disagreement in its dossier"}}
 MAX_ID = 2**31 - 1
 
 
@@ -149,7 +151,7 @@ def get_one(request_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request,
     status_code=201,
     response_model=CertifiedCopyOut,
     summary="Confirm a request: the copy is certified and signed with the officer's key",
-    responses={**ERRORS, **NOT_FOUND, **DECIDED, 503: {"model": Problem, "description": "the signer is not available"}},
+    responses={**ERRORS, **NOT_FOUND, **HELD, 503: {"model": Problem, "description": "the signer is not available"}},
 )
 def confirm(request_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request,
             principal: CertifierKey) -> JSONResponse:
@@ -162,8 +164,8 @@ def confirm(request_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request,
                 state.records, state.store, state.settings, request_id=request_id, officer=officer,
                 actor=principal.actor, agency_signer=lambda: state.signer,
             )
-    except AlreadyDecided as exc:
-        raise HTTPException(409, str(exc)) from exc
+    except (AlreadyDecided, policy.HeldByAgreement) as exc:
+        raise HTTPException(409, str(exc)) from None
     out = CertifiedCopyOut(
         id=copy_id, document_id=_request(state, request_id).document_id,
         certification_number=copy.certification_number, signer=copy.signer, signed_at=copy.signed_at,

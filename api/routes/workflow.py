@@ -97,7 +97,8 @@ def get_document(
     status_code=201,
     response_model=CertifiedCopyOut,
     summary="Make a certified electronic copy of a document",
-    responses={**ERRORS, **NOT_FOUND, 503: {"model": Problem, "description": "the signer is not available"}},
+    responses={**ERRORS, **NOT_FOUND, 503: {"model": Problem, "description": "the signer is not available"},
+               409: {"model": Problem, "description": "held: another paper of the dossier reads it otherwise"}},
 )
 def create_certified_copy(
     document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
@@ -116,6 +117,10 @@ def create_certified_copy(
     state = state_of(request)
     settings = state.settings
     document = _document(state, document_id)
+    try:  # a paper another paper of its dossier contradicts waits for a verifier, queued or not
+        policy.ensure_not_held(state.records, document.id, actor=principal.actor)
+    except policy.HeldByAgreement as exc:
+        raise HTTPException(409, str(exc)) from None
     if settings.certify_by_officer:  # a certifying officer confirms it first (202, the queue entry)
         return queue_request(state, principal, document.id, body.reason if body else None)
     dossier = dossier_by_code(state.records, document.dossier_code)

@@ -23,11 +23,13 @@ from signing.digitize import Digitization, sign_scan
 from signing.keys import load_certificates
 from signing.officials import official_signer
 from signing.verify import verify_pdf
+from storage.certify_queue import enqueue
 from storage.db import open_database
 from storage.models import Document, Dossier
 from storage.objects import open_store
 from storage.result_codes import issue_result_code
 from tests.signing.conftest import pikepdf_pdf
+from tests.support.held import record_disagreeing_papers
 
 DIGITIZER = "Nguyễn Văn An"
 OFFICER = "Trần Thị Bình"
@@ -139,3 +141,38 @@ def test_a_refusal_keeps_its_reason(served: Served) -> None:
         refused = certifier.get("/v1/certify-queue", params={"state": "refused"}).raise_for_status().json()
         assert [(q["id"], q["reason"]) for q in refused] == [(queued["id"], "bản chính bị tẩy xóa ở trang 2")]
         assert certifier.get("/v1/certify-queue").json() == []  # nothing waits
+
+
+def test_a_paper_held_by_agreement_is_neither_queued_nor_confirmed(served: Served) -> None:
+    """Two papers of one dossier read the holder's birth date a day apart. A workflow system's
+    request for either is refused (409, naming the field), and a request queued before the second
+    paper came in cannot be confirmed (409, the request still waiting) until a verifier settles
+    the date; then the officer's confirmation makes the copy."""
+    settings = Settings(data_dir=served.data_dir)
+    db = open_database(settings.resolved_database_url)
+    papers = record_disagreeing_papers(db, open_store(settings.resolved_store_url), "HS-OFFICER-HELD",
+                                       pikepdf_pdf())
+    early = enqueue(db, document_id=papers.card_id, requested_by="workflow:workflow-1", purpose="hồ sơ cũ")
+    db.dispose()
+    with served.client("workflow") as workflow:
+        for document_id in (papers.residence_id, papers.card_id):
+            r = workflow.post(f"/v1/documents/{document_id}/certified-copies", json={"reason": "hồ sơ đất đai"})
+            assert r.status_code == 409, r.text
+            assert "date_of_birth" in r.json()["detail"] and "verifier" in r.json()["detail"]
+    with served.client("certifier") as certifier:
+        url = f"/v1/certify-queue/{early.id}"
+        r = certifier.post(f"{url}/confirm")
+        assert r.status_code == 409 and "date_of_birth" in r.json()["detail"], r.text
+        assert certifier.get(url).raise_for_status().json()["state"] == "waiting"
+        assert [q["id"] for q in certifier.get("/v1/certify-queue").json()] == [early.id]
+    with served.client("verifier") as verifier:  # the clerk settles it: the ID card's date is right
+        doc = verifier.get(f"/v1/documents/{papers.residence_id}/review").raise_for_status().json()
+        assert "date_of_birth" in doc["flagged"]
+        r = verifier.post(f"/v1/documents/{papers.residence_id}/review",
+                          json={"version": doc["version"], "fields": {"date_of_birth": {"value": "04/03/1990"}}})
+        assert r.status_code == 200, r.text
+    with served.client("certifier") as certifier:
+        r = certifier.post(f"{url}/confirm")
+        assert r.status_code == 201, r.text
+        assert OFFICER in r.json()["signer"]
+        assert certifier.get("/v1/certify-queue").json() == []
