@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
             "sohoa.page": {"queue": PAGES_QUEUE},
             "sohoa.plan_documents": {"queue": DOCUMENTS_QUEUE},
             "sohoa.document": {"queue": DOCUMENTS_QUEUE},
+            "sohoa.certify_documents": {"queue": DOCUMENTS_QUEUE},
             "sohoa.finish_batch": {"queue": DOCUMENTS_QUEUE},
             "sohoa.certify": {"queue": CERTIFY_QUEUE},
         },

@@ -2,9 +2,16 @@
 
 A batch is one chord per phase::
 
-    page × N  ──chord──►  plan_documents  ──chord──►  document × D  ──►  finish_batch
-    (the page phase)      (the split step)            (the document       (the closing steps:
-                                                        steps)              status, manifest)
+    page × N  ──chord──►  plan_documents  ──chord──►  document × D  ──chord──►  certify_documents
+    (the page phase)      (the split step)            (the document             ──chord──►  certify × D
+                                                        steps)                  ──►  finish_batch
+                                                                                (the closing steps:
+                                                                                 status, manifest)
+
+Certification waits for every document of the batch to be recorded, as in-process: the certify
+step compares the dossier's recorded papers and holds one another contradicts
+(:func:`flow.policy.held_by_agreement`), which only works once they are all there. Without
+certification the document chord's callback is ``finish_batch`` itself.
 
 Each task calls the same functions of :mod:`flow.steps` as the in-process runner (``run_page``,
 ``split``, ``run_document``, ``close_batch``), and :mod:`flow.policy` decides what its failures
@@ -15,7 +22,7 @@ timeout), so each is idempotent: a page's result blob is found by (batch, page h
 a document is found by (batch, number) in the task state and, underneath, by its page hashes in the
 records (``archive_document`` never records the same document twice for a dossier, and the certify
 step finds the copy it made); the second chord has fixed task ids, so planning twice dispatches the
-same tasks and the chord counts each once.
+same tasks and the chord counts each once (so has the certify chord, for the same reason).
 
 Faults of the services (S3, PostgreSQL, Redis) are retried with exponential back-off; anything else
 fails that page or document with its reason and the rest of the batch goes on.
@@ -337,27 +344,21 @@ def plan_documents(self, results: list[dict], batch: str, ctx_json: dict[str, An
         [{"result_key": key_of[(p.source_sha256, p.index)], "qr_payloads": list(p.qr_payloads)} for p in doc]
         for doc in groups
     ]
-    header = group(_document_chain(batch, number, refs, ctx) for number, refs in enumerate(plan, start=1)).set(
-        task_id=f"sohoa-{batch}-documents"
-    )
+    header = group(
+        document_task.s(batch, number, refs, ctx_json).set(task_id=document_task_id(batch, number))
+        for number, refs in enumerate(plan, start=1)
+    ).set(task_id=f"sohoa-{batch}-documents")
     progress.plan_documents(_db(), ctx.batch_id, len(plan), certify=ctx.certify)  # for sohoa status
-    chord(header, finish_batch.s(batch, ctx_json)).apply_async(task_id=f"sohoa-{batch}-finish")
+    if ctx.certify:  # every paper recorded first: the certify step compares them
+        chord(header, certify_documents.s(batch, ctx_json)).apply_async(task_id=f"sohoa-{batch}-certifying")
+    else:
+        chord(header, finish_batch.s(batch, ctx_json)).apply_async(task_id=f"sohoa-{batch}-finish")
     log.info("batch %s: %d page(s) OCR'd, %d failed, %d document(s) planned",
              batch, len(done), len(results) - len(done), len(plan))
     return {"documents": len(plan), "pages_done": len(done), "pages_failed": len(results) - len(done)}
 
 
 # ------------------------------------------------------------------------------------------ documents
-
-
-def _document_chain(batch: str, number: int, refs: list[dict], ctx: BatchContext) -> Any:
-    """One document's steps: those that need no signer on the documents queue, then, when the batch
-    asked for copies, the certify step on the certify queue (the machines that hold the key)."""
-    ctx_json = ctx.to_json()
-    work = document_task.s(batch, number, refs, ctx_json).set(task_id=document_task_id(batch, number))
-    if not ctx.certify:
-        return work
-    return work | certify_task.s(batch, ctx_json).set(task_id=f"sohoa-{batch}-certify-{number}")
 
 
 @app.task(
@@ -406,6 +407,35 @@ def document_task(self, batch: str, number: int, refs: list[dict], ctx_json: dic
     return failed
 
 
+def certify_task_id(batch: str, number: int) -> str:
+    return f"sohoa-{batch}-certify-{number}"
+
+
+@app.task(
+    bind=True,
+    name="sohoa.certify_documents",
+    time_limit=ws.document_time_limit,
+    soft_time_limit=soft_limit(ws.document_time_limit),
+    max_retries=None,
+)
+def certify_documents(self, results: list[dict], batch: str, ctx_json: dict[str, Any]) -> dict:
+    """Chord callback of the document tasks when the batch asked for copies: every paper of the
+    batch is recorded now, so each certify task (on the certify queue, the machines that hold the
+    key) compares it with all of them, as the in-process runner does. The certify tasks have fixed
+    ids, so a redelivered callback dispatches the very same chord again."""
+    outcomes = sorted(results, key=lambda r: r["number"])
+    header = group(
+        certify_task.s(outcome, batch, ctx_json).set(task_id=certify_task_id(batch, outcome["number"]))
+        for outcome in outcomes
+    ).set(task_id=f"sohoa-{batch}-certify")
+    if outcomes:
+        chord(header, finish_batch.s(batch, ctx_json)).apply_async(task_id=f"sohoa-{batch}-finish")
+    else:  # a chord of no task never calls back
+        finish_batch.apply_async(([], batch, ctx_json), task_id=f"sohoa-{batch}-finish")
+    log.info("batch %s: %d document(s) recorded, certifying", batch, len(outcomes))
+    return {"documents": len(outcomes)}
+
+
 @app.task(
     bind=True,
     name="sohoa.certify",
@@ -414,9 +444,9 @@ def document_task(self, batch: str, number: int, refs: list[dict], ctx_json: dic
     max_retries=None,
 )
 def certify_task(self, outcome_json: dict, batch: str, ctx_json: dict[str, Any]) -> dict:
-    """The steps of one archived document that need the signer (the certify step). The step reads
-    what it certifies from the records and finds a copy it already made, so a redelivery makes
-    no second."""
+    """The steps of one archived document that need the signer (the certify step), once every
+    document of the batch is recorded (:func:`certify_documents`). The step reads what it
+    certifies from the records and finds a copy it already made, so a redelivery makes no second."""
     outcome = DocumentOutcome.from_json(outcome_json)
     if not outcome.done or outcome.certified_key:
         return outcome_json
@@ -429,7 +459,8 @@ def certify_task(self, outcome_json: dict, batch: str, ctx_json: dict[str, Any])
         except TRANSIENT_ERRORS as exc:  # certifying is safe to run again
             raise Transient(f"{type(exc).__name__}: {exc}") from exc
         certified = replace(outcome, certified_id=work.certified_id, certified_key=work.certified_key,
-                            certification_number=work.certification_number).to_json()
+                            certification_number=work.certification_number,
+                            review_state=work.review_state or outcome.review_state).to_json()
         io("record the document", _state(batch).set_document, outcome.number, certified)
         return certified
     except Transient as exc:
