@@ -28,6 +28,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 from core.errors import InputError
 from core.iters import prepend
 from core.model import Box, Page, Word, nfc
+from pipeline.deadline import OverTime, time_limit
 from pipeline.filters import UnknownFilter, decode
 from pipeline.ocr import arrange_rows
 
@@ -45,7 +46,9 @@ RENDER_DPI = 300.0
 MIN_DPI = 50.0  # below this a stated resolution is a lie (e.g. 1 dpi in broken TIFFs)
 MAX_DPI = 2400.0
 
-_DEFAULT_LIMITS = {"max_page_pixels": 120_000_000, "max_pages": 500, "max_bytes": 200 * 1024 * 1024}
+# text_seconds: the wall time a PDF page's text layer may take to read (0: no limit; see _read_pdf)
+_DEFAULT_LIMITS = {"max_page_pixels": 120_000_000, "max_pages": 500, "max_bytes": 200 * 1024 * 1024,
+                   "text_seconds": 0}
 
 
 def sniff(data: bytes) -> str | None:
@@ -67,9 +70,11 @@ def read_source(
     max_page_pixels: int = 120_000_000,
     max_pages: int = 500,
     max_bytes: int = 200 * 1024 * 1024,
+    text_seconds: float = 0,
 ) -> list[Page]:
     """Read every page of a PDF or image file."""
-    return list(iter_source(path, max_page_pixels=max_page_pixels, max_pages=max_pages, max_bytes=max_bytes))
+    return list(iter_source(path, max_page_pixels=max_page_pixels, max_pages=max_pages, max_bytes=max_bytes,
+                            text_seconds=text_seconds))
 
 
 def iter_source(
@@ -79,6 +84,7 @@ def iter_source(
     max_pages: int = 500,
     max_bytes: int = 200 * 1024 * 1024,
     hash_pixels: bool = True,
+    text_seconds: float = 0,
 ) -> Iterator[Page]:
     """The pages of a file one at a time (a long scan need not be in memory all at once). The file
     is checked (type, encryption, page count) before the first page comes; a page that cannot be
@@ -95,7 +101,8 @@ def iter_source(
         raise InputError(f"{name}: the file is empty")
     if size > max_bytes:
         raise InputError(f"{name}: the file is {size / 2**20:.0f} MiB, above the {max_bytes / 2**20:.0f} MiB limit")
-    lim = {"max_page_pixels": max_page_pixels, "max_pages": max_pages, "max_bytes": max_bytes}
+    lim = {"max_page_pixels": max_page_pixels, "max_pages": max_pages, "max_bytes": max_bytes,
+           "text_seconds": text_seconds}
     try:
         with path.open("rb") as fh:
             head = fh.read(1024)
@@ -131,7 +138,7 @@ def read_bytes(data: bytes, name: str, **limits: int) -> list[Page]:
     return list(iter_bytes(data, name, **limits))
 
 
-def iter_bytes(data: bytes, name: str, *, hash_pixels: bool = True, **limits: int) -> Iterator[Page]:
+def iter_bytes(data: bytes, name: str, *, hash_pixels: bool = True, **limits: float) -> Iterator[Page]:
     """The pages of an upload one at a time; the checks of the whole file happen before the first."""
     unknown = set(limits) - set(_DEFAULT_LIMITS)
     if unknown:
@@ -304,11 +311,20 @@ def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
             doc = pdfium.PdfDocument(data)
         except Exception as exc:
             raise InputError(f"{name}: not a readable PDF ({_short(exc)})") from exc
+        # pdfminer reads a long line in time that grows with its square (a 40 MB comment line
+        # took 136 s of CPU): opening the text layer and each page's reading of it are bounded
+        # by the page budget, and a page over it fails alone with the reason.
+        seconds = float(lim.get("text_seconds", 0))
+        over = f"its text layer could not be read within {seconds:.0f} s (SOHOA_PAGE_SECONDS); not processed"
+        plumber, unread = None, None
         try:
-            plumber = pdfplumber.open(io.BytesIO(data))
+            with time_limit(seconds):
+                plumber = pdfplumber.open(io.BytesIO(data))
+        except OverTime:
+            log.error("%s: %s", name, over)
+            unread = over  # every page: none of them can be read as the file says
         except Exception as exc:  # noqa: BLE001 - the libraries raise anything on broken files
             log.warning("%s: pdfplumber cannot read the text layer (%s)", name, _short(exc))
-            plumber = None
         try:
             for index in range(count):
                 label = f"{name} p.{index + 1}"
@@ -321,14 +337,18 @@ def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
                     raise
                 except Exception as exc:
                     raise InputError(f"{name}: page {index + 1} cannot be rendered ({_short(exc)})") from exc
-                text_layer, words = None, ()
+                text_layer, words, failure = None, (), unread
                 if plumber is not None:
                     try:
-                        text_layer, words = _text_layer(plumber.pages[index], image.shape[1], image.shape[0])
+                        with time_limit(seconds):
+                            text_layer, words = _text_layer(plumber.pages[index], image.shape[1], image.shape[0])
+                    except OverTime:
+                        log.error("%s: %s", label, over)
+                        failure = over
                     except Exception as exc:  # noqa: BLE001 - the libraries raise anything on broken files
                         log.warning("%s: text layer unreadable (%s); the page will be OCR'd", label, _short(exc))
                 page = Page(
-                    source=name, source_sha256=sha, index=index, image=image, dpi=dpi,
+                    source=name, source_sha256=sha, index=index, image=image, dpi=dpi, failure=failure,
                     text_layer=text_layer, words=words, text=text_layer or "",
                     image_sha256=_image_hash(image) if lim.get("hash_pixels", True) else "",
                     source_jpeg=jpeg,
