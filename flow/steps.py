@@ -124,6 +124,7 @@ def read(paths: Sequence[Path], settings: Settings) -> list[Source]:
             max_page_pixels=settings.max_page_pixels,
             max_pages=settings.max_pages_per_file,
             max_bytes=settings.max_file_bytes,
+            text_seconds=settings.page_seconds,  # a PDF page's text layer is page work: same budget
         )
         # ingest refuses a file without pages, so the first page names the file's hash
         sources.append(Source(path, path.name, pages[0].source_sha256, media_type(path), tuple(pages)))
