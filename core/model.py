@@ -108,6 +108,9 @@ class Page:
     # What the page work could not vouch for (see :class:`PageWarning`); the flow's policy sends the
     # page's document to review.
     flags: tuple[PageFlag, ...] = ()
+    # A phone photo flattened to the sheet it shows: the sheet's corners on the photo (top-left,
+    # top-right, bottom-right, bottom-left, pixels); ``image`` is then the flat sheet, not the photo.
+    sheet: tuple[tuple[float, float], ...] | None = None
 
     @property
     def label(self) -> str:
