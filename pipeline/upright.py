@@ -20,9 +20,13 @@ class UprightOriginal:
     comes in."""
 
     def without_pixels(self, page: Page) -> Page:
-        return replace(page, image=_NO_PIXELS)
+        # A photo flattened to its sheet (``Page.sheet``) comes back with the sheet's pixels: the
+        # caller's photo is not them.
+        return page if page.sheet is not None else replace(page, image=_NO_PIXELS)
 
     def with_pixels(self, sent: Page, done: Page) -> Page:
         if (sent.source, sent.index) != (done.source, done.index):
             raise ValueError(f"{done.label} came back for {sent.label}")
+        if done.sheet is not None:
+            return done
         return replace(done, image=turn(sent.image, done.rotation))
