@@ -22,6 +22,9 @@ _ROWS = (
     (RecordKind.COPY, "certified copies"),
     (RecordKind.MANIFEST, "signed manifests"),
     (RecordKind.REGISTER, "register entries"),
+    (RecordKind.STATION, "stations"),
+    (RecordKind.BATCH, "batches"),
+    (RecordKind.SOURCE_FILE, "originals"),
     (RecordKind.RESULT_CODE, "result codes"),
     (RecordKind.RESULT, "procedure results"),
     (RecordKind.COMPONENT, "components"),
@@ -53,6 +56,8 @@ def closing_table(report: ImportReport) -> str:
         f"{verb} {_size(report.bytes_copied)} of blobs; {report.records} records in {report.seconds:.1f} s"
         + (f" ({report.records / report.seconds:.0f} records/s)" if report.seconds > 0 else "")
     )
+    if report.retried:
+        lines.append(f"{report.retried} conflicts retried; those still in conflict are listed below")
     if report.dry_run:
         lines.append("dry run: nothing was written")
     for kind, ref, detail in report.counts.problems:
@@ -97,9 +102,43 @@ def _former_agency(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _conflicts(args: argparse.Namespace, settings: Settings) -> int:
+    """The conflicts not settled yet, of every source imported here (or the one named)."""
+    from storage.backup import open_existing_database
+    from storage.importer.conflicts import list_conflicts
+
+    identity = None
+    if args.from_database or args.from_store:
+        if not (args.from_database and args.from_store):
+            raise InputError("a sohoa deployment is named by both --from-database and --from-store")
+        from storage.importer.sohoa_source import SohoaSource
+
+        source = SohoaSource(args.from_database, args.from_store)
+        try:
+            identity = source.identity()
+        finally:
+            source.close()
+    elif args.manifest:
+        from storage.importer.manifest import ManifestSource
+
+        identity = ManifestSource(args.manifest).identity()
+    found = list_conflicts(open_existing_database(settings.resolved_database_url), identity)
+    if args.json:
+        print(json.dumps([{"source": c.source, "kind": c.kind, "ref": c.ref, "detail": c.detail,
+                           "at": c.at.isoformat()} for c in found], ensure_ascii=False, indent=2))
+        return 0
+    for c in found:
+        print(f"{c.source}\t{c.kind} {c.ref}\t{c.detail}")
+    print(f"{len(found)} conflicts" + (" (settle them here, then: sohoa import --retry-conflicts …)" if found else ""),
+          file=sys.stderr)
+    return 0
+
+
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     if args.former_agency:
         return _former_agency(args, settings)
+    if args.conflicts:
+        return _conflicts(args, settings)
     if args.batch_size < 1:
         raise InputError("--batch-size must be at least 1")
     if bool(args.manifest) == bool(args.from_database or args.from_store):
@@ -125,7 +164,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         try:
             report = run_import(
                 db, store, source, agencies=agencies, dry_run=args.dry_run, chunk=args.batch_size,
-                actor=args.actor, progress=bar,
+                actor=args.actor, progress=bar, retry_conflicts=args.retry_conflicts,
             )
         finally:
             bar.close()
@@ -134,13 +173,13 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps({
             "source": report.source, "dry_run": report.dry_run, "seconds": round(report.seconds, 3),
-            "bytes_copied": report.bytes_copied, "audit_segment": report.audit_segment,
+            "bytes_copied": report.bytes_copied, "audit_segment": report.audit_segment, "retried": report.retried,
             "kinds": {k: vars(t) for k, t in report.counts.kinds.items()},
             "problems": [{"kind": k, "ref": r, "detail": d} for k, r, d in report.counts.problems],
         }, ensure_ascii=False, indent=2))
     else:
         print(closing_table(report))
-    return 0
+    return 1 if report.unsettled else 0
 
 
 def _bench_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -153,9 +192,16 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p = commands.add_parser(
         "import",
         help="bring in another deployment's records and blobs (or a JSON-lines manifest)",
-        description="Copy every dossier, document, certified copy, register entry, audit event and blob of "
-        "another sohoa deployment into this one, or the documents of a JSON-lines manifest. Safe to "
-        "interrupt and run again.",
+        description="Copy every dossier, document, certified copy, register entry, station, batch, original "
+        "received, audit event and blob of another sohoa deployment into this one, or the documents of a "
+        "JSON-lines manifest. Safe to interrupt and run again; one import of a source runs at a time.",
+        epilog="Conflicts (a dossier code here with other content, a copy number its register gave other "
+        "bytes, a station code here for another station) are reported, never overwritten, and kept: "
+        "list them with `sohoa import --conflicts`, settle them here (correct the record, or give the "
+        "former code its own name in --agency-map), then run `sohoa import --retry-conflicts "
+        "--from-database URL --from-store URL` to weigh them again. Exit status: 0 when every record was "
+        "copied, already present or merged; 1 when any was refused or is in conflict (the rest is "
+        "imported); 2 when nothing was done (bad input, or another import of the source is running).",
     )
     p.add_argument("--from-database", metavar="URL", help="the source's records database (sqlite:///… or postgresql://…)")
     p.add_argument("--from-store", metavar="URL", help="the source's object store (file://… or s3://…)")
@@ -167,6 +213,10 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.add_argument("--actor", default="import", help="who imports, for the audit log")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--json", action="store_true", help="print the closing table as JSON")
+    p.add_argument("--conflicts", action="store_true",
+                   help="list the conflicts not settled yet (of the source named, else of every source), and stop")
+    p.add_argument("--retry-conflicts", action="store_true",
+                   help="weigh this source's conflicts again (after settling them), then import as usual")
     p.add_argument("--former-agency", metavar="AGENCY",
                    help="list the imported dossiers whose agency was AGENCY before the merger, and stop")
     p.set_defaults(handler=_import)

@@ -1,6 +1,7 @@
 """The records that hang off dossiers and documents: result codes, procedure results, dossier
-components and places, learned words and certification requests. They go in after the dossiers and
-the register, through the same ledger, with every reference to a source dossier, document or copy
+components and places, learned words, certification requests and the originals received (source
+files, with the verdict on their signatures at reception). They go in after the dossiers, the
+register, the stations and the batches, through the same ledger, with every reference to a source dossier, document or copy
 replaced by what that record became here (the ledger's id mapping).
 
 The rules:
@@ -31,7 +32,7 @@ from storage.importer.agency_map import AgencyMap
 from storage.importer.ledger import Outcome, RecordKind
 from storage.importer.merge import Counts, _Ledger, copy_rows, insert_rows, ledger_lookup
 from storage.importer.model import SourceRow
-from storage.models import LearnedWord
+from storage.models import LearnedWord, SourceFile
 from storage.result_codes import ResultCode
 from storage.results import ProcedureResult
 
@@ -66,6 +67,8 @@ EXTRAS: tuple[Extra, ...] = (
     Extra("certify_requests", RecordKind.CERTIFY, CertifyRequestRow,
           {"document_id": RecordKind.DOCUMENT, "certified_copy_id": RecordKind.COPY},
           ("document_id", "requested_by", "requested"), "document_id"),
+    Extra("source_files", RecordKind.SOURCE_FILE, SourceFile, {"batch_id": RecordKind.BATCH},
+          ("batch_id", "sha256", "name"), "batch_id", blobs=("object_key",)),
 )
 
 _PLACE_FIELDS = ("agency", "commune_code", "province_code", "commune_name", "address")

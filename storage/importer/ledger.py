@@ -29,6 +29,9 @@ class RecordKind(StrEnum):
     PLACE = "place"
     WORD = "learned_word"
     CERTIFY = "certify_request"
+    STATION = "station"
+    BATCH = "batch"
+    SOURCE_FILE = "source_file"
     AUDIT = "audit"
     BLOB = "blob"
 

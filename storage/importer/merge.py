@@ -18,7 +18,7 @@ The rules, the same for every source:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -178,19 +178,32 @@ def _differences(existing: Any, dossier: SourceDossier, agency: str | None) -> l
 
 
 def merge_dossiers(
-    session: Session, source_id: int, dossiers: Sequence[SourceDossier], agencies: AgencyMap, counts: Counts
+    session: Session,
+    source_id: int,
+    dossiers: Sequence[SourceDossier],
+    agencies: AgencyMap,
+    counts: Counts,
+    *,
+    retry: frozenset[str] = frozenset(),
 ) -> None:
-    """Take one chunk of dossiers with their documents, copies and manifests."""
+    """Take one chunk of dossiers with their documents, copies and manifests. ``retry`` names
+    certified copies whose conflict was forgotten: weighed again inside dossiers already taken."""
     done = ledger_lookup(session, source_id, RecordKind.DOSSIER, (d.ref for d in dossiers))
     todo = []
+    again = []
     for d in dossiers:
         if d.ref in done:
             _count_done(counts, d, done[d.ref][0])
+            if retry and any(c.ref in retry for doc in d.documents for c in doc.copies):
+                again.append(d)
         else:
             todo.append(d)
-    if not todo:
-        return
     ledger = _Ledger(source_id, counts)
+    if again:
+        _retry_copies(session, source_id, again, retry, ledger)
+    if not todo:
+        ledger.write(session)
+        return
     existing = {
         r.code: r
         for r in session.execute(
@@ -238,6 +251,23 @@ def merge_dossiers(
     _merge_copies(session, todo, doc_targets, ledger)
     _merge_manifests(session, todo, targets, ledger)
     ledger.write(session)
+
+
+def _retry_copies(
+    session: Session, source_id: int, dossiers: Sequence[SourceDossier], retry: frozenset[str], ledger: _Ledger
+) -> None:
+    """The forgotten copies of dossiers a run before took, against the documents they became."""
+    narrowed = [
+        replace(d, documents=tuple(replace(doc, copies=tuple(c for c in doc.copies if c.ref in retry))
+                                   for doc in d.documents))
+        for d in dossiers
+    ]
+    found = ledger_lookup(session, source_id, RecordKind.DOCUMENT,
+                          (doc.ref for d in narrowed for doc in d.documents if doc.copies))
+    targets = {ref: target for ref, (_outcome, target) in found.items() if target is not None}
+    ledger.counts.add(RecordKind.COPY, Outcome.PRESENT,
+                      -sum(len(doc.copies) for d in narrowed for doc in d.documents))  # counted done above
+    _merge_copies(session, narrowed, targets, ledger)
 
 
 def _document_row(doc: SourceDocument, dossier_id: int, reused_from: int | None) -> dict[str, Any]:

@@ -30,10 +30,13 @@ from core.errors import InputError, IntegrityError
 from storage.audit import append_event, lock_chain
 from storage.db import Database
 from storage.importer.agency_map import AgencyMap
+from storage.importer.conflicts import forget_conflicts
 from storage.importer.extras import EXTRAS, blob_keys_of, merge_extras
 from storage.importer.ledger import ImportRecord, ImportSource, Outcome, RecordKind, SourceState
+from storage.importer.lock import source_lock
 from storage.importer.merge import Counts, merge_dossiers, merge_register
 from storage.importer.model import BlobSource, Progress, Source, SourceDossier
+from storage.importer.reception import merge_batches, merge_stations
 from storage.importer.segments import import_audit
 from storage.models import AuditEvent
 from storage.objects import ObjectStore, is_key
@@ -51,6 +54,7 @@ class ImportReport:
     bytes_copied: int = 0
     seconds: float = 0.0
     audit_segment: int | None = None
+    retried: int = 0  # conflicts forgotten to be weighed again (``retry_conflicts``)
 
     @property
     def records(self) -> int:
@@ -60,6 +64,11 @@ class ImportReport:
             for kind, t in self.counts.kinds.items()
             if kind != RecordKind.BLOB
         )
+
+    @property
+    def unsettled(self) -> int:
+        """Records refused or in conflict: an import with any is not a clean one (exit 1)."""
+        return sum(t.conflicts + t.refused for t in self.counts.kinds.values())
 
 
 def _noop(_phase: str, _n: int) -> None:
@@ -208,16 +217,40 @@ def run_import(
     chunk: int = 500,
     actor: str = "import",
     progress: Progress = _noop,
+    retry_conflicts: bool = False,
 ) -> ImportReport:
-    """Import everything ``source`` holds into ``db`` and ``store``; safe to run again at any time."""
+    """Import everything ``source`` holds into ``db`` and ``store``; safe to run again at any time.
+
+    ``retry_conflicts`` forgets the conflicts the ledger holds for this source first, so the records
+    behind them (and those that were left out with them) are weighed again against what is here now
+    (after an admin settled them: a record corrected here, a code given its own name in the map).
+    Only one import of a source runs at a time (:mod:`storage.importer.lock`).
+    """
     agencies = agencies or AgencyMap()
-    started = time.monotonic()
-    report = ImportReport(source=source.label, dry_run=dry_run)
     identity = source.identity()
     with db.session() as session:
         if session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == 1)) == identity:
             raise InputError("the source is this deployment itself")
+    with source_lock(db, identity):
+        return _run(db, store, source, identity, agencies=agencies, dry_run=dry_run, chunk=chunk, actor=actor,
+                    progress=progress, retry_conflicts=retry_conflicts)
 
+
+def _run(
+    db: Database,
+    store: ObjectStore,
+    source: Source,
+    identity: str,
+    *,
+    agencies: AgencyMap,
+    dry_run: bool,
+    chunk: int,
+    actor: str,
+    progress: Progress,
+    retry_conflicts: bool,
+) -> ImportReport:
+    started = time.monotonic()
+    report = ImportReport(source=source.label, dry_run=dry_run)
     dry_session: Session | None = None
     if dry_run:
         dry_session = db.sessions()
@@ -233,13 +266,16 @@ def run_import(
                 yield session
 
     try:
+        retry: frozenset[str] = frozenset()
         with unit() as session:
             source_id = _source_row(session, source, identity, agencies)
+            if retry_conflicts:
+                report.retried, retry = forget_conflicts(session, source_id, agencies, actor)
         blobs = BlobCopier(source, store, report, dry_run=dry_run, progress=progress)
         for number, dossiers in enumerate(source.iter_dossiers(chunk), 1):
             blobs.wait_for(blob_keys(dossiers))
             with unit() as session:
-                merge_dossiers(session, source_id, dossiers, agencies, report.counts)
+                merge_dossiers(session, source_id, dossiers, agencies, report.counts, retry=retry)
             progress("dossiers", len(dossiers))
             if not dry_run and number & (number - 1) == 0:
                 refresh_statistics(db)
@@ -251,6 +287,16 @@ def run_import(
                 merge_register(session, source_id, entries, report.counts)
             progress("register", len(entries))
         iter_rows = getattr(source, "iter_rows", None)  # a manifest holds none of these tables
+        if iter_rows is not None:
+            for rows in iter_rows("stations", chunk):
+                with unit() as session:
+                    merge_stations(session, source_id, rows, agencies, report.counts)
+                progress("stations", len(rows))
+            for rows in iter_rows("batches", chunk):
+                documents_of = source.documents_of_batches([r.ref for r in rows])  # type: ignore[attr-defined]
+                with unit() as session:
+                    merge_batches(session, source_id, rows, documents_of, report.counts)
+                progress("batches", len(rows))
         for extra in EXTRAS if iter_rows is not None else ():
             for rows in iter_rows(extra.table, chunk):
                 blobs.wait_for(blob_keys_of(extra, rows, is_key))

@@ -280,6 +280,20 @@ class SohoaSource:
                 for r in rows
             ]
 
+    def documents_of_batches(self, refs: Sequence[str]) -> dict[str, list[str]]:
+        """batch ref → the refs of the documents the source made from it."""
+        docs = self.t["documents"]
+        out: dict[str, list[str]] = {}
+        ids = [int(r) for r in refs]
+        if not ids:
+            return out
+        with self.engine.connect() as conn:
+            for doc_id, batch_id in conn.execute(
+                select(docs.c.id, docs.c.batch_id).where(docs.c.batch_id.in_(ids)).order_by(docs.c.id)
+            ):
+                out.setdefault(str(batch_id), []).append(str(doc_id))
+        return out
+
     def iter_audit(self, after_seq: int, chunk: int) -> Iterator[list[SourceEvent]]:
         ev = self.t["audit_events"]
         last = after_seq

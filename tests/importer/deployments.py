@@ -13,10 +13,19 @@ from pathlib import Path
 import pikepdf
 
 from core import model
+from core.model import BatchStatus
 from core.settings import Settings
 from flow.policy import certify_into_register
-from signing.keys import load_signer
-from storage.archive import archive_document
+from flow.steps import signed_original_summary
+from signing.keys import load_signer, trust_config
+from signing.verify import verify_pdf
+from storage.archive import (
+    archive_document,
+    record_source_file,
+    record_source_signatures,
+    start_batch,
+    update_batch,
+)
 from storage.certify_queue import claim, confirmed, enqueue
 from storage.components import Place, record_reuse, set_reception
 from storage.db import Database
@@ -81,6 +90,32 @@ def add_dossier(
             )
             dep.copies[code] = key
     return ids
+
+
+def add_reception(
+    dep: Deployment, code: str, original: bytes, *, station: str = "QUAY-01", finished: bool = True
+) -> int:
+    """A station's upload for dossier ``code``: an original handed in, its signatures (if any) verified
+    at reception as the flow does (offline, against the deployment's roots), and the document made
+    from it; the batch left processing unless ``finished``. Returns the batch id."""
+    batch = start_batch(dep.db, station=station, dossier_code=code, procedure_code=PROCEDURE, files=1,
+                        agency=dep.settings.agency, actor=station)
+    received = record_source_file(dep.db, dep.store, batch_id=batch, name="quyết định.pdf", data=original,
+                                  media_type="application/pdf", actor=station)
+    trust = trust_config(dep.settings)
+    report = verify_pdf(original, roots=list(trust.roots), allow_fetching=False, intermediates=trust.intermediates,
+                        tsa_roots=trust.tsa_roots)
+    if report.signatures:  # an unsigned PDF has no verdict to keep, as in the flow
+        record_source_signatures(dep.db, batch_id=batch, sha256=received.sha256,
+                                 verification=signed_original_summary(report), actor=station)
+    dossier = model.Dossier(code=code, procedure_code=PROCEDURE, agency=dep.settings.agency,
+                            status=model.DossierStatus.DIGITIZED)
+    doc = make_document(int(received.sha256[:8], 16), personal_id="001090012345", pdf=tiny_pdf(f"bản số hoá {code}"))
+    archive_document(dep.db, dep.store, dossier=dossier, document=doc, batch_id=batch, source_keys=[received.key],
+                     certified=None, actor=station)
+    if finished:
+        update_batch(dep.db, batch, status=BatchStatus.DONE)
+    return batch
 
 
 def deployment(db: Database, store: ObjectStore, db_url: str, store_url: str, *, agency: str, pki: Path) -> Deployment:

@@ -54,7 +54,7 @@ def test_a_manifest_is_imported_and_its_bad_lines_refused(tmp_path: Path, monkey
     monkeypatch.setenv("SOHOA_DATABASE_URL", url)
     monkeypatch.setenv("SOHOA_STORE_URL", store_url)
     command = ["import", "--manifest", str(manifest), "--json"]
-    assert main(command) == 0
+    assert main(command) == 1  # lines refused: not a clean import
     out = json.loads(capsys.readouterr().out)
     assert out["kinds"]["dossier"]["copied"] == 2 and out["kinds"]["document"]["copied"] == 3
     refused = {p["ref"]: p["detail"] for p in out["problems"]}
@@ -75,7 +75,7 @@ def test_a_manifest_is_imported_and_its_bad_lines_refused(tmp_path: Path, monkey
             assert doc.personal_id == OWNER and doc.doc_type == "birth_certificate" and doc.page_count == 1
             before = (s.scalar(select(func.count()).select_from(Document)),
                       s.scalar(select(func.count()).select_from(ImportRecord)))
-        assert main(command) == 0
+        assert main(command) == 1  # the same lines refused again
         assert json.loads(capsys.readouterr().out)["kinds"]["document"]["present"] == 3
         with db.session() as s:
             assert (s.scalar(select(func.count()).select_from(Document)),

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from cli.main import main
+from core.model import BatchStatus
 from signing.devpki import ensure_dev_pki
 from storage.audit import verify_chain
 from storage.certify_queue import CertifyRequestRow
@@ -24,10 +25,22 @@ from storage.components import DossierComponent, DossierPlace
 from storage.db import Database, open_database
 from storage.importer import AgencyMap, run_import, verify_segments
 from storage.importer.ledger import AuditSegment, ImportedAuditEvent
+from storage.importer.reception import UNFINISHED
 from storage.importer.search import dossiers_of_former_agency
 from storage.importer.sohoa_source import SohoaSource
-from storage.models import AuditEvent, CertifiedCopy, Document, Dossier, LearnedWord, RegisterEntry
+from storage.models import (
+    AuditEvent,
+    Batch,
+    CertifiedCopy,
+    Document,
+    Dossier,
+    LearnedWord,
+    RegisterEntry,
+    SourceFile,
+    Station,
+)
 from storage.objects import open_store
+from storage.records import dossier_by_code
 from storage.result_codes import ResultCode
 from storage.results import ProcedureResult
 from storage.stats import StatsQuery, compute_stats, dossier_flags
@@ -36,6 +49,7 @@ from tests.importer.deployments import (
     add_certify_request,
     add_dossier,
     add_place,
+    add_reception,
     add_result,
     add_reuse,
     add_word,
@@ -62,6 +76,8 @@ def province_a(tmp_path: Path, pki_dir: Path) -> Iterator[Deployment]:
     add_dossier(dep, "HS-TRUNG", papers=("hồ sơ trùng BG",))
     add_result(dep, "HS-BG-001", "001090012345")  # its code is the first of the day
     add_place(dep, "HS-BG-002", "25123", "Xã Tân Lập")
+    # Chị Hoa hands in the certified copy of HS-BG-001, a signed PDF, as an original of her dossier.
+    add_reception(dep, "HS-BG-002", dep.store.get_bytes(dep.copies["HS-BG-001"]))
     add_word(dep, "TRẦN THỊ HOA", hoa)
     with db.session() as s:
         add_certify_request(dep, cccd, s.scalar(select(CertifiedCopy.id)))
@@ -77,6 +93,9 @@ def province_b(pg_url: str, s3_endpoint: S3Endpoint, pki_dir: Path) -> Iterator[
     db = open_database(pg_url)
     dep = deployment(db, open_store(store_url), pg_url, store_url, agency=BAC_NINH, pki=pki_dir)
     add_dossier(dep, "HS-BN-001", papers=("BN cccd",), certify=True)  # numbered 1 too, in its own register
+    # At the counter of the same code (the same station, as far as the records can tell), an upload
+    # still being processed when the province's system was handed over.
+    add_reception(dep, "HS-BN-001", dep.store.get_bytes(dep.copies["HS-BN-001"]), finished=False)
     # The same person's paper, digitized in both provinces.
     [hoa] = add_dossier(dep, "HS-BN-002", applicant="001190023456", papers=("giấy của chị Hoa",),
                         name="TRẦN THỊ HOA")
@@ -112,7 +131,8 @@ def _rows(db: Database) -> dict[str, int]:
         return {
             m.__tablename__: s.scalar(select(func.count()).select_from(m))
             for m in (Dossier, Document, CertifiedCopy, RegisterEntry, AuditEvent, ImportedAuditEvent, AuditSegment,
-                      ProcedureResult, ResultCode, DossierComponent, DossierPlace, LearnedWord, CertifyRequestRow)
+                      ProcedureResult, ResultCode, DossierComponent, DossierPlace, LearnedWord, CertifyRequestRow,
+                      Station, Batch, SourceFile)
         }
 
 
@@ -148,6 +168,28 @@ def _check_source_in_target(dep: Deployment, target: Database, target_store_url:
             assert twin is not None and twin.state == e.state
             src_copy = src.get(CertifiedCopy, e.certified_copy_id)
             assert dst.get(CertifiedCopy, twin.certified_copy_id).sha256 == src_copy.sha256
+        batches = src.scalars(select(Batch)).all()
+        assert batches
+        for b in batches:
+            twin = dst.scalar(select(Batch).where(Batch.public_id == b.public_id))
+            assert twin is not None, b.public_id
+            assert (twin.station.code, twin.station.name) == (b.station.code, b.station.name)
+            assert twin.dossier.code == b.dossier.code and twin.spool_dir is None
+            for attr in ("procedure_code", "files", "official", "pages_total", "pages_done", "certify", "created"):
+                assert getattr(twin, attr) == getattr(b, attr), attr
+            if BatchStatus(b.status).finished:
+                assert (twin.status, twin.errors, twin.finished) == (b.status, b.errors, b.finished)
+            else:  # its upload waited in the former deployment's spool: no runner here may take it
+                assert twin.status == BatchStatus.FAILED and twin.errors == [*b.errors, UNFINISHED]
+            made = src.scalars(select(Document.pdf_sha256).where(Document.batch_id == b.id)).all()
+            assert made and sorted(dst.scalars(select(Document.pdf_sha256).where(Document.batch_id == twin.id))) == sorted(made)
+            originals = src.scalars(select(SourceFile).where(SourceFile.batch_id == b.id)).all()
+            assert [(f.name, f.media_type, f.object_key, f.sha256, f.size, f.signatures) for f in dst.scalars(
+                select(SourceFile).where(SourceFile.batch_id == twin.id).order_by(SourceFile.id))] == [
+                (f.name, f.media_type, f.object_key, f.sha256, f.size, f.signatures) for f in originals]
+            # The dossier view lists the signed originals it received, with their verdict at reception.
+            here, there = dossier_by_code(target, b.dossier.code), dossier_by_code(dep.db, b.dossier.code)
+            assert here.signed_originals == there.signed_originals and there.signed_originals
 
 
 def _check_extras_in_target(
@@ -240,6 +282,11 @@ def test_two_provinces_merge_into_one(
     assert second.counts.kinds["place"].conflicts == 1
     assert second.counts.kinds["result_code"].conflicts == 1 and second.counts.kinds["result"].conflicts == 1
     assert second.counts.kinds["component"].copied == 1 and first.counts.kinds["place"].copied == 1
+    assert first.counts.kinds["station"].copied == 1 and second.counts.kinds["station"].merged == 1
+    assert first.counts.kinds["batch"].copied == 1 and second.counts.kinds["batch"].copied == 1
+    assert first.counts.kinds["source_file"].copied == 1 and second.counts.kinds["source_file"].copied == 1
+    with target.session() as s:
+        assert s.scalars(select(Station.code)).all() == ["QUAY-01"]
     assert first.counts.kinds["certify_request"].copied == 2
     assert first.counts.kinds["learned_word"].copied == 1 and first.counts.kinds["result"].copied == 1
     assert any(clash in detail for _k, _r, detail in second.counts.problems)

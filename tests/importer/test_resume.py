@@ -22,12 +22,31 @@ from storage.db import Database, open_database
 from storage.importer import run_import, verify_segments
 from storage.importer.ledger import AuditSegment, ImportedAuditEvent, ImportRecord
 from storage.importer.sohoa_source import SohoaSource
-from storage.models import AuditEvent, CertifiedCopy, Document, Dossier, LearnedWord, RegisterEntry
+from storage.models import (
+    AuditEvent,
+    Batch,
+    CertifiedCopy,
+    Document,
+    Dossier,
+    LearnedWord,
+    RegisterEntry,
+    SourceFile,
+    Station,
+)
 from storage.objects import open_store
 from storage.result_codes import ResultCode
 from storage.results import ProcedureResult
 from storage.stats import StatsQuery, compute_stats
-from tests.importer.deployments import add_dossier, add_place, add_result, add_reuse, add_word, deployment
+from tests.importer.deployments import (
+    add_dossier,
+    add_place,
+    add_reception,
+    add_result,
+    add_reuse,
+    add_word,
+    deployment,
+    tiny_pdf,
+)
 
 AGENCY = "UBND phường Đông Hải (tỉnh Bạc Liêu)"
 
@@ -61,6 +80,12 @@ def _dump(db: Database, store_url: str) -> dict[str, object]:
                                  for c in s.scalars(select(DossierComponent))),
             "places": sorted((code(p.dossier_id), p.agency, p.commune_code) for p in s.scalars(select(DossierPlace))),
             "words": sorted((w.text, paper(w.document_id)) for w in s.scalars(select(LearnedWord))),
+            "stations": sorted(s.execute(select(Station.code, Station.name)).all()),
+            "batches": sorted((b.public_id, b.station.code, code(b.dossier_id), b.status) for b in s.scalars(select(Batch))),
+            "batch_documents": sorted((d.pdf_sha256, s.get(Batch, d.batch_id).public_id) for d in s.scalars(
+                select(Document).where(Document.batch_id.is_not(None)))),
+            "originals": sorted((f.sha256, s.get(Batch, f.batch_id).public_id, str(f.signatures))
+                                for f in s.scalars(select(SourceFile))),
             "ledger": sorted(s.execute(select(ImportRecord.kind, ImportRecord.source_ref, ImportRecord.outcome)).all()),
             "imported_events": s.execute(select(ImportedAuditEvent.seq, ImportedAuditEvent.hash)
                                          .order_by(ImportedAuditEvent.seq)).all(),
@@ -95,6 +120,8 @@ def test_killed_anywhere_and_run_again_ends_as_one_import(tmp_path: Path, pki_di
     add_result(src, "HS-BL-002", "001090012345")
     add_place(src, "HS-BL-003", "96001", "Phường Đông Hải")
     add_word(src, "NGUYỄN VĂN AN", paper)
+    add_reception(src, "HS-BL-004", src.store.get_bytes(src.copies["HS-BL-001"]))
+    add_reception(src, "HS-BL-005", tiny_pdf("tờ khai giấy"), station="QUAY-02")
     today = datetime.now(UTC).date()
     period = StatsQuery(start=today - timedelta(days=2), end=today + timedelta(days=2))
     figures = compute_stats(src_db, period)
@@ -115,6 +142,7 @@ def test_killed_anywhere_and_run_again_ends_as_one_import(tmp_path: Path, pki_di
     kill_when = [
         ("the import is registered, blobs under way", "SELECT count(*) FROM import_sources", 1),
         ("two dossiers in", "SELECT count(*) FROM import_records WHERE kind = 'dossier'", 2),
+        ("a station in", "SELECT count(*) FROM import_records WHERE kind = 'station'", 1),
         ("the result code in", "SELECT count(*) FROM import_records WHERE kind = 'result_code'", 1),
         ("half the audit trail in", "SELECT count(*) FROM imported_audit_events", 5),
     ]
@@ -138,7 +166,8 @@ def test_killed_anywhere_and_run_again_ends_as_one_import(tmp_path: Path, pki_di
     try:
         dump = _dump(db, store_url)
         assert dump == _dump(ref_db, ref_store)
-        assert all(dump[k] for k in ("results", "result_codes", "components", "places", "words"))
+        assert all(dump[k] for k in ("results", "result_codes", "components", "places", "words", "stations",
+                                     "batches", "batch_documents", "originals"))
         assert verify_segments(db).ok
         # The figures the SQLite triggers kept through the kills are the source's.
         stats = compute_stats(db, period)
