@@ -96,6 +96,23 @@ def list_requests(db: Database, state: RequestState | None = RequestState.WAITIN
         return [_value(row) for row in session.scalars(query)]
 
 
+def certifier_may_see(db: Database, document_id: int, actor: str) -> bool:
+    """Whether a certifying officer (``actor``, as the trail names their key) has business with a
+    document's pages: a request for it waits in the queue (every officer's), or they took or
+    confirmed one. Anything else of the archive is not theirs to read."""
+    open_states = (RequestState.WAITING, RequestState.CONFIRMING)
+    mine = (RequestState.CONFIRMING, RequestState.CONFIRMED)
+    with db.session() as session:
+        found = session.scalar(
+            select(CertifyRequestRow.id).where(
+                CertifyRequestRow.document_id == document_id,
+                CertifyRequestRow.state.in_(open_states)
+                | (CertifyRequestRow.state.in_(mine) & (CertifyRequestRow.decided_by == actor)),
+            ).limit(1)
+        )
+    return found is not None
+
+
 def _decide(db: Database, request_id: int, *, state: RequestState, officer: str, actor: str,
             reason: str | None = None, from_state: RequestState = RequestState.WAITING,
             certified_copy_id: int | None = None) -> CertifyRequest:

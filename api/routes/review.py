@@ -1,8 +1,9 @@
 """The verification station over HTTP: the queue, a document's fields with their images, and the
 clerk's confirmations and corrections; the ``/review`` page for people.
 
-Only ``verifier`` keys reach these routes, and each carries the official's full name: it is what
-the records and the audit log show beside every decision. Images are cut from the searchable PDF,
+Only ``verifier`` keys reach the queue and the decisions, and each carries the official's full
+name: it is what the records and the audit log show beside every decision. The page and field
+images serve each role the documents its work needs (:mod:`api.routes.page_access`). Images are cut from the searchable PDF,
 which holds the original scan pixels, so the clerk compares the value with the paper itself.
 """
 
@@ -29,6 +30,7 @@ from api.review import (
     submit_review,
     unsure_spans,
 )
+from api.routes.page_access import ImageReaderKey, check_image_access
 from api.routes.stations import CODE, ERRORS
 from api.schemas import (
     MachineReading,
@@ -49,8 +51,6 @@ router = APIRouter(prefix="/v1", tags=["review"])
 page = APIRouter(include_in_schema=False)
 
 VerifierKey = Annotated[Principal, Depends(require(Role.VERIFIER))]
-# A certifying officer compares the copy with the original's pages before confirming it.
-PageReaderKey = Annotated[Principal, Depends(require(Role.VERIFIER, Role.CERTIFIER))]
 MAX_ID = 2**31 - 1
 NOT_FOUND = {404: {"model": Problem, "description": "no such document, field or page"}}
 PNG = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
@@ -139,11 +139,13 @@ async def get_field_image(
     document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     name: Annotated[str, Path(pattern=FIELD_NAME)],
     request: Request,
-    _principal: VerifierKey,
+    principal: ImageReaderKey,
     mark: Annotated[bool, Query(description="outline the value")] = True,
 ) -> Response:
+    """Each role reads the images of the documents its work needs (:mod:`api.routes.page_access`)."""
     state = state_of(request)
     document = await run_in_threadpool(_document, state, document_id)
+    await run_in_threadpool(check_image_access, state, principal, document)
     entry = document.fields.get(name)
     if entry is None:
         raise HTTPException(404, f"a {document.doc_type} has no field {name}")
@@ -163,11 +165,13 @@ async def get_page_image(
     document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     n: Annotated[int, Path(ge=1, le=10_000)],
     request: Request,
-    _principal: PageReaderKey,
+    principal: ImageReaderKey,
     width: Annotated[int | None, Query(ge=64, le=10_000, description="scale down to this width")] = None,
 ) -> Response:
+    """Each role reads the pages of the documents its work needs (:mod:`api.routes.page_access`)."""
     state = state_of(request)
     document = await run_in_threadpool(_document, state, document_id)
+    await run_in_threadpool(check_image_access, state, principal, document)
     if n > document.page_count:
         raise HTTPException(404, f"document {document_id} has {document.page_count} page(s), not {n}")
 
