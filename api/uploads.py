@@ -28,6 +28,7 @@ from pathlib import Path
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from api.budget import OverBudget, ParseBudget, Refused, run_budgeted
+from pipeline.deadline import OverTime, time_limit
 from pipeline.ingest import ContentBomb, MalformedPage, check_content, check_page_tree, check_repairs, sniff
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ EXTENSIONS = {"pdf": ".pdf", "tiff": ".tif", "jpeg": ".jpg", "png": ".png"}
 MAX_FIELD_BYTES = 1024
 MAX_PARTS = 200
 PDF_MAX_POINTS = 14_400  # the largest page side PDF allows (200 in); beyond that a page is a bomb
+# Opening a PDF's text layer as ingest does takes milliseconds on what scanners and office programs
+# write; a file that needs more is built to stall its job (see _open_text_layer).
+TEXT_LAYER_SECONDS = 10
 
 
 class UploadRefused(Exception):
@@ -445,7 +449,26 @@ def _inspect_pdf(f: ReceivedFile, limits: UploadLimits) -> int:
         if pdf.get_warnings():
             log.info("%s: qpdf repaired the file (%d warnings)", f.name, len(pdf.get_warnings()))
     _open_pages(f, count)
+    _open_text_layer(f)
     return count
+
+
+def _open_text_layer(f: ReceivedFile) -> None:
+    """Open the file's text layer and list its pages as ingest will (pdfplumber, on pdfminer), within
+    :data:`TEXT_LAYER_SECONDS`. pdfminer reads a line in time that grows with its square: a readable
+    page behind a 40 MB comment line passed every check above (qpdf and pdfium read it in a second)
+    and then held its job for minutes. A file pdfminer cannot read at all is not refused: ingest
+    OCRs its pages instead (each page's own text is read in the job, under the page budget)."""
+    import pdfplumber
+
+    try:
+        with time_limit(TEXT_LAYER_SECONDS), pdfplumber.open(f.path) as plumber:
+            len(plumber.pages)
+    except OverTime as exc:
+        raise UploadRefused(422, f"{f.name}: its text layer cannot be read within {TEXT_LAYER_SECONDS} s (the file "
+                                 "is built to be slow to parse); not accepted") from exc
+    except Exception as exc:  # noqa: BLE001 - the library raises anything on broken files; ingest OCRs them
+        log.info("%s: the text layer is unreadable (%s); its pages will be OCR'd", f.name, _short(exc))
 
 
 def _open_pages(f: ReceivedFile, count: int) -> None:
