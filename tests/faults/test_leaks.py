@@ -216,3 +216,36 @@ def test_a_hostile_result_is_refused_away_from_the_server(verbose: Verbose, host
     assert cpu < 3.0  # reading the body off the socket and handing it over; the parse is elsewhere
     with verbose.client("workflow") as workflow:  # nothing recorded, and the server answers as ever
         assert workflow.get(f"/v1/dossiers/{code}/results").json()["results"] == []
+
+
+def behind_a_long_line(line: bytes) -> bytes:
+    """A readable page of text after one 40 MB ``line`` (no break): qpdf and pdfium read it in a
+    second, pdfminer (the text layer, in ingest) in minutes."""
+    page = text_pdf()
+    cut = page.index(b"\n") + 1
+    return page[:cut] + line + b"\n" + page[cut:]
+
+
+@pytest.mark.parametrize("line", [b"%" + b"A" * 40_000_000, b" " * 40_000_000], ids=["comment", "whitespace"])
+def test_a_batch_behind_a_40_mb_line_is_refused_before_the_202(verbose: Verbose, line: bytes) -> None:
+    """The batch upload check opens the text layer as ingest will, under the parse budget: the file
+    is refused with its reason within seconds, nothing is recorded, the serving process is idle."""
+    body = behind_a_long_line(line)
+    with verbose.client("station_a") as station:
+        before = len(station.get("/v1/batches").json()["batches"])
+        cpu = verbose.cpu_seconds()
+        started = time.monotonic()
+        r = station.post("/v1/batches", data={"dossier_code": "HS-LINE"},
+                         files=[("files", ("thư.pdf", body, "application/pdf"))])
+        seconds = time.monotonic() - started
+        cpu = verbose.cpu_seconds() - cpu
+        print(f"\nbatch behind a 40 MB line: {r.status_code} in {seconds:.2f} s, serving process CPU {cpu:.2f} s")
+        assert r.status_code == 422, r.text
+        detail = r.json()["detail"]
+        assert detail.startswith("thư.pdf") and str(verbose.data_dir) not in r.text
+        # the parse budget (2 s of CPU here) or the text layer's own limit stopped it
+        assert "more than 2 s of CPU time" in detail or "text layer cannot be read within" in detail, detail
+        assert seconds < 40
+        assert cpu < 3.0
+        assert len(station.get("/v1/batches").json()["batches"]) == before  # nothing recorded
+    assert not [p for p in (verbose.data_dir / "api-spool").rglob("*") if p.is_file()]  # nothing kept
