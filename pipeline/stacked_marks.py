@@ -25,6 +25,18 @@ each tried and measured there:
 Only words with a circumflex or a breve that may carry a tone above it are read (Ậ, Ệ, Ộ, Ặ carry
 theirs below), and only when Tesseract trusts them under ``SURE``: about five words a page, read in
 one Tesseract run for all the pages of a batch.
+
+Small letters lose the same tones on real typography: in Times New Roman, Tesseract's ``vie`` model
+reads "cổ" as "cô", "biểu" as "biêu", "xuất" as "xuât", even on an undamaged 300 dpi render, and is
+sure of it (the wrong readings come at confidence 60 to 96, as right ones do). So every word in small
+letters read with a circumflex or a breve and no tone at all is read again by itself, with half its
+height above and below (a tighter cut found fewer of the lost tones; the neighbouring rows are left
+in: whitening them around the word lost most of the gain). Its own reading wins only when it puts
+one tone on that circumflex or breve and changes nothing else, and the result is a possible
+Vietnamese syllable (:mod:`pipeline.syllables`: "xuầt" is not one): a tone read where the first
+reading saw none is, on these pages, a tone that is there. About thirty words an A4 page of real
+text, in the same Tesseract run as the capitals. On the tuned real documents (damage seed 5) the
+mean order-free word error went from 6.55% to 4.94%, 27 words mended and none made wrong.
 """
 
 from __future__ import annotations
@@ -41,6 +53,7 @@ from core.model import Page, nfc
 from pipeline import tesseract
 from pipeline.cleanup import TARGET_DPI
 from pipeline.second_reading import cut_from_original
+from pipeline.syllables import is_syllable
 from pipeline.tesseract import TessWord
 
 log = logging.getLogger(__name__)
@@ -50,6 +63,9 @@ STACKING = frozenset("ÂẤẦẨẪÊẾỀỂỄÔỐỒỔỖĂẮẰẲẴ")
 SURE = 95.0  # Tesseract's 0..100: words trusted this much are right in every bench page
 PAD_ENDS = 0.3  # of the word's height, before and after it
 PAD_ABOVE_BELOW = 0.2
+# Small letters with a circumflex or a breve and no tone.
+BARE_STACKING = frozenset("âêôăÂÊÔĂ")
+BARE_PAD_ABOVE_BELOW = 0.5
 RAW_LINE_PSM = 13
 
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")  # huyền, sắc, ngã, hỏi, nặng as combining marks
@@ -63,21 +79,53 @@ def _tones(text: str) -> int:
     return sum(ch in _TONES for ch in unicodedata.normalize("NFD", text))
 
 
-def is_candidate(word: TessWord) -> bool:
+def _letters(text: str) -> list[str]:
+    return [ch for ch in nfc(text) if ch.isalpha()]
+
+
+def is_capital_candidate(word: TessWord) -> bool:
     """An upper-case word of two letters or more with a mark that can carry a tone on top, which
     Tesseract is not sure of."""
-    letters = [ch for ch in nfc(word.text) if ch.isalpha()]
+    letters = _letters(word.text)
     return (word.confidence < SURE and len(letters) >= 2 and all(ch.isupper() for ch in letters)
             and any(ch in STACKING for ch in letters))
+
+
+def is_bare_candidate(word: TessWord) -> bool:
+    """A word in small letters (a capital first allowed) of two letters or more, read with a
+    circumflex or a breve and no tone at all: the reading Tesseract gives a tone stacked on a
+    circumflex in a serif face when it loses the tone ("cổ" read "cô", "biểu" read "biêu")."""
+    letters = _letters(word.text)
+    return (len(letters) >= 2 and not all(ch.isupper() for ch in letters)
+            and any(ch in BARE_STACKING for ch in letters) and _tones(word.text) == 0)
+
+
+def is_candidate(word: TessWord) -> bool:
+    """A word read once more by itself: a capital word with a stacking mark it is unsure of, or a
+    word in small letters with a bare circumflex or breve."""
+    return is_capital_candidate(word) or is_bare_candidate(word)
+
+
+def _gains_stacked_tone(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one tone put on one of its bare circumflexes or breves, and
+    nothing else changed."""
+    if len(a) != len(b) or _tones(a) or _tones(b) != 1:
+        return False
+    changed = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return len(changed) == 1 and changed[0][0] in BARE_STACKING and _without_tones(changed[0][1]) == changed[0][0]
 
 
 def better_marks(first: TessWord, second: Sequence[TessWord]) -> bool:
     """Whether the word's own reading should replace the first: one word, the same letters and
     punctuation with other tone marks, none dropped (OCR loses marks far more often than it adds
-    them), and trusted more."""
+    them), and trusted more. A word in small letters with a bare circumflex or breve takes its own
+    reading only when that puts one tone on that mark and changes nothing else, and the syllable
+    it makes is a possible Vietnamese one (see :mod:`pipeline.syllables`)."""
     if len(second) != 1:
         return False
     a, b = nfc(first.text), nfc(second[0].text)
+    if is_bare_candidate(first):
+        return _gains_stacked_tone(a, b) and is_syllable("".join(_letters(b)))
     return (a != b and _without_tones(a) == _without_tones(b) and _tones(b) >= _tones(a)
             and second[0].confidence > first.confidence)
 
@@ -100,8 +148,9 @@ def plan_mark_reading(found: Sequence[TessWord], page: Page, grey: Callable[[], 
     pixels = grey()
     cuts = []
     for w in words:
-        box = (w.left - PAD_ENDS * w.height, w.top - PAD_ABOVE_BELOW * w.height,
-               w.left + w.width + PAD_ENDS * w.height, w.top + w.height + PAD_ABOVE_BELOW * w.height)
+        pad = PAD_ABOVE_BELOW if is_capital_candidate(w) else BARE_PAD_ABOVE_BELOW
+        box = (w.left - PAD_ENDS * w.height, w.top - pad * w.height,
+               w.left + w.width + PAD_ENDS * w.height, w.top + w.height + pad * w.height)
         cuts.append(cut_from_original(page, pixels, ocr_shape, box, scale=1.0))
     return MarkReading(words, tuple(cuts))
 
