@@ -1,4 +1,5 @@
-"""Real services for the worker tests: Redis database 9 as broker and result backend, a SeaweedFS S3
+"""Real services for the worker tests: a Redis database of this run's own (claimed by a lock file,
+``tests.support.redis_db``, so two runs on one machine do not meet) as broker and result backend, a SeaweedFS S3
 server that a test can stop and start again on the same ports, a throwaway PostgreSQL database,
 and real ``sohoa worker`` processes started as subprocesses."""
 
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-TEST_BROKER = "redis://127.0.0.1:6379/9"
+from tests.support.redis_db import broker_url, claim_database
+
+TEST_BROKER = broker_url(claim_database())
 _previous = os.environ.get("SOHOA_BROKER_URL")
 os.environ["SOHOA_BROKER_URL"] = TEST_BROKER  # read once, when the Celery app is created
 from workers.app import app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,47 @@ def test_visibility_timeout_must_exceed_longest_task() -> None:
 def test_rabbitmq_broker_keeps_results_in_redis() -> None:
     assert resolve_backend("amqp://guest:guest@127.0.0.1:5672//", None).startswith("redis://")
     assert resolve_backend("redis://127.0.0.1:6379/3", None) == "redis://127.0.0.1:6379/3"
+
+
+def test_each_run_has_a_redis_database_of_its_own() -> None:
+    """Two test runs on one machine never share a Redis database: this run's is held, a second run
+    gets another while the first lives, and a killed run's is free again."""
+    import subprocess
+    import sys
+
+    from tests.support.redis_db import CANDIDATES
+    from tests.workers.conftest import TEST_BROKER
+
+    ours = int(TEST_BROKER.rsplit("/", 1)[1])
+    assert ours in CANDIDATES
+    claim = "from tests.support.redis_db import claim_database; print(claim_database(), flush=True)"
+    root = str(Path(__file__).resolve().parents[2])
+    holder = subprocess.Popen([sys.executable, "-c", f"{claim}; import time; time.sleep(60)"], cwd=root,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        first = int(holder.stdout.readline())
+        second = int(subprocess.run([sys.executable, "-c", claim], cwd=root, capture_output=True, text=True,
+                                    check=True, timeout=60).stdout)
+        assert len({ours, first, second}) == 3
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert not _held(first), "a killed run's database is free again"
+    assert _held(ours)
+
+
+def _held(number: int) -> bool:
+    """Whether some open lock holds the database (this process's own lock counts: flock locks
+    belong to an open file, not to a process)."""
+    import fcntl
+
+    from tests.support.redis_db import LOCKS
+
+    with open(LOCKS.format(number), "ab") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
