@@ -461,6 +461,15 @@ def merge_register(
     new = []
     for e, key in zip(todo, keys, strict=True):
         copy_id = target(copies, e.copy_ref)
+        missing = [name for name, ref, table in (("document", e.document_ref, docs), ("certified copy", e.copy_ref, copies))
+                   if ref and target(table, ref) is None]
+        if missing:  # an entry with its reference emptied would say something the source did not
+            ledger.note(
+                RecordKind.REGISTER, e.ref, Outcome.CONFLICT, None,
+                detail=f"register number {e.number} of book {e.book:02d}/{e.year} of {e.agency}: its "
+                f"{' and '.join(missing)} was not taken: left out",
+            )
+            continue
         existing = here.get(key)
         if existing is not None:
             if existing.state == e.state and existing.certified_copy_id == copy_id:
