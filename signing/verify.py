@@ -41,7 +41,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
@@ -64,11 +64,13 @@ from pyhanko.sign.validation.status import (
     SignatureCoverageLevel,
 )
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.authority import CertTrustAnchor, TrustQualifiers
 from pyhanko_certvalidator.errors import InsufficientRevinfoError
 from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.validate import async_validate_path
 
 from signing.keys import Certificate, to_asn1
+from signing.policy import DEFAULT_POLICY, ValidationPolicy, display_date
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +91,12 @@ _FAILED_CODES = {
     RECORD_MISMATCH, "EXPIRED", "NOT_YET_VALID",
 }
 TIMESTAMP_UNVERIFIED = "TIMESTAMP_UNVERIFIED"  # a note: the time is not proven, the signature may stand
-_NOTES = {DEVELOPMENT_SIGNER, TIMESTAMP_UNVERIFIED}
-# Digests no longer accepted for signatures, with the year the validation policy stopped (NIST SP
-# 800-131A: SHA-1 disallowed for digital signature generation after 2013).
-_WEAK_DIGESTS = {"sha1": ("SHA-1", 2013), "md5": ("MD5", 2005)}
+# A note: made with an algorithm the policy accepts only for signatures proven before a date (SHA-1,
+# a short RSA key), and proven to be that old; the message says which and until when.
+LEGACY_ALGORITHM = "LEGACY_ALGORITHM"
+_NOTES = {DEVELOPMENT_SIGNER, TIMESTAMP_UNVERIFIED, LEGACY_ALGORITHM}
+_CRYPTO_CODES = {AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE.name,
+                 AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE_NO_POE.name}
 PADES_SUB_FILTER = "ETSI.CAdES.detached"
 
 
@@ -180,6 +184,11 @@ def _subject(cert: asn1_x509.Certificate | None) -> str | None:
     return cert.subject.human_friendly if cert is not None else None
 
 
+def _name(cert: asn1_x509.Certificate) -> str:
+    """A certificate's common name (its whole subject when it has none)."""
+    return cert.subject.native.get("common_name") or cert.subject.human_friendly
+
+
 def _declares_revocation(cert: asn1_x509.Certificate) -> bool:
     return bool(cert.crl_distribution_points_value or cert.ocsp_urls)
 
@@ -211,14 +220,51 @@ def _revocation(status: PdfSignatureStatus, cert: asn1_x509.Certificate) -> tupl
     return "unknown", None
 
 
-def _weak_digest(md_algorithm: str | None) -> str | None:
-    """A plain sentence when the signature uses a digest the policy no longer accepts."""
-    weak = _WEAK_DIGESTS.get((md_algorithm or "").lower().replace("-", ""))
-    if weak is None:
+def _algorithm_findings(status: PdfSignatureStatus, checker: _Checker, proven: datetime | None,
+                        reasons: list[str], messages: list[str]) -> None:
+    """What the policy's dated algorithm rules say of this signature, in plain words: refused (the
+    crypto-constraints code already in ``reasons``) or accepted only because it is proven old
+    enough (``LEGACY_ALGORITHM``, a note)."""
+    cert = status.signing_cert
+    if cert is None:
+        return
+    key = cert.public_key
+    findings = checker.policy.algorithm_policy().findings(
+        status.md_algorithm, key.bit_size, key.algorithm == "rsa", proven)
+    refused = any(r in _CRYPTO_CODES for r in reasons)
+    for finding in findings:
+        accepted = finding.accepted and not refused
+        messages.append(finding.sentence(proven, accepted=accepted))
+        if accepted:
+            reasons.append(LEGACY_ALGORITHM)
+
+
+def _expired_root(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, checker: _Checker) -> asn1_x509.Certificate | None:
+    """The configured root this signature's chain runs to, when that root has expired at the
+    validation time (pyHanko reports it as a general chain failure)."""
+    moment = checker.validation_time or datetime.now(UTC)
+    expired = [c for c in checker.roots if c.not_valid_after < moment]
+    if not expired:
         return None
-    name, year = weak
-    return (f"signed with {name}, which the validation policy no longer accepts for signatures "
-            f"(not since {year}): the signature cannot be relied on, whoever made it")
+    path = status.validation_path
+    if path is not None:
+        anchor = getattr(path.trust_anchor, "certificate", None)
+        return anchor if anchor is not None and anchor in expired else None
+    issuers = {sig.signer_cert.issuer.dump()}
+    try:
+        issuers |= {c.chosen.issuer.dump() for c in sig.signed_data["certificates"]}
+    except Exception:  # noqa: BLE001 - an odd certificate set names no issuer
+        log.debug("signature %s: its certificates name no issuer", sig.field_name)
+    return next((c for c in expired if c.subject.dump() in issuers), None)
+
+
+def _anchor(cert: asn1_x509.Certificate) -> CertTrustAnchor:
+    """A configured root as a trust anchor that holds only within its validity: RFC 5280 leaves a
+    trust anchor's dates to the relying party, and a root that has expired must not anchor a
+    signature that nothing proves was made before it expired (ETSI EN 319 102-1: OUT_OF_BOUNDS_NO_POE;
+    with such proof the past validation judges)."""
+    return CertTrustAnchor(cert, quals=TrustQualifiers(valid_from=cert.not_valid_before,
+                                                       valid_until=cert.not_valid_after))
 
 
 def _sub_filter(sig: EmbeddedPdfSignature) -> str | None:
@@ -324,15 +370,33 @@ class _Checker:
     context: ValidationContext
     ts_context: ValidationContext  # the timestamp authorities' (the signers' unless configured apart)
     roots: tuple[asn1_x509.Certificate, ...]
+    tsa_roots: tuple[asn1_x509.Certificate, ...] | None
+    policy: ValidationPolicy
     allow_fetching: bool
     validation_time: datetime | None
     has_document_timestamp: bool
     has_dss: bool  # the file preserves validation data (certificates, OCSP, CRLs) of its own
 
 
-async def _past_validation(sig: EmbeddedPdfSignature, checker: _Checker) -> tuple[bool, str]:
+@dataclass(frozen=True)
+class _Past:
+    """What the past validation found: whether it passed, why, and the time the file's trusted
+    timestamps prove the signature existed (``None``: nothing proves it)."""
+
+    passed: bool
+    note: str
+    proven: datetime | None = None
+    code: str | None = None  # the sub-indication when it did not pass
+
+
+async def _past_validation(sig: EmbeddedPdfSignature, checker: _Checker,
+                           expired_root: asn1_x509.Certificate | None = None) -> _Past:
     """ETSI EN 319 102-1 §5.6.3 (pyHanko's AdES-LTA process): validate the signature as of the
-    time its timestamps prove, with the revocation data the document itself preserved."""
+    time its timestamps prove, with the revocation data the document itself preserved.
+
+    ``expired_root``: a configured root that has expired since; pyHanko does not take a trust
+    anchor's expiry to the past validation, so that root is given without its dates and the
+    signature passes only if the time proven for it is before the root expired."""
     from pyhanko.sign.validation.ades import ades_lta_validation
     from pyhanko.sign.validation.policy_decl import (
         PdfSignatureValidationSpec,
@@ -340,17 +404,27 @@ async def _past_validation(sig: EmbeddedPdfSignature, checker: _Checker) -> tupl
         RevocationInfoGatheringSpec,
         SignatureValidationSpec,
     )
+    from pyhanko.sign.validation.utils import CMSAlgorithmUsagePolicy
     from pyhanko_certvalidator.context import CertValidationPolicySpec
     from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
     from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
     from pyhanko_certvalidator.registry import SimpleTrustManager
 
+    algorithms = checker.policy.algorithm_policy()
+
+    def cert_policy(roots: Sequence[asn1_x509.Certificate]) -> CertValidationPolicySpec:
+        anchors = [CertTrustAnchor(c) if c == expired_root else _anchor(c) for c in roots]
+        return CertValidationPolicySpec(
+            trust_manager=SimpleTrustManager.build(trust_roots=anchors),
+            revinfo_policy=CertRevTrustPolicy(RevocationCheckingPolicy.from_legacy("hard-fail")),
+            algorithm_usage_policy=algorithms,
+        )
+
     spec = PdfSignatureValidationSpec(
         SignatureValidationSpec(
-            cert_validation_policy=CertValidationPolicySpec(
-                trust_manager=SimpleTrustManager.build(trust_roots=list(checker.roots)),
-                revinfo_policy=CertRevTrustPolicy(RevocationCheckingPolicy.from_legacy("hard-fail")),
-            ),
+            cert_validation_policy=cert_policy(checker.roots),
+            ts_cert_validation_policy=cert_policy(checker.tsa_roots) if checker.tsa_roots is not None else None,
+            signature_algorithm_policy=CMSAlgorithmUsagePolicy.lift_policy(algorithms),
             revinfo_gathering_policy=RevocationInfoGatheringSpec(
                 online_fetching_rule=RevinfoOnlineFetchingRule.NO_HISTORICAL_FETCH
                 if checker.allow_fetching else RevinfoOnlineFetchingRule.LOCAL_ONLY
@@ -364,14 +438,25 @@ async def _past_validation(sig: EmbeddedPdfSignature, checker: _Checker) -> tupl
             validation_time=checker.validation_time, best_signature_time=checker.validation_time,
             point_in_time_validation=True,
         )
+    started = checker.validation_time or datetime.now(UTC)
     try:
         result = await ades_lta_validation(sig, spec, timing_info=timing)
     except Exception as exc:  # noqa: BLE001 - the current-time verdict stands; say why this did not help
-        return False, f"past validation was not possible: {exc}"
+        return _Past(False, f"past validation was not possible: {exc}")
+    when = result.best_signature_time
+    # With no proof of existence pyHanko's best signature time is the validation time itself.
+    proven = when if when is not None and when < started - timedelta(seconds=5) else None
+    if result.ades_subindic.status.name == PASSED and expired_root is not None and (
+            proven is None or proven >= expired_root.not_valid_after):
+        return _Past(False, "past validation: OUT_OF_BOUNDS_NO_POE (nothing proves the signature was made "
+                     f"before the trust root expired on {display_date(expired_root.not_valid_after)})",
+                     proven, AdESIndeterminate.OUT_OF_BOUNDS_NO_POE.name)
     if result.ades_subindic.status.name == PASSED:
-        when = result.best_signature_time
-        return True, f"validated as of {when.isoformat()} from the evidence preserved in the file (PAdES-LTA)"
-    return False, f"past validation: {result.ades_subindic.standard_name} ({result.failure_msg})"
+        return _Past(True, f"validated as of {when.isoformat()} from the evidence preserved in the file (PAdES-LTA)",
+                     proven)
+    code = result.ades_subindic.standard_name
+    return _Past(False, f"past validation: {code} ({result.failure_msg})", proven, code)
+
 
 
 async def _check_signature(sig: EmbeddedPdfSignature, checker: _Checker) -> SignatureDetails:
@@ -416,6 +501,15 @@ async def _check_signature(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
     elif not status.trusted:
         reason = _trust_reason(status.trust_problem_indic, poe=proven or status.signer_reported_dt, cert=cert)
         reason = reason or AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name
+        expired_root = (_expired_root(sig, status, checker)
+                        if reason == AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE.name else None)
+        if expired_root is not None:
+            # ETSI EN 319 102-1: out of the anchor's bounds, and nothing yet proves the signature
+            # was made before it expired (a timestamp may, below).
+            reason = AdESIndeterminate.OUT_OF_BOUNDS_NO_POE.name
+            name, until = _name(expired_root), display_date(expired_root.not_valid_after)
+            messages.append(f"chứng thư gốc tin cậy {name} đã hết hạn ngày {until} / the trust root {name} "
+                            f"expired on {until}: it anchors only signatures proven to be older")
         precise = await chain_reason(reason, checker.context, status.validation_path, messages)
         # Revocation data missing now is missing for the past too, unless the file keeps a DSS.
         has_evidence = (proven is not None or checker.has_document_timestamp) and (
@@ -423,11 +517,15 @@ async def _check_signature(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
         )
         reason = precise
         if reason in _PAST_VALIDATION_CANDIDATES and has_evidence:
-            trusted, note = await _past_validation(sig, checker)
-            messages.append(note)
-            if trusted:
+            past = await _past_validation(sig, checker, expired_root)
+            messages.append(past.note)
+            proven = proven or past.proven
+            trusted = past.passed
+            if past.passed:
                 revocation = "good (as of the signing time)"
                 reason = None
+            elif reason in _CRYPTO_CODES and past.code in _CRYPTO_CODES:
+                reason = past.code  # e.g. proven, but only after the algorithm's cut-off date
         if reason:
             reasons.append(reason)
     if tst is not None and tst.intact and tst.valid and not tst.trusted and status.intact and status.valid:
@@ -435,14 +533,16 @@ async def _check_signature(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
         # on its own chain, checked above without that proof.
         indic = tst.trust_problem_indic
         name = indic.standard_name if indic is not None else AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name
-        why = ("its authority does not chain to a configured root (configure the TSA's root)"
-               if name == AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name
-               else f"its authority's certificate could not be validated ({name})")
+        if name == AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name:
+            why = "its authority does not chain to a configured root (configure the TSA's root)"
+        elif name in _CRYPTO_CODES:
+            why = f"the token uses an algorithm the validation policy no longer accepts ({name})"
+        else:
+            why = f"its authority's certificate could not be validated ({name})"
         reasons.append(TIMESTAMP_UNVERIFIED)
         messages.append(f"the signature timestamp is not verified: {why}; the signing time is not proven")
-    weak = _weak_digest(status.md_algorithm)
-    if weak and AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE.name in reasons:
-        messages.append(weak)
+    if status.intact and status.valid:
+        _algorithm_findings(status, checker, proven, reasons, messages)
 
     docmdp = sig.docmdp_level
     reasons += _integrity_reasons(status, messages, docmdp)
@@ -588,10 +688,13 @@ def _context(
     allow_fetching: bool,
     moment: datetime | None,
     other_certs: Sequence[asn1_x509.Certificate] = (),
+    policy: ValidationPolicy = DEFAULT_POLICY,
 ) -> ValidationContext:
-    """Trust only ``roots``; use the file's own DSS (embedded OCSP/CRL/certs) when there is one, and
-    ``other_certs`` (configured intermediate CAs) to build the chain."""
-    kwargs: dict[str, Any] = {"trust_roots": list(roots), **revocation_context_kwargs(allow_fetching)}
+    """Trust only ``roots``, each within its validity; use the file's own DSS (embedded
+    OCSP/CRL/certs) when there is one, and ``other_certs`` (configured intermediate CAs) to build
+    the chain; judge algorithms by the policy's dated rules."""
+    kwargs: dict[str, Any] = {"trust_roots": [_anchor(c) for c in roots], **revocation_context_kwargs(allow_fetching),
+                              "algorithm_usage_policy": policy.algorithm_policy()}
     if other_certs:
         kwargs["other_certs"] = list(other_certs)
     if moment is not None:
@@ -650,6 +753,7 @@ async def async_verify_pdf(
     validation_time: datetime | None = None,
     intermediates: Sequence[Certificate] = (),
     tsa_roots: Sequence[Certificate] | None = None,
+    policy: ValidationPolicy = DEFAULT_POLICY,
 ) -> VerificationReport:
     """Async form of :func:`verify_pdf`."""
     sha256 = hashlib.sha256(pdf).hexdigest()
@@ -697,12 +801,14 @@ async def async_verify_pdf(
     if validation_time is not None:
         allow_fetching = False  # nobody can fetch what a responder will say at another time
     others = tuple(to_asn1(c) for c in intermediates)
-    context = _context(reader, anchors, allow_fetching, validation_time, others)
-    ts_context = context if tsa_roots is None else _context(
-        reader, tuple(to_asn1(c) for c in tsa_roots), allow_fetching, validation_time, others
+    tsa_anchors = None if tsa_roots is None else tuple(to_asn1(c) for c in tsa_roots)
+    context = _context(reader, anchors, allow_fetching, validation_time, others, policy)
+    ts_context = context if tsa_anchors is None else _context(
+        reader, tsa_anchors, allow_fetching, validation_time, others, policy
     )
     checker = _Checker(
-        context=context, ts_context=ts_context, roots=anchors, allow_fetching=allow_fetching, validation_time=validation_time,
+        context=context, ts_context=ts_context, roots=anchors, tsa_roots=tsa_anchors, policy=policy,
+        allow_fetching=allow_fetching, validation_time=validation_time,
         has_document_timestamp=any(s.sig_object_type == "/DocTimeStamp" for s in signatures),
         has_dss="/DSS" in reader.root,
     )
@@ -747,6 +853,7 @@ def verify_pdf(
     validation_time: datetime | None = None,
     intermediates: Sequence[Certificate] = (),
     tsa_roots: Sequence[Certificate] | None = None,
+    policy: ValidationPolicy = DEFAULT_POLICY,
 ) -> VerificationReport:
     """Verify every signature and document timestamp in ``pdf`` against ``roots`` only.
 
@@ -755,6 +862,7 @@ def verify_pdf(
     ``allow_fetching`` lets revocation be checked online when the file embeds no answer.
     ``validation_time`` checks as of another moment (offline), e.g. to see what an auditor will
     find after the certificates have expired; a B-LTA copy should still pass then.
+    ``policy`` holds the dated algorithm rules (SHA-1, short RSA keys; :mod:`signing.policy`).
     """
     result: list[VerificationReport] = []
 
@@ -763,7 +871,7 @@ def verify_pdf(
             await async_verify_pdf(
                 pdf, roots=roots, expected_sha256=expected_sha256, record_lookup=record_lookup,
                 allow_fetching=allow_fetching, validation_time=validation_time, intermediates=intermediates,
-                tsa_roots=tsa_roots,
+                tsa_roots=tsa_roots, policy=policy,
             )
         )
 

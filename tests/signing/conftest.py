@@ -33,8 +33,10 @@ from signing.keys import AgencySigner, load_certificates, load_pkcs12_signer
 
 KEY_LABELS = (
     "root", "interm", "interm-ocsp", "tsa", "signer", "signer-revoked", "signer-expired", "signer-short",
-    "seal", "gazette",
+    "seal", "gazette", "legacy", "legacy-1024", "old-root", "old-signer",
+    "old-signer-2019",
 )
+SHORT_KEYS = {"legacy-1024": 1024}  # a signer of the years when 1024-bit RSA keys were issued
 
 
 def page_image(width: int = 850, height: int = 1100) -> Image.Image:
@@ -182,6 +184,13 @@ def _pki_config(base_url: str) -> dict:
                     # The co-signers of a provincial decision: the seal's and the official gazette's.
                     "seal": {"common-name": "UBND tỉnh Quảng Ngãi (test)"},
                     "gazette": {"common-name": "Trung tâm Công báo và Tin học (test)"},
+                    # Signers of the SHA-1 years (certificates from 2005), and a root that expired in
+                    # 2020 whose signer's own certificate runs on: only the root's date is at fault.
+                    "legacy": {"common-name": "UBND xã Chữ Ký Cũ (test, 2005)"},
+                    "legacy-1024": {"common-name": "UBND xã Khóa Ngắn (test, RSA 1024)"},
+                    "old-root": {"common-name": "sohoa Test Root CA 2000-2020 (expired)"},
+                    "old-signer": {"common-name": "UBND xã Gốc Hết Hạn (test)"},
+                    "old-signer-2019": {"common-name": "UBND xã Lưu Trữ (test, 2005-2019)"},
                 },
                 "certs": {
                     "root": {
@@ -218,6 +227,24 @@ def _pki_config(base_url: str) -> dict:
                                          "2020-01-01T00:00:00+0000"),
                     "seal": cert("interm", "2100-01-01T00:00:00+0000", signer_ext, "2020-01-01T00:00:00+0000"),
                     "gazette": cert("interm", "2100-01-01T00:00:00+0000", signer_ext, "2020-01-01T00:00:00+0000"),
+                    # Revocation by the root's CRL (the past validation wants revocation data for
+                    # every certificate of the chain, even one that names none).
+                    "legacy": cert("root", "2100-01-01T00:00:00+0000", [signer_ext[0], crl("root")],
+                                   "2005-01-01T00:00:00+0000"),
+                    "legacy-1024": cert("root", "2100-01-01T00:00:00+0000", [signer_ext[0], crl("root")],
+                                        "2005-01-01T00:00:00+0000"),
+                    "old-root": {
+                        "subject": "old-root", "issuer": "old-root",
+                        "validity": {"valid-from": "2000-01-01T00:00:00+0000", "valid-to": "2020-01-01T00:00:00+0000"},
+                        "extensions": [
+                            {"id": "basic_constraints", "critical": True, "value": {"ca": True}},
+                            ku("digital_signature", "key_cert_sign", "crl_sign"),
+                        ],
+                    },
+                    "old-signer": cert("old-root", "2100-01-01T00:00:00+0000", [signer_ext[0], crl("old-root")],
+                                       "2005-01-01T00:00:00+0000"),
+                    "old-signer-2019": cert("old-root", "2019-12-31T00:00:00+0000", [signer_ext[0], crl("old-root")],
+                                            "2005-01-01T00:00:00+0000"),
                 },
                 "services": {
                     "ocsp": {"interm": {"for-issuer": "interm", "responder-cert": "interm-ocsp",
@@ -225,6 +252,8 @@ def _pki_config(base_url: str) -> dict:
                     "crl-repo": {
                         "root": {"for-issuer": "root", "signing-key": "root", "simulated-update-schedule": "P90D"},
                         "interm": {"for-issuer": "interm", "signing-key": "interm", "simulated-update-schedule": "P7D"},
+                        "old-root": {"for-issuer": "old-root", "signing-key": "old-root",
+                                     "simulated-update-schedule": "P90D"},
                     },
                     "cert-repo": {"root": {"for-issuer": "root", "publish-issued-certs": True}},
                     "time-stamping": {"tsa": {"signing-key": "tsa", "signing-cert": "tsa"}},
@@ -284,6 +313,11 @@ class LivePki:
     directory: Path
     arch: object
 
+    @property
+    def old_root(self) -> x509.Certificate:
+        """The root of 2000-2020 (expired), for the cases that configure it."""
+        return x509.load_der_x509_certificate(self.arch.get_cert("old-root").dump())  # type: ignore[attr-defined]
+
     def signer(self, label: str) -> AgencySigner:
         """A PKCS#12 signer for certificate ``label`` (chain included), as an agency would get it."""
         p12 = self.arch.package_pkcs12(label, password=b"test")  # type: ignore[attr-defined]
@@ -299,7 +333,7 @@ def live_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePki]:
 
     directory = tmp_path_factory.mktemp("certomancer")
     for label in KEY_LABELS:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=SHORT_KEYS.get(label, 2048))
         (directory / f"{label}.key.pem").write_bytes(
             key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                               serialization.NoEncryption())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -16,6 +17,7 @@ from pyhanko.sign.fields import MDPPerm
 
 from signing.certify import Level, certify_copy
 from signing.verify import FAILED, INDETERMINATE, PASSED, verify_pdf
+from tests.signing.test_algorithm_policy import AFTER, BEFORE, preserved, signed_at
 from tests.signing.test_attacks import (
     overlay_annotation,
     page_rewrite,
@@ -62,6 +64,8 @@ def _live_copy(kit: Kit, label: str, level: Level) -> bytes:
 
 
 DEV, LIVE = "dev", "live"  # which roots the case is verified against
+OLD = "live+old"  # the certomancer root and a root of 2000-2020, expired since
+LATE = datetime(2021, 5, 4, 8, 0, tzinfo=UTC)  # after the old root expired
 # name, how the file is made, the roots, whether revocation may be fetched, the expected verdict
 CASES: list[tuple[str, Callable[[Kit], bytes], str, bool, str]] = [
     ("certified copy (B-B)", _dev_copy, DEV, False, PASSED),
@@ -95,7 +99,39 @@ CASES: list[tuple[str, Callable[[Kit], bytes], str, bool, str]] = [
     ("signer trusted, timestamp authority not configured", lambda k: certify_copy(
         k.source, k.dev_signer, k.stamp(), tsa_url=k.live.tsa_url, level=Level.B_T).pdf, DEV, False, PASSED),
     ("chain to a root that is not configured", _dev_copy, LIVE, False, INDETERMINATE),
+    # Dated algorithm rules (default policy: SHA-1 and RSA keys under 2048 bits only for signatures
+    # proven before 01/01/2014, MD5 never). Signed and timestamped at frozen times, kept as B-LTA.
+    ("SHA-1 of 2012, preserved (proven before the cut-off)", lambda k: preserved(
+        k.source, k.live, "legacy", BEFORE, md="sha1"), LIVE, False, PASSED),
+    ("SHA-1 of 2015, preserved (proven after the cut-off)", lambda k: preserved(
+        k.source, k.live, "legacy", AFTER, md="sha1"), LIVE, False, INDETERMINATE),
+    ("SHA-1, no timestamp", lambda k: signed_at(
+        k.source, k.live, "legacy", BEFORE, md="sha1", timestamped=False), LIVE, True, INDETERMINATE),
+    ("MD5 of 2012, preserved", lambda k: preserved(k.source, k.live, "legacy", BEFORE, md="md5"), LIVE, False,
+     INDETERMINATE),
+    ("RSA 1024-bit key of 2012, preserved", lambda k: preserved(
+        k.source, k.live, "legacy-1024", BEFORE, md="sha256"), LIVE, False, PASSED),
+    ("RSA 1024-bit key of 2015, preserved", lambda k: preserved(
+        k.source, k.live, "legacy-1024", AFTER, md="sha256"), LIVE, False, INDETERMINATE),
+    # A trust root that has expired (2000-2020) anchors only what is proven older than its expiry.
+    ("expired root, no timestamp", lambda k: signed_at(
+        k.source, k.live, "old-signer", BEFORE, timestamped=False), OLD, True, INDETERMINATE),
+    ("expired root, signature of 2012 preserved", lambda k: preserved(
+        k.source, k.live, "old-signer-2019", BEFORE, md="sha256", crl_repo="old-root"), OLD, False, PASSED),
+    ("expired root, signature of 2021 preserved", lambda k: preserved(
+        k.source, k.live, "old-signer", LATE, md="sha256", crl_repo="old-root"), OLD, False, INDETERMINATE),
 ]
+# The sub-indication (or note) each of those cases must name, beside its verdict.
+REASONS = {
+    "SHA-1 of 2012, preserved (proven before the cut-off)": "LEGACY_ALGORITHM",
+    "SHA-1 of 2015, preserved (proven after the cut-off)": "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
+    "SHA-1, no timestamp": "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
+    "MD5 of 2012, preserved": "CRYPTO_CONSTRAINTS_FAILURE",
+    "RSA 1024-bit key of 2012, preserved": "LEGACY_ALGORITHM",
+    "RSA 1024-bit key of 2015, preserved": "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
+    "expired root, no timestamp": "OUT_OF_BOUNDS_NO_POE",
+    "expired root, signature of 2021 preserved": "OUT_OF_BOUNDS_NO_POE",
+}
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +141,9 @@ def kit(live_pki, dev_signer, dev_roots, source_pdf, new_stamp) -> Kit:
 
 @pytest.mark.parametrize(("name", "make", "roots", "fetch", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_verdict(kit: Kit, name: str, make, roots: str, fetch: bool, expected: str) -> None:
-    anchors = kit.dev_roots if roots == DEV else [kit.live.root]
+    anchors = {DEV: kit.dev_roots, LIVE: [kit.live.root], OLD: [kit.live.root, kit.live.old_root]}[roots]
     report = verify_pdf(make(kit), roots=anchors, allow_fetching=fetch)
     assert report.status == expected, (name, report.reasons, report.messages,
                                        [(s.field_name, s.reasons, s.messages) for s in report.signatures])
+    if name in REASONS:
+        assert REASONS[name] in report.reasons, (name, report.reasons, report.signatures[0].messages)

@@ -1,0 +1,81 @@
+"""The validation policy's dated algorithm rules on signatures made in the SHA-1 years: signed and
+timestamped at frozen times with the certomancer PKI's keys (pyHanko's own test timestamper acting
+as the test TSA, at a fixed time), verified now."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.attributes import TSTProvider, UnsignedAttributeProviderSpec
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko.sign.validation import DocumentSecurityStore
+
+
+class _SignerAt(signers.PdfSigner):
+    """pyHanko's PDF signer with its clock set to ``at`` (the signing-time attribute it writes)."""
+
+    def __init__(self, *args, at: datetime, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._at = at
+
+    def init_signing_session(self, pdf_out, existing_fields_only=False):
+        session = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
+        session.system_time = self._at
+        return session
+
+
+def signed_at(pdf: bytes, live, label: str, at: datetime, *, md: str = "sha256", timestamped: bool = True,
+              field: str = "Signature1") -> bytes:
+    """``pdf`` signed by certomancer signer ``label`` as of ``at`` with digest ``md``; with a
+    signature timestamp from the test TSA's key dated ``at`` when ``timestamped``."""
+    stamper = _tsa(live, at) if timestamped else None
+    meta = signers.PdfSignatureMetadata(field_name=field, md_algorithm=md, subfilter=fields.SigSeedSubFilter.PADES)
+    signer = live.signer(label).signer
+    if stamper is not None:
+        signer.unsigned_attr_prov_spec = _Sha256Imprint(stamper)
+    pdf_signer = _SignerAt(meta, signer=signer, timestamper=stamper, at=at)
+    return pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf))).getvalue()
+
+
+BEFORE = datetime(2012, 6, 1, 9, 30, tzinfo=UTC)
+AFTER = datetime(2015, 3, 2, 14, 0, tzinfo=UTC)
+
+
+def _tsa(live, at: datetime) -> DummyTimeStamper:
+    arch = live.arch
+    return DummyTimeStamper(tsa_cert=arch.get_cert("tsa"), tsa_key=arch.key_set.get_private_key("tsa"), fixed_dt=at,
+                            override_md="sha256")
+
+
+def document_timestamp(pdf: bytes, live, at: datetime) -> bytes:
+    """A SHA-256 document timestamp by the test TSA dated ``at``: proof that every earlier
+    revision (and its signatures) existed then."""
+    stamper = signers.PdfTimeStamper(_tsa(live, at))
+    return stamper.timestamp_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), md_algorithm="sha256").getvalue()
+
+
+class _Sha256Imprint(UnsignedAttributeProviderSpec):
+    """The signature timestamp's message imprint in SHA-256 whatever the signature's own digest (as
+    TSAs of the SHA-1 years answered SHA-256 requests): a SHA-1 imprint proves nothing today."""
+
+    def __init__(self, timestamper: DummyTimeStamper) -> None:
+        self.timestamper = timestamper
+
+    def unsigned_attr_providers(self, signature: bytes, signed_attrs, digest_algorithm: str):
+        yield TSTProvider(digest_algorithm="sha256", data_to_ts=signature, timestamper=self.timestamper)
+
+
+def preserved(pdf: bytes, live, label: str, at: datetime, *, md: str, crl_repo: str = "root") -> bytes:
+    """A signature of ``at`` kept as archives keep it (PAdES B-LTA): signed with a signature
+    timestamp, a document timestamp minutes later (proof of the certificates the signature
+    carries), the issuer's CRL of that day in the DSS, and a document timestamp the next day over
+    it. Every time is frozen; the past validation has what ETSI EN 319 102-1 asks for."""
+    signed = signed_at(pdf, live, label, at, md=md)
+    signed = document_timestamp(signed, live, at + timedelta(minutes=30))
+    crl = live.arch.service_registry.get_crl(crl_repo, at_time=at + timedelta(hours=2))
+    out = io.BytesIO(signed)
+    DocumentSecurityStore.add_dss(out, None, certs=[live.arch.get_cert(label)], crls=[crl])
+    return document_timestamp(out.getvalue(), live, at + timedelta(days=1))
