@@ -141,8 +141,10 @@ class JobRunner:
             return
         # forkserver: the serving process has threads; forking it directly could copy held locks.
         # The upload checks and verification (api.budget) fork from it too, with their parsers loaded.
+        # flow.prewarmed loads what a batch's first page and document load lazily (Tesseract's probes
+        # and word lists, the document-type model, the register and indexes, the invisible font).
         self._context.set_forkserver_preload(["api.jobs", "flow.run", "api.routes.auditors", "pikepdf",
-                                              "pypdfium2", "pipeline.prewarmed"])
+                                              "pypdfium2", "flow.prewarmed"])
         try:  # the fork server starts (and imports the flow) now, not at the first upload
             warm = self._context.Process(target=_noop, name="sohoa-job-warm-up")
             warm.start()

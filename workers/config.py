@@ -20,7 +20,9 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 PRELOAD = (
     "flow.run",
     "pipeline.pagework",
-    "pipeline.prewarmed",  # Tesseract probed, word lists open: no task pays for them (pipeline.warm)
+    # Tesseract probed, word lists open, the document-type model, register, indexes and invisible font
+    # loaded: no task pays for them (flow.prewarmed)
+    "flow.prewarmed",
     "pipeline.qr",
     "classifiers.split",
     "pipeline.pdfa",
