@@ -6,14 +6,17 @@ worker has no way to interrupt a library from outside. An alarm raises :class:`O
 middle of the work instead, in the Python code the library runs, so the caller ends that piece of
 work alone with a reason and carries on.
 
-Alarms reach the main thread only: elsewhere, or inside a limit already running, the work runs
-under the limits of the process around it (a job's wall time, a parse process's CPU time).
+Alarms reach the main thread only: elsewhere the work runs under the limits of the process
+around it (a job's wall time, a parse process's CPU time). Inside a timer already running (an
+outer limit, a test runner's timeout) the shorter one rules, and the outer timer is given back
+what it had left.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,8 +31,8 @@ def _on_alarm(_signum: int, _frame: object) -> None:
 
 
 def can_limit() -> bool:
-    """Whether :func:`time_limit` can interrupt work here: the main thread, no limit running."""
-    return threading.current_thread() is threading.main_thread() and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    """Whether :func:`time_limit` can interrupt work here: alarms reach the main thread only."""
+    return threading.current_thread() is threading.main_thread()
 
 
 @contextmanager
@@ -39,6 +42,11 @@ def time_limit(seconds: float) -> Iterator[None]:
     if seconds <= 0 or not can_limit():
         yield
         return
+    outer, interval = signal.getitimer(signal.ITIMER_REAL)
+    if 0 < outer <= seconds:  # the outer timer ends first: it rules
+        yield
+        return
+    started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -46,3 +54,5 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, outer - (time.monotonic() - started)), interval)
