@@ -47,6 +47,35 @@ def text_pdf(lines: int = 40) -> bytes:
     return out.getvalue()
 
 
+def behind_a_long_line(line: bytes) -> bytes:
+    """:func:`text_pdf` after one long ``line`` (no break; a 40 MB comment, say): qpdf and pdfium
+    read it in a second, pdfminer (the text layer) in minutes, its cost the square of the line's."""
+    page = text_pdf()
+    cut = page.index(b"\n") + 1
+    return page[:cut] + line + b"\n" + page[cut:]
+
+
+def slow_text_pdf(string_bytes: int = 3_000_000) -> bytes:
+    """Two pages of text; the first also shows one string of ``string_bytes`` letters, stored
+    uncompressed (no inflation, few operators: within every content budget). pdfminer reads the
+    string in time that grows with the square of its length (3 MB: well over ten seconds)."""
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                BaseFont=pikepdf.Name.Helvetica))
+    for index in range(2):
+        pdf.add_blank_page(page_size=(595, 842))
+        page = pdf.pages[index].obj
+        page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        body = b"".join(b"BT /F1 11 Tf 50 %d Td (Line %d of page %d) Tj ET\n" % (800 - 18 * i, i, index + 1)
+                        for i in range(20))
+        if index == 0:
+            body = b"BT /F1 11 Tf 50 30 Td (" + b"A" * string_bytes + b") Tj ET\n" + body
+        page.Contents = pikepdf.Stream(pdf, body)
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False)
+    return out.getvalue()
+
+
 # -------------------------------------------------------------------- encoders for the other filters
 
 

@@ -25,7 +25,7 @@ from bench.api import free_port, stop_server
 from core.settings import Settings
 from tests.api.conftest import png, small_page
 from tests.faults.conftest import processes_of, wait_status
-from tests.faults.hostile import content_bomb_pdf, text_pdf
+from tests.faults.hostile import behind_a_long_line, content_bomb_pdf, text_pdf
 
 
 @dataclass
@@ -216,14 +216,6 @@ def test_a_hostile_result_is_refused_away_from_the_server(verbose: Verbose, host
     assert cpu < 3.0  # reading the body off the socket and handing it over; the parse is elsewhere
     with verbose.client("workflow") as workflow:  # nothing recorded, and the server answers as ever
         assert workflow.get(f"/v1/dossiers/{code}/results").json()["results"] == []
-
-
-def behind_a_long_line(line: bytes) -> bytes:
-    """A readable page of text after one 40 MB ``line`` (no break): qpdf and pdfium read it in a
-    second, pdfminer (the text layer, in ingest) in minutes."""
-    page = text_pdf()
-    cut = page.index(b"\n") + 1
-    return page[:cut] + line + b"\n" + page[cut:]
 
 
 @pytest.mark.parametrize("line", [b"%" + b"A" * 40_000_000, b" " * 40_000_000], ids=["comment", "whitespace"])
