@@ -29,7 +29,7 @@ import numpy as np
 
 from core.errors import ExternalToolError
 from core.model import Page, PageFlag, PageWarning
-from pipeline import tesseract
+from pipeline import sheet, tesseract
 
 log = logging.getLogger(__name__)
 
@@ -668,7 +668,11 @@ def content_box(ocr: np.ndarray, margin: int = 60) -> tuple[int, int, int, int]:
 
 def clean_page(page: Page) -> Page:
     """Upright original + OCR image, rotation, skew angle and the blank flag of one page (flagged
-    ``ORIENTATION_UNCERTAIN`` when its turn was not decided)."""
+    ``ORIENTATION_UNCERTAIN`` when its turn was not decided).
+
+    A phone photo of a whole sheet on a desk is flattened to the sheet first (:mod:`pipeline.sheet`):
+    from there on the flat sheet is the page, for the image people see and for OCR alike."""
+    page = sheet.flatten_sheet(page)
     h, w = page.image.shape[:2]
     # Intermediate page-sized images are not kept in locals: each one is as large as the page.
     flat = flatten(resample(drop_red_ink(page.image), working_scale(h, w, page.dpi)))
