@@ -32,6 +32,7 @@ class RecordKind(StrEnum):
     STATION = "station"
     BATCH = "batch"
     SOURCE_FILE = "source_file"
+    SEGMENT = "audit_segment"  # a segment the source had imported itself (nested)
     AUDIT = "audit"
     BLOB = "blob"
 
@@ -87,7 +88,11 @@ class ImportRecord(Base):
 
 class AuditSegment(Base):
     """A run of a source's audit events (``first_seq``..``last_seq``), chained from ``start_hash`` to
-    ``head_hash``; ``sealed_seq`` is the event of this deployment's chain that recorded the head."""
+    ``head_hash``; ``sealed_seq`` is the event of this deployment's chain that recorded the head.
+
+    A segment the source had imported itself (nested) was sealed by an event of another chain: the
+    event ``sealed_seq`` of the imported segment ``parent_id``, whose subject names the segment as
+    ``sealed_as`` (its id where it was sealed)."""
 
     __tablename__ = "audit_segments"
     __table_args__ = (UniqueConstraint("source_id", "first_seq", name="uq_audit_segments_source_first"),)
@@ -100,6 +105,8 @@ class AuditSegment(Base):
     head_hash: Mapped[str] = mapped_column(String(64))
     sealed_seq: Mapped[int | None] = mapped_column(BigInteger)
     created: Mapped[datetime] = mapped_column(default=utcnow)
+    parent_id: Mapped[int | None] = mapped_column(Integer)  # None: sealed by this deployment's chain
+    sealed_as: Mapped[int | None] = mapped_column(Integer)
 
 
 class ImportedAuditEvent(Base):

@@ -109,6 +109,26 @@ class SourceEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceSegment:
+    """A sealed audit segment the source had imported itself (another deployment's trail).
+
+    ``trail`` and ``trail_label`` name the deployment whose events these are, as the source's ledger
+    names it; ``parent_ref`` is the source's segment whose event sealed this one (None: the source's
+    own chain did), ``sealed_as`` the id that seal's subject names."""
+
+    ref: str
+    trail: str
+    trail_label: str
+    first_seq: int
+    last_seq: int
+    start_hash: str
+    head_hash: str
+    sealed_seq: int
+    parent_ref: str | None
+    sealed_as: int
+
+
+@dataclass(frozen=True, slots=True)
 class Refusal:
     """A source record that cannot be taken, with why (no personal data in ``reason``)."""
 

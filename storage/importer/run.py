@@ -37,7 +37,7 @@ from storage.importer.lock import source_lock
 from storage.importer.merge import Counts, merge_dossiers, merge_register
 from storage.importer.model import BlobSource, Progress, Source, SourceDossier
 from storage.importer.reception import merge_batches, merge_stations
-from storage.importer.segments import import_audit
+from storage.importer.segments import import_audit, import_nested
 from storage.models import AuditEvent
 from storage.objects import ObjectStore, is_key
 
@@ -311,6 +311,13 @@ def _run(
         audit.copied += result.copied
         audit.present += result.present
         report.audit_segment = result.sealed_segment
+        if hasattr(source, "segments"):  # the trails the source had imported itself
+            nested_copied, nested_present = import_nested(
+                unit, source, source_id, identity=identity, label=source.label, chunk=chunk,
+                progress=lambda n: progress("audit", n),
+            )
+            audit.copied += nested_copied
+            audit.present += nested_present
         blobs.join()  # every blob in before the import is called done
         _finish(unit, source_id, report, actor)
     finally:

@@ -10,10 +10,18 @@ the event that sealed it, which ``sohoa audit verify`` walks as part of this cha
 A segment copied half-way (the import was killed) is continued by the next run and sealed only when
 complete. A source that kept working after an import is brought in as a further segment that starts
 at the head of the one before.
+
+A source that was itself a merge target holds segments it imported (another province's trail,
+sealed by an event of the source's chain). Those come too, verbatim, as nested segments: each is
+sealed here by the very event that sealed it there, which is now an event of an imported segment
+(``parent_id``), so `sohoa audit verify` walks from this chain to the source's segment to the
+segments inside it. Each nested trail is a source of its own in the ledger ("A through B"), so the
+same province imported directly and through another is kept apart.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,9 +32,17 @@ from sqlalchemy.orm import Session
 from core.errors import IntegrityError
 from storage.audit import GENESIS, append_event, event_hash, lock_chain
 from storage.db import Database
-from storage.importer.ledger import AuditSegment, ImportedAuditEvent
-from storage.importer.merge import copy_rows
-from storage.importer.model import Source, SourceEvent
+from storage.importer.ledger import (
+    AuditSegment,
+    ImportedAuditEvent,
+    ImportRecord,
+    ImportSource,
+    Outcome,
+    RecordKind,
+    SourceState,
+)
+from storage.importer.merge import copy_rows, ledger_lookup
+from storage.importer.model import Source, SourceEvent, SourceSegment
 from storage.models import AuditEvent
 
 SEAL_ACTION = "import.audit_segment"
@@ -118,6 +134,117 @@ def import_audit(
     return SegmentResult(copied, present, segment_id)
 
 
+def _copy_events(session: Session, segment_id: int, events: list[SourceEvent]) -> None:
+    copy_rows(
+        session, ImportedAuditEvent.__table__,
+        [
+            {
+                "segment_id": segment_id, "seq": ev.seq, "at": ev.at, "actor": ev.actor, "action": ev.action,
+                "subject": ev.subject, "details": ev.details, "prev_hash": ev.prev_hash, "hash": ev.hash,
+            }
+            for ev in events
+        ],
+    )
+
+
+def _nested_source(session: Session, identity: str, label: str, seg: SourceSegment) -> int:
+    """The ledger's source row of one trail the source had imported (kept apart per source)."""
+    key = hashlib.sha256(f"nested:{identity}:{seg.trail}".encode()).hexdigest()
+    row = session.scalar(select(ImportSource).where(ImportSource.identity == key))
+    if row is None:
+        row = ImportSource(identity=key, kind="nested", label=f"{seg.trail_label} (through {label})",
+                           agency_map={}, state=SourceState.DONE)
+        session.add(row)
+        session.flush()
+    return row.id
+
+
+def _parent(session: Session, source_id: int, seg: SourceSegment, mapped: dict[str, int]) -> int:
+    """The segment here holding the event that sealed ``seg`` at the source."""
+    if seg.parent_ref is not None:
+        if seg.parent_ref not in mapped:
+            raise IntegrityError(f"the source's audit segment {seg.ref} is sealed in segment {seg.parent_ref}, "
+                                 "which it does not hold sealed: not imported")
+        return mapped[seg.parent_ref]
+    parent = session.scalar(select(AuditSegment.id).where(
+        AuditSegment.source_id == source_id, AuditSegment.parent_id.is_(None), AuditSegment.sealed_seq.is_not(None),
+        AuditSegment.first_seq <= seg.sealed_seq, AuditSegment.last_seq >= seg.sealed_seq,
+    ))
+    if parent is None:
+        raise IntegrityError(f"the source's audit segment {seg.ref} is sealed by event {seg.sealed_seq} of its "
+                             "chain, which is not here: not imported")
+    return parent
+
+
+def import_nested(
+    unit: Callable[[], AbstractContextManager[Session]],
+    source: Source,
+    source_id: int,
+    *,
+    identity: str,
+    label: str,
+    chunk: int,
+    progress: Callable[[int], None],
+) -> tuple[int, int]:
+    """Copy the segments the source had imported itself (after its own trail is sealed here);
+    returns (events copied, events already here)."""
+    segments: list[SourceSegment] = source.segments()  # type: ignore[attr-defined]
+    if not segments:
+        return 0, 0
+    copied = present = 0
+    with unit() as session:
+        done = ledger_lookup(session, source_id, RecordKind.SEGMENT, (s.ref for s in segments))
+    mapped = {ref: target for ref, (_outcome, target) in done.items() if target is not None}
+    for seg in segments:
+        if seg.ref in done:
+            present += seg.last_seq - seg.first_seq + 1
+            continue
+        with unit() as session:
+            parent = _parent(session, source_id, seg, mapped)
+            nested = _nested_source(session, identity, label, seg)
+            row = session.scalar(select(AuditSegment).where(
+                AuditSegment.source_id == nested, AuditSegment.first_seq == seg.first_seq))
+            if row is None:
+                row = AuditSegment(source_id=nested, first_seq=seg.first_seq, last_seq=seg.first_seq - 1,
+                                   start_hash=seg.start_hash, head_hash=seg.start_hash)
+                session.add(row)
+                session.flush()
+            segment_id, last_seq, prev = row.id, row.last_seq, row.head_hash
+            present += last_seq - seg.first_seq + 1
+        for events in source.iter_segment_events(seg.ref, last_seq, chunk):  # type: ignore[attr-defined]
+            for ev in events:
+                _check(ev, last_seq + 1, prev)
+                last_seq, prev = ev.seq, ev.hash
+            with unit() as session:
+                _copy_events(session, segment_id, events)
+                row = session.get(AuditSegment, segment_id)
+                row.last_seq, row.head_hash = last_seq, prev
+            copied += len(events)
+            progress(len(events))
+        if (last_seq, prev) != (seg.last_seq, seg.head_hash):
+            raise IntegrityError(f"the source's audit segment {seg.ref} does not end where its seal says: not imported")
+        with unit() as session:
+            seal = session.scalar(select(ImportedAuditEvent).where(
+                ImportedAuditEvent.segment_id == parent, ImportedAuditEvent.seq == seg.sealed_seq))
+            if seal is None or _seal_problem(seal, seg.sealed_as, seg.first_seq, seg.last_seq, seg.head_hash):
+                raise IntegrityError(f"the source's audit segment {seg.ref} is not what its seal recorded: not imported")
+            row = session.get(AuditSegment, segment_id)
+            row.parent_id, row.sealed_seq, row.sealed_as = parent, seg.sealed_seq, seg.sealed_as
+            session.add(ImportRecord(source_id=source_id, kind=RecordKind.SEGMENT, source_ref=seg.ref,
+                                     target_id=segment_id, outcome=Outcome.COPIED))
+        mapped[seg.ref] = segment_id
+    return copied, present
+
+
+def _seal_problem(seal: AuditEvent | ImportedAuditEvent, named: int, first: int, last: int, head: str) -> str | None:
+    if seal.action != SEAL_ACTION or seal.subject != f"audit-segment:{named}":
+        return "is not its seal"
+    details = seal.details or {}
+    if (details.get("head_hash"), details.get("first_seq"), details.get("last_seq")) != (head, first, last):
+        return "does not match what it sealed"
+    return None
+
+
 @dataclass(frozen=True)
 class SegmentReport:
     """The verdict on every imported segment: ``ok`` only if each sealed one holds."""
@@ -150,15 +277,25 @@ def verify_segments(db: Database, *, batch: int = 5000) -> SegmentReport:
     return SegmentReport(True, len(segments), events, unsealed)
 
 
+def _seal_of(session: Session, seg: AuditSegment) -> AuditEvent | ImportedAuditEvent | None:
+    """The event that sealed ``seg``: of this chain, or (nested) of the sealed segment it came in."""
+    if seg.parent_id is None:
+        return session.get(AuditEvent, seg.sealed_seq)
+    parent = session.get(AuditSegment, seg.parent_id)
+    if parent is None or parent.sealed_seq is None or not parent.first_seq <= seg.sealed_seq <= parent.last_seq:
+        return None
+    return session.scalar(select(ImportedAuditEvent).where(
+        ImportedAuditEvent.segment_id == parent.id, ImportedAuditEvent.seq == seg.sealed_seq))
+
+
 def _verify_one(session: Session, seg: AuditSegment, previous_head: str | None, batch: int) -> int | str:
-    seal = session.get(AuditEvent, seg.sealed_seq)
-    if seal is None or seal.action != SEAL_ACTION or seal.subject != f"audit-segment:{seg.id}":
-        return f"imported audit segment {seg.id}: the event that sealed it ({seg.sealed_seq}) is not its seal"
-    details = seal.details or {}
-    if (details.get("head_hash"), details.get("first_seq"), details.get("last_seq")) != (
-        seg.head_hash, seg.first_seq, seg.last_seq
-    ):
-        return f"imported audit segment {seg.id} does not match what event {seal.seq} sealed"
+    seal = _seal_of(session, seg)
+    named = seg.id if seg.parent_id is None else seg.sealed_as
+    problem = "is not its seal" if seal is None else _seal_problem(
+        seal, named, seg.first_seq, seg.last_seq, seg.head_hash)
+    where = "" if seg.parent_id is None else f" of imported segment {seg.parent_id}"
+    if problem:
+        return f"imported audit segment {seg.id}: the event that sealed it ({seg.sealed_seq}{where}) {problem}"
     if previous_head is not None and seg.start_hash != previous_head:
         return f"imported audit segment {seg.id} does not continue the segment before it"
     prev, expected, count, last = seg.start_hash, seg.first_seq, 0, seg.first_seq - 1

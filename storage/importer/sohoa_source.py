@@ -30,6 +30,7 @@ from storage.importer.model import (
     SourceManifest,
     SourceRegisterEntry,
     SourceRow,
+    SourceSegment,
     Totals,
 )
 from storage.objects import ObjectStore, open_store
@@ -294,14 +295,47 @@ class SohoaSource:
                 out.setdefault(str(batch_id), []).append(str(doc_id))
         return out
 
+    def segments(self) -> list[SourceSegment]:
+        """The sealed segments the source imported itself, parents before the segments they sealed
+        (a segment copied half-way, never sealed, was not part of its trail yet)."""
+        names = set(inspect(self.engine).get_table_names())
+        if not {"audit_segments", "imported_audit_events", "import_sources"} <= names:
+            return []
+        meta = MetaData()
+        seg = Table("audit_segments", meta, autoload_with=self.engine)
+        src = Table("import_sources", meta, autoload_with=self.engine)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(seg, src.c.identity, src.c.label).join(src, src.c.id == seg.c.source_id)
+                .where(seg.c.sealed_seq.is_not(None)).order_by(seg.c.id)
+            ).mappings().all()
+        return [
+            SourceSegment(
+                ref=str(r["id"]), trail=r["identity"], trail_label=r["label"], first_seq=int(r["first_seq"]),
+                last_seq=int(r["last_seq"]), start_hash=r["start_hash"], head_hash=r["head_hash"],
+                sealed_seq=int(r["sealed_seq"]),
+                parent_ref=str(r["parent_id"]) if r.get("parent_id") is not None else None,
+                sealed_as=int(r["sealed_as"]) if r.get("sealed_as") is not None else int(r["id"]),
+            )
+            for r in rows
+        ]
+
+    def iter_segment_events(self, ref: str, after_seq: int, chunk: int) -> Iterator[list[SourceEvent]]:
+        """The events of one of :meth:`segments`, in order, after ``after_seq``."""
+        ev = Table("imported_audit_events", MetaData(), autoload_with=self.engine)
+        yield from self._events(ev, after_seq, chunk, ev.c.segment_id == int(ref))
+
     def iter_audit(self, after_seq: int, chunk: int) -> Iterator[list[SourceEvent]]:
-        ev = self.t["audit_events"]
+        yield from self._events(self.t["audit_events"], after_seq, chunk, None)
+
+    def _events(self, ev: Table, after_seq: int, chunk: int, where: Any) -> Iterator[list[SourceEvent]]:
         last = after_seq
         while True:
             with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(ev).where(ev.c.seq > last).order_by(ev.c.seq).limit(chunk)
-                ).mappings().all()
+                query = select(ev).where(ev.c.seq > last)
+                if where is not None:
+                    query = query.where(where)
+                rows = conn.execute(query.order_by(ev.c.seq).limit(chunk)).mappings().all()
             if not rows:
                 return
             last = rows[-1]["seq"]
