@@ -190,7 +190,7 @@ def verify_signed_originals(sources: Sequence[Source], ctx: BatchContext, servic
             continue
         trust = trust or trust_config(services.settings)
         report = verify_pdf(data, roots=list(trust.roots), allow_fetching=False,
-                            intermediates=trust.intermediates, tsa_roots=trust.tsa_roots)
+                            intermediates=trust.intermediates, tsa_roots=trust.tsa_roots, policy=trust.policy)
         if NO_SIGNATURE in report.reasons and not report.signatures:
             continue
         record_source_signatures(
@@ -334,6 +334,7 @@ def assemble_pdf(work: DocumentWork, ctx: BatchContext, services: Services) -> D
         subject=subject,
         keywords=(ctx.dossier_code, document.doc_type),
         created=ctx.received_at,
+        prepared=services.page_images,
     )
     return replace(work, document=replace(document, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest()))
 

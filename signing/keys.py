@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -28,6 +29,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from core.errors import ConfigError
 from core.settings import Settings
 from signing.devpki import ROOT_FILE, ensure_dev_pki
+from signing.policy import DEFAULT_POLICY, ValidationPolicy, display_date
 
 log = logging.getLogger(__name__)
 
@@ -271,14 +273,38 @@ class TrustConfig:
     roots: tuple[x509.Certificate, ...]
     intermediates: tuple[x509.Certificate, ...] = ()
     tsa_roots: tuple[x509.Certificate, ...] | None = None
+    policy: ValidationPolicy = DEFAULT_POLICY  # the dated algorithm rules
+
+    def expired_roots(self, moment: datetime | None = None) -> list[str]:
+        """One sentence per configured root (signers' or TSAs') expired at ``moment`` (now): such a
+        root anchors only signatures proven older, so the deployment should hear of it when the
+        configuration is read, not only when a verdict comes out INDETERMINATE."""
+        moment = moment or datetime.now(UTC)
+        found = []
+        for cert in dict.fromkeys((*self.roots, *(self.tsa_roots or ()))):
+            if cert.not_valid_after_utc < moment:
+                found.append(f"trust root {_common_name(cert)} expired on {display_date(cert.not_valid_after_utc)}: "
+                             "it anchors only signatures proven older (configure its successor)")
+        return found
+
+
+def _common_name(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(names[0].value) if names else cert.subject.rfc4514_string()
 
 
 def trust_config(settings: Settings, *, create_dev: bool = True) -> TrustConfig:
-    return TrustConfig(
+    """What the settings say to trust, and by which rules; a configured root that has expired is
+    warned about here, naming it and its date."""
+    trust = TrustConfig(
         roots=tuple(trust_roots(settings, create_dev=create_dev)),
         intermediates=tuple(load_certificate_paths(settings.intermediate_certs)),
         tsa_roots=tuple(load_certificate_paths(settings.tsa_trust_roots)) if settings.tsa_trust_roots else None,
+        policy=ValidationPolicy.from_settings(settings),
     )
+    for warning in trust.expired_roots():
+        log.warning("%s", warning)
+    return trust
 
 
 def trust_roots(settings: Settings, *, create_dev: bool = True) -> list[x509.Certificate]:

@@ -259,6 +259,7 @@ def verify_file(path: str, settings: Settings, expected_sha256: str | None, matc
         roots=list(trust.roots),
         intermediates=trust.intermediates,
         tsa_roots=trust.tsa_roots,
+        policy=trust.policy,
         expected_sha256=expected_sha256,
         record_lookup=None if expected_sha256 else (lambda _sha: True if matched else None),
         allow_fetching=allow_fetching,

@@ -165,7 +165,7 @@ def _signatures(data: bytes, settings: Settings) -> dict[str, Any] | None:
         return None
     trust = trust_config(settings)
     report = verify_pdf(data, roots=list(trust.roots), allow_fetching=False, intermediates=trust.intermediates,
-                        tsa_roots=trust.tsa_roots)
+                        tsa_roots=trust.tsa_roots, policy=trust.policy)
     if NO_SIGNATURE in report.reasons and not report.signatures:
         return None
     return signed_original_summary(report)
