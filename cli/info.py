@@ -161,10 +161,25 @@ def _trust(settings: Settings) -> Item:
     if settings.trust_roots:
         missing = [str(p) for p in settings.trust_roots if not Path(p).is_file()]
         state = f"{len(settings.trust_roots)} file(s)" + (f", missing: {', '.join(missing)}" if missing else "")
+        expired = [] if missing else _expired_roots(settings)
+        if expired:
+            state += "; " + "; ".join(expired)
         return Item("trust roots", ", ".join(str(p) for p in settings.trust_roots), _source("trust_roots"),
-                    state, not missing)
+                    state, not missing and not expired)
     return Item("trust roots", "the development root (of the signer above)", "default",
                 "no real signature is trusted", True)
+
+
+def _expired_roots(settings: Settings) -> list[str]:
+    """Configured roots (signers' and TSAs') that have expired, each named with its date."""
+    from signing.keys import TrustConfig, load_certificate_paths
+
+    try:
+        roots = tuple(load_certificate_paths(settings.trust_roots))
+        tsa = tuple(load_certificate_paths(settings.tsa_trust_roots))
+    except Exception as exc:  # noqa: BLE001 - an unreadable root is said in one line
+        return [f"unreadable: {_line(exc)}"]
+    return TrustConfig(roots=roots, tsa_roots=tsa or None).expired_roots()
 
 
 def _public_url(settings: Settings) -> Item:

@@ -193,6 +193,8 @@ def _trust(args: argparse.Namespace, settings: Settings) -> TrustConfig:
     trust = trust_config(settings, create_dev=False)  # an auditor's check creates nothing
     if args.trust_root:
         trust = replace(trust, roots=tuple(c for path in args.trust_root for c in load_certificates(path)))
+        for warning in trust.expired_roots():
+            logging.getLogger(__name__).warning("%s", warning)
     return trust
 
 
@@ -216,7 +218,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
     reports = [
         (path, verify_pdf(data, roots=roots, expected_sha256=args.expected_sha256, record_lookup=lookup,
                           allow_fetching=not args.offline, validation_time=args.at,
-                          intermediates=trust.intermediates, tsa_roots=trust.tsa_roots))
+                          intermediates=trust.intermediates, tsa_roots=trust.tsa_roots, policy=trust.policy))
         for path, data in files
     ]
     checks = {path: (_record_checks(settings, report) if lookup is not None else []) for path, report in reports}

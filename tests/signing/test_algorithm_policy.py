@@ -5,13 +5,20 @@ as the test TSA, at a fixed time), verified now."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.attributes import TSTProvider, UnsignedAttributeProviderSpec
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.validation import DocumentSecurityStore
+
+from cli.main import main
+from core.settings import Settings
+from signing.keys import trust_config
+from signing.verify import INDETERMINATE, PASSED, verify_pdf
 
 
 class _SignerAt(signers.PdfSigner):
@@ -79,3 +86,51 @@ def preserved(pdf: bytes, live, label: str, at: datetime, *, md: str, crl_repo: 
     out = io.BytesIO(signed)
     DocumentSecurityStore.add_dss(out, None, certs=[live.arch.get_cert(label)], crls=[crl])
     return document_timestamp(out.getvalue(), live, at + timedelta(days=1))
+
+
+# --- the policy as a deployment configures it, and as the auditor reads it ----------------------
+
+
+def _roots(live, tmp_path) -> list[str]:
+    paths = []
+    for label in ("root", "old-root"):
+        path = tmp_path / f"{label}.cer"
+        path.write_bytes(live.arch.get_cert(label).dump())  # DER, as CAs publish roots
+        paths.append(str(path))
+    return paths
+
+
+def test_cut_off_dates_come_from_the_settings(live_pki, source_pdf, tmp_path) -> None:
+    of_2012 = preserved(source_pdf, live_pki, "legacy", BEFORE, md="sha1")
+    of_2015 = preserved(source_pdf, live_pki, "legacy", AFTER, md="sha1")
+    roots = [Path(p) for p in _roots(live_pki, tmp_path)][:1]
+
+    never = trust_config(Settings(data_dir=tmp_path, trust_roots=roots, sha1_signatures_until="never"))
+    report = verify_pdf(of_2012, roots=list(never.roots), allow_fetching=False, policy=never.policy)
+    assert report.status == INDETERMINATE and "CRYPTO_CONSTRAINTS_FAILURE" in report.reasons, report.reasons
+    assert any("never accepts" in m for m in report.signatures[0].messages)
+
+    later = trust_config(Settings(data_dir=tmp_path, trust_roots=roots, sha1_signatures_until=date(2016, 1, 1)))
+    report = verify_pdf(of_2015, roots=list(later.roots), allow_fetching=False, policy=later.policy)
+    assert report.status == PASSED and "LEGACY_ALGORITHM" in report.reasons, report.to_dict()
+    said = " ".join(report.signatures[0].messages)
+    assert "SHA-1" in said and "02/03/2015" in said and "01/01/2016" in said, said
+
+
+def test_verify_and_info_say_the_algorithm_its_date_and_the_expired_root(
+        live_pki, source_pdf, tmp_path, monkeypatch, capsys, caplog) -> None:
+    monkeypatch.setenv("SOHOA_TRUST_ROOTS", json.dumps(_roots(live_pki, tmp_path)))
+    monkeypatch.setenv("SOHOA_DATA_DIR", str(tmp_path / "data"))
+    old = tmp_path / "cong-van-2012.pdf"
+    old.write_bytes(preserved(source_pdf, live_pki, "legacy", BEFORE, md="sha1"))
+
+    assert main(["verify", "--offline", "--no-records", str(old)]) == 0
+    out = capsys.readouterr().out
+    assert "PASSED" in out and "LEGACY_ALGORITHM" in out, out
+    assert "ký bằng SHA-1" in out and "01/06/2012" in out and "no longer accepts SHA-1 since 01/01/2014" in out, out
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]  # on stderr, as the CLI logs
+    assert any("sohoa Test Root CA 2000-2020 (expired) expired on 01/01/2020" in w for w in warned), warned
+
+    main(["info", "--no-check"])  # the missing records make it 1 anyway; the trust line is the point
+    out = capsys.readouterr().out
+    assert "sohoa Test Root CA 2000-2020 (expired) expired on 01/01/2020" in out, out
