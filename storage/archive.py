@@ -336,6 +336,16 @@ def _earlier(db: Database, pdf_sha: str, pages_sha: str | None) -> Document | No
         )
 
 
+def _in_dossier(db: Database, code: str, pdf_sha: str, pages_sha: str | None) -> bool:
+    """Whether dossier ``code`` already records a document of the same content (the same files
+    processed again, a retried task)."""
+    with db.session() as session:
+        return session.scalar(
+            select(Document.id).join(Dossier, Document.dossier_id == Dossier.id)
+            .where(Dossier.code == code, _same_content(pdf_sha, pages_sha)).limit(1)
+        ) is not None
+
+
 def _check_certified(certified: model.CertifiedCopy) -> str:
     digest = sha256_bytes(certified.pdf)
     if certified.sha256 and certified.sha256 != digest:
@@ -397,11 +407,18 @@ def write_blobs(
     document: model.Document,
     certified: model.CertifiedCopy | None,
     reuse: Document | None = None,
+    *,
+    recorded: bool = False,
 ) -> tuple[StoredObject | None, StoredObject | None]:
-    """Step one of archiving: put the PDF (unless an earlier record's blob serves) and the certified copy."""
+    """Step one of archiving: put the PDF (unless an earlier record holds these very bytes) and the
+    certified copy. A paper seen before gets its own PDF all the same when the bytes differ: each
+    dossier's scan is signed by the official who received it (Circular 01/2023, Art. 8).
+    ``recorded``: the dossier holds the paper already, its record is the answer: no PDF is put."""
     pdf_obj = None
-    if reuse is None or not store.exists(reuse.pdf_key):
-        assert document.pdf is not None
+    assert document.pdf is not None
+    if recorded:
+        pass
+    elif reuse is None or reuse.pdf_sha256 != sha256_bytes(document.pdf) or not store.exists(reuse.pdf_key):
         pdf_obj = store.put_bytes(document.pdf, PDF)
     cert_obj = store.put_bytes(certified.pdf, PDF) if certified is not None else None
     return pdf_obj, cert_obj
@@ -424,16 +441,18 @@ def _new_row(document: model.Document, pdf: StoredObject, **common: Any) -> Docu
     )
 
 
-def _linked_row(earlier: Document, **common: Any) -> Document:
-    """A record that reuses an earlier one: its blob, type, fields and review (nobody reviews a paper twice)."""
+def _linked_row(earlier: Document, pdf: StoredObject | None, **common: Any) -> Document:
+    """A record that reuses an earlier one: its type, fields and review (nobody reviews a paper
+    twice), ``reused_from`` naming it; and this dossier's own signed scan ``pdf`` (the earlier
+    blob only when the bytes are the same)."""
     return Document(
         doc_type=earlier.doc_type,
         type_confidence=earlier.type_confidence,
         personal_id=earlier.personal_id,
         fields=earlier.fields,
-        pdf_key=earlier.pdf_key,
-        pdf_sha256=earlier.pdf_sha256,
-        pdf_size=earlier.pdf_size,
+        pdf_key=pdf.key if pdf is not None else earlier.pdf_key,
+        pdf_sha256=pdf.sha256 if pdf is not None else earlier.pdf_sha256,
+        pdf_size=pdf.size if pdf is not None else earlier.pdf_size,
         page_count=earlier.page_count,
         review_state=earlier.review_state,
         reused_from_id=earlier.id,
@@ -467,7 +486,8 @@ def archive_document(
     pages_sha = pages_sha256(page_hashes)
 
     earlier = _earlier(db, pdf_sha, pages_sha)
-    pdf_obj, cert_obj = write_blobs(store, document, certified, earlier)
+    pdf_obj, cert_obj = write_blobs(store, document, certified, earlier,
+                                    recorded=_in_dossier(db, dossier.code, pdf_sha, pages_sha))
     new_blobs = tuple(o.key for o in (pdf_obj, cert_obj) if o is not None and not o.existed)
 
     with db.transaction() as session:
@@ -488,9 +508,6 @@ def archive_document(
             earlier = session.scalar(select(Document).where(cond).order_by(Document.id).limit(1))
             if earlier is not None and earlier.reused_from_id is not None:
                 earlier = session.get(Document, earlier.reused_from_id) or earlier
-            use_earlier_blob = earlier is not None and (
-                earlier.pdf_sha256 == pdf_sha or (pdf_obj is None or store.exists(earlier.pdf_key))
-            )
             common = {
                 "dossier_id": drow.id,
                 "batch_id": batch_id,
@@ -498,13 +515,14 @@ def archive_document(
                 "pages_sha256": pages_sha,
                 "source_keys": list(source_keys),
             }
-            if use_earlier_blob:
-                assert earlier is not None
-                row = _linked_row(earlier, **common)
+            same_bytes = earlier is not None and earlier.pdf_sha256 == pdf_sha and store.exists(earlier.pdf_key)
+            if pdf_obj is None and not same_bytes:  # the match changed or its blob vanished: store ours
+                pdf_obj = store.put_bytes(document.pdf, PDF)
+                new_blobs = (*new_blobs, pdf_obj.key) if not pdf_obj.existed else new_blobs
+            if earlier is not None:
+                row = _linked_row(earlier, None if same_bytes else pdf_obj, **common)
             else:
-                if pdf_obj is None:  # the earlier blob vanished between look-up and now: store ours
-                    pdf_obj = store.put_bytes(document.pdf, PDF)
-                    new_blobs = (*new_blobs, pdf_obj.key) if not pdf_obj.existed else new_blobs
+                assert pdf_obj is not None
                 row = _new_row(document, pdf_obj, **common)
             _insert_audited(
                 session,

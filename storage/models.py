@@ -162,7 +162,8 @@ class Document(Base):
 
     ``personal_id`` is its own column so reuse look-ups use the index (personal_id, doc_type,
     created). ``reused_from_id`` points at the earlier record whose PDF or page images were the
-    same; such a row shares that record's blob instead of storing a second one.
+    same; such a row takes that record's reading and review, and shares its blob only when the
+    PDF bytes are the same: another dossier's scan is signed by the official who received it there.
     """
 
     __tablename__ = "documents"

@@ -108,7 +108,8 @@ def test_document_seen_before_links_to_existing_record(db: Database, store: Obje
         certified=None,
         actor="t",
     )
-    # Same page images, different PDF bytes (re-OCR): linked, and the second PDF is not stored.
+    # Same page images, different PDF bytes (another dossier's signed scan): linked to the first
+    # record, whose reading it reuses, but its PDF is its own (signed by whoever received it there).
     rescanned = make_document(3, pdf=b"%PDF-1.7 another rendering of the same pages")
     second = archive_document(
         db,
@@ -121,7 +122,8 @@ def test_document_seen_before_links_to_existing_record(db: Database, store: Obje
         actor="t",
     )
     assert second.reused_from == first.document_id and not second.already_recorded
-    assert second.pdf_key == first.pdf_key and second.new_blobs == ()
+    assert second.pdf_key != first.pdf_key and second.new_blobs == (second.pdf_key,)
+    assert store.get_bytes(second.pdf_key) == rescanned.pdf
     # Same PDF bytes, other pages: linked too.
     same_pdf = make_document(99, pdf=make_document(3).pdf)
     third = archive_document(
@@ -135,7 +137,8 @@ def test_document_seen_before_links_to_existing_record(db: Database, store: Obje
         actor="t",
     )
     assert third.reused_from == first.document_id
-    assert list(store.iter_keys()) == [first.pdf_key]  # one blob, three records
+    assert third.pdf_key == first.pdf_key and third.new_blobs == ()  # the very same bytes: one blob
+    assert sorted(store.iter_keys()) == sorted([first.pdf_key, second.pdf_key])  # two blobs, three records
     assert _count(db, Document) == 3
 
 
