@@ -109,3 +109,30 @@ def test_conflicts_listed_settled_and_retried(tmp_path: Path, pki_dir: Path, mon
         assert main(["import", *source, "--agency-map", str(agency_map)]) == 0
     finally:
         db.dispose()
+
+
+def test_a_conflict_not_settled_stays_after_a_retry(tmp_path: Path, pki_dir: Path, monkeypatch, capsys) -> None:
+    """A copy number its register here gave other bytes cannot be settled by a retry (the signed
+    bytes carry the number): retried, it is weighed again and still reported, never dropped."""
+    src_url, src_store = f"sqlite:///{tmp_path / 'src.db'}", f"file://{tmp_path / 'src-objects'}"
+    src_db = open_database(src_url)
+    add_dossier(deployment(src_db, open_store(src_store), src_url, src_store, agency=OLD, pki=pki_dir),
+                "HS-BL-001", papers=("căn cước",), certify=True)
+    src_db.dispose()
+    url, store_url = f"sqlite:///{tmp_path / 'here.db'}", f"file://{tmp_path / 'here-objects'}"
+    db = open_database(url)
+    try:  # the same register's number 1, given here to another paper
+        add_dossier(deployment(db, open_store(store_url), url, store_url, agency=OLD, pki=pki_dir),
+                    "HS-BL-900", papers=("giấy khác",), certify=True)
+    finally:
+        db.dispose()
+    monkeypatch.setenv("SOHOA_DATABASE_URL", url)
+    monkeypatch.setenv("SOHOA_STORE_URL", store_url)
+    source = ["import", "--from-database", src_url, "--from-store", src_store, "--json"]
+    for args in (source, [*source, "--retry-conflicts"]):
+        assert main(args) == 1
+        kinds = json.loads(capsys.readouterr().out)["kinds"]
+        assert (kinds["copy"]["conflicts"], kinds["register"]["conflicts"], kinds["dossier"]["copied"]) == (
+            1, 1, 1 if args is source else 0)
+        assert main(["import", "--conflicts", "--json"]) == 0
+        assert sorted(c["kind"] for c in json.loads(capsys.readouterr().out)) == ["copy", "register"]
