@@ -16,6 +16,7 @@ from typing import Any, Self
 from classifiers.lexicon import LearnedWords
 from core.model import BatchStatus, Document, DossierStatus, Page
 from core.settings import Settings
+from pipeline.pdf_images import PreparedImages
 from signing.keys import AgencySigner, load_signer
 from storage.db import Database, open_database
 from storage.learned import learned_words
@@ -196,6 +197,9 @@ class Services:
         self._signer_factory = signer_factory
         self._owns_signer = signer_factory is None
         self._learned: LearnedWords | None = None
+        # The batch's page images compressed for its PDFs beside the OCR, where the runner made them
+        # (the in-process runner does; a Celery document task encodes its pages itself).
+        self.page_images: PreparedImages | None = None
 
     @property
     def db(self) -> Database:

@@ -21,6 +21,7 @@ from flow import steps
 from flow.context import BatchContext, BatchSummary, DocumentOutcome, DocumentWork, Services
 from pipeline import tesseract
 from pipeline.executor import PageBudget, PageExecutor, default_executor
+from pipeline.pdf_images import PreparedImages
 from pipeline.upright import UprightOriginal
 from storage import progress
 from storage.archive import update_batch
@@ -200,11 +201,17 @@ def process_paths(
             sources, services, dossier_code=dossier_code, procedure_code=procedure_code, station=station,
             certify=certify, batch_id=batch_id, received_at=received_at,
         )
+        # The pages' pixels are compressed for the PDFs on a thread beside their clean-up and OCR,
+        # not after every page is read (pipeline.pdf_images): a one-page upload's second core works.
+        services.page_images = PreparedImages(pages)
         try:
             summary = _run(ctx, pages, settings, services, executor, on_page_done)
         except Exception as exc:  # a service failed under the flow: the batch record says so
             update_batch(services.db, ctx.batch_id, status=BatchStatus.FAILED, error=steps.failure_reason(exc, "the batch"))
             raise
+        finally:
+            services.page_images.close()
+            services.page_images = None
     paths_out = write_out(summary, services, out_dir) if out_dir is not None else {}
     return ProcessResult(summary, time.perf_counter() - started, paths_out)
 

@@ -334,6 +334,7 @@ def assemble_pdf(work: DocumentWork, ctx: BatchContext, services: Services) -> D
         subject=subject,
         keywords=(ctx.dossier_code, document.doc_type),
         created=ctx.received_at,
+        prepared=services.page_images,
     )
     return replace(work, document=replace(document, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest()))
 

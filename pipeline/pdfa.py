@@ -23,7 +23,6 @@ import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-import numpy as np
 import pikepdf
 from PIL import Image, ImageCms
 
@@ -31,14 +30,11 @@ from core.errors import InputError
 from core.glyphless import FONT_NAME, GLYPH_ADVANCE, glyphless_font
 from core.model import Page, Word, nfc
 from pipeline.ocr import DisplayFrame, row_geometry
+from pipeline.pdf_images import PreparedImages, encode_image
 
 log = logging.getLogger(__name__)
 
 PRODUCER = "sohoa"
-# zlib level of a page's pixels: on damaged 300 dpi A4 scans of the real corpus, level 3 took about
-# half the time of level 6 for files within ±8% of its size; the encoding was a one-page dossier's
-# largest cost after Tesseract.
-PNG_LEVEL = 3
 
 
 # The ICC header's creation date (bytes 24-35, six big-endian uint16), fixed: LittleCMS stamps the
@@ -137,44 +133,6 @@ def _font(pdf: pikepdf.Pdf, chars: _CharMap) -> pikepdf.Dictionary:
 # ----------------------------------------------------------------------------------------- the image
 
 
-def _png_flate(image: np.ndarray) -> tuple[bytes, dict]:
-    """Flate data with PNG predictors, taken from a PNG encoding (fast, and smaller than plain Flate).
-    Pure black-and-white pages go in at 1 bit per pixel."""
-    if image.ndim == 2 and _is_bilevel(image):
-        im = Image.fromarray(image).convert("1", dither=Image.Dither.NONE)
-        colors, bpc, cs = 1, 1, pikepdf.Name.DeviceGray
-    elif image.ndim == 2:
-        im = Image.fromarray(image, "L")
-        colors, bpc, cs = 1, 8, pikepdf.Name.DeviceGray
-    else:
-        im = Image.fromarray(np.ascontiguousarray(image[..., :3]), "RGB")
-        colors, bpc, cs = 3, 8, pikepdf.Name.DeviceRGB
-    buf = io.BytesIO()
-    im.save(buf, "PNG", compress_level=PNG_LEVEL)
-    png = buf.getvalue()
-    pos, idat = 8, bytearray()
-    while pos < len(png):
-        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
-        if kind == b"IDAT":
-            idat += png[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-    params = {
-        "Filter": pikepdf.Name.FlateDecode,
-        "DecodeParms": pikepdf.Dictionary(Predictor=15, Colors=colors, BitsPerComponent=bpc, Columns=im.width),
-        "ColorSpace": cs,
-        "BitsPerComponent": bpc,
-    }
-    return bytes(idat), params
-
-
-def _is_bilevel(image: np.ndarray) -> bool:
-    # Cheap check first on a sample, then on everything.
-    sample = image[:: max(1, image.shape[0] // 64)]
-    if not np.all((sample == 0) | (sample == 255)):
-        return False
-    return bool(np.all((image == 0) | (image == 255)))
-
-
 def _jpeg_info(data: bytes) -> tuple[int, int, str] | None:
     try:
         with Image.open(io.BytesIO(data)) as im:
@@ -185,8 +143,9 @@ def _jpeg_info(data: bytes) -> tuple[int, int, str] | None:
         return None
 
 
-def _image_xobject(pdf: pikepdf.Pdf, page: Page) -> tuple[pikepdf.Stream, int]:
-    """The page's image XObject and the clockwise quarter turn its drawing matrix must apply."""
+def _image_xobject(pdf: pikepdf.Pdf, page: Page, prepared: PreparedImages | None = None) -> tuple[pikepdf.Stream, int]:
+    """The page's image XObject and the clockwise quarter turn its drawing matrix must apply; the
+    pixels' encoding is taken from ``prepared`` when it holds it (:mod:`pipeline.pdf_images`)."""
     h, w = page.image.shape[:2]
     if page.source_jpeg is not None:
         info = _jpeg_info(page.source_jpeg)
@@ -204,14 +163,17 @@ def _image_xobject(pdf: pikepdf.Pdf, page: Page) -> tuple[pikepdf.Stream, int]:
                 Filter=pikepdf.Name.DCTDecode,
             )
             return stream, page.rotation % 360
-    data, params = _png_flate(page.image)
-    stream = pikepdf.Stream(pdf, data)
+    encoded = (prepared.take(page) if prepared is not None else None) or encode_image(page.image)
+    stream = pikepdf.Stream(pdf, encoded.data)
     stream.Type = pikepdf.Name.XObject
     stream.Subtype = pikepdf.Name.Image
     stream.Width = w
     stream.Height = h
-    for key, value in params.items():
-        stream[pikepdf.Name("/" + key)] = value
+    stream.Filter = pikepdf.Name.FlateDecode
+    stream.DecodeParms = pikepdf.Dictionary(Predictor=15, Colors=encoded.colours, BitsPerComponent=encoded.bits,
+                                            Columns=encoded.width)
+    stream.ColorSpace = pikepdf.Name("/" + encoded.space)
+    stream.BitsPerComponent = encoded.bits
     return stream, 0
 
 
@@ -297,12 +259,14 @@ def build_searchable_pdf(
     subject: str = "",
     keywords: Sequence[str] = (),
     created: datetime | None = None,
+    prepared: PreparedImages | None = None,
 ) -> bytes:
     """A PDF/A-2b of ``pages``: original pixels (upright) plus the invisible OCR text.
 
     ``created`` fixes the document dates (and so the bytes) for reproducible output. ``pages`` may be
     an iterator: each page's pixels are compressed into the PDF as it comes, so a caller that streams
-    pages never holds more than one decoded page.
+    pages never holds more than one decoded page. ``prepared`` holds pages' pixels already
+    compressed (the same bytes, made beside the OCR: :mod:`pipeline.pdf_images`).
     """
     created = (created or datetime.now(UTC)).replace(microsecond=0)
     pdf = pikepdf.new()
@@ -316,7 +280,7 @@ def build_searchable_pdf(
         k = 72.0 / dpi
         width_pt, height_pt = w * k, h * k
         frame = DisplayFrame.of(page.image.shape, page.skew_angle)
-        xobj, turn = _image_xobject(pdf, page)
+        xobj, turn = _image_xobject(pdf, page, prepared)
         # The original pixels, turned upright by the drawing matrix when they are a JPEG's own, and
         # deskewed the same way: displayed turned, never resampled into the file.
         content = f"q\n{_skew_matrix(frame, k)}{_image_matrix(turn, width_pt, height_pt)}\n/Im0 Do\nQ\n"
