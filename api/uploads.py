@@ -339,8 +339,11 @@ def _inspect_image(f: ReceivedFile, limits: UploadLimits) -> int:
         raise
     except Image.DecompressionBombError as exc:
         raise UploadRefused(413, f"{f.name}: refused as a decompression bomb ({exc})") from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise UploadRefused(422, f"{f.name}: not a readable {f.kind.upper()} image ({_short(exc)})") from exc
+    except (UnidentifiedImageError, OSError, ValueError, TypeError, KeyError, SyntaxError, EOFError) as exc:
+        # Pillow raises TypeError/KeyError on a TIFF page directory cut short, and names the spool
+        # file it opened: the station hears the file's own name, never a server path.
+        said = _short(exc).replace(str(f.path), f.name)
+        raise UploadRefused(422, f"{f.name}: not a readable {f.kind.upper()} image ({said})") from exc
 
 
 def _check_complete(f: ReceivedFile, im: object, index: int) -> None:
