@@ -207,7 +207,8 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.add_argument("--from-store", metavar="URL", help="the source's object store (file://… or s3://…)")
     p.add_argument("--manifest", type=Path, metavar="FILE",
                    help="a JSON-lines manifest of a system that is not sohoa (storage/importer/manifest.py)")
-    p.add_argument("--agency-map", type=Path, metavar="FILE", help="JSON object: former agency → current agency")
+    p.add_argument("--agency-map", type=Path, metavar="FILE",
+                   help="JSON object: former agency → current agency (a run without it uses the one given before)")
     p.add_argument("--dry-run", action="store_true", help="say what would be copied, merged and refused; write nothing")
     p.add_argument("--batch-size", type=int, default=500, metavar="N", help="records per transaction (default 500)")
     p.add_argument("--actor", default="import", help="who imports, for the audit log")

@@ -143,6 +143,8 @@ def merge_batches(
             continue
         values = {k: nfc(v) if isinstance(v, str) else v for k, v in r.values.items() if k in columns}
         values.update(station_id=station, dossier_id=dossier, spool_dir=None)
+        values.setdefault("error", None)  # every row of a chunk names the same columns (one COPY)
+        values["errors"] = list(values.get("errors") or [])
         hit = by_public.get(values["public_id"])
         clash = by_key.get((station, values.get("idempotency_key")))
         if hit is not None:

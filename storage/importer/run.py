@@ -75,7 +75,9 @@ def _noop(_phase: str, _n: int) -> None:
     return None
 
 
-def _source_row(session: Session, source: Source, identity: str, agencies: AgencyMap) -> int:
+def _source_row(session: Session, source: Source, identity: str, agencies: AgencyMap) -> tuple[int, AgencyMap]:
+    """The source's ledger row, and the agency map to import it with: the one given, else the one
+    given to a run before (a run again without ``--agency-map`` must not take the rest unmapped)."""
     row = session.scalar(select(ImportSource).where(ImportSource.identity == identity))
     if row is None:
         row = ImportSource(
@@ -84,7 +86,9 @@ def _source_row(session: Session, source: Source, identity: str, agencies: Agenc
         )
         session.add(row)
         session.flush()
-    return row.id
+    if not agencies.mapping and row.agency_map:
+        agencies = AgencyMap(dict(row.agency_map))
+    return row.id, agencies
 
 
 _GROWN_TABLES = ("import_records", "dossiers", "documents", "certified_copies", "certification_register")
@@ -268,7 +272,7 @@ def _run(
     try:
         retry: frozenset[str] = frozenset()
         with unit() as session:
-            source_id = _source_row(session, source, identity, agencies)
+            source_id, agencies = _source_row(session, source, identity, agencies)
             if retry_conflicts:
                 report.retried, retry = forget_conflicts(session, source_id, agencies, actor)
         blobs = BlobCopier(source, store, report, dry_run=dry_run, progress=progress)

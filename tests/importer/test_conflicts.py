@@ -71,10 +71,12 @@ def test_conflicts_listed_settled_and_retried(tmp_path: Path, pki_dir: Path, mon
     assert main(["import", "--conflicts", *source, "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 6
 
-    # Retried before anything is settled: the same conflicts, still exit 1, nothing taken.
-    assert main(["import", *source, "--agency-map", str(agency_map), "--retry-conflicts", "--json"]) == 1
+    # Retried before anything is settled (without the map: the one given before is used): the same
+    # conflicts, still exit 1, nothing taken.
+    assert main(["import", *source, "--retry-conflicts", "--json"]) == 1
     again = json.loads(capsys.readouterr().out)
     assert again["retried"] == 6 and sum(k["conflicts"] for k in again["kinds"].values()) == 6
+    assert any(p["detail"].endswith("with a different applicant: left as it is") for p in again["problems"])
 
     # Settled: the applicant corrected here, the former counter given its own code.
     with db.transaction() as s:
