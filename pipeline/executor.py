@@ -11,12 +11,11 @@ import itertools
 import logging
 import multiprocessing
 import os
-import signal
 import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Protocol, runtime_checkable
@@ -28,6 +27,7 @@ from core.logs import configure_logging
 from core.memory import keep_freed_memory
 from core.model import Page
 from pipeline.crashsafe import CrashSafePool
+from pipeline.deadline import OverTime, can_limit, time_limit
 
 log = logging.getLogger(__name__)
 
@@ -111,15 +111,6 @@ class PageBudget:
     memory_mb: int = 0
 
 
-class PageOverTime(BaseException):
-    """Raised by the alarm inside a page's work. A BaseException, so that no ``except Exception``
-    in stage code (a QR decoder's, say) swallows it and lets the page run on."""
-
-
-def _on_alarm(_signum: int, _frame: object) -> None:
-    raise PageOverTime
-
-
 def _limit_memory(memory_mb: int) -> None:
     import resource
 
@@ -133,6 +124,45 @@ def _limit_memory(memory_mb: int) -> None:
         log.warning("page memory budget not applied (RLIMIT_DATA refused)")
 
 
+def data_now() -> int:
+    """This process's data segment now (``VmData``: heap and private mappings), in bytes; 0 when
+    /proc cannot tell. ``RLIMIT_DATA`` is measured against it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+@contextmanager
+def _heap_above_now(memory_mb: int) -> Iterator[None]:
+    """``memory_mb`` MiB of heap above what this process holds now, for the work in the block;
+    the limit before it afterwards. For page work run in the calling process (one worker): the
+    pages it holds and the flow around them are not the page's, and stay."""
+    import resource
+
+    if memory_mb <= 0 or not data_now():
+        yield
+        return
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    soft = data_now() + memory_mb * 2**20
+    if before[1] != resource.RLIM_INFINITY:
+        soft = min(soft, before[1])
+    try:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, before[1]))
+    except (ValueError, OSError):
+        log.warning("page memory budget not applied (RLIMIT_DATA refused)")
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, before)
+
+
 def _over_budget(page: Page, reason: str) -> Page:
     log.error("%s: %s", page.label, reason)
     return replace(page, words=(), text="", failure=reason)
@@ -144,18 +174,20 @@ def _budgeted(run: Callable[[Iterable[Page]], list[Page]], budget: PageBudget | 
     only the page that is over fails (with its reason), never the pages that shared its batch."""
     if budget is None or (budget.seconds <= 0 and budget.memory_mb <= 0):
         return run(batch)
-    if threading.current_thread() is not threading.main_thread():
+    if not can_limit():
         return run(batch)  # alarms reach the main thread only; the job's own limits still hold
     try:
-        return _with_alarm(run, batch, budget.seconds * len(batch))
-    except (PageOverTime, MemoryError):
+        with time_limit(budget.seconds * len(batch)):
+            return run(batch)
+    except (OverTime, MemoryError):
         if len(batch) == 1:
             return [_over_budget(batch[0], _reason(sys.exc_info()[1], budget))]
     done = []
     for page in batch:
         try:
-            done.extend(_with_alarm(run, [page], budget.seconds))
-        except (PageOverTime, MemoryError) as exc:
+            with time_limit(budget.seconds):
+                done.extend(run([page]))
+        except (OverTime, MemoryError) as exc:
             done.append(_over_budget(page, _reason(exc, budget)))
     return done
 
@@ -164,18 +196,6 @@ def _reason(exc: BaseException | None, budget: PageBudget) -> str:
     if isinstance(exc, MemoryError):
         return f"the page needed more than {budget.memory_mb} MiB of memory (SOHOA_PAGE_MEMORY_MB); not processed"
     return f"the page took longer than {budget.seconds:.0f} s (SOHOA_PAGE_SECONDS); not processed"
-
-
-def _with_alarm(run: Callable[[Iterable[Page]], list[Page]], batch: list[Page], seconds: float) -> list[Page]:
-    if seconds <= 0:
-        return run(batch)
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        return run(batch)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def die_with_parent() -> None:
@@ -256,12 +276,19 @@ def iter_map(fn: PageFn, pages: Iterable[Page], workers: int, budget: PageBudget
     run: Callable[[Iterable[Page]], list[Page]] = fn.many if size > 1 else partial(_one, fn)  # type: ignore[attr-defined]
     if workers <= 1:
         _init_worker()
+        budgeted = budget is not None and (budget.seconds > 0 or budget.memory_mb > 0)
         for batch in _lazy_batches(pages, size):
-            # Handed over one by one and forgotten here: a page turned upright by the clean-up is
-            # a new image, and the original need not wait for the rest of the batch.
-            # A batch of one is held as a list for the budget (a page over it must be named); a
-            # larger one stays lazy (see _lazy_batches), under the job's own limits alone.
-            done = _budgeted(run, budget, list(batch)) if size == 1 else run(batch)
+            if budgeted:
+                # Under the page budget here too (one worker, on a single-core machine): a page
+                # over its time or heap fails alone and the batch goes on. The batch is held as a
+                # list (its pages are named if one is over; BATCH_IMAGE_BYTES bounds it), its heap
+                # counted above what this process holds.
+                with _heap_above_now(budget.memory_mb):  # type: ignore[union-attr]
+                    done = _budgeted(run, budget, list(batch))
+            else:
+                # Handed over one by one and forgotten here: a page turned upright by the clean-up
+                # is a new image, and the original need not wait for the rest of the batch.
+                done = run(batch)
             del batch
             yield from done
             del done
