@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,6 +35,18 @@ class Misbehave:
                 hog = np.ones(3 * 2**30, dtype=np.uint8)
                 return replace(page, text=str(hog.sum()))
         return replace(page, text=f"read {page.index}")
+
+
+class MisbehaveMany(Misbehave):
+    """:class:`Misbehave` taking its pages in batches of ``batch_pages``, as the page work does
+    (one Tesseract start for several pages): the executor then hands it several pages at once."""
+
+    def __init__(self, bad: int, how: str, batch_pages: int = 3) -> None:
+        super().__init__(bad, how)
+        self.batch_pages = batch_pages
+
+    def many(self, pages: Iterable[Page]) -> list[Page]:
+        return [self(page) for page in pages]
 
 
 def served_by(page: Page) -> Page:
