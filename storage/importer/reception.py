@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import bindparam, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from core.model import BatchStatus, nfc
@@ -173,11 +173,32 @@ def merge_batches(
         # import (present, not made by it) keeps its own batch.
         found = ledger_lookup(session, source_id, RecordKind.DOCUMENT,
                               {d for r, _v in new for d in documents_of.get(r.ref, ())})
+        pairs: list[tuple[int, int]] = []
         for (r, _values), new_id in zip(new, ids, strict=True):
             ledger.note(RecordKind.BATCH, r.ref, Outcome.COPIED, new_id)
-            made = [found[d][1] for d in documents_of.get(r.ref, ())
-                    if d in found and found[d][0] in (Outcome.COPIED, Outcome.MERGED)]
-            if made:
-                session.execute(update(Document).where(Document.id.in_(made), Document.batch_id.is_(None))
-                                .values(batch_id=new_id))
+            pairs.extend((found[d][1], new_id) for d in documents_of.get(r.ref, ())
+                         if d in found and found[d][0] in (Outcome.COPIED, Outcome.MERGED))
+        _point_documents(session, pairs)
     ledger.write(session)
+
+
+def _point_documents(session: Session, pairs: list[tuple[int, int]]) -> None:
+    """Set each (document id, batch id) pair's batch, where the document has none: one statement
+    for the chunk on PostgreSQL (the pairs sent as two arrays), one executemany elsewhere."""
+    if not pairs:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "UPDATE documents SET batch_id = v.batch FROM "
+                "(SELECT unnest(CAST(:docs AS integer[])) AS doc, unnest(CAST(:batches AS integer[])) AS batch) v "
+                "WHERE documents.id = v.doc AND documents.batch_id IS NULL"
+            ),
+            {"docs": [d for d, _b in pairs], "batches": [b for _d, b in pairs]},
+        )
+        return
+    table = Document.__table__
+    session.execute(
+        update(table).where(table.c.id == bindparam("doc"), table.c.batch_id.is_(None)).values(batch_id=bindparam("b")),
+        [{"doc": d, "b": b} for d, b in pairs],
+    )
