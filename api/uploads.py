@@ -29,7 +29,15 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from api.budget import OverBudget, ParseBudget, Refused, run_budgeted
 from pipeline.deadline import OverTime, time_limit
-from pipeline.ingest import ContentBomb, MalformedPage, check_content, check_page_tree, check_repairs, sniff
+from pipeline.ingest import (
+    ContentBomb,
+    MalformedPage,
+    check_content,
+    check_page_tree,
+    check_repairs,
+    sniff,
+    tiff_page_cut_short,
+)
 
 log = logging.getLogger(__name__)
 
@@ -418,6 +426,9 @@ def _check_tiff_strips(f: ReceivedFile, im: object, index: int) -> None:
         if any(int(o) + int(c) > size for o, c in zip(offsets, counts, strict=True)):
             raise UploadRefused(422, f"{f.name}: page {index + 1} of the TIFF is cut short (its pixel data "
                                      "lies past the end of the file)")
+    if tiff_page_cut_short(f.path, im):  # type: ignore[arg-type]
+        raise UploadRefused(422, f"{f.name}: page {index + 1} of the TIFF is cut short (the file ends inside "
+                                 "its directory: later pages are lost)")
 
 
 def _inspect_pdf(f: ReceivedFile, limits: UploadLimits) -> int:
