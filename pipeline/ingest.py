@@ -16,6 +16,7 @@ import io
 import logging
 import math
 import re
+import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -221,15 +222,71 @@ def _read_image(source: bytes | Path, name: str, sha: str, kind: str, lim: dict)
     try:
         im = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise InputError(f"{name}: not a readable {kind.upper()} image ({exc})") from exc
+        raise InputError(f"{name}: not a readable {kind.upper()} image ({_said(exc, source, name)})") from exc
     with im:
         yield from _image_frames(im, source, name, sha, kind, lim)
+
+
+def _said(exc: BaseException, source: bytes | Path, name: str) -> str:
+    """The library's words, without the server path it may name (Pillow names the file opened)."""
+    text = str(exc)
+    return text.replace(str(source), name) if isinstance(source, Path) else text
+
+
+def tiff_page_cut_short(source: bytes | Path, frame: Image.Image) -> bool:
+    """Whether this TIFF page's directory or its strips (or tiles) run past the end of the file.
+
+    A scan cut short in transfer still opens: Pillow reads what is left of a page's directory and
+    takes the lost link to the next page for the last page (a three-page file becomes one), and
+    the decoder fills missing strips with paper, silently. So the directory's declared entries and
+    every strip must lie inside the file (the upload check asks the same)."""
+    if isinstance(source, bytes):
+        size = len(source)
+
+        def read(at: int, n: int) -> bytes:
+            return source[at : at + n]
+    else:
+        size = source.stat().st_size
+
+        def read(at: int, n: int) -> bytes:
+            with source.open("rb") as fh:
+                fh.seek(at)
+                return fh.read(n)
+    tags = getattr(frame, "tag_v2", None)
+    offset = getattr(tags, "offset", None)
+    if tags is None or offset is None:
+        return False
+    head = read(0, 4)
+    order = "<" if head[:2] == b"II" else ">"
+    big = head[2:4] in (b"\x2b\x00", b"\x00\x2b")  # BigTIFF: 8-byte count, 20-byte entries, 8-byte link
+    count_fmt, entry, link = ("Q", 20, 8) if big else ("H", 12, 4)
+    raw = read(offset, struct.calcsize(count_fmt))
+    if len(raw) < struct.calcsize(count_fmt):
+        return True
+    entries = struct.unpack(order + count_fmt, raw)[0]
+    if offset + len(raw) + entry * entries + link > size:
+        return True
+    for offsets_tag, counts_tag in ((273, 279), (324, 325)):  # strips, tiles
+        offsets, counts = tags.get(offsets_tag), tags.get(counts_tag)
+        if offsets is None:
+            continue
+        offsets = offsets if isinstance(offsets, tuple | list) else (offsets,)
+        counts = counts if isinstance(counts, tuple | list) else ((counts,) if counts is not None else ())
+        if len(counts) != len(offsets) or any(int(o) + int(c) > size for o, c in zip(offsets, counts, strict=True)):
+            return True
+    return False
 
 
 def _image_frames(
     im: Image.Image, source: bytes | Path, name: str, sha: str, kind: str, lim: dict
 ) -> Iterator[Page]:
-    count = getattr(im, "n_frames", 1) if kind == "tiff" else 1
+    try:
+        count = getattr(im, "n_frames", 1) if kind == "tiff" else 1
+    except (OSError, ValueError, TypeError, KeyError, SyntaxError, EOFError) as exc:
+        # Pillow walks every page's directory to count them; a file cut short (or damaged) has a
+        # directory it cannot read.
+        raise InputError(f"{name}: the TIFF is damaged or cut short: a page's directory cannot be read "
+                         f"({_said(exc, source, name)})") from exc
     if count > lim["max_pages"]:
         raise InputError(f"{name}: has {count} pages, above the limit of {lim['max_pages']}")
     frames = ImageSequence.Iterator(im) if kind == "tiff" else [im]
@@ -239,6 +296,9 @@ def _image_frames(
             w, h = frame.size
             if w <= 0 or h <= 0:
                 raise InputError(f"{name}: page {index + 1} has no pixels")
+            if kind == "tiff" and tiff_page_cut_short(source, frame):
+                raise InputError(f"{name}: page {index + 1} of the TIFF is cut short (its pixel data lies past "
+                                 "the end of the file)")
             dpi = _dpi_of(frame.info)
             pixels = w * h
             if pixels > lim["max_page_pixels"]:
@@ -275,8 +335,8 @@ def _image_frames(
             index += 1
     except InputError:
         raise
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise InputError(f"{name}: page {index + 1} cannot be decoded ({exc})") from exc
+    except (OSError, ValueError, TypeError, KeyError, SyntaxError, EOFError) as exc:
+        raise InputError(f"{name}: page {index + 1} cannot be decoded ({_said(exc, source, name)})") from exc
 
 
 # ------------------------------------------------------------------------------------------------ PDF
