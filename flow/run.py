@@ -131,10 +131,15 @@ class PageJob(UprightOriginal):
         self.batch_pages = batch_pages
 
     def __call__(self, page: Page) -> Page:
+        if page.failure is not None:  # failed at ingest (its text layer over budget): kept as it is
+            return page
         return steps.run_page(page, self.lang)
 
     def many(self, pages: Iterable[Page]) -> list[Page]:
-        return steps.pages_work(pages, self.lang)
+        pages = list(pages)
+        todo = [page for page in pages if page.failure is None]
+        done = iter(steps.pages_work(todo, self.lang) if todo else ())
+        return [page if page.failure is not None else next(done) for page in pages]
 
 
 def ocr_pages(
