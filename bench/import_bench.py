@@ -8,8 +8,12 @@ papers per dossier, more certified copies, another seed) that is imported second
 target, so it also meets records already there. The held-out figure is reported beside the tuned
 one; it was not looked at while tuning.
 
-A record is any row the import brings (dossier, document, certified copy, register entry, result,
-result code, component, place, learned word, audit event); each kind's count is printed, since a document costs more than an audit event.
+A record is any row the import brings (dossier, document, certified copy, register entry, station,
+batch, original received, result, result code, component, place, learned word, audit event); each
+kind's count is printed, since a document costs more than an audit event. Every fifth dossier came
+in as a batch at one of four counters, with one original (every tenth of them signed, its verdict
+at reception kept), and its papers point at that batch (their share of the records was taken from
+the documents').
 """
 
 from __future__ import annotations
@@ -36,12 +40,24 @@ from storage.components import DossierComponent, DossierPlace
 from storage.db import Database, open_database
 from storage.importer import run_import
 from storage.importer.sohoa_source import SohoaSource
-from storage.models import AuditEvent, AuditHead, CertifiedCopy, Document, Dossier, LearnedWord, RegisterEntry
+from storage.models import (
+    AuditEvent,
+    AuditHead,
+    Batch,
+    CertifiedCopy,
+    Document,
+    Dossier,
+    LearnedWord,
+    RegisterEntry,
+    SourceFile,
+    Station,
+)
 from storage.objects import ObjectStore, key_for, open_store
 from storage.result_codes import ResultCode
 from storage.results import ProcedureResult
 
 TARGET_RECORDS_PER_S = 1000.0
+STATIONS = 4
 T0 = datetime(2025, 3, 1, 1, 0, tzinfo=UTC)
 
 
@@ -64,14 +80,15 @@ class Shape:
         # Every 4th dossier has its place, every 20th reuses an earlier paper, every 40th has a
         # result with its result code; a word learned per 100 papers.
         extras = {"places": dossiers // 4, "components": dossiers // 20, "results": dossiers // 40,
-                  "result_codes": dossiers // 40, "words": documents // 100}
+                  "result_codes": dossiers // 40, "words": documents // 100, "stations": STATIONS,
+                  "batches": (dossiers + 4) // 5, "originals": (dossiers + 4) // 5}
         audit = records - dossiers - documents - 2 * copies - sum(extras.values())
         return {"dossiers": dossiers, "documents": documents, "copies": copies, "register": copies, **extras,
                 "audit": audit}
 
 
-TUNED = Shape("tuned", 1, "UBND xã Tân Lập (tỉnh Bắc Giang)", 0.20, 0.60, 0.05, 0.10)
-HELD_OUT = Shape("held-out", 2, "UBND phường Đông Hải (tỉnh Bạc Liêu)", 0.12, 0.66, 0.04, 0.14)
+TUNED = Shape("tuned", 1, "UBND xã Tân Lập (tỉnh Bắc Giang)", 0.20, 0.52, 0.05, 0.10)
+HELD_OUT = Shape("held-out", 2, "UBND phường Đông Hải (tỉnh Bạc Liêu)", 0.12, 0.61, 0.04, 0.14)
 
 
 def _rss_mb() -> float:
@@ -114,10 +131,27 @@ def generate(db: Database, store: ObjectStore, shape: Shape, *, records: int, bl
              "created": T0 + timedelta(minutes=i), "updated": T0 + timedelta(minutes=i)}
             for i in range(n["dossiers"])), Dossier.__table__)
 
+    chunks(({"id": s + 1, "code": f"QUAY-{shape.seed}-{s + 1:02d}", "name": f"Quầy {s + 1}, {shape.agency}",
+             "created": T0}
+            for s in range(STATIONS)), Station.__table__)
+    # Batch j is dossier 5j's upload (every fifth dossier), at counter j mod 4.
+    chunks(({"id": j + 1, "public_id": f"{shape.seed:08x}{j:024x}", "station_id": j % STATIONS + 1,
+             "dossier_id": 5 * j + 1, "procedure_code": "1.001612", "status": "done", "certify": False, "files": 1,
+             "pages_total": 1, "pages_done": 1, "attempts": 1, "errors": [], "created": T0, "finished": T0}
+            for j in range(n["batches"])), Batch.__table__)
+    verdict = {"status": "PASSED", "reasons": [], "signatures": [{"kind": "signature", "signer": "CN=UBND",
+                                                                  "status": "PASSED"}]}
+    chunks(({"id": j + 1, "batch_id": j + 1, "name": f"scan-{j}.pdf", "media_type": "application/pdf",
+             "object_key": key_for(pdf_sha[j % doc_blobs]), "sha256": pdf_sha[j % doc_blobs],
+             "size": blob_kb * 1024, "created": T0, "signatures": verdict if j % 10 == 0 else None}
+            for j in range(n["originals"])), SourceFile.__table__)
+
     def document(i: int) -> dict[str, Any]:
         paper = i % doc_blobs
+        dossier = i % n["dossiers"]
         return {
-            "id": i + 1, "dossier_id": i % n["dossiers"] + 1, "doc_type": "cccd", "type_confidence": 0.97,
+            "id": i + 1, "dossier_id": dossier + 1, "doc_type": "cccd", "type_confidence": 0.97,
+            "batch_id": dossier // 5 + 1 if dossier % 5 == 0 else None,
             "personal_id": owners[paper], "pdf_key": key_for(pdf_sha[paper]), "pdf_sha256": pdf_sha[paper],
             "pdf_size": blob_kb * 1024, "page_count": 1, "page_hashes": [pdf_sha[paper]], "pages_sha256": None,
             "source_keys": [key_for(pdf_sha[paper])], "review_state": "ok", "review_version": 0,
@@ -275,7 +309,8 @@ def render(results: dict[str, Any]) -> str:
         lines.append(f"  {name}: source {src['dossiers']:,} dossiers, {src['documents']:,} documents, "
                      f"{src['copies']:,} copies, {src['register']:,} register entries, {src['results']:,} results with their "
                      f"codes, {src['components']:,} reused components, {src['places']:,} places, "
-                     f"{src['words']:,} learned words, {src['audit']:,} audit events, "
+                     f"{src['words']:,} learned words, {src['stations']} stations, {src['batches']:,} batches "
+                     f"with {src['originals']:,} originals, {src['audit']:,} audit events, "
                      f"{src['blobs']:,} blobs (generated in {r['generate_s']:.0f} s)")
         lines.append(f"    {out}")
         lines.append("    phases (blobs run beside the records), seconds from the start: "
