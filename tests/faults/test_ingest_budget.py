@@ -46,3 +46,15 @@ def test_an_ordinary_text_layer_is_read_within_the_budget(tmp_path: Path) -> Non
     path.write_bytes(text_pdf())
     pages, _ = _read(path, 1)
     assert pages[0].failure is None and "Line 39 of an ordinary letter" in (pages[0].text_layer or "")
+
+
+def test_the_page_that_failed_at_ingest_is_not_worked_and_the_file_goes_on(tmp_path: Path) -> None:
+    from core.settings import Settings
+    from flow.run import ocr_pages
+
+    path = tmp_path / "two.pdf"
+    path.write_bytes(slow_text_pdf())
+    pages, _ = _read(path, 1)
+    done = ocr_pages(pages, Settings(workers=1, data_dir=tmp_path / "data"))
+    assert done[0].failure == pages[0].failure and done[0].text == ""  # not OCR'd for nothing
+    assert done[1].failure is None and "Line 19 of page 2" in done[1].text
