@@ -536,7 +536,11 @@ def _check_pdf_page(f: ReceivedFile, index: int, page: object, limits: UploadLim
     for xobj in xobjects.values():
         if not isinstance(xobj, pikepdf.Stream) or xobj.get("/Subtype") != "/Image":
             continue
-        w, h = int(xobj.get("/Width", 0)), int(xobj.get("/Height", 0))
+        try:
+            w, h = int(xobj.get("/Width", 0)), int(xobj.get("/Height", 0))
+        except (TypeError, ValueError) as exc:  # qpdf's "Object is not numeric" named nothing
+            raise UploadRefused(422, f"{f.name}: page {index + 1} holds an image whose width or height is not a "
+                                     "number; the PDF is damaged") from exc
         if w * h > limits.max_page_pixels * (64 if xobj.get("/Filter") == "/DCTDecode" else 1):
             raise UploadRefused(
                 413,
