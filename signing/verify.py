@@ -220,7 +220,7 @@ def _revocation(status: PdfSignatureStatus, cert: asn1_x509.Certificate) -> tupl
     return "unknown", None
 
 
-def _algorithm_findings(status: PdfSignatureStatus, checker: _Checker, proven: datetime | None,
+def _algorithm_findings(status: PdfSignatureStatus | DocumentTimestampStatus, checker: _Checker, proven: datetime | None,
                         reasons: list[str], messages: list[str]) -> None:
     """What the policy's dated algorithm rules say of this signature, in plain words: refused (the
     crypto-constraints code already in ``reasons``) or accepted only because it is proven old
@@ -641,6 +641,8 @@ async def _check_timestamp(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
         indic = status.trust_problem_indic
         reason = indic.standard_name if indic is not None else AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.name
         reasons.append(await chain_reason(reason, checker.context, status.validation_path, messages))
+    if any(r in _CRYPTO_CODES for r in reasons):
+        _algorithm_findings(status, checker, None, reasons, messages)  # e.g. a SHA-1 timestamp token
     reasons += _integrity_reasons(status, messages)
     reasons = _unique(reasons)
     cert = status.signing_cert

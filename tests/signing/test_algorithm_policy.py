@@ -51,17 +51,17 @@ BEFORE = datetime(2012, 6, 1, 9, 30, tzinfo=UTC)
 AFTER = datetime(2015, 3, 2, 14, 0, tzinfo=UTC)
 
 
-def _tsa(live, at: datetime) -> DummyTimeStamper:
+def _tsa(live, at: datetime, md: str = "sha256") -> DummyTimeStamper:
     arch = live.arch
     return DummyTimeStamper(tsa_cert=arch.get_cert("tsa"), tsa_key=arch.key_set.get_private_key("tsa"), fixed_dt=at,
-                            override_md="sha256")
+                            override_md=md)
 
 
-def document_timestamp(pdf: bytes, live, at: datetime) -> bytes:
-    """A SHA-256 document timestamp by the test TSA dated ``at``: proof that every earlier
+def document_timestamp(pdf: bytes, live, at: datetime, md: str = "sha256") -> bytes:
+    """A document timestamp by the test TSA dated ``at`` (digest ``md``): proof that every earlier
     revision (and its signatures) existed then."""
-    stamper = signers.PdfTimeStamper(_tsa(live, at))
-    return stamper.timestamp_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), md_algorithm="sha256").getvalue()
+    stamper = signers.PdfTimeStamper(_tsa(live, at, md))
+    return stamper.timestamp_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), md_algorithm=md).getvalue()
 
 
 class _Sha256Imprint(UnsignedAttributeProviderSpec):

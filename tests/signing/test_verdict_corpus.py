@@ -17,7 +17,7 @@ from pyhanko.sign.fields import MDPPerm
 
 from signing.certify import Level, certify_copy
 from signing.verify import FAILED, INDETERMINATE, PASSED, verify_pdf
-from tests.signing.test_algorithm_policy import AFTER, BEFORE, preserved, signed_at
+from tests.signing.test_algorithm_policy import AFTER, BEFORE, document_timestamp, preserved, signed_at
 from tests.signing.test_attacks import (
     overlay_annotation,
     page_rewrite,
@@ -113,6 +113,8 @@ CASES: list[tuple[str, Callable[[Kit], bytes], str, bool, str]] = [
         k.source, k.live, "legacy-1024", BEFORE, md="sha256"), LIVE, False, PASSED),
     ("RSA 1024-bit key of 2015, preserved", lambda k: preserved(
         k.source, k.live, "legacy-1024", AFTER, md="sha256"), LIVE, False, INDETERMINATE),
+    ("SHA-256 signature, then a SHA-1 document timestamp", lambda k: document_timestamp(
+        signed_at(k.source, k.live, "legacy", BEFORE), k.live, BEFORE, md="sha1"), LIVE, True, INDETERMINATE),
     # A trust root that has expired (2000-2020) anchors only what is proven older than its expiry.
     ("expired root, no timestamp", lambda k: signed_at(
         k.source, k.live, "old-signer", BEFORE, timestamped=False), OLD, True, INDETERMINATE),
@@ -129,6 +131,7 @@ REASONS = {
     "MD5 of 2012, preserved": "CRYPTO_CONSTRAINTS_FAILURE",
     "RSA 1024-bit key of 2012, preserved": "LEGACY_ALGORITHM",
     "RSA 1024-bit key of 2015, preserved": "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
+    "SHA-256 signature, then a SHA-1 document timestamp": "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
     "expired root, no timestamp": "OUT_OF_BOUNDS_NO_POE",
     "expired root, signature of 2021 preserved": "OUT_OF_BOUNDS_NO_POE",
 }
