@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.executor import die_with_parent
+from pipeline.executor import data_now, die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def _limit(budget: ParseBudget) -> None:
     soft = spent + max(1, int(budget.cpu_seconds))
     resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
     if budget.memory_mb > 0:
-        soft = _data_now() + budget.memory_mb * 2**20
+        soft = data_now() + budget.memory_mb * 2**20
         _, hard = resource.getrlimit(resource.RLIMIT_DATA)
         if hard != resource.RLIM_INFINITY:
             soft = min(soft, hard)
@@ -202,15 +202,3 @@ def _limit(budget: ParseBudget) -> None:
             resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
         except (ValueError, OSError):
             log.warning("parse memory budget not applied (RLIMIT_DATA refused)")
-
-
-def _data_now() -> int:
-    """The process's data segment now (``VmData``), in bytes; 0 when /proc cannot tell."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmData:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
