@@ -303,8 +303,16 @@ def trust_config(settings: Settings, *, create_dev: bool = True) -> TrustConfig:
         policy=ValidationPolicy.from_settings(settings),
     )
     for warning in trust.expired_roots():
-        log.warning("%s", warning)
+        with _WARNED_LOCK:
+            said = warning in _WARNED
+            _WARNED.add(warning)
+        if not said:  # once a process: the API reads its trust for every verification
+            log.warning("%s", warning)
     return trust
+
+
+_WARNED: set[str] = set()
+_WARNED_LOCK = threading.Lock()
 
 
 def trust_roots(settings: Settings, *, create_dev: bool = True) -> list[x509.Certificate]:
