@@ -27,6 +27,13 @@ counts; when it has none (a B-B or B-T copy), the report is ``INDETERMINATE`` / 
 EN 319 102-1: the revocation status could not be obtained) and says it could not be checked
 offline — never an exception, never a pass.
 
+Algorithms and roots: the deployment's validation policy (:mod:`signing.policy`) dates SHA-1 and
+short RSA keys; pyHanko applies it to signatures, chains and timestamp tokens, so such a signature
+is ``CRYPTO_CONSTRAINTS_FAILURE_NO_POE`` until the past validation finds it proven older than the
+cut-off (then it passes with the note ``LEGACY_ALGORITHM``). A configured root holds only within
+its validity: one expired since anchors a signature only when the file proves it older
+(``OUT_OF_BOUNDS_NO_POE`` otherwise, naming the root and its date).
+
 Status: ``FAILED`` when something is proven wrong, ``INDETERMINATE`` when validity cannot be
 established (untrusted chain, no revocation answer, expired without proof of time), ``PASSED``
 otherwise. Exit codes: 0 / 1 / 2 respectively.
