@@ -49,7 +49,8 @@ def test_the_closing_table_and_a_dry_run_first(source, tmp_path: Path, monkeypat
         assert column in header
     assert out.splitlines()[2].split()[:2] == ["documents", "3"]
     rows = {line[:18].strip() for line in out.splitlines()[1:]}
-    assert {"result codes", "procedure results", "components", "learned words", "audit events"} <= rows
+    assert {"result codes", "procedure results", "components", "learned words", "stations", "batches", "originals",
+            "audit events"} <= rows
     assert "records in" in out
 
     assert main(["import", "--former-agency", OLD]) == 0
