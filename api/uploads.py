@@ -47,8 +47,11 @@ MAX_FIELD_BYTES = 1024
 MAX_PARTS = 200
 PDF_MAX_POINTS = 14_400  # the largest page side PDF allows (200 in); beyond that a page is a bomb
 # Opening a PDF's text layer as ingest does takes milliseconds on what scanners and office programs
-# write; a file that needs more is built to stall its job (see _open_text_layer).
+# write, and reading one whose cross-reference table is off (pdfminer then reads every line) 0.7 s of
+# CPU for 47 MB of scans; a file that needs more than this wall time, at low priority on a busy
+# machine, is built to stall its job (see _open_text_layer).
 TEXT_LAYER_SECONDS = 10
+TEXT_LAYER_BYTES_PER_SECOND = 10 * 2**20  # and a second more for every 10 MiB of the file
 
 
 class UploadRefused(Exception):
@@ -469,17 +472,19 @@ def _inspect_pdf(f: ReceivedFile, limits: UploadLimits) -> int:
 
 def _open_text_layer(f: ReceivedFile) -> None:
     """Open the file's text layer and list its pages as ingest will (pdfplumber, on pdfminer), within
-    :data:`TEXT_LAYER_SECONDS`. pdfminer reads a line in time that grows with its square: a readable
-    page behind a 40 MB comment line passed every check above (qpdf and pdfium read it in a second)
-    and then held its job for minutes. A file pdfminer cannot read at all is not refused: ingest
-    OCRs its pages instead (each page's own text is read in the job, under the page budget)."""
+    :data:`TEXT_LAYER_SECONDS` (more for a larger file). pdfminer reads a line in time that grows
+    with its square: a readable page behind a 40 MB comment line passed every check above (qpdf and
+    pdfium read it in a second) and then held its job for minutes. A file pdfminer cannot read at
+    all is not refused: ingest OCRs its pages instead (each page's own text is read in the job,
+    under the page budget)."""
     import pdfplumber
 
+    seconds = TEXT_LAYER_SECONDS + f.path.stat().st_size // TEXT_LAYER_BYTES_PER_SECOND
     try:
-        with time_limit(TEXT_LAYER_SECONDS), pdfplumber.open(f.path) as plumber:
+        with time_limit(seconds), pdfplumber.open(f.path) as plumber:
             len(plumber.pages)
     except OverTime as exc:
-        raise UploadRefused(422, f"{f.name}: its text layer cannot be read within {TEXT_LAYER_SECONDS} s (the file "
+        raise UploadRefused(422, f"{f.name}: its text layer cannot be read within {seconds} s (the file "
                                  "is built to be slow to parse); not accepted") from exc
     except Exception as exc:  # noqa: BLE001 - the library raises anything on broken files; ingest OCRs them
         log.info("%s: the text layer is unreadable (%s); its pages will be OCR'd", f.name, _short(exc))
