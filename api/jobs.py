@@ -463,6 +463,7 @@ def _run_claimed(batch: BatchRecord, batch_id: str, settings: Settings, db: Data
             batch_id=batch.id,
             on_pages_read=pages_read,
             on_page_done=page_done,
+            db=db,
         )
     except SohoaError as exc:
         message = rename(str(exc), names, spool)

@@ -25,6 +25,7 @@ from pipeline.pdf_images import PreparedImages
 from pipeline.upright import UprightOriginal
 from storage import progress
 from storage.archive import update_batch
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -183,16 +184,18 @@ def process_paths(
     received_at: datetime | None = None,
     on_pages_read: Callable[[int], None] | None = None,
     on_page_done: Callable[[Page], None] | None = None,
+    db: Database | None = None,
 ) -> ProcessResult:
     """The whole flow over the files of one dossier, on this machine.
 
     ``batch_id`` continues a batch that the caller has already recorded (an upload answered 202).
     A file that cannot be read refuses the batch before anything is stored; after that, failures
     are the policy's (:mod:`flow.policy`): pages and documents fail alone, with their reasons on
-    the batch record.
+    the batch record. ``db``: the records, when the caller has them open already (a job process
+    has: opening them again checked the schema's migrations a second time).
     """
     started = time.perf_counter()
-    with Services(settings) as services:
+    with Services(settings, db=db) as services:
         try:
             sources = steps.read(paths, settings)
         except Exception as exc:
