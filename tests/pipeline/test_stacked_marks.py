@@ -16,14 +16,16 @@ def tw(text: str, conf: float) -> TessWord:
     return TessWord(text=text, confidence=conf, left=0, top=0, width=80, height=30, line_key=(1, 1, 1))
 
 
-def test_only_unsure_capitals_with_a_mark_that_carries_a_tone_on_top_are_read_again() -> None:
+def test_only_unsure_capitals_with_a_vowel_are_read_again() -> None:
     assert is_candidate(tw("NGUYÊN", 31))
     assert is_candidate(tw("QUYỂN,", 89))  # punctuation does not count
     assert is_candidate(tw("ĐẮK", 80))
     assert not is_candidate(tw("NGUYỄN", 96))  # sure
     assert not is_candidate(tw("Nguyễn", 40))  # not upper case, and its tone was read
-    assert not is_candidate(tw("VIỆT", 60))  # the dot of nặng sits below
-    assert not is_candidate(tw("TRUNG", 50))  # no circumflex or breve
+    assert is_candidate(tw("TĨNH", 39))  # a tone that may have been taken for another
+    assert is_candidate(tw("PHO", 93))  # no mark at all: a title's marks squeezed under the line above
+    assert not is_candidate(tw("TRUNG", 96))  # sure
+    assert not is_candidate(tw("TP", 50))  # no vowel
     assert not is_candidate(tw("Ê", 50))  # one letter
 
 
@@ -40,6 +42,17 @@ def test_a_reading_wins_only_with_other_tones_none_dropped_and_trusted_more() ->
     assert not better_marks(tw("NGUYỄN", 60), [tw("NGUYỄN", 90)])  # the same reading
 
 
+def test_a_capital_read_with_no_mark_takes_the_marks_its_own_reading_adds() -> None:
+    assert better_marks(tw("PHO", 93), [tw("PHÓ", 88)])  # even trusted less
+    assert not better_marks(tw("GIA", 92), [tw("GIÁ", 43)])  # but not doubted
+    assert better_marks(tw("VAN", 80), [tw("VĂN", 70)])
+    assert better_marks(tw("CHU,", 85), [tw("CHỦ,", 73)])
+    assert not better_marks(tw("UBND", 89), [tw("ỦBND", 90)])  # no syllable
+    assert not better_marks(tw("GIAM", 44), [tw("GILAM", 8)])  # another letter
+    assert not better_marks(tw("CAC", 60), [tw("CÀC", 90)])  # a stop takes sắc or nặng
+    assert not better_marks(tw("DAN", 60), [tw("ĐẦN", 90)])  # D is not Đ
+
+
 def test_small_letters_with_a_bare_circumflex_or_breve_are_read_again_whatever_the_confidence() -> None:
     # Tesseract drops the tone stacked on a circumflex in Times New Roman and is sure of it.
     assert is_candidate(tw("cô", 96))
@@ -53,6 +66,7 @@ def test_small_letters_with_a_bare_circumflex_or_breve_are_read_again_whatever_t
 
 def test_a_bare_circumflex_takes_only_one_added_tone_that_makes_a_syllable() -> None:
     assert better_marks(tw("cô", 96), [tw("cổ", 71)])  # even trusted less: marks are lost, not added
+    assert not better_marks(tw("cô", 96), [tw("cổ", 43)])  # but not doubted
     assert better_marks(tw("biêu,", 92), [tw("biểu,", 91)])
     assert better_marks(tw("xuât", 92), [tw("xuất", 96)])
     assert better_marks(tw("Đâu", 73), [tw("Đầu", 88)])
