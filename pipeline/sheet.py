@@ -257,7 +257,9 @@ def _sharpen(grey: np.ndarray, quad: np.ndarray, factor: float) -> np.ndarray:
             p0, dv = a, u
         lines.append((p0 + inset * n, dv))
     corners = _meet(lines)
-    return quad if corners is None else corners
+    if corners is None or np.abs(corners - quad).max() > 2 * reach + 2 * inset:
+        return quad  # the lines did not hold together: the small copy's corners, not a guess
+    return corners
 
 
 def _meet(lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray | None:
@@ -362,7 +364,8 @@ def aspect_ratio(corners: np.ndarray, frame: tuple[int, int]) -> float:
 def _flat_size(corners: np.ndarray, frame: tuple[int, int], dpi: float) -> tuple[int, int, float]:
     """(width, height, dpi) of the flattened page: A4 at 300 dpi for an A-series sheet (its scale on
     the photo says nothing of its size; A4 is what offices hold), otherwise the sheet's measured
-    proportions at the size it covers on the photo, at the stated resolution."""
+    proportions at the size it covers on the photo, at the stated resolution or the one its length
+    would have as an A4 sheet's, whichever is higher."""
     ratio = aspect_ratio(corners, frame)
     portrait = ratio <= 1.0
     long_over_short = 1.0 / ratio if portrait else ratio
@@ -373,4 +376,6 @@ def _flat_size(corners: np.ndarray, frame: tuple[int, int], dpi: float) -> tuple
     long_px = max(sides)
     short_px = long_px / long_over_short
     width, height = (short_px, long_px) if portrait else (long_px, short_px)
-    return max(1, round(width)), max(1, round(height)), dpi
+    # Phones state 72 dpi whatever they photograph; a sheet no longer than A4 is at least this sharp.
+    dpi = max(dpi, long_px / (A4_MM[1] / 25.4))
+    return max(1, round(width)), max(1, round(height)), round(dpi, 1)

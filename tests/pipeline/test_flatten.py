@@ -30,6 +30,7 @@ from pipeline.sheet import find_sheet, flatten_sheet
 from samples.damage import Damage, damage_page, draw_damage
 from samples.generator import generate_document
 from samples.photo import Photo, draw_photo, photograph
+from samples.plain import text_page
 
 A4_PT = (595.3, 841.9)
 DESK = (52.0, 42.0, 36.0)  # a dark wood desk
@@ -158,3 +159,16 @@ def test_flat_scans_are_not_altered_or_cropped(framed: tuple[np.ndarray, str]) -
     cleaned = clean_page(Page(source="scan.png", source_sha256="0" * 64, index=0, image=scans[1], dpi=300))
     assert cleaned.sheet is None and cleaned.image.shape == scans[1].shape
     assert np.array_equal(cleaned.image, scans[1])
+
+
+def test_a_sheet_that_is_not_a4_keeps_its_own_proportions() -> None:
+    """A slip 170 × 100 mm (no A-series sheet) photographed in perspective: flattened to its own
+    proportions, at no less than the resolution its length would have as an A4 sheet's (the
+    phone's stated 72 dpi is no measure)."""
+    clean, _ = text_page(random.Random(5), width_mm=170, height_mm=100, lines=5, font_pt=12)
+    shot = photograph(clean, Photo(frame=(2000, 1500), height=0.55, taper=0.2, turn_deg=-3.0, desk=DESK, seed=9))
+    found = find_sheet(shot.image, 72.0)
+    assert found is not None
+    width, height = found.size
+    assert width / height == pytest.approx(170 / 100, rel=0.03)
+    assert found.dpi >= width / (297 / 25.4) - 1
