@@ -217,7 +217,9 @@ def merge_dossiers(
     new: list[tuple[SourceDossier, str | None, str | None]] = []
     for d in todo:
         agency = agencies.apply(d.agency)
-        former = d.agency if agency != d.agency else None
+        # The agency before the merger: the source's own, if the map renames it; else the one the
+        # source's ledger kept, when the source itself had imported the dossier (stays searchable).
+        former = d.agency if agency != d.agency else d.former_agency
         here = existing.get(nfc(d.code))
         if here is None:
             new.append((d, agency, former))

@@ -68,6 +68,7 @@ class SourceDossier:
     updated: datetime
     documents: tuple[SourceDocument, ...] = ()
     manifests: tuple[SourceManifest, ...] = ()
+    former_agency: str | None = None  # the agency before a merger the source itself took it in
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from storage.importer.model import (
 from storage.objects import ObjectStore, open_store
 
 _NEEDED = ("dossiers", "documents", "certified_copies", "audit_events")
-_OPTIONAL = ("certification_register", "dossier_manifests")
+_OPTIONAL = ("certification_register", "dossier_manifests", "import_records")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -147,6 +147,16 @@ class SohoaSource:
         doc_rows = conn.execute(select(docs).where(docs.c.dossier_id.in_(ids)).order_by(docs.c.id)).mappings().all()
         copies = self._copies(conn, [r["id"] for r in doc_rows], {r["id"]: r["agency"] for r in rows},
                               {r["id"]: r["dossier_id"] for r in doc_rows})
+        former: dict[int, str] = {}
+        if "import_records" in self.t:  # the source was a merge target: its own dossiers' former agencies
+            ir = self.t["import_records"]
+            for target_id, agency in conn.execute(
+                select(ir.c.target_id, ir.c.former_agency).where(
+                    ir.c.kind == "dossier", ir.c.target_id.in_(ids), ir.c.former_agency.is_not(None),
+                    ir.c.outcome.in_(("copied", "merged")),
+                ).order_by(ir.c.id)
+            ):
+                former.setdefault(target_id, agency)
         manifests: dict[int, list[SourceManifest]] = {}
         if "dossier_manifests" in self.t:
             m = self.t["dossier_manifests"]
@@ -189,6 +199,7 @@ class SohoaSource:
                 updated=_utc(r["updated"]),
                 documents=tuple(by_dossier.get(r["id"], ())),
                 manifests=tuple(manifests.get(r["id"], ())),
+                former_agency=former.get(r["id"]),
             )
             for r in rows
         ]

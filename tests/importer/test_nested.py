@@ -1,6 +1,7 @@
-"""A source that was itself a merge target hands over the trails it imported: A imported into B, B
-(which went on working) into C, C into D. C verifies A's segment (sealed by an event of B's trail),
-B's and its own chain; D verifies all three levels; an event of A altered in C is found."""
+"""A source that was itself a merge target hands over the trails it imported (and the former agencies
+its ledger kept): A imported into B, B (which went on working) into C, C into D. C verifies A's
+segment (sealed by an event of B's trail), B's and its own chain; D verifies all three levels; an
+event of A altered in C is found; A's former agency is still found in C and D."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from sqlalchemy import func, select, text
 from cli.main import main
 from storage.audit import verify_chain
 from storage.db import Database, open_database
-from storage.importer import run_import, verify_segments
+from storage.importer import AgencyMap, run_import, verify_segments
 from storage.importer.ledger import AuditSegment, ImportedAuditEvent, ImportSource
+from storage.importer.search import dossiers_of_former_agency
 from storage.importer.sohoa_source import SohoaSource
 from storage.models import AuditEvent, Dossier
 from storage.objects import open_store
@@ -33,10 +35,10 @@ def deployments(tmp_path: Path, pki_dir: Path) -> Iterator[dict[str, Deployment]
         dep.db.dispose()
 
 
-def _import(into: Deployment, source: Deployment):
+def _import(into: Deployment, source: Deployment, agencies: AgencyMap | None = None):
     src = SohoaSource(source.db_url, source.store_url)
     try:
-        return run_import(into.db, into.store, src)
+        return run_import(into.db, into.store, src, agencies=agencies)
     finally:
         src.close()
 
@@ -50,7 +52,7 @@ def test_a_merge_target_brings_the_trails_it_imported(deployments, tmp_path: Pat
     a, b, c, d = (deployments[n] for n in "ABCD")
     add_dossier(a, "HS-A-001", papers=("giấy A",), certify=True)
     add_dossier(b, "HS-B-001", papers=("giấy B",))
-    _import(b, a)
+    _import(b, a, AgencyMap({"UBND xã A": "UBND xã B"}))  # A's commune merged into B's
     add_dossier(b, "HS-B-002", papers=("giấy B sau khi nhập",))  # B goes on working after the merge
     add_dossier(c, "HS-C-001", papers=("giấy C",))
 
@@ -73,6 +75,9 @@ def test_a_merge_target_brings_the_trails_it_imported(deployments, tmp_path: Pat
                                                          ImportedAuditEvent.seq == nested.sealed_seq))
         assert seal.action == "import.audit_segment" and seal.details["head_hash"] == nested.head_hash
         assert "(through " in s.get(ImportSource, nested.source_id).label
+        assert s.scalar(select(Dossier.agency).where(Dossier.code == "HS-A-001")) == "UBND xã B"
+    # A's former agency, kept in B's ledger, stays searchable here.
+    assert dossiers_of_former_agency(c.db, "UBND xã A") == ["HS-A-001"]
 
     # Again: nothing new.
     again = _import(c, b)
@@ -85,6 +90,7 @@ def test_a_merge_target_brings_the_trails_it_imported(deployments, tmp_path: Pat
     deep = verify_segments(d.db)
     assert deep.ok and deep.segments == 3
     assert deep.events == len(_events(a.db)) + len(_events(b.db)) + len(_events(c.db))
+    assert dossiers_of_former_agency(d.db, "UBND xã A") == ["HS-A-001"]
     monkeypatch.setenv("SOHOA_DATABASE_URL", d.db_url)
     monkeypatch.setenv("SOHOA_STORE_URL", d.store_url)
     capsys.readouterr()
