@@ -136,7 +136,7 @@ class WarmPagePool:
         self._renew_if_broken()
         results = []
         try:
-            for done in iter_map(fn, pages, self.workers, self.budget, pool=self._pool):
+            for done in iter_map(fn, pages, self.workers, self.budget, pool=self._pool, total=len(pages)):
                 results.append(done)
                 if progress:
                     progress(done)

@@ -147,3 +147,14 @@ def test_pages_from_workers_show_the_pixels_they_show_here(make_page) -> None:
     assert [p.rotation for p in there] == [p.rotation for p in here] and here[0].rotation == 270
     for a, b in zip(there, here, strict=True):
         assert np.array_equal(a.image, b.image) and a.text == b.text and a.words == b.words
+
+
+def test_the_last_batches_are_shared_out_so_the_workers_finish_together() -> None:
+    from pipeline.executor import ProcessPoolPageExecutor
+
+    # 8 pages in threes on two workers: 3, 3 and 2 left the last two pages to one worker.
+    done = ProcessPoolPageExecutor(2).map_pages(_Sizes(3), _pages(8))
+    assert [p.index for p in done] == list(range(8))
+    assert [p.text for p in done] == ["3"] * 6 + ["1", "1"]
+    # Where the count is not known (pages streamed from a file), the batches stay whole.
+    assert [p.text for p in iter_map(_Sizes(3), iter(_pages(8)), workers=2)] == ["3"] * 6 + ["2", "2"]
