@@ -210,8 +210,9 @@ def process_paths(
             certify=certify, batch_id=batch_id, received_at=received_at,
         )
         # The pages' pixels are compressed for the PDFs on a thread beside their clean-up and OCR,
-        # not after every page is read (pipeline.pdf_images): a one-page upload's second core works.
-        services.page_images = PreparedImages(pages)
+        # not after every page is read (pipeline.pdf_images): the pages the workers take first from
+        # the start (a one-page upload's second core works), each later one once it is read.
+        services.page_images = PreparedImages(pages, ahead=max(1, settings.workers))
         try:
             summary = _run(ctx, pages, settings, services, executor, on_page_done)
         except Exception as exc:  # a service failed under the flow: the batch record says so
@@ -237,6 +238,8 @@ def _run(
     def page_done(page: Page) -> None:
         nonlocal done
         done += 1
+        if services.page_images is not None:
+            services.page_images.done(page)  # its pixels compressed for the PDF while the next pages are read
         update_batch(services.db, ctx.batch_id, pages_done=done)
         if on_page_done:
             on_page_done(page)

@@ -88,23 +88,54 @@ def _is_bilevel(image: np.ndarray) -> bool:
 
 
 class PreparedImages:
-    """The pages' encodings, made on one thread from the moment this is made (in page order, so the
-    first documents' are ready first), each kept until the PDF of its page takes it.
+    """The pages' encodings, made on one thread and each kept until the PDF of its page takes it.
 
-    Pages with a source JPEG are left out (the PDF embeds the JPEG's own bytes), and so is anything
-    past ``budget`` bytes of encodings. :meth:`take` gives a page's encoding only when the page still
-    holds the very pixels that were encoded; a page turned upright, or whose pixels changed in any
-    way, is encoded by the PDF itself. :meth:`close` (or ``with``) stops what has not started."""
+    The first ``ahead`` pages are encoded as they were read, from the moment this is made: they are
+    the pages in the page workers first (a one-page upload's only page); each later page is encoded
+    when its page work is done and :meth:`done` is told, while the workers read the pages after it,
+    so a page the clean-up turned upright is encoded once, upright. Pages with a source JPEG are
+    left out (the PDF embeds the JPEG's own bytes), and so is anything past ``budget`` bytes of
+    encodings. :meth:`take` gives a page's encoding only when the page still holds the very pixels
+    that were encoded; a page whose pixels changed in any way is encoded by the PDF itself.
+    :meth:`close` (or ``with``) stops what has not started."""
 
-    def __init__(self, pages: list[Page] | tuple[Page, ...], *, budget: int = PREPARED_BYTES) -> None:
+    def __init__(self, pages: list[Page] | tuple[Page, ...], *, ahead: int | None = None,
+                 budget: int = PREPARED_BYTES) -> None:
         self._budget = budget
         self._held = 0
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, int], tuple[np.ndarray, Future[EncodedImage | None]]] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sohoa-pdf-images")
-        for page in pages:
-            if page.source_jpeg is None and page.image is not None and page.image.ndim in (2, 3):
-                self._entries[(page.source_sha256, page.index)] = (page.image, self._pool.submit(self._encode, page.image))
+        for page in pages[:ahead]:
+            self._prepare(page)
+
+    def _prepare(self, page: Page) -> None:
+        if page.source_jpeg is None and page.image is not None and page.image.ndim in (2, 3):
+            self._entries[(page.source_sha256, page.index)] = (page.image, self._pool.submit(self._encode, page.image))
+
+    def done(self, page: Page) -> None:
+        """``page`` is through its page work: its pixels are encoded now unless the encoding made
+        ahead is of these very pixels (a page turned upright has others)."""
+        if page.failure is not None:
+            return
+        entry = self._entries.get((page.source_sha256, page.index))
+        if entry is not None:
+            if _same_pixels(entry[0], page.image):
+                return
+            self._drop(entry[1])
+        self._prepare(page)
+
+    def _drop(self, future: Future[EncodedImage | None]) -> None:
+        """Let go of an encoding no page will take: stopped if it has not started, its bytes no
+        longer counted once it is made."""
+        if not future.cancel():
+            future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[EncodedImage | None]) -> None:
+        encoded = None if future.cancelled() or future.exception() is not None else future.result()
+        if encoded is not None:
+            with self._lock:
+                self._held -= len(encoded.data)
 
     def _encode(self, image: np.ndarray) -> EncodedImage | None:
         with self._lock:
@@ -123,7 +154,7 @@ class PreparedImages:
             return None
         original, future = entry
         if not _same_pixels(original, page.image):
-            future.cancel()
+            self._drop(future)
             return None
         try:
             encoded = future.result()

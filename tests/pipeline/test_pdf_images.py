@@ -64,3 +64,18 @@ def test_nothing_is_held_past_the_budget_and_a_source_jpeg_is_left_to_the_pdf() 
     jpeg = replace(_page(7, colour=True), source_jpeg=b"\xff\xd8not used here")
     with PreparedImages([jpeg]) as prepared:
         assert prepared.take(jpeg) is None
+
+
+def test_later_pages_are_encoded_when_done_and_a_turned_page_once_upright() -> None:
+    pages = [_page(8, colour=False), _page(9, colour=True), _page(10, colour=False)]
+    with PreparedImages(pages, ahead=1) as prepared:
+        upright = replace(pages[0], image=turn(pages[0].image, 90), rotation=90)  # the clean-up turned it
+        prepared.done(upright)
+        assert prepared.take(upright) == encode_image(upright.image)  # encoded again, upright
+        assert prepared.take(pages[1]) is None  # not ahead, and not done yet
+        prepared.done(pages[2])
+        assert prepared.take(pages[2]) == encode_image(pages[2].image)
+        failed = replace(pages[1], failure="the page took longer than 5 s")
+        prepared.done(failed)  # a failed page goes into no PDF
+        assert prepared.take(failed) is None
+        assert prepared._held == 0  # nothing counted for the encodings let go of
