@@ -15,8 +15,8 @@ The rules:
 - a batch the source had not finished is imported as failed, with that said in its errors: its
   upload waited in the former deployment's spool, which this one cannot reach, so no runner here
   may claim it;
-- the documents the source made from a batch point at it here, once both are in (documents that
-  were already here before the import are left as they are).
+- the documents and signed manifests the source made from a batch point at it here, once both are
+  in (those that were already here before the import are left as they are).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from storage.importer.agency_map import AgencyMap
 from storage.importer.ledger import Outcome, RecordKind
 from storage.importer.merge import Counts, _Ledger, insert_rows, ledger_lookup
 from storage.importer.model import SourceRow
-from storage.models import Batch, Document, Station
+from storage.models import Batch, Document, DossierManifest, Station
 
 UNFINISHED = "not finished at the former deployment when it was imported: upload it again here"
 
@@ -106,8 +106,10 @@ def merge_batches(
     rows: Sequence[SourceRow],
     documents_of: Mapping[str, Sequence[str]],
     counts: Counts,
+    manifests_of: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
-    """Take one chunk of batches; ``documents_of`` names the source documents made from each."""
+    """Take one chunk of batches; ``documents_of`` and ``manifests_of`` name the source documents
+    and signed manifests made from each."""
     todo = _done(session, source_id, RecordKind.BATCH, rows, counts)
     if not todo:
         return
@@ -169,36 +171,41 @@ def merge_batches(
         new.append((r, values))
     if new:
         ids = insert_rows(session, Batch, [values for _r, values in new])
-        # The documents this import made from a batch point at it; one that was here before the
-        # import (present, not made by it) keeps its own batch.
-        found = ledger_lookup(session, source_id, RecordKind.DOCUMENT,
-                              {d for r, _v in new for d in documents_of.get(r.ref, ())})
-        pairs: list[tuple[int, int]] = []
         for (r, _values), new_id in zip(new, ids, strict=True):
             ledger.note(RecordKind.BATCH, r.ref, Outcome.COPIED, new_id)
-            pairs.extend((found[d][1], new_id) for d in documents_of.get(r.ref, ())
-                         if d in found and found[d][0] in (Outcome.COPIED, Outcome.MERGED))
-        _point_documents(session, pairs)
+        made = [(r, new_id) for (r, _values), new_id in zip(new, ids, strict=True)]
+        _point(session, source_id, Document.__table__, RecordKind.DOCUMENT, made, documents_of)
+        _point(session, source_id, DossierManifest.__table__, RecordKind.MANIFEST, made, manifests_of or {})
     ledger.write(session)
 
 
-def _point_documents(session: Session, pairs: list[tuple[int, int]]) -> None:
-    """Set each (document id, batch id) pair's batch, where the document has none: one statement
-    for the chunk on PostgreSQL (the pairs sent as two arrays), one executemany elsewhere."""
+def _point(
+    session: Session,
+    source_id: int,
+    table: Any,
+    kind: RecordKind,
+    made: list[tuple[SourceRow, int]],
+    of: Mapping[str, Sequence[str]],
+) -> None:
+    """The records of ``kind`` this import made from the batches just taken point at them; one that
+    was here before the import (present, not made by it) keeps its own batch. One statement for the
+    chunk on PostgreSQL (the pairs sent as two arrays), one executemany elsewhere."""
+    found = ledger_lookup(session, source_id, kind, {ref for r, _b in made for ref in of.get(r.ref, ())})
+    pairs = [(found[ref][1], batch) for r, batch in made for ref in of.get(r.ref, ())
+             if ref in found and found[ref][0] in (Outcome.COPIED, Outcome.MERGED)]
     if not pairs:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             text(
-                "UPDATE documents SET batch_id = v.batch FROM "
-                "(SELECT unnest(CAST(:docs AS integer[])) AS doc, unnest(CAST(:batches AS integer[])) AS batch) v "
-                "WHERE documents.id = v.doc AND documents.batch_id IS NULL"
+                f"UPDATE {table.name} SET batch_id = v.batch FROM "
+                "(SELECT unnest(CAST(:ids AS integer[])) AS id, unnest(CAST(:batches AS integer[])) AS batch) v "
+                f"WHERE {table.name}.id = v.id AND {table.name}.batch_id IS NULL"
             ),
-            {"docs": [d for d, _b in pairs], "batches": [b for _d, b in pairs]},
+            {"ids": [i for i, _b in pairs], "batches": [b for _i, b in pairs]},
         )
         return
-    table = Document.__table__
     session.execute(
-        update(table).where(table.c.id == bindparam("doc"), table.c.batch_id.is_(None)).values(batch_id=bindparam("b")),
-        [{"doc": d, "b": b} for d, b in pairs],
+        update(table).where(table.c.id == bindparam("rid"), table.c.batch_id.is_(None)).values(batch_id=bindparam("b")),
+        [{"rid": i, "b": b} for i, b in pairs],
     )

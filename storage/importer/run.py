@@ -297,9 +297,11 @@ def _run(
                     merge_stations(session, source_id, rows, agencies, report.counts)
                 progress("stations", len(rows))
             for rows in iter_rows("batches", chunk):
-                documents_of = source.documents_of_batches([r.ref for r in rows])  # type: ignore[attr-defined]
+                refs = [r.ref for r in rows]
+                documents_of = source.documents_of_batches(refs)  # type: ignore[attr-defined]
+                manifests_of = source.manifests_of_batches(refs)  # type: ignore[attr-defined]
                 with unit() as session:
-                    merge_batches(session, source_id, rows, documents_of, report.counts)
+                    merge_batches(session, source_id, rows, documents_of, report.counts, manifests_of)
                 progress("batches", len(rows))
         for extra in EXTRAS if iter_rows is not None else ():
             for rows in iter_rows(extra.table, chunk):

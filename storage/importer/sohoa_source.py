@@ -336,6 +336,20 @@ class SohoaSource:
         ev = Table("imported_audit_events", MetaData(), autoload_with=self.engine)
         yield from self._events(ev, after_seq, chunk, ev.c.segment_id == int(ref))
 
+    def manifests_of_batches(self, refs: Sequence[str]) -> dict[str, list[str]]:
+        """batch ref → the refs of the signed manifests the source made from it."""
+        m = self.t.get("dossier_manifests")
+        ids = [int(r) for r in refs]
+        if m is None or "batch_id" not in m.c or not ids:
+            return {}
+        out: dict[str, list[str]] = {}
+        with self.engine.connect() as conn:
+            for manifest_id, batch_id in conn.execute(
+                select(m.c.id, m.c.batch_id).where(m.c.batch_id.in_(ids)).order_by(m.c.id)
+            ):
+                out.setdefault(str(batch_id), []).append(str(manifest_id))
+        return out
+
     def iter_audit(self, after_seq: int, chunk: int) -> Iterator[list[SourceEvent]]:
         yield from self._events(self.t["audit_events"], after_seq, chunk, None)
 

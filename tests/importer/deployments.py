@@ -18,9 +18,11 @@ from core.settings import Settings
 from flow.policy import certify_into_register
 from flow.steps import signed_original_summary
 from signing.keys import load_signer, trust_config
+from signing.manifest import build_manifest, canonical, sign_manifest
 from signing.verify import verify_pdf
 from storage.archive import (
     archive_document,
+    record_manifest,
     record_source_file,
     record_source_signatures,
     start_batch,
@@ -111,9 +113,13 @@ def add_reception(
     dossier = model.Dossier(code=code, procedure_code=PROCEDURE, agency=dep.settings.agency,
                             status=model.DossierStatus.DIGITIZED)
     doc = make_document(int(received.sha256[:8], 16), personal_id="001090012345", pdf=tiny_pdf(f"bản số hoá {code}"))
-    archive_document(dep.db, dep.store, dossier=dossier, document=doc, batch_id=batch, source_keys=[received.key],
-                     certified=None, actor=station)
-    if finished:
+    archived = archive_document(dep.db, dep.store, dossier=dossier, document=doc, batch_id=batch,
+                                source_keys=[received.key], certified=None, actor=station)
+    if finished:  # the closing step signs the batch's manifest
+        body = build_manifest(code, {received.key: received.sha256, archived.pdf_key: archived.pdf_sha256},
+                              procedure=PROCEDURE)
+        record_manifest(dep.db, dep.store, dossier_code=code, batch_id=batch, manifest=canonical(body),
+                        signature=sign_manifest(body, load_signer(dep.settings)), actor=station)
         update_batch(dep.db, batch, status=BatchStatus.DONE)
     return batch
 

@@ -34,6 +34,7 @@ from storage.models import (
     CertifiedCopy,
     Document,
     Dossier,
+    DossierManifest,
     LearnedWord,
     RegisterEntry,
     SourceFile,
@@ -181,6 +182,10 @@ def _check_source_in_target(dep: Deployment, target: Database, target_store_url:
                 assert (twin.status, twin.errors, twin.finished) == (b.status, b.errors, b.finished)
             else:  # its upload waited in the former deployment's spool: no runner here may take it
                 assert twin.status == BatchStatus.FAILED and twin.errors == [*b.errors, UNFINISHED]
+            signed = src.scalars(select(DossierManifest.manifest_key).where(DossierManifest.batch_id == b.id)).all()
+            assert sorted(dst.scalars(select(DossierManifest.manifest_key).where(
+                DossierManifest.batch_id == twin.id))) == sorted(signed)
+            assert signed or not BatchStatus(b.status).finished
             made = src.scalars(select(Document.pdf_sha256).where(Document.batch_id == b.id)).all()
             assert made and sorted(dst.scalars(select(Document.pdf_sha256).where(Document.batch_id == twin.id))) == sorted(made)
             originals = src.scalars(select(SourceFile).where(SourceFile.batch_id == b.id)).all()
