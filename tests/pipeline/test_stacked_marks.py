@@ -8,7 +8,7 @@ from bench.ocr import bench_pages
 from core.model import Page
 from pipeline import ocr
 from pipeline.pagework import process_page
-from pipeline.stacked_marks import better_marks, is_candidate
+from pipeline.stacked_marks import better_marks, is_bare_candidate, is_candidate
 from pipeline.tesseract import TessWord
 
 
@@ -21,7 +21,7 @@ def test_only_unsure_capitals_with_a_vowel_are_read_again() -> None:
     assert is_candidate(tw("QUYỂN,", 89))  # punctuation does not count
     assert is_candidate(tw("ĐẮK", 80))
     assert not is_candidate(tw("NGUYỄN", 96))  # sure
-    assert not is_candidate(tw("Nguyễn", 40))  # not upper case, and its tone was read
+    assert not is_candidate(tw("Nguyễn", 96))  # not upper case, and its tone was read surely
     assert is_candidate(tw("TĨNH", 39))  # a tone that may have been taken for another
     assert is_candidate(tw("PHO", 93))  # no mark at all: a title's marks squeezed under the line above
     assert not is_candidate(tw("TRUNG", 96))  # sure
@@ -42,6 +42,18 @@ def test_a_reading_wins_only_with_other_tones_none_dropped_and_trusted_more() ->
     assert not better_marks(tw("NGUYỄN", 60), [tw("NGUYỄN", 90)])  # the same reading
 
 
+def test_an_unsure_tone_in_small_letters_is_swapped_only_for_one_read_surely() -> None:
+    assert is_candidate(tw("tính)", 75))
+    assert not is_candidate(tw("tính", 96))  # sure
+    assert not is_candidate(tw("tinh", 50))  # no tone, no circumflex: nothing to read again for
+    assert better_marks(tw("tính)", 75), [tw("tỉnh)", 96)])
+    assert better_marks(tw("vả", 89), [tw("và", 96)])
+    assert not better_marks(tw("đổi,", 87), [tw("đối,", 89)])  # not sure enough
+    assert not better_marks(tw("tính", 75), [tw("tinh", 96)])  # a tone dropped
+    assert not better_marks(tw("hoc", 75), [tw("hòc", 96)])  # no syllable (and not one tone swapped)
+    assert not better_marks(tw("học", 75), [tw("hòc", 96)])  # no syllable: a stop takes sắc or nặng
+
+
 def test_a_capital_read_with_no_mark_takes_the_marks_its_own_reading_adds() -> None:
     assert better_marks(tw("PHO", 93), [tw("PHÓ", 88)])  # even trusted less
     assert not better_marks(tw("GIA", 92), [tw("GIÁ", 43)])  # but not doubted
@@ -59,8 +71,8 @@ def test_small_letters_with_a_bare_circumflex_or_breve_are_read_again_whatever_t
     assert is_candidate(tw("biêu,", 92))
     assert is_candidate(tw("Đâu", 73))
     assert is_candidate(tw("năm", 96))
-    assert not is_candidate(tw("cổ", 60))  # a tone is there
-    assert not is_candidate(tw("tính", 50))  # no circumflex or breve
+    assert not is_bare_candidate(tw("cổ", 60))  # a tone is there
+    assert not is_bare_candidate(tw("tính", 50))  # no circumflex or breve
     assert not is_candidate(tw("ô", 50))  # one letter
 
 
