@@ -16,7 +16,8 @@ The rules:
   upload waited in the former deployment's spool, which this one cannot reach, so no runner here
   may claim it;
 - the documents and signed manifests the source made from a batch point at it here, once both are
-  in (those that were already here before the import are left as they are).
+  in (those that were already here before the import are left as they are); its progress by stage
+  comes with it, so a finished batch does not read as waiting to be classified.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from sqlalchemy.orm import Session
 from core.model import BatchStatus, nfc
 from storage.importer.agency_map import AgencyMap
 from storage.importer.ledger import Outcome, RecordKind
-from storage.importer.merge import Counts, _Ledger, insert_rows, ledger_lookup
+from storage.importer.merge import Counts, _Ledger, copy_rows, insert_rows, ledger_lookup
 from storage.importer.model import SourceRow
 from storage.models import Batch, Document, DossierManifest, Station
+from storage.progress import batch_stages
 
 UNFINISHED = "not finished at the former deployment when it was imported: upload it again here"
 
@@ -107,9 +109,10 @@ def merge_batches(
     documents_of: Mapping[str, Sequence[str]],
     counts: Counts,
     manifests_of: Mapping[str, Sequence[str]] | None = None,
+    stages_of: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> None:
     """Take one chunk of batches; ``documents_of`` and ``manifests_of`` name the source documents
-    and signed manifests made from each."""
+    and signed manifests made from each, ``stages_of`` its progress by stage (stage, done, total)."""
     todo = _done(session, source_id, RecordKind.BATCH, rows, counts)
     if not todo:
         return
@@ -176,6 +179,10 @@ def merge_batches(
         made = [(r, new_id) for (r, _values), new_id in zip(new, ids, strict=True)]
         _point(session, source_id, Document.__table__, RecordKind.DOCUMENT, made, documents_of)
         _point(session, source_id, DossierManifest.__table__, RecordKind.MANIFEST, made, manifests_of or {})
+        copy_rows(session, batch_stages, [
+            {"batch_id": batch, "stage": s["stage"], "done": int(s["done"]), "total": int(s["total"])}
+            for r, batch in made for s in (stages_of or {}).get(r.ref, ())
+        ])
     ledger.write(session)
 
 

@@ -300,8 +300,9 @@ def _run(
                 refs = [r.ref for r in rows]
                 documents_of = source.documents_of_batches(refs)  # type: ignore[attr-defined]
                 manifests_of = source.manifests_of_batches(refs)  # type: ignore[attr-defined]
+                stages_of = source.stages_of_batches(refs)  # type: ignore[attr-defined]
                 with unit() as session:
-                    merge_batches(session, source_id, rows, documents_of, report.counts, manifests_of)
+                    merge_batches(session, source_id, rows, documents_of, report.counts, manifests_of, stages_of)
                 progress("batches", len(rows))
         for extra in EXTRAS if iter_rows is not None else ():
             for rows in iter_rows(extra.table, chunk):

@@ -350,6 +350,18 @@ class SohoaSource:
                 out.setdefault(str(batch_id), []).append(str(manifest_id))
         return out
 
+    def stages_of_batches(self, refs: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """batch ref → its progress by stage (stage, done, total); nothing when the source predates it."""
+        ids = [int(r) for r in refs]
+        if not ids or "batch_stages" not in set(inspect(self.engine).get_table_names()):
+            return {}
+        t = Table("batch_stages", MetaData(), autoload_with=self.engine)
+        out: dict[str, list[dict[str, Any]]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(select(t).where(t.c.batch_id.in_(ids)).order_by(t.c.batch_id, t.c.stage)).mappings():
+                out.setdefault(str(r["batch_id"]), []).append(dict(r))
+        return out
+
     def iter_audit(self, after_seq: int, chunk: int) -> Iterator[list[SourceEvent]]:
         yield from self._events(self.t["audit_events"], after_seq, chunk, None)
 

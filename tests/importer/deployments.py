@@ -33,6 +33,7 @@ from storage.components import Place, record_reuse, set_reception
 from storage.db import Database
 from storage.learned import LearnedKind, Vouched, learn
 from storage.objects import ObjectStore
+from storage.progress import plan_documents, step_done
 from storage.results import CodeIssuer, RecordedResult, ResultFile, TextSource, record_result
 from tests.storage.builders import make_document
 
@@ -113,8 +114,11 @@ def add_reception(
     dossier = model.Dossier(code=code, procedure_code=PROCEDURE, agency=dep.settings.agency,
                             status=model.DossierStatus.DIGITIZED)
     doc = make_document(int(received.sha256[:8], 16), personal_id="001090012345", pdf=tiny_pdf(f"bản số hoá {code}"))
+    plan_documents(dep.db, batch, 1, certify=False)
     archived = archive_document(dep.db, dep.store, dossier=dossier, document=doc, batch_id=batch,
                                 source_keys=[received.key], certified=None, actor=station)
+    for step in ("classify", "extract", "sign_digitized", "archive"):
+        step_done(dep.db, batch, step)
     if finished:  # the closing step signs the batch's manifest
         body = build_manifest(code, {received.key: received.sha256, archived.pdf_key: archived.pdf_sha256},
                               procedure=PROCEDURE)

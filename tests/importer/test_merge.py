@@ -41,6 +41,7 @@ from storage.models import (
     Station,
 )
 from storage.objects import open_store
+from storage.progress import stage_progress
 from storage.records import dossier_by_code
 from storage.result_codes import ResultCode
 from storage.results import ProcedureResult
@@ -182,6 +183,8 @@ def _check_source_in_target(dep: Deployment, target: Database, target_store_url:
                 assert (twin.status, twin.errors, twin.finished) == (b.status, b.errors, b.finished)
             else:  # its upload waited in the former deployment's spool: no runner here may take it
                 assert twin.status == BatchStatus.FAILED and twin.errors == [*b.errors, UNFINISHED]
+            stages = stage_progress(dep.db, b.id)
+            assert stage_progress(target, twin.id) == stages and all(s.finished for s in stages[2:])
             signed = src.scalars(select(DossierManifest.manifest_key).where(DossierManifest.batch_id == b.id)).all()
             assert sorted(dst.scalars(select(DossierManifest.manifest_key).where(
                 DossierManifest.batch_id == twin.id))) == sorted(signed)
