@@ -10,7 +10,8 @@ grain, JPEG), each read through the page work from its JPEG, beside the same cle
 through the page work.
 
 Seeds: the sheet finder was tuned looking at seed 1 only, and so was a 250 dpi enlargement threshold
-that seed 2, held out, then refused (200 dpi pages read no better enlarged). Run from a checkout: ``python -m bench.photos photos --seed 2 --count 5``.
+that seed 2, held out, then refused (200 dpi pages read no better enlarged). Run from a checkout:
+``python -m bench.photos photos --seed 2 --count 5``.
 """
 
 from __future__ import annotations
