@@ -85,6 +85,7 @@ class SohoaSource:
             raise InputError(
                 f"{database_label(database_url)} is not a sohoa records database (no table {', '.join(missing)})"
             )
+        self.names = names  # the source is read, never migrated: its tables stay as they are
         meta = MetaData()
         self.t: dict[str, Table] = {
             n: Table(n, meta, autoload_with=self.engine) for n in (*_NEEDED, *_OPTIONAL) if n in names
@@ -353,7 +354,7 @@ class SohoaSource:
     def stages_of_batches(self, refs: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """batch ref → its progress by stage (stage, done, total); nothing when the source predates it."""
         ids = [int(r) for r in refs]
-        if not ids or "batch_stages" not in set(inspect(self.engine).get_table_names()):
+        if not ids or "batch_stages" not in self.names:
             return {}
         t = Table("batch_stages", MetaData(), autoload_with=self.engine)
         out: dict[str, list[dict[str, Any]]] = {}
