@@ -38,8 +38,9 @@ class Settings(BaseSettings):
     max_page_pixels: int = 120_000_000  # larger pages are downsampled at ingest
     max_pages_per_file: int = 500
     max_file_bytes: int = 200 * 1024 * 1024
-    # Each page's clean-up and OCR in a page worker: past this time, or this much memory in the
-    # worker, the page fails alone with the reason and the batch goes on (0: no limit).
+    # Each page's clean-up and OCR (in a page worker, or the job process with one worker) and a PDF
+    # page's text layer at ingest: past this time, or this much memory, the page fails alone with
+    # the reason and the batch goes on (0: no limit).
     page_seconds: int = Field(default=120, ge=0)
     page_memory_mb: int = Field(default=1536, ge=0)
 
