@@ -17,13 +17,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.api import free_port
 from tests.operations.conftest import SAMPLE, sohoa_env, sohoa_process
-
-BROKER = "redis://127.0.0.1:6379/12"  # this test's own database of the local Redis
+from tests.support.redis_db import broker_url, claim_database
 
 
 def test_a_workers_pool_processes_are_added_up_on_its_port(tmp_path: Path) -> None:
-    redis.Redis.from_url(BROKER).flushdb()
-    env = sohoa_env(tmp_path / "data", SOHOA_BROKER_URL=BROKER, SOHOA_ALLOW_DEV_SIGNER="true",
+    broker = broker_url(claim_database())  # a database of the local Redis for this run alone
+    redis.Redis.from_url(broker).flushdb()
+    env = sohoa_env(tmp_path / "data", SOHOA_BROKER_URL=broker, SOHOA_ALLOW_DEV_SIGNER="true",
                     SOHOA_LOG_FORMAT="json")
     port = free_port()
     log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - handed to the child
@@ -50,7 +50,7 @@ def test_a_workers_pool_processes_are_added_up_on_its_port(tmp_path: Path) -> No
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=60)
         log.close()
-        redis.Redis.from_url(BROKER).flushdb()
+        redis.Redis.from_url(broker).flushdb()
     # The worker logged at INFO, as JSON lines, and none of the task results' names or personal IDs.
     records = [json.loads(line) for line in (tmp_path / "worker.log").read_text().splitlines() if line.strip()]
     assert any("succeeded in" in r["message"] for r in records)

@@ -12,8 +12,8 @@ import fcntl
 import os
 from typing import IO
 
-# Database 0 is a developer's own; 12 is tests/operations' worker-metrics test's.
-CANDIDATES = (9, 10, 11, 13, 14, 15)
+# Database 0 is a developer's own.
+CANDIDATES = (9, 10, 11, 12, 13, 14, 15)
 LOCKS = "/tmp/sohoa-redis-db-{}.lock"
 HOST = "127.0.0.1:6379"
 
