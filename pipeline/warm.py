@@ -8,9 +8,10 @@ that once, where a process is made that others are forked from or that stays up:
 * :class:`WarmPagePool` keeps page worker processes up between batches, warmed when they start;
   :meth:`WarmPagePool.map_pages` is the executor call of :mod:`pipeline.executor`, so a runner
   that holds one (``sohoa bench ocr --speed`` measures it) hands its batches to workers already up;
-* a fork server lists :mod:`pipeline.prewarmed` among its preloads (``sohoa serve``'s job processes),
-  and a Celery worker calls :func:`warm_up` before it forks its pool (``sohoa worker``), so every
-  process forked from them starts warm.
+* ``sohoa serve``'s job fork server and a Celery worker's main process (``sohoa worker``) import
+  ``flow.prewarmed``, which calls :func:`warm_up` and loads the document steps' models and
+  vocabularies too, so every job and pool process forked from them starts warm
+  (:mod:`pipeline.prewarmed` warms page work alone, for a process that only reads pages).
 """
 
 from __future__ import annotations
