@@ -12,6 +12,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from statistics import median
 
@@ -307,16 +308,25 @@ def ocr_pages(pages: Sequence[Page], *, lang: str = "vie") -> list[Page]:
         if (marks := plan_mark_reading(found[n], r.page, grey, r.image.shape)) is not None:
             mark_plans[n] = marks
         del grey
-    if plans:
-        again = read_again(list(plans.values()), lang=lang)
-        if again is not None:
-            for (n, plan), words in zip(plans.items(), again, strict=True):
-                found[n] = apply_rereading(found[n], plan, words)
-    if mark_plans:
-        marks_again = read_marks(list(mark_plans.values()), lang=lang)
-        if marks_again is not None:
-            for (n, marks), words in zip(mark_plans.items(), marks_again, strict=True):
-                found[n] = apply_mark_reading(found[n], marks, words)
+    # Both second readings are planned from the first and read apart: the marks' Tesseract run goes
+    # beside the lines', on a core of its own where one is free (a one-page upload's second core),
+    # and each is applied in the same order as before.
+    beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sohoa-marks") if plans and mark_plans else None
+    try:
+        marks_read = beside.submit(read_marks, list(mark_plans.values()), lang=lang) if beside else None
+        if plans:
+            again = read_again(list(plans.values()), lang=lang)
+            if again is not None:
+                for (n, plan), words in zip(plans.items(), again, strict=True):
+                    found[n] = apply_rereading(found[n], plan, words)
+        marks_again = marks_read.result() if marks_read else (
+            read_marks(list(mark_plans.values()), lang=lang) if mark_plans else None)
+    finally:
+        if beside is not None:  # not waited for when the page is stopped over its budget
+            beside.shutdown(wait=False, cancel_futures=True)
+    if mark_plans and marks_again is not None:
+        for (n, marks), words in zip(mark_plans.items(), marks_again, strict=True):
+            found[n] = apply_mark_reading(found[n], marks, words)
     finished = iter([_finish(r, found[n], lang) for n, r in enumerate(readings)])
     return [replace(page, words=(), text="", mean_confidence=0.0) if page.blank else next(finished)
             for page in pages]
