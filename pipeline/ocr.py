@@ -25,10 +25,16 @@ from pipeline.punctuation import mend_number_marks
 from pipeline.second_reading import Rereading, apply_rereading, plan_rereading, read_again
 from pipeline.spacing import restore_spaces
 from pipeline.stacked_marks import MarkReading, apply_mark_reading, plan_mark_reading, read_marks
+from pipeline.syllables import is_syllable
 
 log = logging.getLogger(__name__)
 
 _JUNK_CONF = 35.0  # Tesseract reports specks and rules as low-confidence punctuation
+# A token Tesseract gives no credit at all, when it is a lone letter or no Vietnamese syllable, is a
+# seal's ring, a signature's stroke or a stamp's frame read as letters ("Ầ", "iauasxa2" on the real
+# documents' seals and signature boxes). A syllable is kept however doubted: a name's HẰNG read
+# "HÀNG" at 2 is still most of the name.
+_NO_CREDIT = 5.0
 JUNK_LINE_CONF = 0.5  # lines whose best word is below this (0..1) are dropped
 # A page of ink read at a mean confidence below this is flagged ``POOR_READING``: upright pages of
 # the generator read at 0.94..0.95, the same pages read upside down at 0.45..0.54, and the upright
@@ -42,9 +48,13 @@ _LONE_MARKS = frozenset("ˆ˜`´¨ˇ˘˙˚^~'")  # a tone or vowel mark read on 
 def _is_junk(text: str, conf: float) -> bool:
     """Low-confidence tokens with no letter or digit are specks, rules or border remnants; runs of
     underscores and bars are pieces of table rules whatever Tesseract's confidence; a mark with no
-    letter under it is a speck read as a circumflex or a tilde."""
+    letter under it is a speck read as a circumflex or a tilde; a lone letter or a token that is no
+    syllable, which Tesseract gives no credit at all, is ink that is not print."""
     if all(ch in _LONE_MARKS for ch in text):
         return True  # (the circumflex and the caron are modifier letters to Python: alphabetic)
+    if conf < _NO_CREDIT:
+        letters = "".join(ch for ch in text if ch.isalpha())
+        return len(letters) <= 1 or not is_syllable(letters)
     if not any(ch.isalnum() for ch in text):
         return conf < _JUNK_CONF or any(ch in "_|~" for ch in text)
     return False

@@ -112,6 +112,9 @@ def test_a_digit_between_letters_becomes_the_letter_only_when_that_makes_a_word(
     assert _mend_digit_in_word("A1B", known) == "A1B"  # "AIB" is no word: a code stays as read
     assert _mend_digit_in_word("2020", known) == "2020" and _mend_digit_in_word("6/31", known) == "6/31"
     assert _is_junk("ˆ", 80.0) and not _is_junk("-", 80.0) and not _is_junk("/", 80.0)
+    # A seal's ring read as letters with no credit at all is dropped; a syllable, or a doubted word, is kept.
+    assert _is_junk("Ầ", 0.0) and _is_junk("#ở", 0.0) and _is_junk("iauasxa2", 2.0)
+    assert not _is_junk("HÀNG", 2.0) and not _is_junk("Lai.", 7.0)
 
 
 def test_a_misread_letter_is_mended_only_into_a_dictionary_word() -> None:
