@@ -8,7 +8,14 @@ from bench.ocr import bench_pages
 from core.model import Page
 from pipeline import ocr
 from pipeline.pagework import process_page
-from pipeline.stacked_marks import better_marks, is_bare_candidate, is_candidate
+from pipeline.stacked_marks import (
+    BARE_PAD_ABOVE_BELOW,
+    PAD_ABOVE_BELOW,
+    _pads,
+    better_marks,
+    is_bare_candidate,
+    is_candidate,
+)
 from pipeline.tesseract import TessWord
 
 
@@ -36,7 +43,7 @@ def test_a_reading_wins_only_with_other_tones_none_dropped_and_trusted_more() ->
     assert not better_marks(tw("LIỀN", 94), [tw("LIÊN", 96)])  # a tone dropped
     assert not better_marks(tw("CỔ", 93), [tw("cổ", 96)])  # another letter case
     assert not better_marks(tw("HIỂN", 52), [tw("HIỀN", 13)])  # trusted less
-    assert not better_marks(tw("LÂẦM", 48), [tw("LÂM", 91)])  # other letters
+    assert not better_marks(tw("LÂẦM", 60), [tw("LÂM", 91)])  # other letters (doubted, it would take them)
     assert not better_marks(tw("NGUYÊN", 31), [tw("NGUYỄN", 89), tw("VĂN", 90)])  # two words
     assert not better_marks(tw("QUYỀN,", 89), [tw("QUYỀN.", 95)])  # other punctuation
     assert not better_marks(tw("NGUYỄN", 60), [tw("NGUYỄN", 90)])  # the same reading
@@ -52,6 +59,18 @@ def test_an_unsure_tone_in_small_letters_is_swapped_only_for_one_read_surely() -
     assert not better_marks(tw("tính", 75), [tw("tinh", 96)])  # a tone dropped
     assert not better_marks(tw("hoc", 75), [tw("hòc", 96)])  # no syllable (and not one tone swapped)
     assert not better_marks(tw("học", 75), [tw("hòc", 96)])  # no syllable: a stop takes sắc or nặng
+
+
+def test_a_doubted_capital_takes_a_sure_syllable_read_alone_even_with_other_letters() -> None:
+    assert better_marks(tw("ĐÓOC", 5), [tw("ĐỐC", 96)])
+    assert better_marks(tw("GLAM", 44), [tw("GIÁM", 90)])
+    assert not better_marks(tw("ĐÓOC", 55), [tw("ĐỐC", 96)])  # not doubted enough
+    assert not better_marks(tw("ĐÓOC", 5), [tw("ĐỐC", 80)])  # not sure enough
+    assert not better_marks(tw("ĐÓOC,", 5), [tw("ĐỐC", 96)])  # other punctuation
+    assert not better_marks(tw("ĐÓOC", 5), [tw("ĐỐCX", 96)])  # no syllable
+    assert _pads(tw("ĐÓOC", 5)) == (PAD_ABOVE_BELOW, BARE_PAD_ABOVE_BELOW)  # read both ways
+    assert _pads(tw("NGUYÊN", 60)) == (PAD_ABOVE_BELOW,)
+    assert _pads(tw("PHO", 60)) == _pads(tw("cô", 96)) == (BARE_PAD_ABOVE_BELOW,)
 
 
 def test_a_capital_read_with_no_mark_takes_the_marks_its_own_reading_adds() -> None:
