@@ -26,10 +26,6 @@ class OverTime(BaseException):
     in library or stage code (a QR decoder's, a PDF parser's) swallows it and lets the work run on."""
 
 
-def _on_alarm(_signum: int, _frame: object) -> None:
-    raise OverTime
-
-
 def can_limit() -> bool:
     """Whether :func:`time_limit` can interrupt work here: alarms reach the main thread only."""
     return threading.current_thread() is threading.main_thread()
@@ -47,12 +43,24 @@ def time_limit(seconds: float) -> Iterator[None]:
         yield
         return
     started = time.monotonic()
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    fired = False
+
+    def give_back() -> None:
+        signal.signal(signal.SIGALRM, previous)
+        if outer > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, outer - (time.monotonic() - started)), interval)
+
+    def on_alarm(_signum: int, _frame: object) -> None:
+        nonlocal fired
+        fired = True
+        give_back()  # at once: the outer timer still rules if the work is slow to give up
+        raise OverTime
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer > 0:
-            signal.setitimer(signal.ITIMER_REAL, max(0.001, outer - (time.monotonic() - started)), interval)
+        if not fired:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            give_back()
