@@ -177,7 +177,7 @@ def _budgeted(run: Callable[[Iterable[Page]], list[Page]], budget: PageBudget | 
     if not can_limit():
         return run(batch)  # alarms reach the main thread only; the job's own limits still hold
     try:
-        with time_limit(budget.seconds * len(batch)):
+        with _ends_its_programs(), time_limit(budget.seconds * len(batch)):
             return run(batch)
     except (OverTime, MemoryError):
         if len(batch) == 1:
@@ -185,11 +185,39 @@ def _budgeted(run: Callable[[Iterable[Page]], list[Page]], budget: PageBudget | 
     done = []
     for page in batch:
         try:
-            with time_limit(budget.seconds):
+            with _ends_its_programs(), time_limit(budget.seconds):
                 done.extend(run([page]))
         except (OverTime, MemoryError) as exc:
             done.append(_over_budget(page, _reason(exc, budget)))
     return done
+
+
+@contextmanager
+def _ends_its_programs() -> Iterator[None]:
+    """Programs started in the block and still running when it is stopped over budget are ended:
+    the alarm interrupts the page's wait for Tesseract, not Tesseract, which ran on by itself,
+    a core's work for nobody, beside the pages that came next."""
+    import psutil
+
+    try:
+        before = {child.pid for child in psutil.Process().children(recursive=True)}
+    except psutil.Error:
+        before = None
+    try:
+        yield
+    except (OverTime, MemoryError):
+        if before is not None:
+            try:
+                started = [c for c in psutil.Process().children(recursive=True) if c.pid not in before]
+            except psutil.Error:
+                started = []
+            for child in started:
+                try:
+                    child.kill()
+                    child.wait(1)
+                except psutil.Error:
+                    pass
+        raise
 
 
 def _reason(exc: BaseException | None, budget: PageBudget) -> str:
