@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterable
 from dataclasses import replace
@@ -18,7 +19,9 @@ from core.model import Page
 class Misbehave:
     """Does nothing much on every page but ``bad``, where it ``hangs`` (sleeps an hour), ``blows``
     (asks for 3 GB and writes to it), ``dies`` (its worker is SIGKILLed, as by the OOM killer,
-    every time) or ``dies once`` (only the first time: ``marker`` is the file that remembers)."""
+    every time), ``dies once`` (only the first time: ``marker`` is the file that remembers) or
+    ``waits on a program`` (one that runs ten minutes, as Tesseract on a huge page might; its
+    process id is written to ``marker``)."""
 
     def __init__(self, bad: int, how: str, marker: Path | None = None) -> None:
         self.bad, self.how, self.marker = bad, how, marker
@@ -31,6 +34,10 @@ class Misbehave:
                 os.kill(os.getpid(), signal.SIGKILL)
             if self.how == "hangs":
                 time.sleep(3600)
+            elif self.how == "waits on a program" and self.marker:
+                child = subprocess.Popen(["sleep", "600"])  # waited on as pytesseract does, not in a with
+                self.marker.write_text(str(child.pid), encoding="ascii")
+                child.communicate()
             elif self.how == "blows":
                 hog = np.ones(3 * 2**30, dtype=np.uint8)
                 return replace(page, text=str(hog.sum()))

@@ -10,12 +10,13 @@ import resource
 import time
 
 import numpy as np
+import psutil
 import pytest
 
 from core.model import Page
 from core.settings import Settings
 from pipeline.executor import PageBudget, default_executor
-from tests.faults.pagefaults import MisbehaveMany
+from tests.faults.pagefaults import Misbehave, MisbehaveMany
 
 
 def _pages(n: int) -> list[Page]:
@@ -63,3 +64,24 @@ def test_a_page_over_its_memory_fails_alone_with_one_worker(one_worker: Settings
     assert [p.text for p in done if not p.failure] == ["read 0", "read 1", "read 2", "read 4"]
     assert resource.getrlimit(resource.RLIMIT_DATA) == before  # the job process's own limit is back
     np.ones(600 * 2**20, dtype=np.uint8).sum()  # and it may hold more than a page's budget again
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_program_a_page_over_time_waited_on_is_ended(tmp_path, workers: int) -> None:
+    """The alarm stops the page's wait for a program (Tesseract), not the program: it is ended with
+    its page, in the job process (one worker) as in a page worker."""
+    marker = tmp_path / "program.pid"
+    executor = default_executor(workers, PageBudget(seconds=2, memory_mb=512))
+    done = executor.map_pages(Misbehave(bad=1, how="waits on a program", marker=marker), _pages(3))
+    assert [p.failure is not None for p in done] == [False, True, False]
+    program = int(marker.read_text(encoding="ascii"))
+    gone = False
+    for _ in range(100):
+        try:
+            gone = psutil.Process(program).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            gone = True
+        if gone:
+            break
+        time.sleep(0.05)
+    assert gone, "the program the page waited on runs on by itself"
