@@ -1,4 +1,5 @@
-"""A number's trailing period or comma is set by its pixels, whatever Tesseract read."""
+"""A number's or a capital abbreviation's trailing period or comma is set by its pixels, whatever
+Tesseract read."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def printed(text: str, font: tuple[str, bool]) -> tuple[np.ndarray, TessWord]:
 
 
 @pytest.mark.parametrize("font", [("dejavu-serif", False), ("dejavu-sans", False), ("dejavu-serif", True)])
-@pytest.mark.parametrize("number", ["5", "12", "4"])
+@pytest.mark.parametrize("number", ["5", "12", "4", "KT", "VT"])
 def test_period_and_comma_are_told_apart(font: tuple[str, bool], number: str) -> None:
     image, period = printed(f"{number}.", font)
     misread = replace(period, text=f"{number},")
@@ -37,5 +38,6 @@ def test_period_and_comma_are_told_apart(font: tuple[str, bool], number: str) ->
 
 def test_other_words_are_left_as_read() -> None:
     image, word = printed("125,6", ("dejavu-serif", False))
-    words = [word, replace(word, text="Dân,"), replace(word, text="1234."), replace(word, text="5")]
+    words = [word, replace(word, text="Dân,"), replace(word, text="1234."), replace(word, text="5"),
+             replace(word, text="ĐỘI,"), replace(word, text="Kt,")]
     assert mend_number_marks(words, image) == words
