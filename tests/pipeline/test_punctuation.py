@@ -41,3 +41,12 @@ def test_other_words_are_left_as_read() -> None:
     words = [word, replace(word, text="Dân,"), replace(word, text="1234."), replace(word, text="5"),
              replace(word, text="ĐỘI,"), replace(word, text="Kt,")]
     assert mend_number_marks(words, image) == words
+
+
+@pytest.mark.parametrize("font", [("dejavu-serif", False), ("dejavu-sans", False), ("dejavu-serif", True)])
+@pytest.mark.parametrize("letters", ["VT", "CT", "UBND"])
+def test_an_abbreviations_semicolon_with_no_dot_is_a_comma(font: tuple[str, bool], letters: str) -> None:
+    image, comma = printed(f"{letters},", font)
+    assert mend_number_marks([replace(comma, text=f"{letters};")], image)[0].text == f"{letters},"
+    image, semicolon = printed(f"{letters};", font)
+    assert mend_number_marks([semicolon], image)[0].text == f"{letters};"
