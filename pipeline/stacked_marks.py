@@ -64,6 +64,7 @@ one run for the batch (0.2 s a page; the five tuned real pages took 9.8 s of CPU
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -258,6 +259,22 @@ def read_marks(plans: Sequence[MarkReading], *, lang: str) -> list[list[list[Tes
     return out
 
 
+_CORE = re.compile(r"^(\W*)(\w+)(\W*)$")
+
+
+def with_first_punctuation(first: TessWord, second: Sequence[TessWord]) -> Sequence[TessWord]:
+    """A word in small letters read alone, with the punctuation of its first reading: the cut
+    reaches a little past the word's ends, and a comma or a period of the line, or a speck, comes
+    into the reading ("tổng" read alone "tổng,"). Capitals keep their own reading's: their
+    punctuation is compared."""
+    if len(second) != 1 or not (is_bare_candidate(first) or is_toned_candidate(first)):
+        return second
+    a, b = _CORE.match(nfc(first.text)), _CORE.match(nfc(second[0].text))
+    if a is None or b is None:
+        return second
+    return [replace(second[0], text=a.group(1) + b.group(2) + a.group(3))]
+
+
 def apply_mark_reading(found: Sequence[TessWord], plan: MarkReading,
                        again: Sequence[Sequence[TessWord]]) -> list[TessWord]:
     """``found`` with the planned words whose own reading has better marks (see
@@ -266,6 +283,7 @@ def apply_mark_reading(found: Sequence[TessWord], plan: MarkReading,
     ``found`` (another reading replaced them) are left alone."""
     mended = {}
     for word, second in zip(plan.words, again, strict=True):
+        second = with_first_punctuation(word, second)
         if word not in mended and better_marks(word, second):
             log.debug("capital read again: %s -> %s", word.text, second[0].text)
             mended[word] = replace(word, text=second[0].text, confidence=second[0].confidence)

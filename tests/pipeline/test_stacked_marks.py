@@ -15,6 +15,7 @@ from pipeline.stacked_marks import (
     better_marks,
     is_bare_candidate,
     is_candidate,
+    with_first_punctuation,
 )
 from pipeline.tesseract import TessWord
 
@@ -59,6 +60,13 @@ def test_an_unsure_tone_in_small_letters_is_swapped_only_for_one_read_surely() -
     assert not better_marks(tw("tính", 75), [tw("tinh", 96)])  # a tone dropped
     assert not better_marks(tw("hoc", 75), [tw("hòc", 96)])  # no syllable (and not one tone swapped)
     assert not better_marks(tw("học", 75), [tw("hòc", 96)])  # no syllable: a stop takes sắc or nặng
+
+
+def test_small_letters_read_alone_keep_their_first_punctuation() -> None:
+    assert [w.text for w in with_first_punctuation(tw("tống", 81), [tw("tổng,", 88)])] == ["tổng"]
+    assert [w.text for w in with_first_punctuation(tw("(cô", 81), [tw("cổ.", 88)])] == ["(cổ"]
+    assert with_first_punctuation(tw("KT,", 81), [tw("KT.", 88)])[0].text == "KT."  # capitals: compared
+    assert len(with_first_punctuation(tw("cô", 81), [tw("cổ", 88), tw("a", 88)])) == 2  # two words: compared
 
 
 def test_a_doubted_capital_takes_a_sure_syllable_read_alone_even_with_other_letters() -> None:
