@@ -403,8 +403,13 @@ def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
                         with time_limit(seconds):
                             text_layer, words = _text_layer(plumber.pages[index], image.shape[1], image.shape[0])
                     except OverTime:
-                        log.error("%s: %s", label, over)
+                        # One page's budget is all the text layer of a file gets: the file's later
+                        # pages are OCR'd instead (each under its own budget), so a file of such
+                        # pages cannot hold its job for a budget a page.
+                        log.error("%s: %s; the file's later pages are OCR'd", label, over)
                         failure = over
+                        _close_quietly(plumber, name)
+                        plumber = None
                     except Exception as exc:  # noqa: BLE001 - the libraries raise anything on broken files
                         log.warning("%s: text layer unreadable (%s); the page will be OCR'd", label, _short(exc))
                 page = Page(
@@ -418,11 +423,15 @@ def _read_pdf(data: bytes, name: str, sha: str, lim: dict) -> Iterator[Page]:
                 del page
         finally:
             if plumber is not None:
-                try:
-                    plumber.close()
-                except Exception as exc:  # noqa: BLE001 - it re-reads every page, damaged ones too
-                    log.debug("%s: pdfplumber not closed cleanly (%s)", name, _short(exc))
+                _close_quietly(plumber, name)
             doc.close()
+
+
+def _close_quietly(plumber: pdfplumber.PDF, name: str) -> None:
+    try:
+        plumber.close()
+    except Exception as exc:  # noqa: BLE001 - it re-reads every page, damaged ones too
+        log.debug("%s: pdfplumber not closed cleanly (%s)", name, _short(exc))
 
 
 def _short(exc: BaseException) -> str:
