@@ -55,20 +55,21 @@ def behind_a_long_line(line: bytes) -> bytes:
     return page[:cut] + line + b"\n" + page[cut:]
 
 
-def slow_text_pdf(string_bytes: int = 3_000_000) -> bytes:
-    """Two pages of text; the first also shows one string of ``string_bytes`` letters, stored
-    uncompressed (no inflation, few operators: within every content budget). pdfminer reads the
-    string in time that grows with the square of its length (3 MB: well over ten seconds)."""
+def slow_text_pdf(pages: int = 2, slow: tuple[int, ...] = (1,), string_bytes: int = 3_000_000) -> bytes:
+    """``pages`` pages of text; those in ``slow`` (0-based) also show one string of ``string_bytes``
+    letters, stored uncompressed (no inflation, few operators: within every content budget).
+    pdfminer reads the string in time that grows with the square of its length (3 MB: well over
+    ten seconds)."""
     pdf = pikepdf.new()
     font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
                                                 BaseFont=pikepdf.Name.Helvetica))
-    for index in range(2):
+    for index in range(pages):
         pdf.add_blank_page(page_size=(595, 842))
         page = pdf.pages[index].obj
         page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
         body = b"".join(b"BT /F1 11 Tf 50 %d Td (Line %d of page %d) Tj ET\n" % (800 - 18 * i, i, index + 1)
                         for i in range(20))
-        if index == 0:
+        if index in slow:
             body = b"BT /F1 11 Tf 50 30 Td (" + b"A" * string_bytes + b") Tj ET\n" + body
         page.Contents = pikepdf.Stream(pdf, body)
     out = io.BytesIO()
