@@ -69,6 +69,15 @@ def test_small_letters_read_alone_keep_their_first_punctuation() -> None:
     assert len(with_first_punctuation(tw("cô", 81), [tw("cổ", 88), tw("a", 88)])) == 2  # two words: compared
 
 
+def test_a_word_spelt_as_no_syllable_takes_a_reading_with_other_marks_only() -> None:
+    assert is_candidate(tw("Quyét", 96))  # é where ê is meant: qu-ye-t is no syllable
+    assert not is_candidate(tw("email", 96))  # no mark: an English word is left alone
+    assert better_marks(tw("Quyét", 96), [tw("Quyết", 80)])
+    assert not better_marks(tw("Quyét", 96), [tw("Quyết", 40)])  # doubted
+    assert not better_marks(tw("Quyét", 96), [tw("Quyềt", 90)])  # still no syllable: a stop takes sắc or nặng
+    assert not better_marks(tw("Quyét", 96), [tw("Quyến", 90)])  # another letter
+
+
 def test_a_doubted_capital_takes_a_sure_syllable_read_alone_even_with_other_letters() -> None:
     assert better_marks(tw("ĐÓOC", 5), [tw("ĐỐC", 96)])
     assert better_marks(tw("GLAM", 44), [tw("GIÁM", 90)])
