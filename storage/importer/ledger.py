@@ -57,7 +57,7 @@ class ImportSource(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     identity: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # sohoa | manifest
+    kind: Mapped[str] = mapped_column(String(16))  # sohoa | manifest | nested (a trail a source had imported)
     label: Mapped[str] = mapped_column(Text)  # URLs without credentials
     agency_map: Mapped[dict[str, Any]] = mapped_column(default=dict)
     state: Mapped[str] = mapped_column(String(16), default=SourceState.RUNNING)

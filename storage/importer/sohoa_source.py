@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import InputError
 from storage.db import create_db_engine
+from storage.importer.ledger import Outcome, RecordKind
 from storage.importer.model import (
     BlobSource,
     Refusal,
@@ -153,8 +154,8 @@ class SohoaSource:
             ir = self.t["import_records"]
             for target_id, agency in conn.execute(
                 select(ir.c.target_id, ir.c.former_agency).where(
-                    ir.c.kind == "dossier", ir.c.target_id.in_(ids), ir.c.former_agency.is_not(None),
-                    ir.c.outcome.in_(("copied", "merged")),
+                    ir.c.kind == RecordKind.DOSSIER, ir.c.target_id.in_(ids), ir.c.former_agency.is_not(None),
+                    ir.c.outcome.in_((Outcome.COPIED, Outcome.MERGED)),
                 ).order_by(ir.c.id)
             ):
                 former.setdefault(target_id, agency)
