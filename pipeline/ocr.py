@@ -342,12 +342,28 @@ def ocr_pages(pages: Sequence[Page], *, lang: str = "vie") -> list[Page]:
             for page in pages]
 
 
+FLAT = 0.45  # of the page's median height of words with letters
+FLAT_CONF = 50.0
+
+
+def _drop_flat_letters(found: list[tesseract.TessWord]) -> list[tesseract.TessWord]:
+    """Without the doubted "words" far flatter than the page's print: letters are never that flat,
+    a signature's stroke or a seal's arc read as letters is ("~nz" 9 pixels high under a Decree 30
+    letter's list of recipients, its words 40)."""
+    heights = [tw.height for tw in found if any(ch.isalpha() for ch in tw.text)]
+    if len(heights) < 5:
+        return found
+    floor = FLAT * float(median(heights))
+    return [tw for tw in found
+            if not (tw.height < floor and tw.confidence < FLAT_CONF and any(ch.isalpha() for ch in tw.text))]
+
+
 def _finish(reading: _Reading, found: list[tesseract.TessWord], lang: str) -> Page:
     """The page's words from Tesseract's: spaces restored, junk dropped, known confusions mended,
     boxes mapped back into the original's frame, arranged in rows."""
     page, image, cleaned = reading.page, reading.image, reading.cleaned
     known = dictionary_words(lang)
-    found = mend_number_marks(restore_spaces(found, image, known), image)
+    found = _drop_flat_letters(mend_number_marks(restore_spaces(found, image, known), image))
     h, w = page.image.shape[:2]
     scale = working_scale(h, w, page.dpi)
     items: list[tuple[str, float, Box, Hashable]] = []

@@ -149,3 +149,16 @@ def test_a_page_read_the_wrong_way_up_is_flagged_as_a_poor_reading(make_page) ->
     (flag,) = wrong.flags
     assert flag.warning is PageWarning.POOR_READING and flag.confidence == round(wrong.mean_confidence, 3) < 0.7
     assert ocr_page(cleaned).flags == ()
+
+
+def test_doubted_letters_far_flatter_than_the_print_are_dropped() -> None:
+    from pipeline.ocr import _drop_flat_letters
+    from pipeline.tesseract import TessWord
+
+    def word(text: str, height: int, conf: float) -> TessWord:
+        return TessWord(text=text, confidence=conf, left=0, top=0, width=60, height=height, line_key=(1, 1, 1))
+
+    print_ = [word(t, 40, 95) for t in ("Nơi", "nhận:", "Lưu:", "VT,", "NC.")]
+    kept = _drop_flat_letters([*print_, word("~nz", 9, 24), word(".", 9, 47), word("xã", 12, 90)])
+    assert [w.text for w in kept] == ["Nơi", "nhận:", "Lưu:", "VT,", "NC.", ".", "xã"]  # a sure word stays
+    assert _drop_flat_letters([word("~nz", 9, 24)]) == [word("~nz", 9, 24)]  # too few words to tell
