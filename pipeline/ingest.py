@@ -297,8 +297,8 @@ def _image_frames(
             if w <= 0 or h <= 0:
                 raise InputError(f"{name}: page {index + 1} has no pixels")
             if kind == "tiff" and tiff_page_cut_short(source, frame):
-                raise InputError(f"{name}: page {index + 1} of the TIFF is cut short (its pixel data lies past "
-                                 "the end of the file)")
+                raise InputError(f"{name}: page {index + 1} of the TIFF is cut short (its directory or pixel "
+                                 "data runs past the end of the file)")
             dpi = _dpi_of(frame.info)
             pixels = w * h
             if pixels > lim["max_page_pixels"]:
