@@ -416,9 +416,9 @@ def write_blobs(
     ``recorded``: the dossier holds the paper already, its record is the answer: no PDF is put."""
     pdf_obj = None
     assert document.pdf is not None
-    if recorded:
-        pass
-    elif reuse is None or reuse.pdf_sha256 != sha256_bytes(document.pdf) or not store.exists(reuse.pdf_key):
+    if not recorded and (
+        reuse is None or reuse.pdf_sha256 != sha256_bytes(document.pdf) or not store.exists(reuse.pdf_key)
+    ):
         pdf_obj = store.put_bytes(document.pdf, PDF)
     cert_obj = store.put_bytes(certified.pdf, PDF) if certified is not None else None
     return pdf_obj, cert_obj
