@@ -1,9 +1,11 @@
-"""Who may see a document's page and field images: each role the documents its work needs, and
-no other (the images are the citizen's papers, personal data in full).
+"""Who may read a document: its page and field images and its fields as the clerk checks them
+(``GET /v1/documents/{id}/review``). Each role reads the documents its work needs, and no other
+(the images and the values are the citizen's papers, personal data in full).
 
-* ``verifier``: documents in review — flagged, or reviewed or rejected by a person;
+* ``verifier``: documents in review — flagged, or reviewed or rejected by a person; their decisions
+  (``POST …/review``) too, as a document out of review is no verifier's to change;
 * ``certifier``: documents with a certified-copy request waiting in the queue, or one the officer
-  took or confirmed (they compare the copy with the original's pages);
+  took or confirmed (they compare the copy with the original's pages and its values);
 * ``station``: the documents of its own uploads, as it reads its own batches;
 * every other role (``auditor``, ``workflow``, ``admin``): none, as the role table says.
 
@@ -23,24 +25,25 @@ from core.model import ReviewState
 from storage.certify_queue import certifier_may_see
 from storage.review import ReviewDocument
 
-ImageReaderKey = Annotated[Principal, Depends(require(Role.VERIFIER, Role.CERTIFIER, Role.STATION))]
+DocumentReaderKey = Annotated[Principal, Depends(require(Role.VERIFIER, Role.CERTIFIER, Role.STATION))]
 
 IN_REVIEW = frozenset({ReviewState.NEEDS_REVIEW, ReviewState.REVIEWED, ReviewState.REJECTED})
 
 
-def check_image_access(state: AppState, principal: Principal, document: ReviewDocument) -> None:
-    """Raise the HTTP answer when ``principal`` has no business with ``document``'s images."""
+def check_access(state: AppState, principal: Principal, document: ReviewDocument, *, what: str = "pages") -> None:
+    """Raise the HTTP answer when ``principal`` has no business with ``document`` (its ``what``,
+    named in the answer: its pages, its fields)."""
     n = document.document_id
     if principal.role is Role.VERIFIER:
         if document.review_state not in IN_REVIEW:
-            raise HTTPException(403, f"document {n} is not in review: a verifier key reads the pages of "
+            raise HTTPException(403, f"document {n} is not in review: a verifier key reads the {what} of "
                                      "documents in review only")
     elif principal.role is Role.CERTIFIER:
         if not certifier_may_see(state.records, n, principal.actor):
             raise HTTPException(403, f"document {n} has no certified-copy request for you: a certifier key "
-                                     "reads the pages of documents in the certify queue or that it certifies")
+                                     f"reads the {what} of documents in the certify queue or that it certifies")
     elif principal.role is Role.STATION:
         if document.station != principal.name:
             raise HTTPException(404, f"no document {n}")
-    else:  # the dependency admits no other role; never widen by accident
-        raise HTTPException(403, f"a key of role {principal.role.value} reads no page images")
+    else:  # the dependencies admit no other role; never widen by accident
+        raise HTTPException(403, f"a key of role {principal.role.value} reads no document's {what}")

@@ -2,8 +2,9 @@
 clerk's confirmations and corrections; the ``/review`` page for people.
 
 Only ``verifier`` keys reach the queue and the decisions, and each carries the official's full
-name: it is what the records and the audit log show beside every decision. The page and field
-images serve each role the documents its work needs (:mod:`api.routes.page_access`). Images are cut from the searchable PDF,
+name: it is what the records and the audit log show beside every decision, and they decide on documents
+in review only. A document's fields and its page and field images serve each role the documents its
+work needs (:mod:`api.routes.page_access`). Images are cut from the searchable PDF,
 which holds the original scan pixels, so the clerk compares the value with the paper itself.
 """
 
@@ -30,7 +31,7 @@ from api.review import (
     submit_review,
     unsure_spans,
 )
-from api.routes.page_access import ImageReaderKey, check_image_access
+from api.routes.page_access import DocumentReaderKey, check_access
 from api.routes.stations import CODE, ERRORS
 from api.schemas import (
     MachineReading,
@@ -84,11 +85,15 @@ def get_queue(
 @router.get("/documents/{document_id}/review", response_model=ReviewOut,
             summary="A document's fields as the clerk checks them", responses={**ERRORS, **NOT_FOUND})
 def get_review(
-    document_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request, _principal: VerifierKey
+    document_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request, principal: DocumentReaderKey
 ) -> ReviewOut:
     """Every field with its value, confidence, reason, the other readings, page, box and image;
-    plus ``version``, to send back with the decisions."""
-    return review_out(_document(state_of(request), document_id))
+    plus ``version``, to send back with the decisions. Each role reads the documents it reads the
+    pages of (:mod:`api.routes.page_access`): a verifier those in review, not the whole archive."""
+    state = state_of(request)
+    document = _document(state, document_id)
+    check_access(state, principal, document, what="fields")
+    return review_out(document)
 
 
 @router.post("/documents/{document_id}/review", response_model=ReviewOut,
@@ -104,7 +109,7 @@ def post_review(
     field) and nothing of the submission is stored. When no field is left flagged the document is
     ``reviewed`` and offered for reuse."""
     state = state_of(request)
-    _document(state, document_id)
+    check_access(state, principal, _document(state, document_id), what="fields")
     values: dict[str, str] = {}
     confirm: list[str] = []
     for name, decision in body.fields.items():
@@ -139,13 +144,13 @@ async def get_field_image(
     document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     name: Annotated[str, Path(pattern=FIELD_NAME)],
     request: Request,
-    principal: ImageReaderKey,
+    principal: DocumentReaderKey,
     mark: Annotated[bool, Query(description="outline the value")] = True,
 ) -> Response:
     """Each role reads the images of the documents its work needs (:mod:`api.routes.page_access`)."""
     state = state_of(request)
     document = await run_in_threadpool(_document, state, document_id)
-    await run_in_threadpool(check_image_access, state, principal, document)
+    await run_in_threadpool(check_access, state, principal, document)
     entry = document.fields.get(name)
     if entry is None:
         raise HTTPException(404, f"a {document.doc_type} has no field {name}")
@@ -165,13 +170,13 @@ async def get_page_image(
     document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     n: Annotated[int, Path(ge=1, le=10_000)],
     request: Request,
-    principal: ImageReaderKey,
+    principal: DocumentReaderKey,
     width: Annotated[int | None, Query(ge=64, le=10_000, description="scale down to this width")] = None,
 ) -> Response:
     """Each role reads the pages of the documents its work needs (:mod:`api.routes.page_access`)."""
     state = state_of(request)
     document = await run_in_threadpool(_document, state, document_id)
-    await run_in_threadpool(check_image_access, state, principal, document)
+    await run_in_threadpool(check_access, state, principal, document)
     if n > document.page_count:
         raise HTTPException(404, f"document {document_id} has {document.page_count} page(s), not {n}")
 
