@@ -97,8 +97,12 @@ def _former_agency(args: argparse.Namespace, settings: Settings) -> int:
     from storage.backup import open_existing_database
     from storage.importer.search import dossiers_of_former_agency
 
-    for code in dossiers_of_former_agency(open_existing_database(settings.resolved_database_url), args.former_agency):
-        print(code)
+    db = open_existing_database(settings.resolved_database_url)
+    try:
+        for code in dossiers_of_former_agency(db, args.former_agency):
+            print(code)
+    finally:
+        db.dispose()
     return 0
 
 
@@ -121,8 +125,16 @@ def _conflicts(args: argparse.Namespace, settings: Settings) -> int:
     elif args.manifest:
         from storage.importer.manifest import ManifestSource
 
-        identity = ManifestSource(args.manifest).identity()
-    found = list_conflicts(open_existing_database(settings.resolved_database_url), identity)
+        manifest = ManifestSource(args.manifest)
+        try:
+            identity = manifest.identity()
+        finally:
+            manifest.close()
+    db = open_existing_database(settings.resolved_database_url)
+    try:
+        found = list_conflicts(db, identity)
+    finally:
+        db.dispose()
     if args.json:
         print(json.dumps([{"source": c.source, "kind": c.kind, "ref": c.ref, "detail": c.detail,
                            "at": c.at.isoformat()} for c in found], ensure_ascii=False, indent=2))
