@@ -19,7 +19,7 @@ Failures, from the smallest unit up:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -34,38 +34,61 @@ from signing.keys import AgencySigner
 from signing.officials import official_signer
 from signing.stamp import VIETNAM_TIME
 from storage.archive import record_certified_copy
-from storage.certify_queue import RequestState, claim, confirmed, get_request, release
+from storage.certify_queue import Paper, claim, confirmed, dossier_papers, release
 from storage.db import Database
 from storage.flags import record_field_findings
 from storage.objects import ObjectStore
-from storage.records import document_by_id, dossier_by_code
+from storage.records import DocumentInfo, document_by_id, dossier_by_code
 from storage.register import RegisterNumber, mark_used, reserve_number, void_number
 from storage.result_codes import result_code_of
 
 
+def agreement_findings(document_id: int, papers: Sequence[Paper | DocumentInfo]) -> dict[str, str]:
+    """The fields of ``document_id`` that another of its dossier's ``papers`` (itself among them)
+    reads otherwise (one person's ID, name or birth date, ``classifiers.agreement``), each with the
+    reason naming the other paper's value; empty when the papers agree. Reads and writes nothing.
+    A document a person already reviewed is not held: their review is that decision."""
+    own = next((p for p in papers if p.id == document_id), None)
+    if own is None or own.review_state not in (ReviewState.OK, ReviewState.NEEDS_REVIEW):
+        return {}
+    compared = [p for p in papers if p.review_state != ReviewState.REJECTED]
+    if len(compared) < 2:
+        return {}
+    agreed = agree_readings([(p.doc_type, {n: without_findings(field_of(e)) for n, e in (p.fields or {}).items()})
+                             for p in compared])
+    fields = agreed[[p.id for p in compared].index(document_id)]
+    return {n: fields[n].reason for n in disagreeing(fields)}
+
+
+def _record_held(db: Database, document_id: int, findings: dict[str, str], *, actor: str) -> None:
+    """A held paper goes to review: its fields in disagreement need review, with their reason."""
+    record_field_findings(db, document_id, {n: {"needs_review": True, "reason": reason}
+                                            for n, reason in findings.items()}, actor=actor, action="document.agreement")
+
+
 def held_by_agreement(db: Database, document_id: int, *, actor: str) -> tuple[str, ...]:
     """The fields of a recorded document that another recorded paper of its dossier reads
-    otherwise (one person's ID, name or birth date, ``classifiers.agreement``), written into the
-    record as needing review with the other paper's value in the reason; empty when the papers
-    agree. A certified copy is not made while any is left (:func:`flow.steps.certify`): the copy
-    would vouch for a paper that another paper of the same dossier contradicts, and a person must
-    first say which one is right. A document a person already reviewed is not held: their review
-    is that decision."""
+    otherwise (:func:`agreement_findings`), written into the record as needing review with the
+    other paper's value in the reason; empty when the papers agree. A certified copy is not made
+    while any is left (:func:`flow.steps.certify`): the copy would vouch for a paper that another
+    paper of the same dossier contradicts, and a person must first say which one is right."""
     info = document_by_id(db, document_id)
-    if info is None or info.review_state not in (ReviewState.OK, ReviewState.NEEDS_REVIEW):
+    if info is None:
         return ()
     dossier = dossier_by_code(db, info.dossier_code)
-    papers = [d for d in (dossier.documents if dossier else ()) if d.review_state != ReviewState.REJECTED]
-    if len(papers) < 2:
-        return ()
-    agreed = agree_readings([(d.doc_type, {n: without_findings(field_of(e)) for n, e in (d.fields or {}).items()})
-                             for d in papers])
-    fields = agreed[[d.id for d in papers].index(document_id)]
-    held = disagreeing(fields)
-    if held:
-        record_field_findings(db, document_id, {n: {"needs_review": True, "reason": fields[n].reason}
-                                                for n in held}, actor=actor, action="document.agreement")
-    return held
+    findings = agreement_findings(document_id, dossier.documents if dossier else (info,))
+    if findings:
+        _record_held(db, document_id, findings, actor=actor)
+    return tuple(findings)
+
+
+def agreement_holds(db: Database, document_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    """Of ``document_ids``, those the agreement check holds now, with the fields in disagreement:
+    what the certify queue shows so an officer sees why a confirmation would be refused. Only
+    reads (the hold is recorded when a copy is asked or confirmed)."""
+    papers = dossier_papers(db, document_ids)
+    holds = {d: tuple(agreement_findings(d, beside)) for d, beside in papers.items()}
+    return {d: fields for d, fields in holds.items() if fields}
 
 
 class HeldByAgreement(InputError):
@@ -279,11 +302,22 @@ def confirm_certification(
     register, stamped with the officer's name and signed with the officer's own key; if signing
     fails the request waits again with the reason (and the number is voided, as always). A paper
     another paper of its dossier contradicts is not taken: :class:`HeldByAgreement`, the request
-    still waiting."""
-    waiting = get_request(db, request_id)
-    if waiting is not None and waiting.state is RequestState.WAITING:  # a held paper: the request waits
-        ensure_not_held(db, waiting.document_id, actor=actor)
-    request = claim(db, request_id, officer=officer, actor=actor)
+    still waiting. The check and the claim are one transaction, so no paper recorded in between
+    slips through."""
+    held: dict[str, str] = {}
+
+    def not_held(document_id: int, papers: tuple[Paper, ...]) -> None:
+        # inside the claim's transaction, under the queue's write lock: a paper recorded a moment
+        # before the claim is seen here, and one recorded after it waits until the claim is taken
+        held.update(agreement_findings(document_id, papers))
+        if held:
+            raise HeldByAgreement(document_id, tuple(held))
+
+    try:
+        request = claim(db, request_id, officer=officer, actor=actor, check=not_held)
+    except HeldByAgreement as exc:  # the request still waits; the paper goes to review
+        _record_held(db, exc.document_id, held, actor=actor)
+        raise
     try:
         info = document_by_id(db, request.document_id)
         if info is None:

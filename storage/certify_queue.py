@@ -3,23 +3,27 @@ request waits here until an official with the certifier role compares the copy w
 and confirms it (then it is signed with that officer's key) or refuses it, with the reason.
 
 A request is decided once: the decision is taken under the records' write lock, so two officers
-confirming the same request at once make one copy, and the second is told who decided first.
+confirming the same request at once make one copy, and the second is told who decided first. An
+officer's claim checks the paper under that same lock, in the same transaction (``check``): a paper
+of its dossier recorded meanwhile waits for the claim, or is seen by the check — never slips between.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.errors import InputError
 from core.model import nfc
 from storage.audit import append_event, lock_chain
 from storage.db import Database
-from storage.models import Base, utcnow
+from storage.models import Base, Document, utcnow
 
 
 class RequestState(StrEnum):
@@ -64,6 +68,44 @@ def _value(row: CertifyRequestRow) -> CertifyRequest:
     return CertifyRequest(row.id, row.document_id, RequestState(row.state), row.requested_by, row.purpose,
                           row.requested, row.officer, row.decided_by, row.decided, row.reason,
                           row.certified_copy_id)
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One recorded paper of a dossier, as the dossier's agreement check compares it."""
+
+    id: int
+    doc_type: str
+    fields: dict[str, Any]
+    review_state: str
+
+
+PaperCheck = Callable[[int, tuple[Paper, ...]], None]
+"""Given a request's document and the papers of its dossier (itself among them), raises to leave
+the request waiting."""
+
+
+def _papers(session: Session, document_ids: Iterable[int]) -> dict[int, tuple[Paper, ...]]:
+    """Each document's dossier's papers (itself included), in the order they were recorded, read in
+    ``session``: one read for all of them."""
+    wanted = set(document_ids)
+    if not wanted:
+        return {}
+    dossier_of: dict[int, int] = {d: dossier for d, dossier in session.execute(
+        select(Document.id, Document.dossier_id).where(Document.id.in_(wanted)))}
+    by_dossier: dict[int, list[Paper]] = {}
+    for row in session.scalars(select(Document).where(Document.dossier_id.in_(set(dossier_of.values())))
+                               .order_by(Document.id)):
+        by_dossier.setdefault(row.dossier_id, []).append(
+            Paper(row.id, row.doc_type, dict(row.fields or {}), str(row.review_state)))
+    return {d: tuple(by_dossier.get(dossier, ())) for d, dossier in dossier_of.items()}
+
+
+def dossier_papers(db: Database, document_ids: Iterable[int]) -> dict[int, tuple[Paper, ...]]:
+    """The papers of each document's dossier (itself included), for the queue's list to show which
+    requests the agreement check holds. Documents not recorded are left out."""
+    with db.session() as session:
+        return _papers(session, document_ids)
 
 
 class AlreadyDecided(InputError):
@@ -115,7 +157,7 @@ def certifier_may_see(db: Database, document_id: int, actor: str) -> bool:
 
 def _decide(db: Database, request_id: int, *, state: RequestState, officer: str, actor: str,
             reason: str | None = None, from_state: RequestState = RequestState.WAITING,
-            certified_copy_id: int | None = None) -> CertifyRequest:
+            certified_copy_id: int | None = None, check: PaperCheck | None = None) -> CertifyRequest:
     with db.transaction() as session:
         lock_chain(session)
         row = session.get(CertifyRequestRow, request_id)
@@ -124,6 +166,8 @@ def _decide(db: Database, request_id: int, *, state: RequestState, officer: str,
         if row.state != from_state:
             who = f" by {row.officer}" if row.officer else ""
             raise AlreadyDecided(f"certification request {request_id} is already {row.state}{who}")
+        if check is not None:  # under the write lock: no paper is recorded until this commits
+            check(row.document_id, _papers(session, [row.document_id]).get(row.document_id, ()))
         row.state = state
         row.officer = nfc(officer)
         row.decided_by = actor
@@ -139,9 +183,11 @@ def _decide(db: Database, request_id: int, *, state: RequestState, officer: str,
         return _value(row)
 
 
-def claim(db: Database, request_id: int, *, officer: str, actor: str) -> CertifyRequest:
-    """An officer takes a waiting request to confirm it: no one else can decide it meanwhile."""
-    return _decide(db, request_id, state=RequestState.CONFIRMING, officer=officer, actor=actor)
+def claim(db: Database, request_id: int, *, officer: str, actor: str, check: PaperCheck | None = None) -> CertifyRequest:
+    """An officer takes a waiting request to confirm it: no one else can decide it meanwhile.
+    ``check`` runs in the same transaction, under the same write lock, before the request is taken:
+    what it raises leaves the request waiting (a paper another paper of its dossier contradicts)."""
+    return _decide(db, request_id, state=RequestState.CONFIRMING, officer=officer, actor=actor, check=check)
 
 
 def confirmed(db: Database, request_id: int, *, officer: str, actor: str, certified_copy_id: int) -> CertifyRequest:
