@@ -1,5 +1,6 @@
 """``sohoa certify-queue list|confirm|refuse``: the certifying officer's queue from the command line
-(``SOHOA_CERTIFY_BY_OFFICER=true``). The officer names themself with ``--official`` (or
+(``SOHOA_CERTIFY_BY_OFFICER=true``); ``list`` marks the requests whose paper the dossier's agreement
+check holds (HELD, with the fields in disagreement). The officer names themself with ``--official`` (or
 ``SOHOA_OFFICIAL``): the register, the stamp, their signature and the audit trail carry that name.
 """
 
@@ -15,7 +16,7 @@ from core.model import nfc
 from core.settings import Settings
 from flow import policy
 from storage.backup import open_existing_database
-from storage.certify_queue import RequestState, list_requests, refuse
+from storage.certify_queue import CertifyRequest, RequestState, list_requests, refuse
 from storage.db import open_database
 from storage.objects import open_store
 
@@ -55,14 +56,23 @@ def _print(data: dict[str, Any], as_json: bool, line: str) -> None:
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     db = open_existing_database(settings.resolved_database_url)  # a look never creates a deployment
     requests = list_requests(db, None if args.all else RequestState(args.state))
+    # a waiting request whose paper the dossier's agreement check holds: confirm would be refused
+    holds = policy.agreement_holds(db, {r.document_id for r in requests if r.state is RequestState.WAITING})
+
+    def held(r: CertifyRequest) -> tuple[str, ...]:
+        return holds.get(r.document_id, ()) if r.state is RequestState.WAITING else ()
+
     if args.json:
-        print(json.dumps([r.__dict__ for r in requests], ensure_ascii=False, indent=2, default=str))
+        print(json.dumps([{**r.__dict__, "held": bool(held(r)), "held_fields": list(held(r))} for r in requests],
+                         ensure_ascii=False, indent=2, default=str))
         return 0
     for r in requests:
         decided = f"  {r.officer}" if r.officer else ""
         reason = f"  ({r.reason})" if r.reason else ""
+        hold = (f"  HELD: another paper of its dossier reads {', '.join(held(r))} otherwise; a verifier must "
+                "settle it before confirming") if held(r) else ""
         print(f"{r.id:>6}  document {r.document_id:<6}  {r.state:<10}  {r.requested:%d/%m/%Y %H:%M}  "
-              f"{r.requested_by}{decided}{reason}")
+              f"{r.requested_by}{decided}{reason}{hold}")
     if not requests:
         print("no request")
     return 0

@@ -61,6 +61,9 @@ class CertifyRequestOut(BaseModel):
     decided: datetime | None = None
     reason: str | None = Field(default=None, description="why it was refused, or why signing failed")
     certified_copy_id: int | None = None
+    held: bool = Field(default=False, description="a waiting request whose paper another paper of its dossier "
+                                                  "reads otherwise: confirm answers 409 until a verifier settles it")
+    held_fields: list[str] = Field(default_factory=list, description="the fields the papers disagree on")
     url: str
 
 
@@ -90,8 +93,17 @@ def _summaries(state: AppState, document_ids: set[int]) -> dict[int, _DocumentSu
         return {row[0]: _DocumentSummary(row[1], row[2], row[3]) for row in rows}
 
 
-def request_out(request: CertifyRequest, document: _DocumentSummary | None = None) -> CertifyRequestOut:
+def _holds(state: AppState, requests: list[CertifyRequest]) -> dict[int, tuple[str, ...]]:
+    """The waiting requests' papers the dossier's agreement check holds, with the fields in
+    disagreement (their names only: the other paper's value is not the officer's to read here)."""
+    return policy.agreement_holds(state.records, {r.document_id for r in requests if r.state is RequestState.WAITING})
+
+
+def request_out(request: CertifyRequest, document: _DocumentSummary | None = None,
+                held: tuple[str, ...] = ()) -> CertifyRequestOut:
+    held = held if request.state is RequestState.WAITING else ()
     return CertifyRequestOut(
+        held=bool(held), held_fields=list(held),
         id=request.id, document_id=request.document_id, state=request.state, requested_by=request.requested_by,
         dossier_code=document.dossier_code if document else None, doc_type=document.doc_type if document else None,
         pages=document.pages if document else None,
@@ -131,10 +143,13 @@ def list_queue(
     _principal: CertifierKey,
     state: Annotated[RequestState | None, Query(description="default: the waiting ones")] = RequestState.WAITING,
 ) -> list[CertifyRequestOut]:
+    """A waiting request whose paper the dossier's agreement check holds is marked ``held``, with
+    the fields in disagreement: the officer sees why a confirmation would be refused (409)."""
     app = state_of(request)
     requests = list_requests(app.records, state)
     documents = _summaries(app, {r.document_id for r in requests})
-    return [request_out(r, documents.get(r.document_id)) for r in requests]
+    holds = _holds(app, requests)
+    return [request_out(r, documents.get(r.document_id), holds.get(r.document_id, ())) for r in requests]
 
 
 @router.get("/certify-queue/{request_id}", response_model=CertifyRequestOut, summary="One request",
@@ -143,7 +158,8 @@ def get_one(request_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request,
             _principal: CertifierKey) -> CertifyRequestOut:
     state = state_of(request)
     one = _request(state, request_id)
-    return request_out(one, _summaries(state, {one.document_id}).get(one.document_id))
+    return request_out(one, _summaries(state, {one.document_id}).get(one.document_id),
+                       _holds(state, [one]).get(one.document_id, ()))
 
 
 @router.post(

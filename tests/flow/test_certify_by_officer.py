@@ -146,8 +146,9 @@ def test_a_refusal_keeps_its_reason(served: Served) -> None:
 def test_a_paper_held_by_agreement_is_neither_queued_nor_confirmed(served: Served) -> None:
     """Two papers of one dossier read the holder's birth date a day apart. A workflow system's
     request for either is refused (409, naming the field), and a request queued before the second
-    paper came in cannot be confirmed (409, the request still waiting) until a verifier settles
-    the date; then the officer's confirmation makes the copy."""
+    paper came in cannot be confirmed (409, the request still waiting; the queue marks it held,
+    naming the field) until a verifier settles the date; then the officer's confirmation makes
+    the copy."""
     settings = Settings(data_dir=served.data_dir)
     db = open_database(settings.resolved_database_url)
     papers = record_disagreeing_papers(db, open_store(settings.resolved_store_url), "HS-OFFICER-HELD",
@@ -163,8 +164,10 @@ def test_a_paper_held_by_agreement_is_neither_queued_nor_confirmed(served: Serve
         url = f"/v1/certify-queue/{early.id}"
         r = certifier.post(f"{url}/confirm")
         assert r.status_code == 409 and "date_of_birth" in r.json()["detail"], r.text
-        assert certifier.get(url).raise_for_status().json()["state"] == "waiting"
-        assert [q["id"] for q in certifier.get("/v1/certify-queue").json()] == [early.id]
+        one = certifier.get(url).raise_for_status().json()
+        assert one["state"] == "waiting" and one["held"] and one["held_fields"] == ["date_of_birth"]
+        listed = certifier.get("/v1/certify-queue").json()  # the officer sees why confirm is refused
+        assert [(q["id"], q["held"], q["held_fields"]) for q in listed] == [(early.id, True, ["date_of_birth"])]
     with served.client("verifier") as verifier:  # the clerk settles it: the ID card's date is right
         doc = verifier.get(f"/v1/documents/{papers.residence_id}/review").raise_for_status().json()
         assert "date_of_birth" in doc["flagged"]
@@ -172,6 +175,8 @@ def test_a_paper_held_by_agreement_is_neither_queued_nor_confirmed(served: Serve
                           json={"version": doc["version"], "fields": {"date_of_birth": {"value": "04/03/1990"}}})
         assert r.status_code == 200, r.text
     with served.client("certifier") as certifier:
+        (settled,) = certifier.get("/v1/certify-queue").json()
+        assert not settled["held"] and settled["held_fields"] == []
         r = certifier.post(f"{url}/confirm")
         assert r.status_code == 201, r.text
         assert OFFICER in r.json()["signer"]
