@@ -353,7 +353,7 @@ def _inspect_image(f: ReceivedFile, limits: UploadLimits) -> int:
     except (UnidentifiedImageError, OSError, ValueError, TypeError, KeyError, SyntaxError, EOFError) as exc:
         # Pillow raises TypeError/KeyError on a TIFF page directory cut short, and names the spool
         # file it opened: the station hears the file's own name, never a server path.
-        said = _short(exc).replace(str(f.path), f.name)
+        said = _short(exc, f)
         raise UploadRefused(422, f"{f.name}: not a readable {f.kind.upper()} image ({said})") from exc
 
 
@@ -442,14 +442,14 @@ def _inspect_pdf(f: ReceivedFile, limits: UploadLimits) -> int:
     except pikepdf.PasswordError as exc:
         raise UploadRefused(422, f"{f.name}: the PDF is encrypted (password protected); decrypt it first") from exc
     except (pikepdf.PdfError, ValueError, OSError) as exc:
-        raise UploadRefused(422, f"{f.name}: not a readable PDF ({_short(exc)})") from exc
+        raise UploadRefused(422, f"{f.name}: not a readable PDF ({_short(exc, f)})") from exc
     with pdf:
         if pdf.is_encrypted:
             raise UploadRefused(422, f"{f.name}: the PDF is encrypted; decrypt it first")
         try:
             count = len(pdf.pages)
         except (pikepdf.PdfError, ValueError, RecursionError) as exc:
-            raise UploadRefused(422, f"{f.name}: the PDF page tree is damaged ({_short(exc)})") from exc
+            raise UploadRefused(422, f"{f.name}: the PDF page tree is damaged ({_short(exc, f)})") from exc
         if count > limits.max_pages:
             raise UploadRefused(413, f"{f.name}: has {count} pages, above the limit of {limits.max_pages}")
         try:
@@ -462,7 +462,7 @@ def _inspect_pdf(f: ReceivedFile, limits: UploadLimits) -> int:
         except UploadRefused:
             raise
         except (pikepdf.PdfError, ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
-            raise UploadRefused(422, f"{f.name}: the PDF is damaged ({_short(exc)})") from exc
+            raise UploadRefused(422, f"{f.name}: the PDF is damaged ({_short(exc, f)})") from exc
         if pdf.get_warnings():
             log.info("%s: qpdf repaired the file (%d warnings)", f.name, len(pdf.get_warnings()))
     _open_pages(f, count)
@@ -487,7 +487,7 @@ def _open_text_layer(f: ReceivedFile) -> None:
         raise UploadRefused(422, f"{f.name}: its text layer cannot be read within {seconds} s (the file "
                                  "is built to be slow to parse); not accepted") from exc
     except Exception as exc:  # noqa: BLE001 - the library raises anything on broken files; ingest OCRs them
-        log.info("%s: the text layer is unreadable (%s); its pages will be OCR'd", f.name, _short(exc))
+        log.info("%s: the text layer is unreadable (%s); its pages will be OCR'd", f.name, _short(exc, f))
 
 
 def _open_pages(f: ReceivedFile, count: int) -> None:
@@ -500,7 +500,7 @@ def _open_pages(f: ReceivedFile, count: int) -> None:
     try:
         doc = pdfium.PdfDocument(f.path)
     except Exception as exc:
-        raise UploadRefused(422, f"{f.name}: not a readable PDF; it may have been cut short ({_short(exc)})") from exc
+        raise UploadRefused(422, f"{f.name}: not a readable PDF; it may have been cut short ({_short(exc, f)})") from exc
     try:
         if len(doc) != count:
             raise UploadRefused(422, f"{f.name}: the PDF is damaged (its page tree holds {count} pages, "
@@ -509,7 +509,7 @@ def _open_pages(f: ReceivedFile, count: int) -> None:
             try:
                 page = doc[index]
             except Exception as exc:
-                raise UploadRefused(422, f"{f.name}: page {index + 1} cannot be opened ({_short(exc)})") from exc
+                raise UploadRefused(422, f"{f.name}: page {index + 1} cannot be opened ({_short(exc, f)})") from exc
             page.close()
     finally:
         doc.close()
@@ -554,9 +554,13 @@ def _check_pdf_page(f: ReceivedFile, index: int, page: object, limits: UploadLim
             )
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:160]
+def _short(exc: BaseException, f: ReceivedFile) -> str:
+    """The library's first line, short, naming the file as the station sent it: Pillow, qpdf and
+    pdfium name the spool file they opened, a server path the station must never hear (replaced
+    before the line is cut, so no piece of it is left either)."""
+    text = str(exc).replace(str(f.path), f.name)
+    line = text.splitlines()[0] if text.strip() else type(exc).__name__
+    return line[:160]
 
 
 def remove_spool(spool: Path) -> None:

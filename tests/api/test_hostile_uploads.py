@@ -108,6 +108,14 @@ def test_a_file_cut_short_is_refused_before_the_answer(
     assert status == 422 and detail.startswith(f"cut.{kind.lower()}: ") and words in detail, detail
 
 
+def test_a_file_that_only_starts_like_a_pdf_names_no_server_path(server: Server) -> None:
+    """qpdf names the spool file it opened ("<path>: unable to find trailer dictionary"): the
+    station hears the name it sent, never where the server keeps it."""
+    status, detail = _refused(server, "rac.pdf", b"%PDF-1.4\n" + b"not a PDF body " * 40, "application/pdf")
+    assert status == 422 and detail.startswith("rac.pdf: not a readable PDF (rac.pdf: "), detail
+    assert "api-spool" not in detail and ".part" not in detail, detail
+
+
 @pytest.mark.parametrize(
     ("box", "words"),
     [("[0 0 /A4 842]", "MediaBox is missing or is not four numbers"),
