@@ -76,13 +76,36 @@ def resolutions(seed: int, count: int, dpis: Sequence[int]) -> dict[int, list[fl
     return out
 
 
+def _count(text: str) -> int:
+    """A page count of at least one (argparse's one-line refusal otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least one page")
+    return value
+
+
+def _dpis(text: str) -> list[int]:
+    """Resolutions written 300,200,150: each a whole number of dpi between 50 and 1200."""
+    try:
+        dpis = [int(d) for d in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of whole numbers such as 300,200,150") from None
+    if not all(50 <= d <= 1200 for d in dpis):
+        raise argparse.ArgumentTypeError("each resolution between 50 and 1200 dpi")
+    return dpis
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.photos", description=__doc__.split("\n")[0])
     parser.add_argument("what", choices=("photos", "dpi"))
     parser.add_argument("--seed", type=int, action="append",
                         help=f"seed (repeatable; default {TUNED_SEED} tuned and {HELDOUT_SEED} held out)")
-    parser.add_argument("--count", type=int, default=5, help="pages per seed (default 5)")
-    parser.add_argument("--dpi", default="300,200,150", help="resolutions for 'dpi' (default 300,200,150)")
+    parser.add_argument("--count", type=_count, default=5, help="pages per seed (default 5)")
+    parser.add_argument("--dpi", type=_dpis, default=[300, 200, 150],
+                        help="resolutions for 'dpi' (default 300,200,150)")
     args = parser.parse_args(argv)
     seeds = args.seed or [TUNED_SEED, HELDOUT_SEED]
     for seed in seeds:
@@ -93,8 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{rows[:, 0].mean():.2%}, flat {rows[:, 1].mean():.2%}; worst photo-flat "
                   f"{(rows[:, 0] - rows[:, 1]).max():+.2%}")
         else:
-            dpis = [int(d) for d in args.dpi.split(",")]
-            found = resolutions(seed, args.count, dpis)
+            found = resolutions(seed, args.count, args.dpi)
             print(f"seed {seed} ({role}): " + ", ".join(f"{dpi} dpi {np.mean(v):.2%}" for dpi, v in found.items()))
     return 0
 
