@@ -14,7 +14,7 @@ The rules:
   used for another upload. A batch whose station or dossier was not taken is a conflict too;
 - a batch the source had not finished is imported as failed, with that said in its errors: its
   upload waited in the former deployment's spool, which this one cannot reach, so no runner here
-  may claim it;
+  may claim it; one in a status this version does not know is refused, in one line, alone;
 - the documents and signed manifests the source made from a batch point at it here, once both are
   in (those that were already here before the import are left as they are); its progress by stage
   comes with it, so a finished batch does not read as waiting to be classified.
@@ -165,7 +165,14 @@ def merge_batches(
                         detail=f"batch {values['public_id']}: its station already used its idempotency key here "
                         "for another upload: left out")
             continue
-        if not BatchStatus(values.get("status") or BatchStatus.PROCESSING).finished:
+        try:
+            status = BatchStatus(values.get("status") or BatchStatus.PROCESSING)
+        except ValueError:  # a status this version does not know: one line, the rest goes on
+            ledger.note(RecordKind.BATCH, r.ref, Outcome.REFUSED, None,
+                        detail=f"batch {values['public_id']}: its status {str(values.get('status'))[:32]!r} is "
+                        "not one sohoa knows: left out")
+            continue
+        if not status.finished:
             values.update(status=BatchStatus.FAILED, error=UNFINISHED,
                           errors=[*(values.get("errors") or []), UNFINISHED])
         by_public[values["public_id"]] = None  # type: ignore[assignment] - taken by this chunk

@@ -12,7 +12,7 @@ import pytest
 from cli.main import main
 from storage.db import open_database
 from storage.objects import open_store
-from tests.importer.deployments import add_dossier, deployment
+from tests.importer.deployments import add_dossier, add_reception, deployment, tiny_pdf
 
 OLD = "UBND xã Tân Lập (tỉnh Bắc Giang)"
 NEW = "UBND xã Tân Lập (tỉnh Bắc Ninh)"
@@ -82,3 +82,31 @@ def test_bad_input_is_one_line(source, tmp_path: Path, monkeypatch, capsys, extr
     assert len(err.strip().splitlines()) == 1 and says in err, err
     assert "Traceback" not in err and str(tmp_path / "missing") not in err
     assert not here.exists()  # nothing created here for a refused import
+
+
+def test_a_batch_in_a_status_sohoa_does_not_know_is_refused_alone(tmp_path: Path, pki_dir: Path, monkeypatch,
+                                                                   capsys) -> None:
+    """A source batch whose status this version does not know (a database edited by hand, a later
+    version's state) is refused in one line of the closing report; its dossier and the other
+    batch come in, and the import exits 1, not with an internal error."""
+    url, store_url = f"sqlite:///{tmp_path / 'src.db'}", f"file://{tmp_path / 'src-objects'}"
+    db = open_database(url)
+    dep = deployment(db, open_store(store_url), url, store_url, agency=OLD, pki=pki_dir)
+    add_dossier(dep, "HS-BG-003", papers=("căn cước",))
+    kept = add_reception(dep, "HS-BG-003", tiny_pdf("tờ khai lần một"))
+    odd = add_reception(dep, "HS-BG-003", tiny_pdf("tờ khai lần hai"))
+    db.dispose()
+    with sqlite3.connect(tmp_path / "src.db") as src:
+        src.execute("UPDATE batches SET status = 'paused' WHERE id = ?", (odd,))
+        public = dict(src.execute("SELECT id, public_id FROM batches").fetchall())
+    monkeypatch.setenv("SOHOA_DATABASE_URL", f"sqlite:///{tmp_path / 'here.db'}")
+    monkeypatch.setenv("SOHOA_STORE_URL", f"file://{tmp_path / 'here-objects'}")
+
+    assert main(["import", "--from-database", url, "--from-store", store_url, "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["kinds"]["batch"]["copied"] == 1 and report["kinds"]["batch"]["refused"] == 1
+    assert report["kinds"]["dossier"]["copied"] == 1
+    assert [p["detail"] for p in report["problems"] if p["kind"] == "batch"] == [
+        f"batch {public[odd]}: its status 'paused' is not one sohoa knows: left out"]
+    with sqlite3.connect(tmp_path / "here.db") as here:
+        assert here.execute("SELECT public_id FROM batches").fetchall() == [(public[kept],)]
