@@ -459,8 +459,9 @@ async def _past_validation(sig: EmbeddedPdfSignature, checker: _Checker,
                      f"before the trust root expired on {display_date(expired_root.not_valid_after)})",
                      proven, AdESIndeterminate.OUT_OF_BOUNDS_NO_POE.name)
     if result.ades_subindic.status.name == PASSED:
-        return _Past(True, f"validated as of {when.isoformat()} from the evidence preserved in the file (PAdES-LTA)",
-                     proven)
+        at = when.astimezone(UTC)  # a date as documents write it, beside the policy's sentences
+        return _Past(True, f"validated as of {display_date(at)} {at:%H:%M:%S} UTC from the evidence preserved in "
+                     "the file (PAdES-LTA)", proven)
     code = result.ades_subindic.standard_name
     return _Past(False, f"past validation: {code} ({result.failure_msg})", proven, code)
 
