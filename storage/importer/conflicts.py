@@ -25,7 +25,7 @@ from storage.importer.ledger import ImportRecord, ImportSource, Outcome, RecordK
 @dataclass(frozen=True)
 class Conflict:
     source: str  # the source's label (its URLs, without credentials)
-    kind: str
+    kind: RecordKind
     ref: str  # the record's id at the source
     detail: str
     at: datetime
@@ -43,7 +43,8 @@ def list_conflicts(db: Database, identity: str | None = None) -> list[Conflict]:
     if identity is not None:
         query = query.where(ImportSource.identity == identity)
     with db.session() as session:
-        return [Conflict(r.label, r.kind, r.source_ref, r.detail or "", r.created) for r in session.execute(query)]
+        return [Conflict(r.label, RecordKind(r.kind), r.source_ref, r.detail or "", r.created)
+                for r in session.execute(query)]
 
 
 def forget_conflicts(
