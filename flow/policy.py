@@ -34,7 +34,7 @@ from signing.keys import AgencySigner
 from signing.officials import official_signer
 from signing.stamp import VIETNAM_TIME
 from storage.archive import record_certified_copy
-from storage.certify_queue import Paper, claim, confirmed, dossier_papers, release
+from storage.certify_queue import Paper, PaperCheck, claim, confirmed, dossier_papers, release
 from storage.db import Database
 from storage.flags import record_field_findings
 from storage.objects import ObjectStore
@@ -110,6 +110,19 @@ def ensure_not_held(db: Database, document_id: int, *, actor: str) -> None:
     held = held_by_agreement(db, document_id, actor=actor)
     if held:
         raise HeldByAgreement(document_id, held)
+
+
+def _not_held(found: dict[str, str]) -> PaperCheck:
+    """The agreement check run inside a write (an officer's claim, a register reservation), under
+    the records' write lock: a paper recorded a moment before is seen, one recorded after waits
+    for the write. The findings go into ``found`` so the hold is recorded once the write is undone."""
+
+    def check(document_id: int, papers: tuple[Paper, ...]) -> None:
+        found.update(agreement_findings(document_id, papers))
+        if found:
+            raise HeldByAgreement(document_id, tuple(found))
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -264,14 +277,26 @@ def certify_into_register(
     doc_type: str,
     actor: str,
     officer: str | None = None,
+    check_agreement: bool = False,
 ) -> tuple[CertifiedCopy, int, str]:
     """Certify a recorded document: reserve the register's next number, sign under it, record the
     copy and mark the number used — or void it with the reason, so the register keeps no gap.
     The stamp names ``officer`` (default: the configured certifying officer) and its QR code the
-    document's digitization result code. Returns the copy, its record id and its object key."""
+    document's digitization result code. Returns the copy, its record id and its object key.
+
+    With ``check_agreement`` the reservation itself checks the agreement hold, in its transaction
+    under the register's write lock: a paper another paper of its dossier contradicts gets no
+    number (:class:`HeldByAgreement`, the paper recorded as held), even one recorded in the
+    instant before — the way to a copy with no officer's claim to check it (a workflow system's
+    direct request)."""
     when = datetime.now(UTC)
-    entry = reserve_number(db, agency=settings.agency, year=register_year(when), document_id=document_id,
-                           actor=actor)
+    held: dict[str, str] = {}
+    try:
+        entry = reserve_number(db, agency=settings.agency, year=register_year(when), document_id=document_id,
+                               actor=actor, check=_not_held(held) if check_agreement else None)
+    except HeldByAgreement as exc:  # nothing reserved; the paper goes to review
+        _record_held(db, exc.document_id, held, actor=actor)
+        raise
     try:
         copy = certify_document(
             pdf, signer, settings, number=register_text(entry), document_sha256=document_sha256,
@@ -305,16 +330,8 @@ def confirm_certification(
     still waiting. The check and the claim are one transaction, so no paper recorded in between
     slips through."""
     held: dict[str, str] = {}
-
-    def not_held(document_id: int, papers: tuple[Paper, ...]) -> None:
-        # inside the claim's transaction, under the queue's write lock: a paper recorded a moment
-        # before the claim is seen here, and one recorded after it waits until the claim is taken
-        held.update(agreement_findings(document_id, papers))
-        if held:
-            raise HeldByAgreement(document_id, tuple(held))
-
-    try:
-        request = claim(db, request_id, officer=officer, actor=actor, check=not_held)
+    try:  # the check runs inside the claim's transaction, under the queue's write lock
+        request = claim(db, request_id, officer=officer, actor=actor, check=_not_held(held))
     except HeldByAgreement as exc:  # the request still waits; the paper goes to review
         _record_held(db, exc.document_id, held, actor=actor)
         raise

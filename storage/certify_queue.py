@@ -85,9 +85,10 @@ PaperCheck = Callable[[int, tuple[Paper, ...]], None]
 the request waiting."""
 
 
-def _papers(session: Session, document_ids: Iterable[int]) -> dict[int, tuple[Paper, ...]]:
+def papers_in(session: Session, document_ids: Iterable[int]) -> dict[int, tuple[Paper, ...]]:
     """Each document's dossier's papers (itself included), in the order they were recorded, read in
-    ``session``: one read for all of them."""
+    ``session``: one read for all of them. A check run under the records' write lock reads them
+    here, in its own transaction (the claim below, a register reservation)."""
     wanted = set(document_ids)
     if not wanted:
         return {}
@@ -105,7 +106,7 @@ def dossier_papers(db: Database, document_ids: Iterable[int]) -> dict[int, tuple
     """The papers of each document's dossier (itself included), for the queue's list to show which
     requests the agreement check holds. Documents not recorded are left out."""
     with db.session() as session:
-        return _papers(session, document_ids)
+        return papers_in(session, document_ids)
 
 
 class AlreadyDecided(InputError):
@@ -167,7 +168,7 @@ def _decide(db: Database, request_id: int, *, state: RequestState, officer: str,
             who = f" by {row.officer}" if row.officer else ""
             raise AlreadyDecided(f"certification request {request_id} is already {row.state}{who}")
         if check is not None:  # under the write lock: no paper is recorded until this commits
-            check(row.document_id, _papers(session, [row.document_id]).get(row.document_id, ()))
+            check(row.document_id, papers_in(session, [row.document_id]).get(row.document_id, ()))
         row.state = state
         row.officer = nfc(officer)
         row.decided_by = actor

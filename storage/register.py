@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from core.errors import InputError
 from core.model import nfc
 from storage.audit import append_event, lock_chain
+from storage.certify_queue import PaperCheck, papers_in
 from storage.db import Database
 from storage.models import RegisterEntry
 
@@ -48,13 +49,19 @@ def reserve_number(
     document_id: int | None = None,
     subject: str | None = None,
     actor: str,
+    check: PaperCheck | None = None,
 ) -> RegisterNumber:
-    """The next number of ``agency``'s book ``book`` for ``year``, reserved for one certification."""
+    """The next number of ``agency``'s book ``book`` for ``year``, reserved for one certification.
+    ``check`` (with ``document_id``) is given the document's dossier's papers read in the same
+    transaction, under the same write lock, before the number is taken: what it raises reserves
+    nothing (no gap in the book), and a paper of the dossier recorded meanwhile waits for it."""
     agency = nfc(agency).strip()
     if not agency:
         raise InputError("the certification register needs the agency's name (SOHOA_AGENCY)")
     with db.transaction() as session:
         lock_chain(session)  # concurrent reservations queue here: no two read the same maximum
+        if check is not None and document_id is not None:
+            check(document_id, papers_in(session, [document_id]).get(document_id, ()))
         last = session.scalar(
             select(func.max(RegisterEntry.number)).where(
                 RegisterEntry.agency == agency, RegisterEntry.year == year, RegisterEntry.book == book

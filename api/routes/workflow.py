@@ -132,12 +132,16 @@ def create_certified_copy(
         pdf = state.store.get_bytes(document.pdf_key)
         # Each request is a new entry in the register; a repeated Idempotency-Key found it above.
         officer = official_signer(settings, settings.certifying_officer, agency=lambda: state.signer)
-        copy, copy_id, _key = policy.certify_into_register(
-            state.records, state.store, officer, settings, pdf=pdf, document_id=document.id,
-            document_sha256=document.pdf_sha256, dossier_code=document.dossier_code,
-            procedure_code=dossier.procedure_code if dossier else None,
-            doc_type=document.doc_type, actor=principal.actor,
-        )
+        try:  # checked again as the number is reserved, under the register's write lock: a paper
+            # recorded since the check above is seen there, one recorded after waits for it
+            copy, copy_id, _key = policy.certify_into_register(
+                state.records, state.store, officer, settings, pdf=pdf, document_id=document.id,
+                document_sha256=document.pdf_sha256, dossier_code=document.dossier_code,
+                procedure_code=dossier.procedure_code if dossier else None,
+                doc_type=document.doc_type, actor=principal.actor, check_agreement=True,
+            )
+        except policy.HeldByAgreement as exc:
+            raise HTTPException(409, str(exc)) from None
         number = copy.certification_number
         if idempotency_key is not None:
             with write_lock, state.engine.begin() as conn:
