@@ -98,6 +98,7 @@ def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
         max_page_pixels=settings.max_page_pixels,
         max_pages=settings.max_pages_per_file,
         max_bytes=settings.max_file_bytes,
+        text_seconds=settings.page_seconds,  # a PDF page's text layer is page work, as in a batch
         hash_pixels=False,  # nothing is stored: no idempotency key is needed
     )
     done = iter_processed(pages, lang=lang, workers=workers, batch_pages=settings.ocr_batch_pages)
