@@ -190,6 +190,54 @@ def _pil_to_array(im: Image.Image) -> np.ndarray:
     return _maybe_grey(rgb)
 
 
+def _png_pixels(source: bytes | Path, frame: Image.Image) -> np.ndarray | None:
+    """An 8-bit grey or RGB PNG's pixels decoded by OpenCV (libpng), or None to let Pillow do it.
+
+    A colour A4 page at 300 dpi costs about a third less CPU so (0.15 s against 0.22 s), and it is
+    the serial head of every upload: page work waits for it. Only the plain cases go this way, where
+    both decoders give the same array: bit depth 8, colour type 0 or 2, no tRNS chunk (Pillow
+    composites that on white); 16-bit, palette, alpha and 1/2/4-bit pages stay with Pillow. A file
+    libpng cannot decode falls back too, so Pillow's refusal is the one the user reads."""
+    if frame.mode not in ("L", "RGB") or "transparency" in frame.info:
+        return None
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    # IHDR comes first: width, height (8 bytes) after the signature and chunk header, then depth, type.
+    if len(data) < 26 or data[12:16] != b"IHDR" or data[24] != 8 or data[25] not in (0, 2):
+        return None
+    if not _png_whole(data):
+        return None
+    import cv2  # the page work imports it anyway; the PDF-only paths need not
+
+    try:
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        return None
+    want = (frame.size[1], frame.size[0]) + (() if frame.mode == "L" else (3,))
+    if pixels is None or pixels.dtype != np.uint8 or pixels.shape != want:
+        return None
+    if pixels.ndim == 3:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    return _maybe_grey(pixels)
+
+
+def _png_whole(data: bytes) -> bool:
+    """Every chunk inside the file with its CRC right, up to IEND: a file cut short or damaged goes to
+    Pillow without libpng trying it (libpng writes its complaint on the server's stderr). About 5 ms
+    for a 6 MB page."""
+    pos, view = 8, memoryview(data)
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        end = pos + 12 + length
+        if end > len(data):
+            return False
+        if zlib.crc32(view[pos + 4 : end - 4]) != struct.unpack(">I", data[end - 4 : end])[0]:
+            return False
+        if kind == b"IEND":
+            return True
+        pos = end
+    return False
+
+
 def _maybe_grey(rgb: np.ndarray) -> np.ndarray:
     """Keep a grey page grey: a third of the memory, and the searchable PDF stays small."""
     if rgb.ndim == 3 and rgb.shape[2] == 3:
@@ -318,8 +366,10 @@ def _image_frames(
             jpeg = None
             if kind == "jpeg" and frame.mode in ("L", "RGB") and frame.size == (w, h) and isinstance(source, bytes):
                 jpeg = source
-            frame.load()
-            arr = _pil_to_array(frame)
+            arr = _png_pixels(source, frame) if kind == "png" else None
+            if arr is None:
+                frame.load()
+                arr = _pil_to_array(frame)
             # The decoded frame is as large as the page: drop it before the page goes on its way.
             if kind == "tiff":
                 frame.im = None  # type: ignore[assignment]
