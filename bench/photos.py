@@ -11,7 +11,8 @@ through the page work.
 
 Seeds: the sheet finder was tuned looking at seed 1 only, and so was a 250 dpi enlargement threshold
 that seed 2, held out, then refused (200 dpi pages read no better enlarged). Run from a checkout:
-``python -m bench.photos photos --seed 2 --count 5``.
+``sohoa bench photos --seed 2 --count 5`` or ``sohoa bench photos dpi`` (``python -m bench.photos
+photos|dpi`` takes the same options).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import numpy as np
 from PIL import Image
 
 from bench.ocr import bench_pages, cer
+from core.errors import InputError
 from core.model import Page
+from core.settings import Settings
 from pipeline.ingest import read_bytes
 from pipeline.pagework import process_page
 from samples.generator import DOC_TYPES, generate_document
@@ -98,6 +101,34 @@ def _dpis(text: str) -> list[int]:
     return dpis
 
 
+def measure(what: str, seeds: Sequence[int], count: int, dpis: Sequence[int]) -> int:
+    """Print each seed's figures, the tuned seed and the held-out one named as such."""
+    for seed in seeds:
+        role = "tuned" if seed == TUNED_SEED else "held out" if seed == HELDOUT_SEED else "other"
+        if what == "photos":
+            rows = np.array(photos(seed, count), dtype=np.float64)
+            print(f"seed {seed} ({role}): {int(rows[:, 2].sum())}/{len(rows)} flattened; mean CER photo "
+                  f"{rows[:, 0].mean():.2%}, flat {rows[:, 1].mean():.2%}; worst photo-flat "
+                  f"{(rows[:, 0] - rows[:, 1]).max():+.2%}")
+        else:
+            found = resolutions(seed, count, dpis)
+            print(f"seed {seed} ({role}): " + ", ".join(f"{dpi} dpi {np.mean(v):.2%}" for dpi, v in found.items()))
+    return 0
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """``sohoa bench photos [photos|dpi]``: the command line registers the options as text (the
+    benchmarks are not importable before it parses them), so they are checked here, in one line."""
+    checked: dict[str, object] = {}
+    for option, parse, text in (("--count", _count, args.count), ("--dpi", _dpis, args.dpi)):
+        try:
+            checked[option] = parse(str(text))
+        except argparse.ArgumentTypeError as exc:
+            raise InputError(f"bench photos {option}: {exc}") from None
+    return measure(args.what, args.seed or [TUNED_SEED, HELDOUT_SEED], checked["--count"],  # type: ignore[arg-type]
+                   checked["--dpi"])  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.photos", description=__doc__.split("\n")[0])
     parser.add_argument("what", choices=("photos", "dpi"))
@@ -107,18 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dpi", type=_dpis, default=[300, 200, 150],
                         help="resolutions for 'dpi' (default 300,200,150)")
     args = parser.parse_args(argv)
-    seeds = args.seed or [TUNED_SEED, HELDOUT_SEED]
-    for seed in seeds:
-        role = "tuned" if seed == TUNED_SEED else "held out" if seed == HELDOUT_SEED else "other"
-        if args.what == "photos":
-            rows = np.array(photos(seed, args.count), dtype=np.float64)
-            print(f"seed {seed} ({role}): {int(rows[:, 2].sum())}/{len(rows)} flattened; mean CER photo "
-                  f"{rows[:, 0].mean():.2%}, flat {rows[:, 1].mean():.2%}; worst photo-flat "
-                  f"{(rows[:, 0] - rows[:, 1]).max():+.2%}")
-        else:
-            found = resolutions(seed, args.count, args.dpi)
-            print(f"seed {seed} ({role}): " + ", ".join(f"{dpi} dpi {np.mean(v):.2%}" for dpi, v in found.items()))
-    return 0
+    return measure(args.what, args.seed or [TUNED_SEED, HELDOUT_SEED], args.count, args.dpi)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 BENCHES: dict[str, str] = {
     "ocr": "cli.ocr",
+    "photos": "cli.ocr",
     "extract": "cli.extract",
     "split": "cli.extract",
     "certify": "cli.signing",

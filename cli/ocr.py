@@ -59,6 +59,15 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     real.add_argument("--no-scans", action="store_true", help="skip the real scans of the shared test data")
     b.set_defaults(handler=run_bench)
 
+    ph = bench.add_parser("photos", help="phone photos and low-resolution scans read beside a flat 300 dpi scan")
+    ph.add_argument("what", nargs="?", choices=("photos", "dpi"), default="photos",
+                    help="photos of pages on a desk (default), or the OCR benchmark's pages at lower resolutions")
+    ph.add_argument("--seed", type=int, action="append",
+                    help="seed (repeatable; default 1, the tuned one, and 2, held out)")
+    ph.add_argument("--count", default="5", help="pages per seed (default 5)")
+    ph.add_argument("--dpi", default="300,200,150", help="resolutions for 'dpi' (default 300,200,150)")
+    ph.set_defaults(handler=run_bench_photos)
+
 
 def page_json(page: Page) -> dict:
     h, w = page.image.shape[:2]
@@ -141,5 +150,11 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_real(args, settings)
     from bench.ocr import run
+
+    return run(args, settings)
+
+
+def run_bench_photos(args: argparse.Namespace, settings: Settings) -> int:
+    from bench.photos import run
 
     return run(args, settings)
