@@ -20,6 +20,7 @@ from typing import Any
 from core.errors import ConfigError, InputError
 from core.model import nfc
 from core.settings import Settings
+from core.vietnam_time import vietnam_datetime
 from flow.policy import register_text, register_year
 from signing.certify import StampInfo, certify_copy
 from signing.devpki import ensure_dev_pki
@@ -324,9 +325,9 @@ def _print_report(path: Path, report: Any) -> None:
         if sig.reason:
             print(f"    reason:       {sig.reason}")
         if sig.signing_time:
-            print(f"    signing time: {sig.signing_time.isoformat()} (claimed)")
+            print(f"    signing time: {vietnam_datetime(sig.signing_time)}, claimed")  # --json: ISO 8601
         if sig.timestamp_time:
-            print(f"    timestamp:    {sig.timestamp_time.isoformat()}")
+            print(f"    timestamp:    {vietnam_datetime(sig.timestamp_time)}")
         print(
             f"    integrity: {'ok' if sig.intact and sig.valid else 'BROKEN'}   trusted: {'yes' if sig.trusted else 'no'}"
             f"   coverage: {sig.coverage}   changes after signing: {sig.modification_level}"

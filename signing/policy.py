@@ -16,13 +16,14 @@ signature, the certificates of its chain and the timestamp tokens, each at the t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Literal
 
 from asn1crypto import algos, keys
 from pyhanko_certvalidator.policy_decl import AlgorithmUsageConstraint, AlgorithmUsagePolicy
 
 from core.settings import Settings
+from core.vietnam_time import VIETNAM_TIME, vietnam_date
 
 NEVER: Literal["never"] = "never"
 
@@ -34,16 +35,18 @@ _DISPLAY = {"sha1": "SHA-1", "sha224": "SHA-224", "sha256": "SHA-256", "sha384":
 
 
 def display_date(moment: date | datetime) -> str:
-    """dd/mm/yyyy, as dates are written on Vietnamese documents."""
-    return moment.strftime("%d/%m/%Y")
+    """dd/mm/yyyy, as dates are written on Vietnamese documents, of Vietnam's calendar (UTC+7)."""
+    return vietnam_date(moment)
 
 
 def _cutoff(value: date | Literal["never"] | None) -> datetime | None:
-    """A cut-off date as the first instant it no longer holds (midnight UTC); ``None``: never."""
+    """A cut-off date as the first instant it no longer holds: midnight in Vietnam, whose calendar
+    the sentences date the proof by (a signature proven at 20:00 UTC the evening before is proven
+    on the cut-off day there, and is not said to be "before" it); ``None``: never."""
     if value is None or value == NEVER:
         return None
     assert isinstance(value, date)
-    return datetime.combine(value, time(0), tzinfo=UTC)
+    return datetime.combine(value, time(0), tzinfo=VIETNAM_TIME)
 
 
 @dataclass(frozen=True)

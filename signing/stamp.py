@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pikepdf
@@ -21,6 +21,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from core.model import nfc
+from core.vietnam_time import VIETNAM_TIME
 from signing.glyphless import FONT_NAME, GLYPH_ADVANCE, CharMap, glyphless_font
 
 CERTIFICATION_PHRASE = nfc("Chứng thực bản sao điện tử từ bản chính")
@@ -28,7 +29,6 @@ CERTIFICATION_PHRASE = nfc("Chứng thực bản sao điện tử từ bản ch�
 # (Circular 01/2020/TT-BTP): what the certifying officer attests.
 CERTIFICATION_STATEMENT = nfc("Chứng thực bản sao này đúng với bản chính.")
 DEVELOPMENT_LINE = nfc("BẢN THỬ NGHIỆM - CHỈ DÙNG THỬ NGHIỆM / DEVELOPMENT ONLY")
-VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 
 # Size on the page, in points, and the raster resolution of the stencils (pixels per point).
 STAMP_WIDTH_PT = 250.0

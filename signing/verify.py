@@ -76,6 +76,7 @@ from pyhanko_certvalidator.errors import InsufficientRevinfoError
 from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.validate import async_validate_path
 
+from core.vietnam_time import vietnam_datetime
 from signing.keys import Certificate, to_asn1
 from signing.policy import DEFAULT_POLICY, ValidationPolicy, display_date
 
@@ -459,8 +460,8 @@ async def _past_validation(sig: EmbeddedPdfSignature, checker: _Checker,
                      f"before the trust root expired on {display_date(expired_root.not_valid_after)})",
                      proven, AdESIndeterminate.OUT_OF_BOUNDS_NO_POE.name)
     if result.ades_subindic.status.name == PASSED:
-        at = when.astimezone(UTC)  # a date as documents write it, beside the policy's sentences
-        return _Past(True, f"validated as of {display_date(at)} {at:%H:%M:%S} UTC from the evidence preserved in "
+        # in Vietnam time, as documents write it, beside the policy's sentences (JSON keeps ISO)
+        return _Past(True, f"validated as of {vietnam_datetime(when)} from the evidence preserved in "
                      "the file (PAdES-LTA)", proven)
     code = result.ades_subindic.standard_name
     return _Past(False, f"past validation: {code} ({result.failure_msg})", proven, code)
@@ -503,7 +504,8 @@ async def _check_signature(sig: EmbeddedPdfSignature, checker: _Checker) -> Sign
         if (proven or claimed) is not None and revoked_at <= (proven or claimed):
             reasons.append(AdESFailure.REVOKED.name)
         elif proven is not None:
-            messages.append(f"certificate revoked on {revoked_at.isoformat()}, after the timestamped signing time")
+            messages.append(f"certificate revoked on {vietnam_datetime(revoked_at)}, after the timestamped "
+                            "signing time")
         else:
             reasons.append(AdESIndeterminate.REVOKED_NO_POE.name)
     elif not status.trusted:

@@ -128,7 +128,7 @@ def test_verify_and_info_say_the_algorithm_its_date_and_the_expired_root(
     out = capsys.readouterr().out
     assert "PASSED" in out and "LEGACY_ALGORITHM" in out, out
     assert "ký bằng SHA-1" in out and "01/06/2012" in out and "no longer accepts SHA-1 since 01/01/2014" in out, out
-    assert "validated as of 01/06/2012 09:30:00 UTC" in out, out  # the time proven, as documents write dates
+    assert "validated as of 01/06/2012 16:30:00 (UTC+7)" in out, out  # the time proven, in Vietnam, dd/mm/yyyy
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]  # on stderr, as the CLI logs
     assert any("sohoa Test Root CA 2000-2020 (expired) expired on 01/01/2020" in w for w in warned), warned
 
