@@ -34,6 +34,11 @@ class Server:
     url: str
     data_dir: Path
     keys: dict[str, str]  # station_a, station_b, workflow, auditor, verifier, certifier, admin
+    pid: int | None = None  # the serving process, for tests that watch its memory
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def client(self, who: str | None = None, **kwargs: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
@@ -57,7 +62,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = free_port()
     proc = start_server(data_dir, port, env_extra=LIMITS)
     try:
-        yield Server(url=f"http://127.0.0.1:{port}", data_dir=data_dir, keys=keys)
+        yield Server(url=f"http://127.0.0.1:{port}", data_dir=data_dir, keys=keys, pid=proc.pid)
     finally:
         stop_server(proc)
 

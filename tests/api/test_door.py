@@ -8,34 +8,23 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Self
 
 import psutil
 import pytest
 
-from api.auth import create_key
-from api.db import dispose_engines, engine_for
-from bench.api import free_port, start_server, stop_server
-from core.settings import Settings
+from tests.api.conftest import Server
 
 HUGE = 300 * 1024 * 1024
 CHUNK = b'{"reason": "' + b"x" * (1024 * 1024 - 12)
 
 
 @pytest.fixture(scope="module")
-def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, psutil.Process, str]]:
-    data_dir: Path = tmp_path_factory.mktemp("door")
-    engine = engine_for(Settings(data_dir=data_dir).resolved_database_url)
-    admin = create_key(engine, role="admin", name="admin-door").key
-    dispose_engines()
-    port = free_port()
-    proc = start_server(data_dir, port, env_extra={"SOHOA_WORKERS": "1"})
-    try:
-        yield port, psutil.Process(proc.pid), admin
-    finally:
-        stop_server(proc)
+def door(server: Server) -> tuple[int, psutil.Process, str]:
+    """The API tests' shared server (starting one costs seconds): the door answers before any route
+    or limit of LIMITS is reached (the key is checked first, then the route's own 1 MiB cap)."""
+    assert server.pid is not None
+    return server.port, psutil.Process(server.pid), server.keys["admin"]
 
 
 def _send(port: int, path: str, *, length: bool, key: str | None = None) -> tuple[int, str, int]:
