@@ -415,12 +415,17 @@ def certify(work: DocumentWork, ctx: BatchContext, services: Services) -> Docume
         pdf = services.store.get_bytes(info.pdf_key)
     name = ctx.certifier or services.settings.certifying_officer
     officer = official_signer(services.settings, name, agency=lambda: services.signer)
-    copy, copy_id, key = policy.certify_into_register(
-        services.db, services.store, officer, services.settings, officer=name,
-        pdf=pdf, document_id=work.document_id, document_sha256=info.pdf_sha256,
-        dossier_code=ctx.dossier_code, procedure_code=ctx.procedure_code,
-        doc_type=info.doc_type, actor=ctx.station,
-    )
+    try:  # checked again as the number is reserved: a paper of the dossier recorded since is seen
+        copy, copy_id, key = policy.certify_into_register(
+            services.db, services.store, officer, services.settings, officer=name,
+            pdf=pdf, document_id=work.document_id, document_sha256=info.pdf_sha256,
+            dossier_code=ctx.dossier_code, procedure_code=ctx.procedure_code,
+            doc_type=info.doc_type, actor=ctx.station, check_agreement=True,
+        )
+    except policy.HeldByAgreement:
+        log.info("document %d: certification held, a paper of the dossier recorded meanwhile reads its holder "
+                 "otherwise", work.document_id)
+        return replace(work, review_state=ReviewState.NEEDS_REVIEW)
     return replace(work, certified_id=copy_id, certified_key=key, certification_number=copy.certification_number)
 
 

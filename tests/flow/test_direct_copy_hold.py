@@ -1,18 +1,22 @@
-"""A workflow system's direct certified-copy request (no officer's queue) checks the agreement hold
-as the register number is reserved, in that transaction: a paper of the dossier that contradicts
-the requested one, recorded in the instant before, gets the copy refused with no number taken,
-and one recorded while the reservation checks waits for it."""
+"""A workflow system's direct certified-copy request (no officer's queue), and the flow's certify
+step, check the agreement hold as the register number is reserved, in that transaction: a paper of
+the dossier that contradicts the requested one, recorded in the instant before, gets the copy
+refused with no number taken, and one recorded while the reservation checks waits for it."""
 
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from core.model import Document as Scanned
+from core.model import ReviewState
 from core.settings import Settings
-from flow import policy
+from flow import policy, steps
+from flow.context import BatchContext, DocumentWork, Services
 from signing.officials import official_signer
 from storage.certify_queue import Paper
 from storage.db import Database
@@ -59,6 +63,32 @@ def test_a_paper_recorded_as_the_copy_is_asked_holds_it(tmp_path: Path, monkeypa
         row = session.get(Document, card)
         assert row.review_state == "needs_review" and row.fields["date_of_birth"]["needs_review"]
         assert not row.certified_copies
+    db.dispose()
+
+
+def test_the_flows_certify_step_holds_a_paper_recorded_meanwhile(tmp_path: Path, monkeypatch) -> None:
+    """The step's first look finds the dossier agreeing; the contradicting paper comes in before the
+    number is reserved: no copy, the document to review, the book untouched."""
+    settings = Settings(data_dir=tmp_path / "data")
+    db, card = recorded(settings, _person(BORN))
+    info = document_by_id(db, card)
+    assert info is not None
+    real_reserve = policy.reserve_number
+
+    def reserve_after_a_paper_came_in(*args, **kwargs):  # type: ignore[no-untyped-def]
+        record_residence(db, card)
+        return real_reserve(*args, **kwargs)
+
+    monkeypatch.setattr(policy, "reserve_number", reserve_after_a_paper_came_in)
+    ctx = BatchContext(batch_id=1, dossier_code=info.dossier_code, procedure_code=None, station="station:s1",
+                       agency=settings.agency, certify=True, received_at=datetime.now(UTC))
+    services = Services(settings, db=db, store=open_store(settings.resolved_store_url))
+    done = steps.certify(DocumentWork(number=1, document=Scanned(pages=()), document_id=card), ctx, services)
+    monkeypatch.undo()
+    assert done.review_state == ReviewState.NEEDS_REVIEW and done.certified_id is None
+    assert _entries(db) == 0
+    with db.session() as session:
+        assert session.get(Document, card).fields["date_of_birth"]["needs_review"]
     db.dispose()
 
 
