@@ -12,25 +12,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, or_, select
 
 from core.errors import InputError
 from core.model import REUSABLE_REVIEW_STATES
+from core.vietnam_time import VIETNAM_TIME
 from storage.db import Database
 from storage.models import CertifiedCopy, Document, Dossier
 from storage.results import ProcedureResult
 
 _PERSONAL_ID = re.compile(r"\d{12}")
 
-# Days are Vietnam's (UTC+7, no daylight saving): a paper valid "until 31/03" is valid all of that
-# day at the desk, and a dossier received at 06:00 on 1 April is April's.
-VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 
 
 def today_in_vietnam() -> date:
+    """Days are Vietnam's (UTC+7, no daylight saving): a paper valid "until 31/03" is valid all of
+    that day at the desk, and a dossier received at 06:00 on 1 April is April's."""
     return datetime.now(VIETNAM_TIME).date()
 
 

@@ -33,10 +33,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.errors import InputError
 from core.model import nfc
+from core.vietnam_time import VIETNAM_TIME
 from storage.components import DossierPlace
 from storage.db import Database
 from storage.models import Base, Dossier
-from storage.reuse import VIETNAM_TIME
 
 RATES: tuple[str, ...] = ("digitized", "reuse", "electronic_result", "linked")
 TOTAL_POINTS = 22.0
