@@ -54,6 +54,29 @@ class EncodedImage:
     bits: int
     space: ColourSpace
 
+    def to_blob(self) -> bytes:
+        """The encoding as one stored object (a Celery page task keeps it for its document's task)."""
+        head = struct.pack(">4sIIBB", BLOB_MAGIC, self.width, self.height, self.colours, self.bits)
+        return head + (b"G" if self.space is ColourSpace.GREY else b"C") + self.data
+
+    @classmethod
+    def from_blob(cls, blob: bytes) -> EncodedImage:
+        """The encoding :meth:`to_blob` stored; ValueError for anything else."""
+        size = struct.calcsize(">4sIIBB")
+        if len(blob) < size + 1 or blob[:4] != BLOB_MAGIC or blob[size : size + 1] not in (b"G", b"C"):
+            raise ValueError("not a stored page image encoding")
+        _, width, height, colours, bits = struct.unpack(">4sIIBB", blob[:size])
+        space = ColourSpace.GREY if blob[size : size + 1] == b"G" else ColourSpace.RGB
+        return cls(blob[size + 1 :], width, height, colours, bits, space)
+
+    def fits(self, image: np.ndarray) -> bool:
+        """Whether this could be ``image``'s encoding (its size and colours): a stored encoding
+        checked against the page it is given for."""
+        return (self.height, self.width) == image.shape[:2] and (self.colours == 3) == (image.ndim == 3)
+
+
+BLOB_MAGIC = b"SPI1"
+
 
 def encode_image(image: np.ndarray) -> EncodedImage:
     """``image`` (grey or RGB, uint8) as Flate with PNG predictors. Pure black-and-white pages go in
@@ -112,6 +135,18 @@ class PreparedImages:
     def _prepare(self, page: Page) -> None:
         if page.source_jpeg is None and page.image is not None and page.image.ndim in (2, 3):
             self._entries[(page.source_sha256, page.index)] = (page.image, self._pool.submit(self._encode, page.image))
+
+    def given(self, page: Page, encoded: EncodedImage) -> None:
+        """``encoded``, made elsewhere of ``page``'s pixels (a Celery page task made it beside the
+        page's OCR), is the encoding :meth:`take` gives for them; one that does not fit them is
+        ignored (the PDF encodes the page itself)."""
+        if page.source_jpeg is not None or page.image is None or not encoded.fits(page.image):
+            return
+        ready: Future[EncodedImage | None] = Future()
+        ready.set_result(encoded)
+        with self._lock:
+            self._held += len(encoded.data)
+        self._entries[(page.source_sha256, page.index)] = (page.image, ready)
 
     def done(self, page: Page) -> None:
         """``page`` is through its page work: its pixels are encoded now unless the encoding made

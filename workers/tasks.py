@@ -49,6 +49,7 @@ from core.errors import ExternalToolError
 from core.model import BatchStatus, Document, DossierStatus, Page
 from flow import steps
 from flow.context import BatchContext, BatchSummary, DocumentOutcome, DocumentWork, OutcomeState, Services
+from pipeline.pdf_images import EncodedImage, PreparedImages, encode_image
 from signing.keys import AgencySigner, load_signer
 from storage import progress
 from storage.archive import update_batch
@@ -227,6 +228,11 @@ def page_task(self, batch: str, position: int, meta: dict[str, Any], lang: str, 
             if done.failure is not None:
                 raise _PageFailed(done.failure)
             result = _result_json(page, done, meta["image_key"], store)
+            if done.source_jpeg is None:
+                # The PDF's encoding of the page's pixels is made here, beside the other pages' work,
+                # not in its document's task after every page is done (see _prepared_images).
+                result["pdf_image_key"] = io("store the page's PDF image", store.put_bytes,
+                                             encode_image(done.image).to_blob()).key
             if done.source_jpeg is not None and "source_jpeg_key" in meta:
                 result["source_jpeg_key"] = meta["source_jpeg_key"]
             result_key = io("store the page result", store.put_bytes, dumps(result), JSON).key
@@ -283,7 +289,10 @@ def _record_page(state: BatchState, batch_id: int, outcome: dict[str, Any]) -> N
 
 
 def _load_page(store: Any, result_key: str, *, with_image: bool = True) -> Page:
-    meta = loads(io("fetch the page result", store.get_bytes, result_key))
+    return _page_of(store, loads(io("fetch the page result", store.get_bytes, result_key)), with_image=with_image)
+
+
+def _page_of(store: Any, meta: dict[str, Any], *, with_image: bool = True) -> Page:
     if with_image:
         image = decode_png(io("fetch the page image", store.get_bytes, meta["image_key"]))
     else:
@@ -292,6 +301,21 @@ def _load_page(store: Any, result_key: str, *, with_image: bool = True) -> Page:
         image = np.broadcast_to(np.uint8(255), tuple(meta["shape"]))
         return page_from_json(meta, image)
     return _with_source_jpeg(store, meta, page_from_json(meta, image))
+
+
+def _prepared_images(store: Any, keys: list[str | None], pages: list[Page]) -> PreparedImages:
+    """The PDF encodings the page tasks made of these pages' pixels (the same bytes the PDF would
+    make: :func:`pipeline.pdf_images.encode_image` of the same pixels). A page without one (a result
+    made before, a blob gone) is encoded by the PDF itself, as before."""
+    prepared = PreparedImages((), ahead=0)
+    for key, page in zip(keys, pages, strict=True):
+        if key is None:
+            continue
+        try:
+            prepared.given(page, EncodedImage.from_blob(store.get_bytes(key)))
+        except Exception as exc:  # noqa: BLE001 - an optimisation only: the PDF encodes the page itself
+            log.info("%s: no prepared PDF image (%s); encoded with the document", page.label, type(exc).__name__)
+    return prepared
 
 
 def _with_source_jpeg(store: Any, meta: dict[str, Any], page: Page) -> Page:
@@ -379,16 +403,24 @@ def document_task(self, batch: str, number: int, refs: list[dict], ctx_json: dic
             log.info("batch %s: document %d already done", batch, number)
             return earlier
         store = _store()
+        image_keys: list[str | None] = []
         for ref in refs:
-            page = _load_page(store, ref["result_key"])
+            meta = loads(io("fetch the page result", store.get_bytes, ref["result_key"]))
+            page = _page_of(store, meta)
             if tuple(ref.get("qr_payloads", ())) != page.qr_payloads:
                 page = replace(page, qr_payloads=tuple(ref["qr_payloads"]))
             pages.append(page)
+            image_keys.append(meta.get("pdf_image_key"))
         work = DocumentWork(number=number, document=Document(pages=tuple(pages)))
+        services = _services()
+        services.page_images = _prepared_images(store, image_keys, pages)
         try:
-            work = steps.run_document(work, ctx, _services(), signing=False)
+            work = steps.run_document(work, ctx, services, signing=False)
         except TRANSIENT_ERRORS as exc:  # every document step is safe to run again
             raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            services.page_images.close()
+            services.page_images = None
         outcome = steps.document_done(work).to_json()
         io("record the document", state.set_document, number, outcome)
         log.info("batch %s: document %d (%s, %d page(s)) done", batch, number, work.document.doc_type, len(pages))
