@@ -9,7 +9,9 @@ were read on a thread of its own while their clean-up and OCR run (Pillow's enco
 of the GIL; Tesseract runs as a program), and the PDF takes each page's encoding from it when the
 page's pixels are still the ones that were encoded — an upright page (no quarter turn), which is
 nearly every page. The bytes are the ones the PDF would have made itself: the same pages give the
-same PDF whichever way it was made.
+same PDF whichever way it was made. On Celery workers the page task does the same for its page and
+stores the encoding (:meth:`EncodedImage.to_blob`); its document's task gives it back to the PDF
+(:meth:`PreparedImages.given`), so the document task, which waits for every page, encodes nothing.
 """
 
 from __future__ import annotations

@@ -223,16 +223,20 @@ def page_task(self, batch: str, position: int, meta: dict[str, Any], lang: str, 
             page = _with_source_jpeg(store, meta, page_from_json(meta, decode_png(
                 io("fetch the page image", store.get_bytes, meta["image_key"]))))
             work_started = time.perf_counter()
-            done = steps.run_page(page, lang)
-            compute = time.perf_counter() - work_started
-            if done.failure is not None:
-                raise _PageFailed(done.failure)
-            result = _result_json(page, done, meta["image_key"], store)
-            if done.source_jpeg is None:
-                # The PDF's encoding of the page's pixels is made here, beside the other pages' work,
-                # not in its document's task after every page is done (see _prepared_images).
-                result["pdf_image_key"] = io("store the page's PDF image", store.put_bytes,
-                                             encode_image(done.image).to_blob()).key
+            # The PDF's encoding of the page's pixels is made here, not in its document's task after
+            # every page is done (see _prepared_images): on a thread beside the page's clean-up and
+            # OCR (Tesseract runs as a program), kept unless the clean-up turned the page.
+            with PreparedImages([page], ahead=1) as prepared:
+                done = steps.run_page(page, lang)
+                compute = time.perf_counter() - work_started
+                if done.failure is not None:
+                    raise _PageFailed(done.failure)
+                result = _result_json(page, done, meta["image_key"], store)
+                if done.source_jpeg is None:
+                    prepared.done(done)
+                    encoded = prepared.take(done) or encode_image(done.image)
+                    result["pdf_image_key"] = io("store the page's PDF image", store.put_bytes,
+                                                 encoded.to_blob()).key
             if done.source_jpeg is not None and "source_jpeg_key" in meta:
                 result["source_jpeg_key"] = meta["source_jpeg_key"]
             result_key = io("store the page result", store.put_bytes, dumps(result), JSON).key
