@@ -41,7 +41,7 @@ def test_a_workers_pool_processes_are_added_up_on_its_port(tmp_path: Path) -> No
             except httpx.HTTPError:
                 pass
             assert time.monotonic() < deadline, "the worker's exporter did not answer"
-            time.sleep(0.5)
+            time.sleep(0.1)
         run = sohoa_process("submit", str(SAMPLE), "--dossier", "000.00.19.H99-261207-0041", "--wait",
                             "--json", "--timeout", "240", env=env, timeout=300)
         assert run.returncode == 0, run.stderr[-2000:]

@@ -148,7 +148,7 @@ def test_worker_killed_mid_batch(services, two_workers, tmp_path: Path) -> None:
     # needed; it is still handed to the survivor once the visibility timeout passes.
     deadline = time.monotonic() + 60
     while not lost <= survivor.tasks("succeeded") and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.1)
     assert lost <= survivor.tasks("succeeded"), "the killed worker's task was not redelivered"
     assert len(_state(submitted.batch).page_outcomes()) == 6
     _assert_each_page_once(summary, _records(services.database_url, submitted.batch_id), pages=6)
