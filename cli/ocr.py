@@ -36,7 +36,8 @@ def register(commands: argparse._SubParsersAction, bench: argparse._SubParsersAc
     p.set_defaults(handler=run_ocr)
 
     b = bench.add_parser("ocr", help="OCR accuracy and speed on damaged synthetic pages vs baselines")
-    b.add_argument("--pages", type=int, default=6, help="number of generated pages (default 6)")
+    b.add_argument("--pages", type=int, default=None,
+                   help="number of generated pages (default 6; 8 with --speed)")
     b.add_argument("--seed", type=int, default=2024, help="page seed (default 2024, held out; 5 is the tuned one)")
     b.add_argument("--family", choices=("generator", "decree30"), default="generator",
                    help="the generator's documents, or letters typeset by Decree 30/2020 Appendix I")
@@ -141,6 +142,8 @@ def run_ocr(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_bench(args: argparse.Namespace, settings: Settings) -> int:
+    if args.pages is None:  # the speed target is stated for 8 pages; the accuracy table reads 6
+        args.pages = 8 if args.speed else 6
     if args.speed:
         from bench.speed import run as run_speed
 
