@@ -31,10 +31,19 @@ def can_limit() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+# An alarm whose OverTime was lost fires again this soon (see time_limit).
+AGAIN_SECONDS = 0.05
+
+
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Raise :class:`OverTime` in the block once ``seconds`` of wall time have passed (0: no limit;
-    see the module's note for where no limit can be set)."""
+    see the module's note for where no limit can be set).
+
+    Past the limit the alarm fires again every :data:`AGAIN_SECONDS` until the block is left: a
+    signal handler runs at whatever bytecode comes next, and when that is a finalizer (``__del__``,
+    a weakref callback, which a parser's garbage sets off at any moment) Python prints the
+    exception and drops it, so a single alarm could be lost and the work run on unbounded."""
     if seconds <= 0 or not can_limit():
         yield
         return
@@ -43,17 +52,25 @@ def time_limit(seconds: float) -> Iterator[None]:
         yield
         return
     started = time.monotonic()
-    fired = False
+    outer_ends = started + outer if outer > 0 else None
+    given_back = False
 
     def give_back() -> None:
+        nonlocal given_back
+        if given_back:
+            return
+        given_back = True
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-        if outer > 0:
-            signal.setitimer(signal.ITIMER_REAL, max(0.001, outer - (time.monotonic() - started)), interval)
+        if outer_ends is not None:
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, outer_ends - time.monotonic()), interval)
 
     def on_alarm(_signum: int, _frame: object) -> None:
-        nonlocal fired
-        fired = True
-        give_back()  # at once: the outer timer still rules if the work is slow to give up
+        left = None if outer_ends is None else outer_ends - time.monotonic()
+        if left is not None and left <= AGAIN_SECONDS:
+            give_back()  # the outer timer's time has come: it rules if the work is slow to give up
+        else:
+            signal.setitimer(signal.ITIMER_REAL, AGAIN_SECONDS)
         raise OverTime
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
@@ -61,6 +78,4 @@ def time_limit(seconds: float) -> Iterator[None]:
     try:
         yield
     finally:
-        if not fired:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            give_back()
+        give_back()
