@@ -27,7 +27,7 @@ def _pages(n: int) -> list[Page]:
 @pytest.fixture
 def one_worker(monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("SOHOA_WORKERS", "1")
-    monkeypatch.setenv("SOHOA_PAGE_SECONDS", "2")
+    monkeypatch.setenv("SOHOA_PAGE_SECONDS", "1")  # a short budget: the hang costs the test its batch's 3 s, then 1 s
     monkeypatch.setenv("SOHOA_PAGE_MEMORY_MB", "512")
     settings = Settings()
     assert settings.workers == 1
@@ -48,10 +48,10 @@ def _run(settings: Settings, how: str, bad: int) -> tuple[list[Page], float]:
 def test_a_hanging_page_fails_alone_with_one_worker(one_worker: Settings) -> None:
     done, seconds = _run(one_worker, "hangs", bad=1)
     assert [p.index for p in done] == list(range(5))
-    assert [p.failure for p in done] == [None, "the page took longer than 2 s (SOHOA_PAGE_SECONDS); not processed",
+    assert [p.failure for p in done] == [None, "the page took longer than 1 s (SOHOA_PAGE_SECONDS); not processed",
                                          None, None, None]
     assert [p.text for p in done if not p.failure] == ["read 0", "read 2", "read 3", "read 4"]
-    # its batch of three ran out of its 6 s, then each page had its own 2 s
+    # its batch of three ran out of its 3 s, then each page had its own 1 s
     print(f"\none worker, a hanging page: file done in {seconds:.1f} s")
     assert seconds < 30
 
@@ -71,7 +71,7 @@ def test_the_program_a_page_over_time_waited_on_is_ended(tmp_path, workers: int)
     """The alarm stops the page's wait for a program (Tesseract), not the program: it is ended with
     its page, in the job process (one worker) as in a page worker."""
     marker = tmp_path / "program.pid"
-    executor = default_executor(workers, PageBudget(seconds=2, memory_mb=512))
+    executor = default_executor(workers, PageBudget(seconds=1, memory_mb=512))
     done = executor.map_pages(Misbehave(bad=1, how="waits on a program", marker=marker), _pages(3))
     assert [p.failure is not None for p in done] == [False, True, False]
     program = int(marker.read_text(encoding="ascii"))
