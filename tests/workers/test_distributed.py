@@ -25,6 +25,7 @@ import random
 import re
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,10 +84,14 @@ def test_same_dossier_same_outcome_on_both_runners(services, two_workers, tmp_pa
         shutil.copy(SAMPLES / f.name, f)
     embedded = Settings(data_dir=tmp_path / "embedded", workers=1)
 
-    here = process_paths(files, embedded, dossier_code=DOSSIER, procedure_code="1.001612", station="st-1",
-                         received_at=RECEIVED).summary
-    there = process_on_workers(files, services.settings(), dossier_code=DOSSIER, procedure_code="1.001612",
-                               station="st-1", received_at=RECEIVED, timeout=300).summary
+    # Both at once (the workers' run is waited on from a thread; the in-process one keeps the main
+    # thread, where its page time limits' alarms are delivered): neither sees the other's records.
+    with ThreadPoolExecutor(1) as waiter:
+        on_workers = waiter.submit(process_on_workers, files, services.settings(), dossier_code=DOSSIER,
+                                   procedure_code="1.001612", station="st-1", received_at=RECEIVED, timeout=300)
+        here = process_paths(files, embedded, dossier_code=DOSSIER, procedure_code="1.001612", station="st-1",
+                             received_at=RECEIVED).summary
+        there = on_workers.result().summary
 
     assert len(here.documents) == 6 and all(d.done for d in here.documents)
     assert _documents(here) == _documents(there)
