@@ -10,13 +10,7 @@ from pathlib import Path
 import pytest
 
 from signing.devpki import ensure_dev_pki
-from tests.support.servers import S3Endpoint, postgres_database, seaweedfs_server
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint]:
-    with seaweedfs_server(tmp_path_factory.mktemp("seaweedfs")) as endpoint:
-        yield endpoint
+from tests.support.servers import postgres_database
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,7 @@ from storage.audit import record_event
 from storage.backup import RECORDS_FILE, backup
 from storage.db import open_database
 from tests.operations.conftest import REPO, Deployment, sohoa, sohoa_env
-from tests.support.servers import S3Endpoint, postgres_database, seaweedfs_server
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint]:
-    with seaweedfs_server(tmp_path_factory.mktemp("seaweedfs")) as endpoint:
-        yield endpoint
+from tests.support.servers import S3Endpoint, postgres_database
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,9 @@ from sqlalchemy import text
 
 from storage.db import Database, open_database
 from storage.objects import ObjectStore, open_store
-from tests.support.servers import S3Endpoint, postgres_database, seaweedfs_server
+from tests.support.servers import S3Endpoint, postgres_database
 
 TABLES = "audit_events, audit_head, certified_copies, documents, source_files, batches, dossiers, stations"
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint]:
-    with seaweedfs_server(tmp_path_factory.mktemp("seaweedfs")) as endpoint:
-        yield endpoint
 
 
 @pytest.fixture(scope="session")
