@@ -1,6 +1,6 @@
-"""Servers for the import tests: one SeaweedFS S3 server and one development PKI for the session
-(every deployment of a test signs under the same root, as provinces all chain to the Government CA);
-a throwaway PostgreSQL database per test that asks for one."""
+"""Servers for the import tests: one development PKI for the session (every deployment of a test
+signs under the same root, as provinces all chain to the Government CA); a throwaway PostgreSQL
+database per test that asks for one. The SeaweedFS S3 server is the session's (tests/conftest.py)."""
 
 from __future__ import annotations
 
